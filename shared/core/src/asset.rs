@@ -1,0 +1,163 @@
+//! Domain types of a processed (or refused) upload.
+
+use crate::error::ProcessError;
+use crate::pipeline::{SourceInfo, Timings};
+use crate::spec::OutputFormat;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::fmt;
+use time::OffsetDateTime;
+
+/// Deterministic id of an asset: the same source identity always maps to the same asset, so
+/// processing a source again updates its record instead of creating a duplicate.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct AssetId(String);
+
+impl AssetId {
+    const LEN: usize = 32;
+
+    pub fn for_source(identity: &str) -> AssetId {
+        let digest = Sha256::digest(identity.as_bytes());
+        AssetId(hex::encode(&digest[..Self::LEN / 2]))
+    }
+
+    /// Accepts only the exact shape ids are minted in (32 lowercase hex digits).
+    pub fn parse(s: &str) -> Result<AssetId, String> {
+        let ok = s.len() == Self::LEN && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        if ok {
+            Ok(AssetId(s.to_string()))
+        } else {
+            Err(format!(
+                "{s:?} is not an asset id (32 lowercase hex digits)"
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for AssetId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl TryFrom<String> for AssetId {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        AssetId::parse(&s)
+    }
+}
+
+impl From<AssetId> for String {
+    fn from(id: AssetId) -> String {
+        id.0
+    }
+}
+
+/// Where an upload came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceRef {
+    /// Stable, canonical location (`file:///abs/path`, `s3://bucket/key`); the asset id derives from it.
+    pub identity: String,
+    /// The location as the user gave it, for display.
+    pub display: String,
+    pub creator: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AssetStatus {
+    Ready,
+    Failed,
+    Deleted,
+}
+
+impl AssetStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AssetStatus::Ready => "ready",
+            AssetStatus::Failed => "failed",
+            AssetStatus::Deleted => "deleted",
+        }
+    }
+}
+
+impl std::str::FromStr for AssetStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "ready" => Ok(AssetStatus::Ready),
+            "failed" => Ok(AssetStatus::Failed),
+            "deleted" => Ok(AssetStatus::Deleted),
+            _ => Err(format!("unknown status {s:?} (ready, failed or deleted)")),
+        }
+    }
+}
+
+impl fmt::Display for AssetStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One stored rendition of an asset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VariantRecord {
+    pub name: String,
+    pub format: OutputFormat,
+    pub width: u32,
+    pub height: u32,
+    pub bytes: u64,
+    /// Key in the renditions blob store.
+    pub key: String,
+}
+
+/// The record of one source: READY with its variants, or FAILED with a reason.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Asset {
+    pub id: AssetId,
+    pub source: String,
+    pub source_identity: String,
+    pub creator: Option<String>,
+    pub status: AssetStatus,
+    pub error: Option<ProcessError>,
+    /// SHA-256 of the source bytes, when they could be read.
+    pub sha256: Option<String>,
+    pub source_bytes: Option<u64>,
+    /// What decoding revealed; absent when the source could not be decoded.
+    pub image: Option<SourceInfo>,
+    pub variants: Vec<VariantRecord>,
+    pub timings: Option<Timings>,
+    pub spec_hash: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+    /// Incremented on every write; writes are conditional on the version read.
+    pub version: u64,
+}
+
+impl Asset {
+    pub fn bytes_out(&self) -> u64 {
+        self.variants.iter().map(|v| v.bytes).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_deterministic_and_validated() {
+        let a = AssetId::for_source("file:///photos/a.jpg");
+        assert_eq!(a, AssetId::for_source("file:///photos/a.jpg"));
+        assert_ne!(a, AssetId::for_source("file:///photos/b.jpg"));
+        assert_eq!(AssetId::parse(a.as_str()).unwrap(), a);
+        assert!(AssetId::parse("../etc/passwd").is_err());
+        assert!(AssetId::parse(&a.as_str().to_uppercase()).is_err());
+    }
+}

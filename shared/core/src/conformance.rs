@@ -1,0 +1,205 @@
+//! Conformance suites for the storage ports. Every adapter's tests call these against a fresh,
+//! empty store, so all backends honour one contract. They panic (assert) on a violation.
+
+use crate::asset::{Asset, AssetId, AssetStatus};
+use crate::ports::{AssetQuery, AssetStore, BlobStore, Expected, StoreError};
+use time::{Duration, OffsetDateTime};
+
+/// Checks get/head/put/list/delete semantics on an empty blob store.
+pub async fn blob_store_suite<B: BlobStore>(store: &B) {
+    assert!(matches!(
+        store.get("a/missing.bin").await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(store.head("a/missing.bin").await.unwrap(), None);
+
+    store
+        .put("a/one.jpg", b"first".to_vec(), "image/jpeg")
+        .await
+        .unwrap();
+    store
+        .put("a/one.jpg", b"second!".to_vec(), "image/jpeg")
+        .await
+        .unwrap();
+    assert_eq!(store.get("a/one.jpg").await.unwrap(), b"second!");
+    assert_eq!(
+        store.head("a/one.jpg").await.unwrap().map(|m| m.size),
+        Some(7)
+    );
+
+    store
+        .put("a/b/two.webp", vec![0; 1000], "image/webp")
+        .await
+        .unwrap();
+    store
+        .put("ab/three.png", vec![1, 2, 3], "image/png")
+        .await
+        .unwrap();
+    store
+        .put("z/ünï cødé +%.png", vec![9], "image/png")
+        .await
+        .unwrap();
+    let keys = |v: Vec<crate::ports::BlobMeta>| v.into_iter().map(|m| m.key).collect::<Vec<_>>();
+    assert_eq!(
+        keys(store.list("a/").await.unwrap()),
+        ["a/b/two.webp", "a/one.jpg"]
+    );
+    assert_eq!(
+        keys(store.list("a").await.unwrap()),
+        ["a/b/two.webp", "a/one.jpg", "ab/three.png"]
+    );
+    assert_eq!(keys(store.list("z/").await.unwrap()), ["z/ünï cødé +%.png"]);
+    assert_eq!(store.get("z/ünï cødé +%.png").await.unwrap(), [9]);
+    assert!(store.list("nothing/").await.unwrap().is_empty());
+
+    store.delete("a/one.jpg").await.unwrap();
+    store.delete("a/one.jpg").await.unwrap(); // idempotent
+    assert_eq!(store.head("a/one.jpg").await.unwrap(), None);
+    assert_eq!(keys(store.list("a/").await.unwrap()), ["a/b/two.webp"]);
+
+    for bad in ["../escape", "/abs", "a//b", ""] {
+        assert!(
+            matches!(
+                store.put(bad, vec![1], "x").await,
+                Err(StoreError::InvalidKey { .. })
+            ),
+            "put accepted {bad:?}"
+        );
+        assert!(matches!(
+            store.get(bad).await,
+            Err(StoreError::InvalidKey { .. })
+        ));
+    }
+}
+
+fn sample(n: u32, creator: &str, status: AssetStatus, created: OffsetDateTime) -> Asset {
+    Asset {
+        id: AssetId::for_source(&format!("test://{creator}/{n}")),
+        source: format!("{creator}/{n}.jpg"),
+        source_identity: format!("test://{creator}/{n}"),
+        creator: Some(creator.to_string()),
+        status,
+        error: None,
+        sha256: Some(format!("{n:064x}")),
+        source_bytes: Some(u64::from(n)),
+        image: None,
+        variants: Vec::new(),
+        timings: None,
+        spec_hash: "0123456789abcdef".to_string(),
+        created_at: created,
+        updated_at: created,
+        version: 1,
+    }
+}
+
+/// Checks conditional writes, consistent reads and cursor paging on an empty asset store.
+pub async fn asset_store_suite<A: AssetStore>(store: &A) {
+    // Whole milliseconds: stores need not keep finer timestamps.
+    let base = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
+    let first = sample(1, "ana", AssetStatus::Ready, base);
+    assert_eq!(store.get(&first.id).await.unwrap(), None);
+    store.put(&first, Expected::Absent).await.unwrap();
+    assert_eq!(store.get(&first.id).await.unwrap().as_ref(), Some(&first));
+
+    // Conditional writes: a second create and a stale version both lose.
+    assert!(matches!(
+        store.put(&first, Expected::Absent).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let mut updated = first.clone();
+    updated.version = 2;
+    updated.status = AssetStatus::Failed;
+    updated.error = Some(crate::ProcessError::corrupt("bad bytes"));
+    assert!(matches!(
+        store.put(&updated, Expected::Version(7)).await,
+        Err(StoreError::Conflict(_))
+    ));
+    store.put(&updated, Expected::Version(1)).await.unwrap();
+    assert_eq!(store.get(&first.id).await.unwrap().as_ref(), Some(&updated));
+    assert!(matches!(
+        store.put(&updated, Expected::Version(1)).await,
+        Err(StoreError::Conflict(_))
+    ));
+
+    // Twelve more assets across two creators and two statuses, one second apart.
+    for n in 2..=13u32 {
+        let creator = if n % 2 == 0 { "bo" } else { "ana" };
+        let status = if n % 3 == 0 {
+            AssetStatus::Failed
+        } else {
+            AssetStatus::Ready
+        };
+        let at = base + Duration::seconds(i64::from(n));
+        store
+            .put(&sample(n, creator, status, at), Expected::Absent)
+            .await
+            .unwrap();
+    }
+
+    // Page through everything of one creator, newest first, 4 at a time.
+    let mut seen = Vec::new();
+    let mut query = AssetQuery {
+        creator: Some("ana".into()),
+        limit: 4,
+        ..AssetQuery::default()
+    };
+    loop {
+        let page = store.list(&query).await.unwrap();
+        assert!(page.items.len() <= 4);
+        seen.extend(page.items.iter().map(|a| a.source.clone()));
+        match page.next_cursor {
+            Some(c) => query.cursor = Some(c),
+            None => break,
+        }
+    }
+    let expected: Vec<String> = [13, 11, 9, 7, 5, 3, 1]
+        .iter()
+        .map(|n| format!("ana/{n}.jpg"))
+        .collect();
+    assert_eq!(seen, expected);
+
+    // By status (first asset is FAILED now): 3, 6, 9, 12 and 1.
+    let failed = store
+        .list(&AssetQuery {
+            status: Some(AssetStatus::Failed),
+            ..AssetQuery::default()
+        })
+        .await
+        .unwrap();
+    let names: Vec<&str> = failed.items.iter().map(|a| a.source.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "bo/12.jpg",
+            "ana/9.jpg",
+            "bo/6.jpg",
+            "ana/3.jpg",
+            "ana/1.jpg"
+        ]
+    );
+    assert_eq!(failed.next_cursor, None);
+
+    // Both filters at once.
+    let both = store
+        .list(&AssetQuery {
+            status: Some(AssetStatus::Ready),
+            creator: Some("bo".into()),
+            ..AssetQuery::default()
+        })
+        .await
+        .unwrap();
+    let names: Vec<&str> = both.items.iter().map(|a| a.source.as_str()).collect();
+    assert_eq!(names, ["bo/10.jpg", "bo/8.jpg", "bo/4.jpg", "bo/2.jpg"]);
+
+    // Foreign or tampered cursors are refused, never misread.
+    for bad in ["garbage", "djE6MTo", ""] {
+        let q = AssetQuery {
+            cursor: Some(bad.to_string()),
+            ..AssetQuery::default()
+        };
+        assert!(
+            matches!(store.list(&q).await, Err(StoreError::InvalidCursor)),
+            "accepted cursor {bad:?}"
+        );
+    }
+}

@@ -1,0 +1,207 @@
+//! The use case every runner shares: one source in, renditions stored and exactly one record
+//! (READY or FAILED with a reason) written. The CLI, the watcher and the cloud functions all
+//! call this; only the adapters differ.
+
+use crate::asset::{Asset, AssetId, AssetStatus, SourceRef, VariantRecord};
+use crate::error::ProcessError;
+use crate::pipeline::Pipeline;
+use crate::ports::{AssetStore, BlobStore, Expected, StoreError};
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+use time::OffsetDateTime;
+
+/// Prefix under which renditions are stored: `renditions/<asset-id>/<variant>.<ext>`.
+pub const RENDITIONS_PREFIX: &str = "renditions";
+
+pub fn rendition_key(id: &AssetId, file_name: &str) -> String {
+    format!("{RENDITIONS_PREFIX}/{id}/{file_name}")
+}
+
+/// Why a source could not even be recorded. Processing failures are not errors here: they
+/// become FAILED records.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("storage: {0}")]
+    Store(#[from] StoreError),
+}
+
+impl IngestError {
+    pub fn is_transient(&self) -> bool {
+        match self {
+            IngestError::Store(e) => e.is_transient() || matches!(e, StoreError::Conflict(_)),
+        }
+    }
+}
+
+/// What an ingest did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Renditions were (re)made or the failure recorded.
+    Written(Asset),
+    /// Same bytes under the same spec were already READY: nothing was done.
+    Unchanged(Asset),
+}
+
+impl Outcome {
+    pub fn asset(&self) -> &Asset {
+        match self {
+            Outcome::Written(a) | Outcome::Unchanged(a) => a,
+        }
+    }
+}
+
+pub struct Ingestor<B, A> {
+    pipeline: Arc<Pipeline>,
+    blobs: B,
+    assets: A,
+}
+
+impl<B: BlobStore, A: AssetStore> Ingestor<B, A> {
+    pub fn new(pipeline: Arc<Pipeline>, blobs: B, assets: A) -> Self {
+        Ingestor {
+            pipeline,
+            blobs,
+            assets,
+        }
+    }
+
+    pub fn pipeline(&self) -> &Pipeline {
+        &self.pipeline
+    }
+
+    pub fn assets(&self) -> &A {
+        &self.assets
+    }
+
+    pub fn blobs(&self) -> &B {
+        &self.blobs
+    }
+
+    /// Processes `bytes` from `source` and records the result.
+    pub async fn ingest(&self, source: &SourceRef, bytes: Vec<u8>) -> Result<Outcome, IngestError> {
+        let id = AssetId::for_source(&source.identity);
+        let existing = self.assets.get(&id).await?;
+        let sha256 = hex::encode(Sha256::digest(&bytes));
+        if let Some(current) = &existing {
+            let same = current.status == AssetStatus::Ready
+                && current.sha256.as_deref() == Some(sha256.as_str())
+                && current.spec_hash == self.pipeline.spec_hash();
+            if same {
+                return Ok(Outcome::Unchanged(current.clone()));
+            }
+        }
+        let source_bytes = bytes.len() as u64;
+        let pipeline = Arc::clone(&self.pipeline);
+        let creator = source.creator.clone();
+        // CPU-bound: keep it off the async workers.
+        let result =
+            tokio::task::spawn_blocking(move || pipeline.process(&bytes, creator.as_deref()))
+                .await
+                .unwrap_or_else(|e| {
+                    Err(ProcessError::internal(format!(
+                        "processing task failed: {e}"
+                    )))
+                });
+
+        let mut asset = self.next_record(&id, source, existing.as_ref());
+        asset.sha256 = Some(sha256);
+        asset.source_bytes = Some(source_bytes);
+        match result {
+            Ok(processed) => {
+                let mut variants = Vec::with_capacity(processed.renditions.len());
+                for r in processed.renditions {
+                    let key = rendition_key(&id, &r.file_name());
+                    let bytes = r.data.len() as u64;
+                    self.blobs
+                        .put(&key, r.data, r.format.content_type())
+                        .await?;
+                    variants.push(VariantRecord {
+                        name: r.name,
+                        format: r.format,
+                        width: r.width,
+                        height: r.height,
+                        bytes,
+                        key,
+                    });
+                }
+                asset.status = AssetStatus::Ready;
+                asset.image = Some(processed.info);
+                asset.timings = Some(processed.timings);
+                asset.variants = variants;
+            }
+            Err(error) => {
+                asset.status = AssetStatus::Failed;
+                asset.error = Some(error);
+            }
+        }
+        self.remove_stale_renditions(existing.as_ref(), &asset)
+            .await?;
+        self.write(asset, existing.as_ref())
+            .await
+            .map(Outcome::Written)
+    }
+
+    /// Records that `source` could not be read at all (gone, unreadable, over the size limit).
+    pub async fn record_failure(
+        &self,
+        source: &SourceRef,
+        error: ProcessError,
+    ) -> Result<Outcome, IngestError> {
+        let id = AssetId::for_source(&source.identity);
+        let existing = self.assets.get(&id).await?;
+        let mut asset = self.next_record(&id, source, existing.as_ref());
+        asset.status = AssetStatus::Failed;
+        asset.error = Some(error);
+        self.remove_stale_renditions(existing.as_ref(), &asset)
+            .await?;
+        self.write(asset, existing.as_ref())
+            .await
+            .map(Outcome::Written)
+    }
+
+    /// A fresh record for `id` that keeps the identity fields of the previous one.
+    fn next_record(&self, id: &AssetId, source: &SourceRef, existing: Option<&Asset>) -> Asset {
+        let now = OffsetDateTime::now_utc();
+        Asset {
+            id: id.clone(),
+            source: source.display.clone(),
+            source_identity: source.identity.clone(),
+            creator: source.creator.clone(),
+            status: AssetStatus::Failed,
+            error: None,
+            sha256: None,
+            source_bytes: None,
+            image: None,
+            variants: Vec::new(),
+            timings: None,
+            spec_hash: self.pipeline.spec_hash().to_string(),
+            created_at: existing.map_or(now, |a| a.created_at),
+            updated_at: now,
+            version: existing.map_or(1, |a| a.version + 1),
+        }
+    }
+
+    /// Deletes renditions of the previous record that the new one no longer has, so a failed
+    /// re-upload or a smaller spec leaves no stale files behind.
+    async fn remove_stale_renditions(
+        &self,
+        previous: Option<&Asset>,
+        next: &Asset,
+    ) -> Result<(), StoreError> {
+        let Some(previous) = previous else {
+            return Ok(());
+        };
+        for old in &previous.variants {
+            if !next.variants.iter().any(|v| v.key == old.key) {
+                self.blobs.delete(&old.key).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn write(&self, asset: Asset, previous: Option<&Asset>) -> Result<Asset, IngestError> {
+        let expected = previous.map_or(Expected::Absent, |p| Expected::Version(p.version));
+        self.assets.put(&asset, expected).await?;
+        Ok(asset)
+    }
+}

@@ -1,0 +1,21 @@
+//! Pictor's cloud-neutral core: the rendition spec, the image pipeline, the domain types, the
+//! storage ports and their local (filesystem + SQLite) adapters.
+//!
+//! Nothing here knows about any cloud; adapters for one live in their own crate.
+
+pub mod asset;
+pub mod error;
+pub mod ingest;
+pub mod local;
+pub mod pipeline;
+pub mod ports;
+pub mod spec;
+
+#[cfg(feature = "conformance")]
+pub mod conformance;
+
+pub use asset::{Asset, AssetId, AssetStatus, SourceRef, VariantRecord};
+pub use error::{ErrorKind, ProcessError};
+pub use ingest::Ingestor;
+pub use pipeline::Pipeline;
+pub use spec::Spec;

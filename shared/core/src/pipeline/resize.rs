@@ -1,0 +1,140 @@
+//! Geometry of each variant and the SIMD resize itself (fast_image_resize picks SSE4.1, AVX2 or
+//! NEON at run time). Never upscales; `cover` crops the centre.
+
+use super::canvas::Canvas;
+use crate::error::ProcessError;
+use crate::spec::{Fit, Variant};
+use fast_image_resize::images::{Image, ImageRef};
+use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
+
+/// The output size of one variant and the source region it is drawn from.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Geometry {
+    pub width: u32,
+    pub height: u32,
+    /// Source crop (left, top, width, height) in source pixels; `None` is the whole image.
+    pub crop: Option<(f64, f64, f64, f64)>,
+}
+
+impl Geometry {
+    pub fn is_identity(&self, src_width: u32, src_height: u32) -> bool {
+        self.crop.is_none() && self.width == src_width && self.height == src_height
+    }
+}
+
+pub fn plan(src_width: u32, src_height: u32, variant: &Variant) -> Geometry {
+    let (w, h) = (f64::from(src_width), f64::from(src_height));
+    let box_w = f64::from(variant.width);
+    match (variant.fit, variant.height) {
+        (Fit::Cover, Some(box_h)) => {
+            let box_h = f64::from(box_h);
+            // Largest centred region with the box's aspect ratio...
+            let crop_w = w.min(h * box_w / box_h);
+            let crop_h = h.min(w * box_h / box_w);
+            let left = (w - crop_w) / 2.0;
+            let top = (h - crop_h) / 2.0;
+            // ...scaled down to the box, or kept at its own size when smaller (no upscaling).
+            let (width, height) = if crop_w >= box_w {
+                (variant.width, box_h as u32)
+            } else {
+                (round_side(crop_w), round_side(crop_h))
+            };
+            let crop = if left.abs() < 1e-9 && top.abs() < 1e-9 {
+                None
+            } else {
+                Some((left, top, crop_w, crop_h))
+            };
+            Geometry {
+                width,
+                height,
+                crop,
+            }
+        }
+        (_, box_h) => {
+            let box_h = box_h.map_or(f64::INFINITY, f64::from);
+            let scale = (box_w / w).min(box_h / h).min(1.0);
+            Geometry {
+                width: round_side(w * scale),
+                height: round_side(h * scale),
+                crop: None,
+            }
+        }
+    }
+}
+
+fn round_side(x: f64) -> u32 {
+    (x.round() as u32).max(1)
+}
+
+/// Resizes with Lanczos3. Alpha is premultiplied for the convolution and divided out after,
+/// so transparent pixels do not bleed dark fringes into opaque ones.
+pub fn resize(
+    resizer: &mut Resizer,
+    src: &Canvas,
+    geometry: &Geometry,
+) -> Result<Canvas, ProcessError> {
+    if geometry.is_identity(src.width, src.height) {
+        return Ok(src.clone());
+    }
+    let pixel_type = if src.has_alpha {
+        PixelType::U8x4
+    } else {
+        PixelType::U8x3
+    };
+    let internal = |e: &dyn std::fmt::Display| ProcessError::internal(format!("resize: {e}"));
+    let src_view =
+        ImageRef::new(src.width, src.height, &src.data, pixel_type).map_err(|e| internal(&e))?;
+    let mut dst = Image::new(geometry.width, geometry.height, pixel_type);
+    let mut options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3));
+    if let Some((left, top, width, height)) = geometry.crop {
+        options = options.crop(left, top, width, height);
+    }
+    resizer
+        .resize(&src_view, &mut dst, &options)
+        .map_err(|e| internal(&e))?;
+    Ok(Canvas {
+        width: geometry.width,
+        height: geometry.height,
+        has_alpha: src.has_alpha,
+        data: dst.into_vec(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::OutputFormat;
+
+    fn variant(width: u32, height: Option<u32>, fit: Fit) -> Variant {
+        Variant {
+            name: "v".into(),
+            width,
+            height,
+            fit,
+            format: OutputFormat::Jpeg,
+            quality: 80,
+        }
+    }
+
+    #[test]
+    fn inside_keeps_aspect_and_never_upscales() {
+        let g = plan(4000, 3000, &variant(2048, None, Fit::Inside));
+        assert_eq!((g.width, g.height), (2048, 1536));
+        let g = plan(3000, 4000, &variant(1024, Some(1024), Fit::Inside));
+        assert_eq!((g.width, g.height), (768, 1024));
+        let g = plan(300, 200, &variant(2048, None, Fit::Inside));
+        assert_eq!((g.width, g.height), (300, 200));
+        assert!(g.is_identity(300, 200));
+    }
+
+    #[test]
+    fn cover_crops_the_centre() {
+        let g = plan(4000, 3000, &variant(256, Some(256), Fit::Cover));
+        assert_eq!((g.width, g.height), (256, 256));
+        assert_eq!(g.crop, Some((500.0, 0.0, 3000.0, 3000.0)));
+        // Smaller than the box: the largest centred square, not enlarged.
+        let g = plan(200, 100, &variant(256, Some(256), Fit::Cover));
+        assert_eq!((g.width, g.height), (100, 100));
+        assert_eq!(g.crop, Some((50.0, 0.0, 100.0, 100.0)));
+    }
+}

@@ -1,0 +1,184 @@
+//! The two storage ports, in the domain's words. Adapters implement them; the conformance
+//! suites (feature `conformance`) pin down the contract every adapter must honour.
+
+use crate::asset::{Asset, AssetId, AssetStatus};
+use async_trait::async_trait;
+
+/// Storage failures, independent of the backend.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// `BlobStore::get` of a missing key.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// A conditional write lost: the stored version is not the expected one.
+    #[error("version conflict writing {0}")]
+    Conflict(String),
+    #[error("invalid key {key:?}: {reason}")]
+    InvalidKey { key: String, reason: String },
+    /// A list cursor that this store did not issue, or that was altered.
+    #[error("invalid cursor")]
+    InvalidCursor,
+    /// Throttling, timeouts, 5xx: retrying later may succeed.
+    #[error("storage temporarily unavailable: {0}")]
+    Unavailable(String),
+    #[error("storage error: {0}")]
+    Other(String),
+}
+
+impl StoreError {
+    pub fn is_transient(&self) -> bool {
+        matches!(self, StoreError::Unavailable(_))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobMeta {
+    pub key: String,
+    pub size: u64,
+}
+
+/// Flat key -> bytes storage (a bucket, a directory).
+///
+/// Keys are `/`-separated relative paths; `..`, empty segments and leading `/` are refused
+/// with `InvalidKey` by every adapter.
+#[async_trait]
+pub trait BlobStore: Send + Sync {
+    /// MUST return `NotFound` for a missing key.
+    async fn get(&self, key: &str) -> Result<Vec<u8>, StoreError>;
+    /// `None` for a missing key.
+    async fn head(&self, key: &str) -> Result<Option<BlobMeta>, StoreError>;
+    /// Replaces any existing blob; readers never see a partial blob.
+    async fn put(&self, key: &str, data: Vec<u8>, content_type: &str) -> Result<(), StoreError>;
+    /// Every blob whose key starts with `prefix`, sorted by key.
+    async fn list(&self, prefix: &str) -> Result<Vec<BlobMeta>, StoreError>;
+    /// Succeeds whether or not the key existed.
+    async fn delete(&self, key: &str) -> Result<(), StoreError>;
+}
+
+/// The condition of a write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expected {
+    /// The asset must not exist yet.
+    Absent,
+    /// The stored asset must have this version.
+    Version(u64),
+}
+
+/// Filters and paging for listing assets, newest (by creation) first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AssetQuery {
+    pub status: Option<AssetStatus>,
+    pub creator: Option<String>,
+    /// Page size; adapters cap it at `MAX_PAGE`. 0 means the default.
+    pub limit: usize,
+    /// Opaque token from a previous page's `next_cursor`.
+    pub cursor: Option<String>,
+}
+
+pub const DEFAULT_PAGE: usize = 50;
+pub const MAX_PAGE: usize = 1000;
+
+impl AssetQuery {
+    pub fn page_size(&self) -> usize {
+        match self.limit {
+            0 => DEFAULT_PAGE,
+            n => n.min(MAX_PAGE),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AssetPage {
+    pub items: Vec<Asset>,
+    /// Present when more items may follow.
+    pub next_cursor: Option<String>,
+}
+
+/// Asset records with optimistic concurrency.
+#[async_trait]
+pub trait AssetStore: Send + Sync {
+    /// Strongly consistent read.
+    async fn get(&self, id: &AssetId) -> Result<Option<Asset>, StoreError>;
+    /// Writes `asset` if the stored state matches `expected`, else `Conflict`.
+    async fn put(&self, asset: &Asset, expected: Expected) -> Result<(), StoreError>;
+    /// MUST return `InvalidCursor` for a cursor it did not issue.
+    async fn list(&self, query: &AssetQuery) -> Result<AssetPage, StoreError>;
+}
+
+/// Shared key rules, so every adapter refuses the same keys.
+pub fn validate_key(key: &str) -> Result<(), StoreError> {
+    let bad = |reason: &str| {
+        Err(StoreError::InvalidKey {
+            key: key.to_string(),
+            reason: reason.to_string(),
+        })
+    };
+    if key.is_empty() || key.len() > 1024 {
+        return bad("must be 1-1024 bytes");
+    }
+    if key.starts_with('/') || key.contains('\\') || key.contains('\0') {
+        return bad("must be a relative path with '/' separators");
+    }
+    if key
+        .split('/')
+        .any(|seg| seg.is_empty() || seg == "." || seg == "..")
+    {
+        return bad("has an empty, '.' or '..' segment");
+    }
+    Ok(())
+}
+
+/// Cursor encoding shared by adapters that page by (created_at, id).
+pub mod cursor {
+    use super::StoreError;
+    use crate::asset::AssetId;
+    use base64::Engine;
+
+    const ENGINE: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    pub fn encode(created_ms: i64, id: &AssetId) -> String {
+        ENGINE.encode(format!("v1:{created_ms}:{id}"))
+    }
+
+    pub fn decode(cursor: &str) -> Result<(i64, AssetId), StoreError> {
+        let raw = ENGINE
+            .decode(cursor)
+            .map_err(|_| StoreError::InvalidCursor)?;
+        let text = String::from_utf8(raw).map_err(|_| StoreError::InvalidCursor)?;
+        let mut parts = text.splitn(3, ':');
+        match (parts.next(), parts.next(), parts.next()) {
+            (Some("v1"), Some(ms), Some(id)) => {
+                let ms = ms.parse().map_err(|_| StoreError::InvalidCursor)?;
+                let id = AssetId::parse(id).map_err(|_| StoreError::InvalidCursor)?;
+                Ok((ms, id))
+            }
+            _ => Err(StoreError::InvalidCursor),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_cannot_escape() {
+        for bad in ["", "/abs", "a/../b", "a//b", "..", "a\\b", "./a"] {
+            assert!(validate_key(bad).is_err(), "{bad:?} accepted");
+        }
+        assert!(validate_key("renditions/abc/xl.jpg").is_ok());
+    }
+
+    #[test]
+    fn cursors_round_trip_and_reject_garbage() {
+        let id = AssetId::for_source("x");
+        let c = cursor::encode(1234, &id);
+        assert_eq!(cursor::decode(&c).unwrap(), (1234, id));
+        for bad in ["", "!!!", "djE6eDp5", "bm9wZQ"] {
+            assert!(matches!(
+                cursor::decode(bad),
+                Err(StoreError::InvalidCursor)
+            ));
+        }
+    }
+}

@@ -1,0 +1,547 @@
+//! The rendition spec (`pictor.toml`): which variants to make, how to watermark them and which
+//! inputs to refuse. Parsed strictly (unknown keys are errors) and validated before any work.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::HashSet;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// Why a spec was rejected.
+#[derive(Debug, thiserror::Error)]
+pub enum SpecError {
+    #[error("cannot read spec file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("spec is not valid TOML for Pictor: {0}")]
+    Parse(#[from] toml::de::Error),
+    #[error("invalid spec: {0}")]
+    Invalid(String),
+    #[error("cannot load watermark logo {path}: {reason}")]
+    Logo { path: PathBuf, reason: String },
+}
+
+fn invalid(msg: impl Into<String>) -> SpecError {
+    SpecError::Invalid(msg.into())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Fit {
+    /// Scale to fit within width x height, keeping the aspect ratio.
+    Inside,
+    /// Fill width x height exactly, cropping the centre.
+    Cover,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutputFormat {
+    Jpeg,
+    Webp,
+    Png,
+}
+
+impl OutputFormat {
+    pub fn extension(self) -> &'static str {
+        match self {
+            OutputFormat::Jpeg => "jpg",
+            OutputFormat::Webp => "webp",
+            OutputFormat::Png => "png",
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            OutputFormat::Jpeg => "image/jpeg",
+            OutputFormat::Webp => "image/webp",
+            OutputFormat::Png => "image/png",
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutputFormat::Jpeg => "jpeg",
+            OutputFormat::Webp => "webp",
+            OutputFormat::Png => "png",
+        }
+    }
+}
+
+impl fmt::Display for OutputFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One output rendition.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Variant {
+    pub name: String,
+    pub width: u32,
+    /// Box height; without it the height follows the aspect ratio (`inside` only).
+    #[serde(default)]
+    pub height: Option<u32>,
+    #[serde(default = "default_fit")]
+    pub fit: Fit,
+    pub format: OutputFormat,
+    /// 1-100; ignored for PNG.
+    #[serde(default = "default_quality")]
+    pub quality: u8,
+}
+
+fn default_fit() -> Fit {
+    Fit::Inside
+}
+
+fn default_quality() -> u8 {
+    82
+}
+
+/// Where on the image a watermark sits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Anchor {
+    TopLeft,
+    Top,
+    TopRight,
+    Left,
+    Center,
+    Right,
+    BottomLeft,
+    Bottom,
+    BottomRight,
+}
+
+impl Anchor {
+    /// Horizontal and vertical position as fractions (0 = left/top, 1 = right/bottom).
+    pub fn fractions(self) -> (f32, f32) {
+        match self {
+            Anchor::TopLeft => (0.0, 0.0),
+            Anchor::Top => (0.5, 0.0),
+            Anchor::TopRight => (1.0, 0.0),
+            Anchor::Left => (0.0, 0.5),
+            Anchor::Center => (0.5, 0.5),
+            Anchor::Right => (1.0, 0.5),
+            Anchor::BottomLeft => (0.0, 1.0),
+            Anchor::Bottom => (0.5, 1.0),
+            Anchor::BottomRight => (1.0, 1.0),
+        }
+    }
+}
+
+/// An sRGB colour written as `#rrggbb`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Color(pub [u8; 3]);
+
+impl Color {
+    pub const WHITE: Color = Color([255, 255, 255]);
+
+    pub fn to_hex(self) -> String {
+        format!("#{:02x}{:02x}{:02x}", self.0[0], self.0[1], self.0[2])
+    }
+}
+
+impl std::str::FromStr for Color {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let hex = s
+            .strip_prefix('#')
+            .filter(|h| h.len() == 6 && h.chars().all(|c| c.is_ascii_hexdigit()))
+            .ok_or_else(|| format!("colour {s:?} is not of the form #rrggbb"))?;
+        let byte = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).map_err(|e| e.to_string());
+        Ok(Color([byte(0)?, byte(2)?, byte(4)?]))
+    }
+}
+
+impl Serialize for Color {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_hex())
+    }
+}
+
+impl<'de> Deserialize<'de> for Color {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// A PNG logo blended onto each large-enough variant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogoMark {
+    pub enabled: bool,
+    /// PNG file, relative to the spec file; the bundled Pictor mark when absent.
+    pub path: Option<PathBuf>,
+    pub anchor: Anchor,
+    /// Distance from the edges, as a fraction of the variant's width.
+    pub margin: f32,
+    /// Logo width as a fraction of the variant's width.
+    pub scale: f32,
+    pub opacity: f32,
+}
+
+impl Default for LogoMark {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            path: None,
+            anchor: Anchor::BottomRight,
+            margin: 0.02,
+            scale: 0.2,
+            opacity: 0.5,
+        }
+    }
+}
+
+/// A line of text drawn with the bundled font; `{creator}` is replaced by the asset's creator
+/// and the text is left out when the template needs a creator the asset does not have.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TextMark {
+    pub enabled: bool,
+    pub template: String,
+    pub anchor: Anchor,
+    /// Distance from the edges, as a fraction of the variant's width.
+    pub margin: f32,
+    /// Glyph height as a fraction of the variant's width.
+    pub size: f32,
+    pub color: Color,
+    pub opacity: f32,
+}
+
+impl Default for TextMark {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            template: "© {creator}".to_string(),
+            anchor: Anchor::BottomLeft,
+            margin: 0.02,
+            size: 0.03,
+            color: Color::WHITE,
+            opacity: 0.85,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Watermark {
+    /// Variants narrower than this get no watermark (it would be illegible).
+    pub min_width: u32,
+    pub logo: LogoMark,
+    pub text: TextMark,
+}
+
+impl Default for Watermark {
+    fn default() -> Self {
+        Self {
+            min_width: 320,
+            logo: LogoMark::default(),
+            text: TextMark::default(),
+        }
+    }
+}
+
+/// Inputs over any of these are refused from their header, before pixels are allocated.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    pub max_file_bytes: u64,
+    pub max_pixels: u64,
+    pub max_side: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_file_bytes: 50_000_000,
+            max_pixels: 50_000_000,
+            max_side: 16_384,
+        }
+    }
+}
+
+/// The whole rendition spec.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Spec {
+    pub variants: Vec<Variant>,
+    /// What transparent pixels become in formats without alpha (JPEG).
+    pub background: Color,
+    pub watermark: Watermark,
+    pub limits: Limits,
+    /// Directory that relative paths in the spec are resolved against.
+    #[serde(skip)]
+    pub base_dir: Option<PathBuf>,
+}
+
+impl Default for Spec {
+    fn default() -> Self {
+        let variant = |name: &str, width, height, fit, format, quality| Variant {
+            name: name.to_string(),
+            width,
+            height,
+            fit,
+            format,
+            quality,
+        };
+        let mut variants = Vec::new();
+        for (format, quality) in [(OutputFormat::Jpeg, 82), (OutputFormat::Webp, 80)] {
+            variants.push(variant("xl", 2048, None, Fit::Inside, format, quality));
+            variants.push(variant("lg", 1024, None, Fit::Inside, format, quality));
+            variants.push(variant("md", 512, None, Fit::Inside, format, quality));
+            variants.push(variant(
+                "thumb",
+                256,
+                Some(256),
+                Fit::Cover,
+                format,
+                quality,
+            ));
+        }
+        Self {
+            variants,
+            background: Color::WHITE,
+            watermark: Watermark::default(),
+            limits: Limits::default(),
+            base_dir: None,
+        }
+    }
+}
+
+impl Spec {
+    /// Parses and validates a spec from TOML text; missing sections take the defaults.
+    pub fn from_toml(text: &str) -> Result<Spec, SpecError> {
+        let spec: Spec = toml::from_str(text)?;
+        spec.validate()?;
+        Ok(spec)
+    }
+
+    /// Reads a spec file; relative paths inside it resolve against its directory.
+    pub fn from_file(path: &Path) -> Result<Spec, SpecError> {
+        let text = std::fs::read_to_string(path).map_err(|source| SpecError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut spec = Spec::from_toml(&text)?;
+        spec.base_dir = path.parent().map(Path::to_path_buf);
+        Ok(spec)
+    }
+
+    pub fn validate(&self) -> Result<(), SpecError> {
+        if self.variants.is_empty() {
+            return Err(invalid("at least one variant is required"));
+        }
+        let mut seen = HashSet::new();
+        for v in &self.variants {
+            let valid_name = !v.name.is_empty()
+                && v.name.len() <= 64
+                && v.name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            if !valid_name {
+                return Err(invalid(format!(
+                    "variant name {:?} must be 1-64 characters of a-z, 0-9, '-' or '_'",
+                    v.name
+                )));
+            }
+            if !seen.insert((v.name.as_str(), v.format)) {
+                return Err(invalid(format!(
+                    "variant {:?} is listed twice as {}",
+                    v.name, v.format
+                )));
+            }
+            let side_ok = |s: u32| (1..=self.limits.max_side.max(1)).contains(&s);
+            if !side_ok(v.width) || !v.height.is_none_or(side_ok) {
+                return Err(invalid(format!(
+                    "variant {:?}: width and height must be between 1 and {}",
+                    v.name, self.limits.max_side
+                )));
+            }
+            if v.fit == Fit::Cover && v.height.is_none() {
+                return Err(invalid(format!(
+                    "variant {:?}: fit = \"cover\" needs a height",
+                    v.name
+                )));
+            }
+            if !(1..=100).contains(&v.quality) {
+                return Err(invalid(format!(
+                    "variant {:?}: quality must be 1-100, got {}",
+                    v.name, v.quality
+                )));
+            }
+        }
+        let unit = |what: &str, x: f32, allow_zero: bool| {
+            let ok = x.is_finite() && x <= 1.0 && (x > 0.0 || (allow_zero && x == 0.0));
+            if ok {
+                Ok(())
+            } else {
+                Err(invalid(format!(
+                    "{what} must be a fraction in (0, 1], got {x}"
+                )))
+            }
+        };
+        let logo = &self.watermark.logo;
+        unit("watermark.logo.scale", logo.scale, false)?;
+        unit("watermark.logo.opacity", logo.opacity, true)?;
+        unit("watermark.logo.margin", logo.margin, true)?;
+        let text = &self.watermark.text;
+        unit("watermark.text.size", text.size, false)?;
+        unit("watermark.text.opacity", text.opacity, true)?;
+        unit("watermark.text.margin", text.margin, true)?;
+        if text.enabled && text.template.trim().is_empty() {
+            return Err(invalid("watermark.text.template is empty"));
+        }
+        let limits = &self.limits;
+        if limits.max_file_bytes == 0 || limits.max_pixels == 0 || limits.max_side == 0 {
+            return Err(invalid("limits must be greater than zero"));
+        }
+        Ok(())
+    }
+
+    /// The logo file the spec names, resolved against the spec's directory.
+    pub fn logo_path(&self) -> Option<PathBuf> {
+        let path = self.watermark.logo.path.as_ref()?;
+        Some(match &self.base_dir {
+            Some(base) if path.is_relative() => base.join(path),
+            _ => path.clone(),
+        })
+    }
+}
+
+/// A short, stable fingerprint of everything that shapes the renditions (not the limits).
+/// `extra` carries content the spec only points to, such as the logo's bytes.
+pub fn spec_hash(spec: &Spec, extra: &[u8]) -> String {
+    #[derive(Serialize)]
+    struct Shape<'a> {
+        variants: &'a [Variant],
+        background: Color,
+        watermark: &'a Watermark,
+    }
+    let shape = Shape {
+        variants: &spec.variants,
+        background: spec.background,
+        watermark: &spec.watermark,
+    };
+    let mut hasher = Sha256::new();
+    // Serializing plain structs cannot fail; fall back to Debug text just in case.
+    match serde_json::to_vec(&shape) {
+        Ok(json) => hasher.update(json),
+        Err(_) => hasher.update(format!("{shape:?}", shape = spec)),
+    }
+    hasher.update(extra);
+    hex::encode(&hasher.finalize()[..8])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_spec_has_eight_variants_and_is_valid() {
+        let spec = Spec::default();
+        spec.validate().unwrap();
+        assert_eq!(spec.variants.len(), 8);
+        let thumb = spec.variants.iter().find(|v| v.name == "thumb").unwrap();
+        assert_eq!(
+            (thumb.width, thumb.height, thumb.fit),
+            (256, Some(256), Fit::Cover)
+        );
+    }
+
+    #[test]
+    fn empty_toml_is_the_default_spec() {
+        assert_eq!(Spec::from_toml("").unwrap(), Spec::default());
+    }
+
+    #[test]
+    fn parses_a_full_spec() {
+        let spec = Spec::from_toml(
+            r##"
+            background = "#102030"
+            [[variants]]
+            name = "hero"
+            width = 1600
+            height = 900
+            fit = "cover"
+            format = "webp"
+            quality = 75
+            [watermark]
+            min_width = 500
+            [watermark.logo]
+            anchor = "top-left"
+            scale = 0.1
+            [watermark.text]
+            enabled = false
+            [limits]
+            max_pixels = 1000
+            "##,
+        )
+        .unwrap();
+        assert_eq!(spec.variants.len(), 1);
+        assert_eq!(spec.variants[0].format, OutputFormat::Webp);
+        assert_eq!(spec.background, Color([0x10, 0x20, 0x30]));
+        assert_eq!(spec.watermark.logo.anchor, Anchor::TopLeft);
+        assert!(!spec.watermark.text.enabled);
+        assert_eq!(spec.limits.max_pixels, 1000);
+        assert_eq!(spec.limits.max_side, 16_384);
+    }
+
+    #[test]
+    fn rejects_bad_specs_with_clear_messages() {
+        let cases = [
+            ("variants = []", "at least one variant"),
+            ("colour = 1", "unknown field `colour`"),
+            ("background = \"white\"", "#rrggbb"),
+            (
+                "[[variants]]\nname='a'\nwidth=10\nformat='gif'",
+                "unknown variant `gif`",
+            ),
+            (
+                "[[variants]]\nname='a'\nwidth=10\nformat='png'\nfit='cover'",
+                "needs a height",
+            ),
+            (
+                "[[variants]]\nname='a b'\nwidth=10\nformat='png'",
+                "variant name",
+            ),
+            (
+                "[[variants]]\nname='a'\nwidth=0\nformat='png'",
+                "between 1 and",
+            ),
+            (
+                "[[variants]]\nname='a'\nwidth=10\nformat='png'\nquality=0",
+                "quality must be 1-100",
+            ),
+            (
+                "[[variants]]\nname='a'\nwidth=10\nformat='png'\n[[variants]]\nname='a'\nwidth=20\nformat='png'",
+                "listed twice",
+            ),
+            ("[watermark.logo]\nscale = 2.0", "watermark.logo.scale"),
+        ];
+        for (toml, expected) in cases {
+            let err = Spec::from_toml(toml).unwrap_err().to_string();
+            assert!(
+                err.contains(expected),
+                "{toml:?} gave {err:?}, wanted {expected:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn hash_is_stable_and_tracks_shape_not_limits() {
+        let a = Spec::default();
+        let mut b = Spec::default();
+        b.limits.max_pixels = 10;
+        assert_eq!(spec_hash(&a, b"logo"), spec_hash(&b, b"logo"));
+        b.variants[0].quality = 90;
+        assert_ne!(spec_hash(&a, b"logo"), spec_hash(&b, b"logo"));
+        assert_ne!(spec_hash(&a, b"logo"), spec_hash(&a, b"other logo"));
+        assert_eq!(spec_hash(&a, b"").len(), 16);
+    }
+}
