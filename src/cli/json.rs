@@ -1,0 +1,62 @@
+//! The JSON shape of an asset on the command line (one object per line). Scripts depend on
+//! it: fields are only ever added.
+
+use pictor_core::Asset;
+use serde::Serialize;
+use serde_json::Value;
+
+#[derive(Serialize)]
+struct ErrorJson<'a> {
+    kind: &'a str,
+    message: &'a str,
+}
+
+#[derive(Serialize)]
+struct VariantJson<'a> {
+    name: &'a str,
+    width: u32,
+    height: u32,
+    format: &'a str,
+    bytes: u64,
+    /// Relative to the output directory.
+    path: &'a str,
+}
+
+pub fn asset_json(asset: &Asset) -> Value {
+    let image = asset.image.as_ref();
+    let variants: Vec<VariantJson> = asset
+        .variants
+        .iter()
+        .map(|v| VariantJson {
+            name: &v.name,
+            width: v.width,
+            height: v.height,
+            format: v.format.as_str(),
+            bytes: v.bytes,
+            path: &v.key,
+        })
+        .collect();
+    serde_json::json!({
+        "id": asset.id.as_str(),
+        "source": asset.source,
+        "creator": asset.creator,
+        "status": asset.status.as_str(),
+        "error": asset.error.as_ref().map(|e| ErrorJson { kind: e.kind.as_str(), message: &e.message }),
+        "width": image.map(|i| i.width),
+        "height": image.map(|i| i.height),
+        "format": image.map(|i| i.format.as_str()),
+        "has_alpha": image.map(|i| i.has_alpha),
+        "frame_count": image.map(|i| i.frame_count),
+        "exif": image.map(|i| &i.exif),
+        "blurhash": image.and_then(|i| i.blurhash.as_deref()),
+        "dominant_color": image.and_then(|i| i.dominant_color.as_deref()),
+        "sha256": asset.sha256,
+        "bytes": asset.source_bytes,
+        "variants": variants,
+        "timings": asset.timings,
+        "spec_hash": asset.spec_hash,
+        "created_at": asset.created_at.format(&time::format_description::well_known::Rfc3339).ok(),
+        "updated_at": asset.updated_at.format(&time::format_description::well_known::Rfc3339).ok(),
+        "version": asset.version,
+    })
+}

@@ -1,0 +1,97 @@
+//! Command-line interface. Exit codes are a contract: 0 all inputs ready, 2 some input failed
+//! (the rest still processed), 1 usage or fatal error.
+
+mod assets;
+mod inputs;
+mod json;
+mod process;
+mod watch;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use pictor_core::local::{FsBlobStore, SqliteAssetStore};
+use pictor_core::{Ingestor, Pipeline, Spec};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub const EXIT_OK: u8 = 0;
+pub const EXIT_FATAL: u8 = 1;
+pub const EXIT_SOME_FAILED: u8 = 2;
+
+/// File name of the embedded asset store inside the output directory.
+pub const STORE_FILE: &str = "pictor.db";
+
+#[derive(Parser)]
+#[command(name = "pictor", version, about = "Turn uploaded images into watermarked web renditions")]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Process image files or directories (recursively) into DIR.
+    Process(process::ProcessArgs),
+    /// Process every file that lands in INBOX, as it arrives, until interrupted.
+    Watch(watch::WatchArgs),
+    /// Query processed assets.
+    #[command(subcommand)]
+    Assets(assets::AssetsCommand),
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<u8> {
+    match cli.command {
+        Command::Process(args) => process::run(args).await,
+        Command::Watch(args) => watch::run(args).await,
+        Command::Assets(cmd) => assets::run(cmd).await,
+    }
+}
+
+pub type LocalIngestor = Ingestor<FsBlobStore, SqliteAssetStore>;
+
+/// The default spec, or the one in `path`.
+pub fn load_pipeline(path: Option<&Path>) -> anyhow::Result<Arc<Pipeline>> {
+    let spec = match path {
+        Some(p) => Spec::from_file(p)?,
+        None => Spec::default(),
+    };
+    Ok(Arc::new(Pipeline::new(spec)?))
+}
+
+/// Opens (creating) the embedded stores in `out`: renditions as files, records in SQLite.
+pub fn open_local(out: &Path, pipeline: Arc<Pipeline>) -> anyhow::Result<LocalIngestor> {
+    std::fs::create_dir_all(out)
+        .with_context(|| format!("cannot create output directory {}", out.display()))?;
+    let assets = open_store(out)?;
+    Ok(Ingestor::new(pipeline, FsBlobStore::new(out), assets))
+}
+
+pub fn open_store(out: &Path) -> anyhow::Result<SqliteAssetStore> {
+    let db = out.join(STORE_FILE);
+    SqliteAssetStore::open(&db).with_context(|| format!("cannot open asset store {}", db.display()))
+}
+
+/// Arguments shared by `process` and `watch`.
+#[derive(clap::Args, Clone)]
+pub struct RunOptions {
+    /// Rendition spec (TOML); the built-in default when omitted.
+    #[arg(long)]
+    spec: Option<PathBuf>,
+    /// Output directory: renditions under DIR/renditions, the asset store in DIR.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Images processed at once (default: number of CPUs).
+    #[arg(long, short = 'j', value_name = "N")]
+    jobs: Option<usize>,
+    /// Creator recorded with every asset (and used by the `{creator}` text watermark).
+    #[arg(long)]
+    creator: Option<String>,
+}
+
+impl RunOptions {
+    fn jobs(&self) -> usize {
+        self.jobs
+            .filter(|&n| n > 0)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+    }
+}
