@@ -22,7 +22,11 @@ pub const EXIT_SOME_FAILED: u8 = 2;
 pub const STORE_FILE: &str = "pictor.db";
 
 #[derive(Parser)]
-#[command(name = "pictor", version, about = "Turn uploaded images into watermarked web renditions")]
+#[command(
+    name = "pictor",
+    version,
+    about = "Turn uploaded images into watermarked web renditions"
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,

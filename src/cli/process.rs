@@ -78,7 +78,11 @@ impl Summary {
             self.failed_total()
         );
         if !self.failed.is_empty() {
-            let kinds: Vec<String> = self.failed.iter().map(|(k, n)| format!("{k}: {n}")).collect();
+            let kinds: Vec<String> = self
+                .failed
+                .iter()
+                .map(|(k, n)| format!("{k}: {n}"))
+                .collect();
             line.push_str(&format!(" ({})", kinds.join(", ")));
         }
         line.push_str(&format!(
@@ -96,7 +100,12 @@ pub fn describe(path: &Path, result: &Result<Outcome, IngestError>) -> String {
     match result {
         Ok(Outcome::Unchanged(a)) => format!("unchanged {} {}", a.id, path.display()),
         Ok(Outcome::Written(a)) => match &a.error {
-            None => format!("ready {} {} ({} variants)", a.id, path.display(), a.variants.len()),
+            None => format!(
+                "ready {} {} ({} variants)",
+                a.id,
+                path.display(),
+                a.variants.len()
+            ),
             Some(e) => format!("failed {} {}: {e}", a.id, path.display()),
         },
         Err(e) => format!("error {}: {e}", path.display()),

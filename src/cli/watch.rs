@@ -82,7 +82,10 @@ pub async fn run(args: WatchArgs) -> anyhow::Result<u8> {
         };
         let hidden = path
             .strip_prefix(&inbox)
-            .map(|rel| rel.components().any(|c| inputs::is_hidden(Path::new(c.as_os_str()))))
+            .map(|rel| {
+                rel.components()
+                    .any(|c| inputs::is_hidden(Path::new(c.as_os_str())))
+            })
             .unwrap_or(true);
         if hidden || path.starts_with(&out) || !path.is_file() {
             continue;
@@ -108,8 +111,14 @@ mod tests {
     #[test]
     fn creator_comes_from_the_first_folder() {
         let inbox = Path::new("/in");
-        assert_eq!(creator_for(inbox, Path::new("/in/ana/x.jpg"), None).as_deref(), Some("ana"));
+        assert_eq!(
+            creator_for(inbox, Path::new("/in/ana/x.jpg"), None).as_deref(),
+            Some("ana")
+        );
         assert_eq!(creator_for(inbox, Path::new("/in/x.jpg"), None), None);
-        assert_eq!(creator_for(inbox, Path::new("/in/x.jpg"), Some("bo")).as_deref(), Some("bo"));
+        assert_eq!(
+            creator_for(inbox, Path::new("/in/x.jpg"), Some("bo")).as_deref(),
+            Some("bo")
+        );
     }
 }

@@ -1,0 +1,451 @@
+//! The pipeline on the fixtures in testdata/: sizes, orientation, colour, alpha, watermark,
+//! metadata hygiene, resize quality and hostile input.
+
+mod common;
+
+use common::*;
+use pictor_core::pipeline::resize::{plan, resize};
+use pictor_core::pipeline::{canvas::Canvas, SourceFormat};
+use pictor_core::spec::{Fit, OutputFormat, Variant};
+use pictor_core::{ErrorKind, Pipeline, Spec};
+
+fn synthetic_jpeg(w: u32, h: u32) -> Vec<u8> {
+    let data: Vec<u8> = (0..w * h)
+        .flat_map(|i| {
+            let (x, y) = (i % w, i / w);
+            [(x * 255 / w) as u8, (y * 255 / h) as u8, 128]
+        })
+        .collect();
+    let mut out = Vec::new();
+    jpeg_encoder::Encoder::new(&mut out, 85)
+        .encode(&data, w as u16, h as u16, jpeg_encoder::ColorType::Rgb)
+        .unwrap();
+    out
+}
+
+#[test]
+fn default_spec_makes_every_variant_at_the_right_size() {
+    let processed = process(&synthetic_jpeg(3000, 2000), Spec::default(), Some("ana"));
+    let expected = [
+        ("xl", 2048, 1365),
+        ("lg", 1024, 683),
+        ("md", 512, 341),
+        ("thumb", 256, 256),
+    ];
+    assert_eq!(processed.renditions.len(), 8);
+    for (name, w, h) in expected {
+        for ext in ["jpg", "webp"] {
+            let r = rendition(&processed, name, ext);
+            assert_eq!((r.width, r.height), (w, h), "{name}.{ext}");
+            let img = decode_rgba(&r.data);
+            assert_eq!(img.dimensions(), (w, h), "{name}.{ext} as encoded");
+        }
+    }
+    assert_eq!((processed.info.width, processed.info.height), (3000, 2000));
+    assert_eq!(processed.info.format, SourceFormat::Jpeg);
+}
+
+#[test]
+fn jpeg_colours_match_the_independent_webp_encoder() {
+    // Two unrelated encoders (ours for JPEG, libwebp) must agree on the picture.
+    let processed = process(&fixture("photos/coffee.jpg"), Spec::default(), None);
+    for name in ["md", "thumb"] {
+        let jpg = decode_rgba(&rendition(&processed, name, "jpg").data);
+        let webp = decode_rgba(&rendition(&processed, name, "webp").data);
+        let db = psnr(&jpg, &webp);
+        assert!(db > 30.0, "{name}: JPEG and WebP differ by {db:.1} dB");
+    }
+    let reference = decode_rgba(&fixture("color/reference-srgb.png"));
+    let small = spec("[[variants]]\nname='s'\nwidth=300\nformat='jpeg'\nquality=90\n[watermark.logo]\nenabled=false");
+    let jpg =
+        decode_rgba(&process(&fixture("color/reference-srgb.png"), small, None).renditions[0].data);
+    assert!(psnr(&jpg, &reference) > 30.0);
+}
+
+#[test]
+fn small_sources_are_never_upscaled() {
+    let processed = process(&fixture("photos/coffee.jpg"), Spec::default(), None);
+    assert_eq!(
+        (
+            rendition(&processed, "xl", "jpg").width,
+            rendition(&processed, "xl", "jpg").height
+        ),
+        (600, 400)
+    );
+    assert_eq!(rendition(&processed, "md", "webp").width, 512);
+    let thumb = rendition(&processed, "thumb", "jpg");
+    assert_eq!((thumb.width, thumb.height), (256, 256));
+}
+
+#[test]
+fn every_exif_orientation_ends_upright() {
+    // Upright: red top-left, green top-right, blue bottom-left, yellow bottom-right.
+    let expected = [
+        ((24, 16), [255, 0, 0]),
+        ((72, 16), [0, 255, 0]),
+        ((24, 48), [0, 0, 255]),
+        ((72, 48), [255, 255, 0]),
+    ];
+    for n in 1..=8 {
+        let processed = process(
+            &fixture(&format!("orientation/orient-{n}.jpg")),
+            spec(PLAIN_PNG),
+            None,
+        );
+        assert_eq!(
+            (processed.info.width, processed.info.height),
+            (96, 64),
+            "orientation {n}"
+        );
+        let img = decode_rgba(&processed.renditions[0].data);
+        assert_eq!(img.dimensions(), (96, 64), "orientation {n}");
+        for ((x, y), rgb) in expected {
+            let p = img.get_pixel(x, y).0;
+            let close = (0..3).all(|c| (i32::from(p[c]) - rgb[c]).abs() < 48);
+            assert!(
+                close,
+                "orientation {n}: pixel ({x},{y}) is {p:?}, want {rgb:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn outputs_carry_no_exif_or_gps_and_records_keep_only_the_safe_subset() {
+    let processed = process(
+        &fixture("photos/exif-gps.jpg"),
+        Spec::default(),
+        Some("ana"),
+    );
+    for r in &processed.renditions {
+        let needle = |n: &[u8]| r.data.windows(n.len()).any(|w| w == n);
+        assert!(!needle(b"Exif"), "{} has an EXIF block", r.file_name());
+        assert!(!needle(b"PictorCam"), "{} leaks the camera", r.file_name());
+        assert!(!needle(b"EXIF"), "{} has a WebP EXIF chunk", r.file_name());
+        let exif = exif::Reader::new().read_from_container(&mut std::io::Cursor::new(&r.data));
+        assert!(exif.is_err(), "{} has readable EXIF", r.file_name());
+    }
+    let exif = &processed.info.exif;
+    assert_eq!(exif.camera_make.as_deref(), Some("PictorCam"));
+    assert_eq!(exif.camera_model.as_deref(), Some("Model 7"));
+    assert_eq!(exif.captured_at.as_deref(), Some("2024:05:06 07:08:09"));
+    let json = serde_json::to_string(&processed.info).unwrap();
+    assert!(
+        !json.to_lowercase().contains("gps") && !json.contains("52"),
+        "{json}"
+    );
+}
+
+fn gray_png(w: u32, h: u32) -> Vec<u8> {
+    let img = image::RgbImage::from_pixel(w, h, image::Rgb([100, 100, 100]));
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
+fn changed(img: &image::RgbaImage, x0: u32, y0: u32, x1: u32, y1: u32) -> usize {
+    let mut n = 0;
+    for y in y0..y1 {
+        for x in x0..x1 {
+            if img.get_pixel(x, y).0[..3] != [100, 100, 100] {
+                n += 1;
+            }
+        }
+    }
+    n
+}
+
+#[test]
+fn watermark_sits_in_its_corner_and_skips_small_variants() {
+    let spec = spec(
+        r#"
+        [[variants]]
+        name = "md"
+        width = 512
+        format = "png"
+        [[variants]]
+        name = "small"
+        width = 256
+        format = "png"
+        "#,
+    );
+    let processed = process(&gray_png(1000, 800), spec.clone(), Some("Ana"));
+    let md = decode_rgba(&rendition(&processed, "md", "png").data);
+    assert_eq!(md.dimensions(), (512, 410));
+    // Logo: bottom-right, 20% of the width (~102 px), brighter than the grey (white mark).
+    assert!(
+        changed(&md, 400, 360, 512, 410) > 300,
+        "no logo bottom-right"
+    );
+    let logo_pixel = (400..512)
+        .flat_map(|x| (360..410).map(move |y| (x, y)))
+        .map(|(x, y)| md.get_pixel(x, y).0[0])
+        .max()
+        .unwrap();
+    assert!(logo_pixel > 150, "logo not visible: brightest {logo_pixel}");
+    // Text "© Ana": bottom-left.
+    assert!(changed(&md, 0, 370, 150, 410) > 50, "no text bottom-left");
+    // Elsewhere untouched.
+    assert_eq!(changed(&md, 0, 0, 512, 300), 0);
+    // Below the minimum width: nothing at all.
+    let small = decode_rgba(&rendition(&processed, "small", "png").data);
+    assert_eq!(changed(&small, 0, 0, small.width(), small.height()), 0);
+    // Without a creator the text is left out, the logo stays.
+    let anonymous = process(&gray_png(1000, 800), spec, None);
+    let md = decode_rgba(&rendition(&anonymous, "md", "png").data);
+    assert_eq!(changed(&md, 0, 370, 150, 410), 0);
+    assert!(changed(&md, 400, 360, 512, 410) > 300);
+}
+
+#[test]
+fn alpha_is_flattened_for_jpeg_and_resized_without_dark_fringes() {
+    let spec = spec(
+        r##"
+        background = "#ffffff"
+        [[variants]]
+        name = "half"
+        width = 60
+        format = "png"
+        [[variants]]
+        name = "half"
+        width = 60
+        format = "jpeg"
+        [watermark.logo]
+        enabled = false
+        "##,
+    );
+    let processed = process(&fixture("png/half-transparent.png"), spec, None);
+    assert!(processed.info.has_alpha);
+    let png = decode_rgba(&rendition(&processed, "half", "png").data);
+    assert_eq!(png.dimensions(), (60, 40));
+    for x in 0..60 {
+        let p = png.get_pixel(x, 20).0;
+        if p[3] > 8 {
+            assert!(p[0] > 240 && p[1] < 16, "dark fringe at x={x}: {p:?}");
+        }
+    }
+    assert_eq!(png.get_pixel(55, 20).0[3], 0);
+    let jpg = decode_rgba(&rendition(&processed, "half", "jpg").data);
+    let right = jpg.get_pixel(55, 20).0;
+    assert!(
+        right[..3].iter().all(|&c| c > 245),
+        "transparent area not white: {right:?}"
+    );
+    let left = jpg.get_pixel(5, 20).0;
+    assert!(left[0] > 230 && left[1] < 30, "opaque red lost: {left:?}");
+}
+
+#[test]
+fn colour_is_managed_for_cmyk_ycck_and_icc_tagged_sources() {
+    let reference = decode_rgba(&fixture("color/reference-srgb.png"));
+    for (file, min_db) in [
+        ("color/cmyk.jpg", 28.0),
+        ("color/ycck.jpg", 28.0),
+        ("color/p3.jpg", 32.0),
+    ] {
+        let processed = process(&fixture(file), spec(PLAIN_PNG), None);
+        let out = decode_rgba(&processed.renditions[0].data);
+        let db = psnr(&out, &reference);
+        assert!(db > min_db, "{file}: {db:.1} dB against the sRGB original");
+    }
+    // Ignoring the P3 profile would be visibly wrong: the raw numbers are further away.
+    let raw = decode_rgba(&fixture("color/p3.jpg"));
+    let converted =
+        decode_rgba(&process(&fixture("color/p3.jpg"), spec(PLAIN_PNG), None).renditions[0].data);
+    assert!(psnr(&converted, &reference) > psnr(&raw, &reference) + 3.0);
+}
+
+#[test]
+fn sixteen_bit_palette_gif_webp_and_gray_inputs() {
+    let rgb16 = process(&fixture("png/rgb16.png"), spec(PLAIN_PNG), None);
+    let img = decode_rgba(&rgb16.renditions[0].data);
+    assert_eq!(
+        img.get_pixel(5, 5).0,
+        [128, 128, 128, 255],
+        "0x8080 must become 128"
+    );
+
+    let palette = process(&fixture("png/palette-trns.png"), spec(PLAIN_PNG), None);
+    assert!(palette.info.has_alpha);
+    let img = decode_rgba(&palette.renditions[0].data);
+    assert_eq!(img.get_pixel(5, 5).0, [255, 0, 0, 255]);
+    assert_eq!(img.get_pixel(30, 5).0, [0, 0, 255, 255]);
+    assert_eq!(img.get_pixel(5, 20).0[3], 0);
+
+    let gif = process(&fixture("gif/animated.gif"), spec(PLAIN_PNG), None);
+    assert_eq!(gif.info.frame_count, 3);
+    assert_eq!(gif.info.format, SourceFormat::Gif);
+    assert_eq!(
+        decode_rgba(&gif.renditions[0].data).get_pixel(10, 10).0,
+        [255, 0, 0, 255]
+    );
+
+    let webp = process(&fixture("webp/lossy-alpha.webp"), spec(PLAIN_PNG), None);
+    assert!(webp.info.has_alpha);
+    assert_eq!((webp.info.width, webp.info.height), (300, 200));
+    let lossless = process(&fixture("webp/lossless.webp"), spec(PLAIN_PNG), None);
+    assert!(!lossless.info.has_alpha);
+
+    for file in ["color/gray.jpg", "color/progressive.jpg"] {
+        let p = process(&fixture(file), Spec::default(), None);
+        assert_eq!((p.info.width, p.info.height), (300, 200), "{file}");
+        assert!(p.info.blurhash.is_some() && p.info.dominant_color.is_some());
+    }
+}
+
+/// Straightforward f64 Lanczos3, the reference the SIMD resize is held to.
+fn reference_resize(src: &image::RgbImage, w: u32, h: u32) -> image::RgbaImage {
+    fn weights(src_len: u32, dst_len: u32) -> Vec<(i64, Vec<f64>)> {
+        let scale = f64::from(src_len) / f64::from(dst_len);
+        let support = 3.0 * scale.max(1.0);
+        let lanczos = |x: f64| {
+            if x == 0.0 {
+                1.0
+            } else if x.abs() < 3.0 {
+                let px = std::f64::consts::PI * x;
+                3.0 * px.sin() * (px / 3.0).sin() / (px * px)
+            } else {
+                0.0
+            }
+        };
+        (0..dst_len)
+            .map(|i| {
+                let center = (f64::from(i) + 0.5) * scale;
+                let lo = (center - support).floor().max(0.0) as i64;
+                let hi = ((center + support).ceil() as i64).min(i64::from(src_len));
+                let mut ws: Vec<f64> = (lo..hi)
+                    .map(|j| lanczos((j as f64 + 0.5 - center) / scale.max(1.0)))
+                    .collect();
+                let sum: f64 = ws.iter().sum();
+                ws.iter_mut().for_each(|v| *v /= sum);
+                (lo, ws)
+            })
+            .collect()
+    }
+    let (sw, sh) = src.dimensions();
+    let wx = weights(sw, w);
+    let wy = weights(sh, h);
+    let mut tmp = vec![[0f64; 3]; (w * sh) as usize];
+    for y in 0..sh {
+        for (x, (lo, ws)) in wx.iter().enumerate() {
+            let mut acc = [0f64; 3];
+            for (k, wgt) in ws.iter().enumerate() {
+                let p = src.get_pixel((*lo + k as i64) as u32, y).0;
+                (0..3).for_each(|c| acc[c] += wgt * f64::from(p[c]));
+            }
+            tmp[(y * w) as usize + x] = acc;
+        }
+    }
+    image::RgbaImage::from_fn(w, h, |x, y| {
+        let (lo, ws) = &wy[y as usize];
+        let mut acc = [0f64; 3];
+        for (k, wgt) in ws.iter().enumerate() {
+            let p = tmp[((*lo + k as i64) as u32 * w + x) as usize];
+            (0..3).for_each(|c| acc[c] += wgt * p[c]);
+        }
+        let v = |c: usize| acc[c].round().clamp(0.0, 255.0) as u8;
+        image::Rgba([v(0), v(1), v(2), 255])
+    })
+}
+
+#[test]
+fn simd_resize_matches_a_float_lanczos3_reference() {
+    let src = image::load_from_memory(&fixture("photos/coffee.jpg"))
+        .unwrap()
+        .into_rgb8();
+    let canvas = Canvas {
+        width: 600,
+        height: 400,
+        has_alpha: false,
+        data: src.as_raw().clone(),
+    };
+    let variant = Variant {
+        name: "r".into(),
+        width: 233,
+        height: None,
+        fit: Fit::Inside,
+        format: OutputFormat::Png,
+        quality: 1,
+    };
+    let geometry = plan(600, 400, &variant);
+    let ours = resize(&mut fast_image_resize::Resizer::new(), &canvas, &geometry).unwrap();
+    let ours = image::RgbaImage::from_fn(ours.width, ours.height, |x, y| {
+        let p = ours.pixel(x, y);
+        image::Rgba([p[0], p[1], p[2], 255])
+    });
+    let reference = reference_resize(&src, geometry.width, geometry.height);
+    let db = psnr(&ours, &reference);
+    assert!(db > 40.0, "SIMD resize is {db:.1} dB from the reference");
+    // And a nearest-neighbour shrink is clearly worse, so the threshold means something.
+    let nearest = image::imageops::resize(
+        &src,
+        geometry.width,
+        geometry.height,
+        image::imageops::FilterType::Nearest,
+    );
+    let nearest = image::DynamicImage::ImageRgb8(nearest).into_rgba8();
+    assert!(psnr(&nearest, &reference) < db - 6.0);
+}
+
+#[test]
+fn hostile_files_fail_with_a_reason_and_never_panic() {
+    let cases = [
+        ("hostile/empty.jpg", ErrorKind::Unsupported, "empty"),
+        ("hostile/text.jpg", ErrorKind::Unsupported, "text"),
+        ("hostile/drawing.png", ErrorKind::Unsupported, "SVG"),
+        ("hostile/scan.tif", ErrorKind::Unsupported, "TIFF"),
+        ("hostile/truncated.jpg", ErrorKind::Corrupt, "truncated"),
+        ("hostile/corrupted.jpg", ErrorKind::Corrupt, "component"),
+        ("hostile/corrupted.png", ErrorKind::Corrupt, "Png"),
+        ("hostile/bomb.png", ErrorKind::TooLarge, "megapixels"),
+        ("hostile/huge-header.png", ErrorKind::TooLarge, "limit"),
+    ];
+    let pipeline = Pipeline::new(Spec::default()).unwrap();
+    for (file, kind, hint) in cases {
+        let err = pipeline.process(&fixture(file), None).unwrap_err();
+        assert_eq!(err.kind, kind, "{file}: {err}");
+        assert!(err.message.contains(hint), "{file}: {err}");
+    }
+    // A file over the size limit is refused before decoding.
+    let mut spec = Spec::default();
+    spec.limits.max_file_bytes = 1000;
+    let err = Pipeline::new(spec)
+        .unwrap()
+        .process(&fixture("photos/coffee.jpg"), None)
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::TooLarge);
+}
+
+#[test]
+fn random_corruption_of_real_files_never_panics() {
+    // Deterministic xorshift so a failure is reproducible.
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let pipeline = Pipeline::new(spec(PLAIN_PNG)).unwrap();
+    for file in [
+        "photos/coffee.jpg",
+        "png/alpha.png",
+        "gif/animated.gif",
+        "webp/lossy-alpha.webp",
+        "color/progressive.jpg",
+    ] {
+        let original = fixture(file);
+        for _ in 0..25 {
+            let mut bytes = original.clone();
+            for _ in 0..8 {
+                let i = (next() as usize) % bytes.len();
+                bytes[i] = next() as u8;
+            }
+            if next() % 3 == 0 {
+                bytes.truncate((next() as usize) % bytes.len());
+            }
+            // Ok or a typed error are both fine; a panic or an abort is not.
+            let _ = pipeline.process(&bytes, None);
+        }
+    }
+}
