@@ -1,0 +1,301 @@
+//! The `pictor` binary end to end: exit codes, files on disk, JSON contract, idempotency and
+//! the inbox watcher.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn pictor() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_pictor"))
+}
+
+fn testdata(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata/images")
+        .join(rel)
+}
+
+fn run(cmd: &mut Command) -> Output {
+    cmd.output().expect("pictor runs")
+}
+
+fn list_json(out: &Path, extra: &[&str]) -> Vec<Value> {
+    let output = run(pictor()
+        .args(["assets", "list", "--json", "--out"])
+        .arg(out)
+        .args(extra));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect()
+}
+
+#[test]
+fn processing_testdata_records_every_input_and_exits_2_for_failures() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let output = run(pictor()
+        .args(["process", "--jobs", "2", "--creator", "ana", "--out"])
+        .arg(&out)
+        .arg(testdata("")));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("9 failed"), "{stderr}");
+
+    let inputs = walk(&testdata(""));
+    let assets = list_json(&out, &[]);
+    assert_eq!(assets.len(), inputs.len(), "one record per input");
+    for a in &assets {
+        for key in [
+            "id", "source", "status", "error", "width", "height", "format", "variants",
+        ] {
+            assert!(a.get(key).is_some(), "missing {key} in {a}");
+        }
+        let source = a["source"].as_str().unwrap();
+        let hostile = source.contains("/hostile/");
+        if hostile {
+            assert_eq!(a["status"], "failed", "{source}");
+            assert!(a["error"]["kind"].is_string() && a["error"]["message"].is_string());
+            assert!(a["variants"].as_array().unwrap().is_empty());
+        } else {
+            assert_eq!(a["status"], "ready", "{source}: {}", a["error"]);
+            assert_eq!(a["error"], Value::Null);
+            assert_eq!(a["creator"], "ana");
+            let variants = a["variants"].as_array().unwrap();
+            assert_eq!(variants.len(), 8);
+            for v in variants {
+                let path = out.join(v["path"].as_str().unwrap());
+                assert_eq!(
+                    std::fs::metadata(&path).unwrap().len(),
+                    v["bytes"].as_u64().unwrap()
+                );
+                let expected = format!(
+                    "renditions/{}/{}.",
+                    a["id"].as_str().unwrap(),
+                    v["name"].as_str().unwrap()
+                );
+                assert!(v["path"].as_str().unwrap().starts_with(&expected));
+            }
+        }
+    }
+    let failed = list_json(&out, &["--status", "failed"]);
+    assert_eq!(failed.len(), 9);
+    let kinds: std::collections::BTreeSet<&str> = failed
+        .iter()
+        .map(|a| a["error"]["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["corrupt", "too_large", "unsupported"]
+            .into_iter()
+            .collect()
+    );
+
+    // Again: same ids, no duplicates, unchanged sources not reprocessed.
+    let output = run(pictor()
+        .args(["process", "--creator", "ana", "--out"])
+        .arg(&out)
+        .arg(testdata("")));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!("({} unchanged)", inputs.len() - 9)),
+        "{stderr}"
+    );
+    let again = list_json(&out, &[]);
+    assert_eq!(again.len(), assets.len());
+
+    // `get` shows one asset; an unknown id is an error.
+    let id = assets[0]["id"].as_str().unwrap();
+    let output = run(pictor()
+        .args(["assets", "get", "--json", "--out"])
+        .arg(&out)
+        .arg(id));
+    let one: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(one["id"], id);
+    let output = run(pictor()
+        .args(["assets", "get", "--out"])
+        .arg(&out)
+        .arg("0".repeat(32)));
+    assert_eq!(output.status.code(), Some(1));
+    let output = run(pictor()
+        .args(["assets", "get", "--out"])
+        .arg(&out)
+        .arg("../x"));
+    assert_eq!(output.status.code(), Some(1));
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+#[test]
+fn good_inputs_exit_0_and_filters_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let output = run(pictor()
+        .args(["process", "--creator", "bo", "--out"])
+        .arg(&out)
+        .arg(testdata("photos/coffee.jpg")));
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let output = run(pictor()
+        .args(["process", "--out"])
+        .arg(&out)
+        .arg(testdata("png")));
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(list_json(&out, &["--creator", "bo"]).len(), 1);
+    assert_eq!(list_json(&out, &["--status", "ready"]).len(), 5);
+    assert_eq!(list_json(&out, &["--limit", "2"]).len(), 2);
+    let coffee = &list_json(&out, &["--creator", "bo"])[0];
+    assert_eq!(
+        (coffee["width"].as_u64(), coffee["height"].as_u64()),
+        (Some(600), Some(400))
+    );
+    assert_eq!(coffee["format"], "jpeg");
+}
+
+#[test]
+fn usage_errors_exit_1_with_a_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("bad.toml");
+    std::fs::write(
+        &spec,
+        "[[variants]]\nname = 'x'\nwidth = 0\nformat = 'jpeg'\n",
+    )
+    .unwrap();
+    let output = run(pictor()
+        .args(["process", "--spec"])
+        .arg(&spec)
+        .arg("--out")
+        .arg(dir.path().join("o"))
+        .arg(testdata("photos")));
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("width and height must be between"));
+    // No inputs, unknown flags: usage errors, also 1 (2 means "some input failed").
+    let output = run(pictor().args(["process", "--out"]).arg(dir.path()));
+    assert_eq!(output.status.code(), Some(1));
+    let output = run(pictor().args(["process", "--frobnicate"]));
+    assert_eq!(output.status.code(), Some(1));
+    assert!(run(pictor().arg("--help")).status.success());
+}
+
+#[test]
+fn a_missing_input_is_a_failed_record_not_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let output = run(pictor()
+        .args(["process", "--out"])
+        .arg(&out)
+        .arg(dir.path().join("nope.jpg"))
+        .arg(testdata("photos/rocket.jpg")));
+    assert_eq!(output.status.code(), Some(2));
+    let failed = list_json(&out, &["--status", "failed"]);
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0]["error"]["kind"], "not_found");
+    assert_eq!(list_json(&out, &["--status", "ready"]).len(), 1);
+}
+
+struct Child(std::process::Child);
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn wait_for(out: &Path, what: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let assets = if out.join("pictor.db").exists() {
+            list_json(out, &[])
+        } else {
+            Vec::new()
+        };
+        if what(&assets) {
+            return assets;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out; assets so far: {assets:?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn watch_processes_files_as_they_land_and_never_half_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let inbox = dir.path().join("inbox");
+    let out = dir.path().join("out");
+    std::fs::create_dir_all(inbox.join("ana")).unwrap();
+    // Already there before the watcher starts: not lost.
+    std::fs::copy(testdata("photos/rocket.jpg"), inbox.join("early.jpg")).unwrap();
+    let _child = Child(
+        pictor()
+            .args(["watch", "--out"])
+            .arg(&out)
+            .arg(&inbox)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_for(&out, |a| {
+        a.iter().any(|x| {
+            x["source"]
+                .as_str()
+                .is_some_and(|s| s.ends_with("early.jpg"))
+        })
+    });
+
+    // A slow writer: half the file, a pause, the rest. Must not be read in between.
+    let bytes = std::fs::read(testdata("photos/coffee.jpg")).unwrap();
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(inbox.join("ana/slow.jpg")).unwrap();
+        f.write_all(&bytes[..bytes.len() / 2]).unwrap();
+        f.flush().unwrap();
+        std::thread::sleep(Duration::from_millis(1500));
+        f.write_all(&bytes[bytes.len() / 2..]).unwrap();
+    }
+    // Moved in from elsewhere (the way careful uploaders deliver).
+    let staged = dir.path().join("staged.png");
+    std::fs::copy(testdata("png/alpha.png"), &staged).unwrap();
+    std::fs::rename(&staged, inbox.join("moved.png")).unwrap();
+    // Junk is recorded as failed, and the watcher carries on.
+    std::fs::write(inbox.join("notes.jpg"), b"not an image").unwrap();
+
+    let assets = wait_for(&out, |a| a.len() == 4);
+    let by_name = |n: &str| {
+        assets
+            .iter()
+            .find(|a| a["source"].as_str().unwrap().ends_with(n))
+            .unwrap_or_else(|| panic!("{n} not recorded"))
+            .clone()
+    };
+    let slow = by_name("slow.jpg");
+    assert_eq!(slow["status"], "ready", "{slow}");
+    assert_eq!(slow["creator"], "ana");
+    assert_eq!(by_name("moved.png")["status"], "ready");
+    assert_eq!(by_name("notes.jpg")["error"]["kind"], "unsupported");
+}
