@@ -48,10 +48,14 @@ fn pipeline(c: &mut Criterion) {
             img = img.rotate90();
             let mut outputs = Vec::new();
             for width in [2048u32, 1024, 512, 256] {
-                let height = (u64::from(img.height()) * u64::from(width) / u64::from(img.width())) as u32;
+                let height =
+                    (u64::from(img.height()) * u64::from(width) / u64::from(img.width())) as u32;
                 let small = img.resize_exact(width, height, image::imageops::FilterType::Lanczos3);
                 let mut out = std::io::Cursor::new(Vec::new());
-                small.to_rgb8().write_to(&mut out, image::ImageFormat::Jpeg).expect("encodes");
+                small
+                    .to_rgb8()
+                    .write_to(&mut out, image::ImageFormat::Jpeg)
+                    .expect("encodes");
                 outputs.push(out.into_inner());
             }
             black_box(outputs)

@@ -10,7 +10,9 @@ use std::hint::black_box;
 
 fn resize(c: &mut Criterion) {
     let (name, bytes) = common::photo_12mp();
-    let src = image::load_from_memory(&bytes).expect("decodes").into_rgb8();
+    let src = image::load_from_memory(&bytes)
+        .expect("decodes")
+        .into_rgb8();
     let (w, h) = src.dimensions();
     let (dw, dh) = (2048, (u64::from(h) * 2048 / u64::from(w)) as u32);
     let mut group = c.benchmark_group(format!("resize {name} {w}x{h} -> {dw}x{dh}"));
@@ -20,10 +22,21 @@ fn resize(c: &mut Criterion) {
     let mut resizer = Resizer::new();
     let mut dst = Image::new(dw, dh, PixelType::U8x3);
     group.bench_function("fast_image_resize (pictor)", |b| {
-        b.iter(|| resizer.resize(&view, &mut dst, &ResizeOptions::new()).expect("resize"))
+        b.iter(|| {
+            resizer
+                .resize(&view, &mut dst, &ResizeOptions::new())
+                .expect("resize")
+        })
     });
     group.bench_function("image::imageops (baseline)", |b| {
-        b.iter(|| black_box(image::imageops::resize(&src, dw, dh, image::imageops::FilterType::Lanczos3)))
+        b.iter(|| {
+            black_box(image::imageops::resize(
+                &src,
+                dw,
+                dh,
+                image::imageops::FilterType::Lanczos3,
+            ))
+        })
     });
     group.finish();
 }

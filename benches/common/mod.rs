@@ -8,7 +8,9 @@ use std::path::PathBuf;
 pub fn corpus_file(name: &str) -> Option<Vec<u8>> {
     let dir = std::env::var_os("PICTOR_BENCH_CORPUS")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/bench-corpus"));
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/bench-corpus")
+        });
     std::fs::read(dir.join(name)).ok()
 }
 

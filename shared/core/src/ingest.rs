@@ -82,13 +82,11 @@ impl<B: BlobStore, A: AssetStore> Ingestor<B, A> {
         let id = AssetId::for_source(&source.identity);
         let existing = self.assets.get(&id).await?;
         let sha256 = hex::encode(Sha256::digest(&bytes));
-        if let Some(current) = &existing {
-            let same = current.status == AssetStatus::Ready
-                && current.sha256.as_deref() == Some(sha256.as_str())
-                && current.spec_hash == self.pipeline.spec_hash();
-            if same {
-                return Ok(Outcome::Unchanged(current.clone()));
-            }
+        if let Some(current) = existing
+            .as_ref()
+            .filter(|c| self.is_current(c, Some(&sha256)))
+        {
+            return Ok(Outcome::Unchanged(current.clone()));
         }
         let source_bytes = bytes.len() as u64;
         let pipeline = Arc::clone(&self.pipeline);
@@ -108,22 +106,23 @@ impl<B: BlobStore, A: AssetStore> Ingestor<B, A> {
         asset.source_bytes = Some(source_bytes);
         match result {
             Ok(processed) => {
-                let mut variants = Vec::with_capacity(processed.renditions.len());
-                for r in processed.renditions {
-                    let key = rendition_key(&id, &r.file_name());
+                let id = &id;
+                let puts = processed.renditions.into_iter().map(|r| async move {
+                    let key = rendition_key(id, &r.file_name());
                     let bytes = r.data.len() as u64;
                     self.blobs
                         .put(&key, r.data, r.format.content_type())
                         .await?;
-                    variants.push(VariantRecord {
+                    Ok::<_, StoreError>(VariantRecord {
                         name: r.name,
                         format: r.format,
                         width: r.width,
                         height: r.height,
                         bytes,
                         key,
-                    });
-                }
+                    })
+                });
+                let variants = futures::future::try_join_all(puts).await?;
                 asset.status = AssetStatus::Ready;
                 asset.image = Some(processed.info);
                 asset.timings = Some(processed.timings);
@@ -134,11 +133,7 @@ impl<B: BlobStore, A: AssetStore> Ingestor<B, A> {
                 asset.error = Some(error);
             }
         }
-        self.remove_stale_renditions(existing.as_ref(), &asset)
-            .await?;
-        self.write(asset, existing.as_ref())
-            .await
-            .map(Outcome::Written)
+        self.write(asset, existing.as_ref()).await
     }
 
     /// Records that `source` could not be read at all (gone, unreadable, over the size limit).
@@ -152,11 +147,7 @@ impl<B: BlobStore, A: AssetStore> Ingestor<B, A> {
         let mut asset = self.next_record(&id, source, existing.as_ref());
         asset.status = AssetStatus::Failed;
         asset.error = Some(error);
-        self.remove_stale_renditions(existing.as_ref(), &asset)
-            .await?;
-        self.write(asset, existing.as_ref())
-            .await
-            .map(Outcome::Written)
+        self.write(asset, existing.as_ref()).await
     }
 
     /// A fresh record for `id` that keeps the identity fields of the previous one.
@@ -181,27 +172,41 @@ impl<B: BlobStore, A: AssetStore> Ingestor<B, A> {
         }
     }
 
-    /// Deletes renditions of the previous record that the new one no longer has, so a failed
-    /// re-upload or a smaller spec leaves no stale files behind.
-    async fn remove_stale_renditions(
-        &self,
-        previous: Option<&Asset>,
-        next: &Asset,
-    ) -> Result<(), StoreError> {
-        let Some(previous) = previous else {
-            return Ok(());
-        };
-        for old in &previous.variants {
-            if !next.variants.iter().any(|v| v.key == old.key) {
-                self.blobs.delete(&old.key).await?;
+    /// Writes the record conditionally on the version read before processing, then removes
+    /// renditions the previous record had and this one has not (a smaller spec, a failed
+    /// re-upload), so no stale files stay behind.
+    async fn write(&self, asset: Asset, previous: Option<&Asset>) -> Result<Outcome, IngestError> {
+        let expected = previous.map_or(Expected::Absent, |p| Expected::Version(p.version));
+        match self.assets.put(&asset, expected).await {
+            Ok(()) => {}
+            Err(StoreError::Conflict(what)) => {
+                // Another worker wrote this asset meanwhile (a duplicate delivery). If it made
+                // the same bytes under the same spec, the work is done; otherwise retry later.
+                let current = self.assets.get(&asset.id).await?;
+                return match current {
+                    Some(c) if self.is_current(&c, asset.sha256.as_deref()) => {
+                        Ok(Outcome::Unchanged(c))
+                    }
+                    _ => Err(StoreError::Conflict(what).into()),
+                };
+            }
+            Err(e) => return Err(e.into()),
+        }
+        if let Some(previous) = previous {
+            for old in &previous.variants {
+                if !asset.variants.iter().any(|v| v.key == old.key) {
+                    self.blobs.delete(&old.key).await?;
+                }
             }
         }
-        Ok(())
+        Ok(Outcome::Written(asset))
     }
 
-    async fn write(&self, asset: Asset, previous: Option<&Asset>) -> Result<Asset, IngestError> {
-        let expected = previous.map_or(Expected::Absent, |p| Expected::Version(p.version));
-        self.assets.put(&asset, expected).await?;
-        Ok(asset)
+    /// Whether `asset` is READY from these exact bytes under the current spec.
+    fn is_current(&self, asset: &Asset, sha256: Option<&str>) -> bool {
+        asset.status == AssetStatus::Ready
+            && sha256.is_some()
+            && asset.sha256.as_deref() == sha256
+            && asset.spec_hash == self.pipeline.spec_hash()
     }
 }

@@ -429,11 +429,9 @@ pub fn spec_hash(spec: &Spec, extra: &[u8]) -> String {
         watermark: &spec.watermark,
     };
     let mut hasher = Sha256::new();
-    // Serializing plain structs cannot fail; fall back to Debug text just in case.
-    match serde_json::to_vec(&shape) {
-        Ok(json) => hasher.update(json),
-        Err(_) => hasher.update(format!("{shape:?}", shape = spec)),
-    }
+    // Serialising these plain structs cannot fail; the Debug text is a stable enough fallback.
+    let json = serde_json::to_vec(&shape).unwrap_or_else(|_| format!("{spec:?}").into_bytes());
+    hasher.update(json);
     hasher.update(extra);
     hex::encode(&hasher.finalize()[..8])
 }

@@ -64,6 +64,24 @@ pub struct Timings {
     pub total_ms: f64,
 }
 
+impl Timings {
+    /// Hundredths of a millisecond is all the precision worth storing (and it survives a JSON
+    /// round trip unchanged).
+    fn round_to_hundredths(&mut self) {
+        for t in [
+            &mut self.decode_ms,
+            &mut self.orient_ms,
+            &mut self.analyze_ms,
+            &mut self.resize_ms,
+            &mut self.watermark_ms,
+            &mut self.encode_ms,
+            &mut self.total_ms,
+        ] {
+            *t = (*t * 100.0).round() / 100.0;
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Processed {
     pub info: SourceInfo,
@@ -124,21 +142,11 @@ impl Pipeline {
         lap(&mut timings.orient_ms);
 
         let mut resizer = Resizer::new();
+        // BlurHash and dominant colour need only a thumbnail-sized view.
         let preview = resize::resize(
             &mut resizer,
             &canvas,
-            &resize::plan(
-                canvas.width,
-                canvas.height,
-                &crate::spec::Variant {
-                    name: "preview".into(),
-                    width: 32,
-                    height: Some(32),
-                    fit: crate::spec::Fit::Inside,
-                    format: OutputFormat::Png,
-                    quality: 1,
-                },
-            ),
+            &resize::inside(canvas.width, canvas.height, 32, Some(32)),
         )?;
         let preview_rgba = analyze::rgba_bytes(&preview);
         let preview = Preview {
@@ -159,12 +167,13 @@ impl Pipeline {
         lap(&mut timings.analyze_ms);
 
         // Variants of the same geometry (e.g. a JPEG and a WebP of `lg`) share one resize and
-        // one watermark pass.
-        let mut renditions = Vec::with_capacity(self.spec.variants.len());
+        // one watermark pass; identical outputs (xl and lg of a small source) one encode.
+        let mut renditions: Vec<Rendition> = Vec::with_capacity(self.spec.variants.len());
         let mut shaped: Vec<(resize::Geometry, Canvas)> = Vec::new();
+        let mut encoded: Vec<(usize, OutputFormat, u8, usize)> = Vec::new();
         for variant in &self.spec.variants {
             let geometry = resize::plan(canvas.width, canvas.height, variant);
-            let index = match shaped.iter().position(|(g, _)| *g == geometry) {
+            let shape = match shaped.iter().position(|(g, _)| *g == geometry) {
                 Some(i) => i,
                 None => {
                     let mut out = resize::resize(&mut resizer, &canvas, &geometry)?;
@@ -175,14 +184,22 @@ impl Pipeline {
                     shaped.len() - 1
                 }
             };
-            let pixels = &shaped[index].1;
-            let data = if variant.format == OutputFormat::Jpeg && pixels.has_alpha {
-                let bg = self.spec.background.0;
-                encode::encode(&pixels.flattened(bg), variant.format, variant.quality)?
-            } else {
-                encode::encode(pixels, variant.format, variant.quality)?
+            let key = (shape, variant.format, variant.quality);
+            let data = match encoded.iter().find(|e| (e.0, e.1, e.2) == key) {
+                Some(&(.., earlier)) => renditions[earlier].data.clone(),
+                None => {
+                    let pixels = &shaped[shape].1;
+                    let data = if variant.format == OutputFormat::Jpeg && pixels.has_alpha {
+                        let flat = pixels.flattened(self.spec.background.0);
+                        encode::encode(&flat, variant.format, variant.quality)?
+                    } else {
+                        encode::encode(pixels, variant.format, variant.quality)?
+                    };
+                    lap(&mut timings.encode_ms);
+                    encoded.push((shape, variant.format, variant.quality, renditions.len()));
+                    data
+                }
             };
-            lap(&mut timings.encode_ms);
             renditions.push(Rendition {
                 name: variant.name.clone(),
                 format: variant.format,
@@ -192,6 +209,7 @@ impl Pipeline {
             });
         }
         timings.total_ms = started.elapsed().as_secs_f64() * 1e3;
+        timings.round_to_hundredths();
         Ok(Processed {
             info,
             renditions,

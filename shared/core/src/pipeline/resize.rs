@@ -50,15 +50,20 @@ pub fn plan(src_width: u32, src_height: u32, variant: &Variant) -> Geometry {
                 crop,
             }
         }
-        (_, box_h) => {
-            let box_h = box_h.map_or(f64::INFINITY, f64::from);
-            let scale = (box_w / w).min(box_h / h).min(1.0);
-            Geometry {
-                width: round_side(w * scale),
-                height: round_side(h * scale),
-                crop: None,
-            }
-        }
+        (_, box_h) => inside(src_width, src_height, variant.width, box_h),
+    }
+}
+
+/// Fits the whole image within `box_w` x `box_h` (unbounded height when `None`), keeping its
+/// aspect ratio and never enlarging it.
+pub fn inside(src_width: u32, src_height: u32, box_w: u32, box_h: Option<u32>) -> Geometry {
+    let (w, h) = (f64::from(src_width), f64::from(src_height));
+    let box_h = box_h.map_or(f64::INFINITY, f64::from);
+    let scale = (f64::from(box_w) / w).min(box_h / h).min(1.0);
+    Geometry {
+        width: round_side(w * scale),
+        height: round_side(h * scale),
+        crop: None,
     }
 }
 
