@@ -78,18 +78,37 @@ fn small_sources_are_never_upscaled() {
 }
 
 #[test]
-fn every_exif_orientation_ends_upright() {
-    // Upright: red top-left, green top-right, blue bottom-left, yellow bottom-right.
+fn every_exif_orientation_ends_upright_in_every_variant() {
+    // Upright: red top-left, green top-right, blue bottom-left, yellow bottom-right. Sampled
+    // at the centre of each quadrant, as fractions of the output size.
     let expected = [
-        ((24, 16), [255, 0, 0]),
-        ((72, 16), [0, 255, 0]),
-        ((24, 48), [0, 0, 255]),
-        ((72, 48), [255, 255, 0]),
+        ((0.25, 0.25), [255, 0, 0]),
+        ((0.75, 0.25), [0, 255, 0]),
+        ((0.25, 0.75), [0, 0, 255]),
+        ((0.75, 0.75), [255, 255, 0]),
     ];
+    let spec = spec(
+        r#"
+        [[variants]]
+        name = "full"
+        width = 16384
+        format = "png"
+        [[variants]]
+        name = "half"
+        width = 48
+        format = "png"
+        [[variants]]
+        name = "square"
+        width = 32
+        height = 32
+        fit = "cover"
+        format = "png"
+        "#,
+    );
     for n in 1..=8 {
         let processed = process(
             &fixture(&format!("orientation/orient-{n}.jpg")),
-            spec(PLAIN_PNG),
+            spec.clone(),
             None,
         );
         assert_eq!(
@@ -97,16 +116,40 @@ fn every_exif_orientation_ends_upright() {
             (96, 64),
             "orientation {n}"
         );
-        let img = decode_rgba(&processed.renditions[0].data);
-        assert_eq!(img.dimensions(), (96, 64), "orientation {n}");
-        for ((x, y), rgb) in expected {
-            let p = img.get_pixel(x, y).0;
-            let close = (0..3).all(|c| (i32::from(p[c]) - rgb[c]).abs() < 48);
-            assert!(
-                close,
-                "orientation {n}: pixel ({x},{y}) is {p:?}, want {rgb:?}"
-            );
+        for (name, size) in [("full", (96, 64)), ("half", (48, 32)), ("square", (32, 32))] {
+            let img = decode_rgba(&rendition(&processed, name, "png").data);
+            assert_eq!(img.dimensions(), size, "orientation {n} {name}");
+            for ((fx, fy), rgb) in expected {
+                let (x, y) = ((fx * size.0 as f64) as u32, (fy * size.1 as f64) as u32);
+                let p = img.get_pixel(x, y).0;
+                let close = (0..3).all(|c| (i32::from(p[c]) - rgb[c]).abs() < 48);
+                assert!(
+                    close,
+                    "orientation {n} {name}: pixel ({x},{y}) is {p:?}, want {rgb:?}"
+                );
+            }
         }
+    }
+}
+
+#[test]
+fn cascaded_variants_match_direct_resizes() {
+    // md and thumb are cut from the xl result; they must be as good as made from the source.
+    let photo = image::load_from_memory(&fixture("photos/coffee.jpg")).unwrap();
+    let big = photo.resize_exact(3000, 2000, image::imageops::FilterType::CatmullRom);
+    let mut source = std::io::Cursor::new(Vec::new());
+    big.write_to(&mut source, image::ImageFormat::Png).unwrap();
+    let source = source.into_inner();
+    let cascaded = process(&source, spec("[[variants]]\nname='xl'\nwidth=2048\nformat='png'\n[[variants]]\nname='md'\nwidth=512\nformat='png'\n[[variants]]\nname='t'\nwidth=256\nheight=256\nfit='cover'\nformat='png'\n[watermark.logo]\nenabled=false"), None);
+    for (name, toml) in [
+        ("md", "[[variants]]\nname='md'\nwidth=512\nformat='png'\n[watermark.logo]\nenabled=false"),
+        ("t", "[[variants]]\nname='t'\nwidth=256\nheight=256\nfit='cover'\nformat='png'\n[watermark.logo]\nenabled=false"),
+    ] {
+        let direct = process(&source, spec(toml), None);
+        let a = decode_rgba(&rendition(&cascaded, name, "png").data);
+        let b = decode_rgba(&direct.renditions[0].data);
+        let db = psnr(&a, &b);
+        assert!(db > 38.0, "{name}: cascade is {db:.1} dB from a direct resize");
     }
 }
 

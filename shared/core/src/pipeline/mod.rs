@@ -7,6 +7,7 @@ pub mod canvas;
 pub mod color;
 pub mod decode;
 pub mod encode;
+pub mod orient;
 pub mod resize;
 pub mod watermark;
 
@@ -16,7 +17,6 @@ use analyze::{ExifSummary, Preview};
 use canvas::Canvas;
 pub use decode::SourceFormat;
 use fast_image_resize::Resizer;
-use image::metadata::Orientation;
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 use watermark::Watermarker;
@@ -138,16 +138,58 @@ impl Pipeline {
         color::to_srgb(&mut canvas, decoded.icc_profile.as_deref());
         lap(&mut timings.decode_ms);
 
-        let canvas = orient(canvas, decoded.orientation)?;
-        lap(&mut timings.orient_ms);
+        // Resizing happens in the stored orientation and only the (much smaller) results are
+        // turned upright: rotating a 12 MP source costs more than decoding it.
+        let orientation = decoded.orientation;
+        let swap = orient::swaps_axes(orientation);
+        let (width, height) = if swap {
+            (canvas.height, canvas.width)
+        } else {
+            (canvas.width, canvas.height)
+        };
+        let plans: Vec<resize::Geometry> = self
+            .spec
+            .variants
+            .iter()
+            .map(|v| resize::plan(width, height, v))
+            .collect();
 
+        // Largest first, so each smaller variant can be cut from the last full-frame result
+        // instead of from the whole source (a cascade).
+        let mut order: Vec<usize> = (0..plans.len()).collect();
+        order.sort_by_key(|&i| {
+            std::cmp::Reverse(u64::from(plans[i].width) * u64::from(plans[i].height))
+        });
         let mut resizer = Resizer::new();
-        // BlurHash and dominant colour need only a thumbnail-sized view.
+        let mut cascade: Vec<Canvas> = Vec::new();
+        let mut shaped: Vec<(resize::Geometry, Canvas)> = Vec::new();
+        for &i in &order {
+            let geometry = plans[i];
+            if shaped.iter().any(|(g, _)| *g == geometry) {
+                continue;
+            }
+            let stored = geometry.in_stored_orientation(swap);
+            let (source, scaled) = resize::cheapest_source(&canvas, &cascade, &stored);
+            let out = resize::resize(&mut resizer, source, &scaled)?;
+            if stored.crop.is_none() {
+                cascade.push(out.clone());
+            }
+            lap(&mut timings.resize_ms);
+            let mut out = orient::apply(out, orientation)?;
+            lap(&mut timings.orient_ms);
+            self.watermarker.apply(&mut out, &mut resizer, creator)?;
+            lap(&mut timings.watermark_ms);
+            shaped.push((geometry, out));
+        }
+
+        // BlurHash and dominant colour need only a thumbnail-sized view of the whole frame.
+        let smallest = cascade.last().unwrap_or(&canvas);
         let preview = resize::resize(
             &mut resizer,
-            &canvas,
-            &resize::inside(canvas.width, canvas.height, 32, Some(32)),
+            smallest,
+            &resize::inside(smallest.width, smallest.height, 32, Some(32)),
         )?;
+        let preview = orient::apply(preview, orientation)?;
         let preview_rgba = analyze::rgba_bytes(&preview);
         let preview = Preview {
             width: preview.width,
@@ -156,34 +198,26 @@ impl Pipeline {
         };
         let info = SourceInfo {
             format: decoded.format,
-            width: canvas.width,
-            height: canvas.height,
+            width,
+            height,
             has_alpha: canvas.has_alpha,
             frame_count: decoded.frame_count,
             exif: ExifSummary::from_exif(decoded.exif.as_deref()),
             blurhash: analyze::blurhash(&preview),
             dominant_color: analyze::dominant_color(&preview),
         };
+        drop(cascade);
+        drop(canvas);
         lap(&mut timings.analyze_ms);
 
-        // Variants of the same geometry (e.g. a JPEG and a WebP of `lg`) share one resize and
-        // one watermark pass; identical outputs (xl and lg of a small source) one encode.
+        // Identical outputs (xl and lg of a small source) are encoded once.
         let mut renditions: Vec<Rendition> = Vec::with_capacity(self.spec.variants.len());
-        let mut shaped: Vec<(resize::Geometry, Canvas)> = Vec::new();
         let mut encoded: Vec<(usize, OutputFormat, u8, usize)> = Vec::new();
-        for variant in &self.spec.variants {
-            let geometry = resize::plan(canvas.width, canvas.height, variant);
-            let shape = match shaped.iter().position(|(g, _)| *g == geometry) {
-                Some(i) => i,
-                None => {
-                    let mut out = resize::resize(&mut resizer, &canvas, &geometry)?;
-                    lap(&mut timings.resize_ms);
-                    self.watermarker.apply(&mut out, &mut resizer, creator)?;
-                    lap(&mut timings.watermark_ms);
-                    shaped.push((geometry, out));
-                    shaped.len() - 1
-                }
-            };
+        for (variant, geometry) in self.spec.variants.iter().zip(&plans) {
+            let shape = shaped
+                .iter()
+                .position(|(g, _)| g == geometry)
+                .ok_or_else(|| ProcessError::internal("a variant was not resized"))?;
             let key = (shape, variant.format, variant.quality);
             let data = match encoded.iter().find(|e| (e.0, e.1, e.2) == key) {
                 Some(&(.., earlier)) => renditions[earlier].data.clone(),
@@ -216,36 +250,4 @@ impl Pipeline {
             timings,
         })
     }
-}
-
-/// Applies the EXIF orientation so that pixels are stored upright.
-fn orient(canvas: Canvas, orientation: Orientation) -> Result<Canvas, ProcessError> {
-    if orientation == Orientation::NoTransforms {
-        return Ok(canvas);
-    }
-    let Canvas {
-        width,
-        height,
-        has_alpha,
-        data,
-    } = canvas;
-    let mut image = if has_alpha {
-        image::RgbaImage::from_raw(width, height, data).map(image::DynamicImage::ImageRgba8)
-    } else {
-        image::RgbImage::from_raw(width, height, data).map(image::DynamicImage::ImageRgb8)
-    }
-    .ok_or_else(|| ProcessError::internal("orient: pixel buffer does not match its size"))?;
-    image.apply_orientation(orientation);
-    let (width, height) = (image.width(), image.height());
-    let data = if has_alpha {
-        image.into_rgba8().into_raw()
-    } else {
-        image.into_rgb8().into_raw()
-    };
-    Ok(Canvas {
-        width,
-        height,
-        has_alpha,
-        data,
-    })
 }

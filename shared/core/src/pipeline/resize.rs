@@ -20,6 +20,57 @@ impl Geometry {
     pub fn is_identity(&self, src_width: u32, src_height: u32) -> bool {
         self.crop.is_none() && self.width == src_width && self.height == src_height
     }
+
+    /// The same geometry for a source stored rotated by 90 degrees (`swap`). Crops are always
+    /// centred, and a centred rectangle stays centred under any flip or rotation, so only
+    /// the axes trade places.
+    pub fn in_stored_orientation(&self, swap: bool) -> Geometry {
+        if !swap {
+            return *self;
+        }
+        Geometry {
+            width: self.height,
+            height: self.width,
+            crop: self.crop.map(|(left, top, w, h)| (top, left, h, w)),
+        }
+    }
+}
+
+/// Picks the smallest already-resized full frame that still has enough pixels for `target`
+/// (which is planned against the full source), and restates `target` against it.
+pub fn cheapest_source<'a>(
+    source: &'a Canvas,
+    cascade: &'a [Canvas],
+    target: &Geometry,
+) -> (&'a Canvas, Geometry) {
+    let (sw, sh) = (f64::from(source.width), f64::from(source.height));
+    // Source pixels per output pixel that the target needs, per axis.
+    let (need_x, need_y) = match target.crop {
+        Some((_, _, cw, ch)) => (f64::from(target.width) / cw, f64::from(target.height) / ch),
+        None => (f64::from(target.width) / sw, f64::from(target.height) / sh),
+    };
+    let candidate = cascade
+        .iter()
+        .filter(|c| f64::from(c.width) / sw >= need_x && f64::from(c.height) / sh >= need_y)
+        .min_by_key(|c| u64::from(c.width) * u64::from(c.height));
+    let Some(smaller) = candidate else {
+        return (source, *target);
+    };
+    let (fx, fy) = (
+        f64::from(smaller.width) / sw,
+        f64::from(smaller.height) / sh,
+    );
+    let crop = target
+        .crop
+        .map(|(left, top, w, h)| (left * fx, top * fy, w * fx, h * fy));
+    (
+        smaller,
+        Geometry {
+            width: target.width,
+            height: target.height,
+            crop,
+        },
+    )
 }
 
 pub fn plan(src_width: u32, src_height: u32, variant: &Variant) -> Geometry {
