@@ -1,0 +1,211 @@
+#!/usr/bin/env python3
+"""Side-by-side comparison of Pictor against sharp, pyvips and Pillow on the job in job.json.
+
+Installs the peers under target/peers (never tracked), builds Pictor's contender, runs every
+contender on every image, single-threaded and with default threading, a warm-up then --runs
+timed runs each, and writes benches/RESULTS.md and benches/results.svg.
+
+    python3 benches/compare/run.py [--runs 5] [--corpus DIR]
+"""
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+PEERS = ROOT / "target" / "peers"
+CONTENDERS = ["pictor", "pyvips", "sharp", "pillow"]
+SINGLE_THREAD_ENV = {
+    "VIPS_CONCURRENCY": "1",
+    "PICTOR_SINGLE_THREAD": "1",
+    "UV_THREADPOOL_SIZE": "1",
+    "OMP_NUM_THREADS": "1",
+    "RAYON_NUM_THREADS": "1",
+}
+
+
+def sh(*cmd, **kw):
+    print("+", " ".join(str(c) for c in cmd), flush=True)
+    subprocess.run([str(c) for c in cmd], check=True, **kw)
+
+
+def install():
+    node = PEERS / "node"
+    if not (node / "node_modules" / "sharp").exists():
+        node.mkdir(parents=True, exist_ok=True)
+        sh("npm", "init", "-y", cwd=node, stdout=subprocess.DEVNULL)
+        sh("npm", "install", "--no-audit", "--no-fund", "sharp", cwd=node)
+    shutil.copy(HERE / "sharp_job.mjs", node / "sharp_job.mjs")
+    py = PEERS / "py"
+    if not (py / "pyvips").exists() or not (py / "PIL").exists():
+        sh(sys.executable, "-m", "pip", "install", "--quiet", "--target", py, "pyvips", "pyvips-binary", "pillow")
+    sh("cargo", "build", "--release", "--quiet", "--example", "pictor_job", cwd=ROOT)
+
+
+def command(contender, src, out, fmt, job, watermark):
+    args = [src, out, fmt, job, watermark]
+    if contender == "pictor":
+        return [ROOT / "target" / "release" / "examples" / "pictor_job", *args]
+    if contender == "pyvips":
+        return [sys.executable, HERE / "pyvips_job.py", *args]
+    if contender == "pillow":
+        return [sys.executable, HERE / "pillow_job.py", *args]
+    return ["node", PEERS / "node" / "sharp_job.mjs", *args]
+
+
+def measure(cmd, env):
+    """Wall seconds, CPU seconds, peak RSS (MiB) and bytes written by one run."""
+    with tempfile.TemporaryDirectory() as out:
+        cmd = [out if str(c) == "__OUT__" else str(c) for c in cmd]
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, env=env)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        if status != 0:
+            raise RuntimeError(f"{cmd} failed with status {status}")
+        written = sum(p.stat().st_size for p in Path(out).iterdir())
+        files = len(list(Path(out).iterdir()))
+        if files != 4:
+            raise RuntimeError(f"{cmd} wrote {files} files, expected 4")
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, written
+
+
+def versions():
+    env = dict(os.environ, PYTHONPATH=str(PEERS / "py"))
+    py = subprocess.run(
+        [sys.executable, "-c", "import pyvips, PIL; print(pyvips.__version__, pyvips.version(0), pyvips.version(1), pyvips.version(2), PIL.__version__)"],
+        env=env, capture_output=True, text=True, check=True).stdout.split()
+    vips = subprocess.run(
+        ["node", "-e", "console.log(require('sharp').versions.vips)"],
+        cwd=PEERS / "node", capture_output=True, text=True, check=True).stdout.strip()
+    sharp = json.loads((PEERS / "node" / "node_modules" / "sharp" / "package.json").read_text())["version"]
+    return {
+        "pyvips": f"pyvips {py[0]} (libvips {py[1]}.{py[2]}.{py[3]})",
+        "pillow": f"Pillow {py[4]}",
+        "sharp": f"sharp {sharp} (libvips {vips})",
+    }
+
+
+def cpu_model():
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def chart(rows, path):
+    """Grouped horizontal bars: single-threaded median wall per image and format."""
+    groups = [(r["image"], r["format"]) for r in rows if r["mode"] == "single" and r["contender"] == "pictor"]
+    colours = {"pictor": "#d9480f", "pyvips": "#1971c2", "sharp": "#2f9e44", "pillow": "#868e96"}
+    bar_h, gap, left, width = 14, 18, 230, 520
+    top = 40
+    height = top + len(groups) * (len(CONTENDERS) * bar_h + gap) + 30
+    biggest = max(r["wall"] for r in rows if r["mode"] == "single")
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + width + 120}" height="{height}" font-family="sans-serif" font-size="12">',
+           f'<text x="10" y="22" font-size="14" font-weight="bold">Median wall time per image, single-threaded (shorter is better)</text>']
+    y = top
+    for image, fmt in groups:
+        out.append(f'<text x="10" y="{y + bar_h * 2 + 4}">{image} → {fmt}</text>')
+        for c in CONTENDERS:
+            r = next(r for r in rows if (r["image"], r["format"], r["mode"], r["contender"]) == (image, fmt, "single", c))
+            w = max(1, r["wall"] / biggest * width)
+            out.append(f'<rect x="{left}" y="{y}" width="{w:.1f}" height="{bar_h - 2}" fill="{colours[c]}"/>')
+            out.append(f'<text x="{left + w + 4:.1f}" y="{y + bar_h - 4}">{c} {r["wall"] * 1000:.0f} ms</text>')
+            y += bar_h
+        y += gap
+    out.append("</svg>")
+    path.write_text("\n".join(out) + "\n")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--corpus", default=os.environ.get("PICTOR_BENCH_CORPUS", str(ROOT.parent / "shared" / "bench-corpus")))
+    ap.add_argument("--skip-install", action="store_true")
+    ap.add_argument("--report-only", action="store_true", help="rewrite RESULTS.md from the last run's data")
+    args = ap.parse_args()
+    saved = PEERS / "results.json"
+    if args.report_only:
+        data = json.loads(saved.read_text())
+        write_results(data["rows"], data["runs"], versions())
+        return
+    corpus = Path(args.corpus)
+    job_path = HERE / "job.json"
+    job = json.loads(job_path.read_text())
+    watermark = corpus / job["watermark"]["file"]
+    if not args.skip_install:
+        install()
+    rows = []
+    for image in job["images"]:
+        src = corpus / image
+        for fmt in ["jpeg", "webp"]:
+            for mode in ["single", "default"]:
+                for contender in CONTENDERS:
+                    env = dict(os.environ, PYTHONPATH=str(PEERS / "py"))
+                    if mode == "single":
+                        env.update(SINGLE_THREAD_ENV)
+                    cmd = command(contender, src, "__OUT__", fmt, job_path, watermark)
+                    measure(cmd, env)  # warm-up: page cache, lazy loading
+                    runs = [measure(cmd, env) for _ in range(args.runs)]
+                    row = {
+                        "image": image, "format": fmt, "mode": mode, "contender": contender,
+                        "wall": statistics.median(r[0] for r in runs),
+                        "cpu": statistics.median(r[1] for r in runs),
+                        "rss": statistics.median(r[2] for r in runs),
+                        "bytes": runs[-1][3],
+                    }
+                    rows.append(row)
+                    print(f"{image} {fmt} {mode} {contender}: {row['wall'] * 1000:.0f} ms, {row['rss']:.0f} MiB, {row['bytes']} B", flush=True)
+                    saved.write_text(json.dumps({"runs": args.runs, "rows": rows}, indent=1))
+    write_results(rows, args.runs, versions())
+
+
+def write_results(rows, runs, peer_versions):
+    lines = [
+        "# Side-by-side results",
+        "",
+        "Written by `python3 benches/compare/run.py`; do not edit by hand. The job is defined once in",
+        "`benches/compare/job.json`: decode once, auto-orient, widths 2048/1024/512/256 (keep aspect,",
+        "never upscale, Lanczos3), watermark PNG at 20% of the variant width and 50% opacity bottom-right,",
+        "JPEG q82 4:2:0 or WebP q80 method 4, write the four files. One process per image; each figure is",
+        f"the median of {runs} runs after a warm-up, measured in the same session for every contender.",
+        "",
+        f"- Machine: {os.cpu_count()} CPUs, {cpu_model()}, {platform.system()} {platform.release()}",
+        f"- Peers: {', '.join(peer_versions.values())}",
+        f"- Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
+        "- `ratio` is Pictor's median wall time divided by the fastest peer's on the same image, format",
+        "  and threading mode (below 1.0 means Pictor is faster). Single-threaded: `VIPS_CONCURRENCY=1`,",
+        "  `sharp.concurrency(1)` with `UV_THREADPOOL_SIZE=1`; Pillow and Pictor are single-threaded here.",
+        "",
+        "![median wall time, single-threaded](results.svg)",
+        "",
+    ]
+    for fmt in ["jpeg", "webp"]:
+        for mode in ["single", "default"]:
+            lines += [f"## {fmt.upper()} output, {'single-threaded' if mode == 'single' else 'default threading'}", "",
+                      "| image | contender | median wall ms | CPU ms | peak RSS MiB | output bytes | ratio to fastest peer |",
+                      "|---|---|---:|---:|---:|---:|---:|"]
+            for image in dict.fromkeys(r["image"] for r in rows):
+                group = [r for r in rows if (r["image"], r["format"], r["mode"]) == (image, fmt, mode)]
+                fastest_peer = min(r["wall"] for r in group if r["contender"] != "pictor")
+                for r in group:
+                    ratio = f"{r['wall'] / fastest_peer:.2f}" if r["contender"] == "pictor" else ""
+                    lines.append(f"| {image} | {r['contender']} | {r['wall'] * 1000:.0f} | {r['cpu'] * 1000:.0f} | {r['rss']:.0f} | {r['bytes']} | {ratio} |")
+            lines.append("")
+    (ROOT / "benches" / "RESULTS.md").write_text("\n".join(lines))
+    chart(rows, ROOT / "benches" / "results.svg")
+
+
+if __name__ == "__main__":
+    main()
