@@ -111,6 +111,19 @@ fn processing_testdata_records_every_input_and_exits_2_for_failures() {
     let again = list_json(&out, &[]);
     assert_eq!(again.len(), assets.len());
 
+    // A reader that stops early (`| head -1`) is not an error and not a panic.
+    let mut child = pictor()
+        .args(["assets", "list", "--out"])
+        .arg(&out)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    assert!(!String::from_utf8_lossy(&output.stderr).contains("panicked"));
+
     // `get` shows one asset; an unknown id is an error.
     let id = assets[0]["id"].as_str().unwrap();
     let output = run(pictor()

@@ -4,6 +4,7 @@ use super::json::asset_json;
 use super::{open_store, EXIT_FATAL, EXIT_OK};
 use pictor_core::ports::{AssetQuery, AssetStore};
 use pictor_core::{Asset, AssetId, AssetStatus};
+use std::io::Write;
 use std::path::PathBuf;
 
 #[derive(clap::Subcommand)]
@@ -54,7 +55,10 @@ pub async fn run(cmd: AssetsCommand) -> anyhow::Result<u8> {
                 query.limit = remaining.min(500);
                 let page = store.list(&query).await?;
                 for asset in &page.items {
-                    print_asset(asset, json, false);
+                    if print_asset(asset, json, false).is_err() {
+                        // The reader went away (`| head`): stop quietly, nothing failed.
+                        return Ok(EXIT_OK);
+                    }
                 }
                 remaining = remaining.saturating_sub(page.items.len());
                 match page.next_cursor {
@@ -69,7 +73,8 @@ pub async fn run(cmd: AssetsCommand) -> anyhow::Result<u8> {
             let store = open_store(&out)?;
             match store.get(&id).await? {
                 Some(asset) => {
-                    print_asset(&asset, json, true);
+                    // A closed stdout is the reader's choice, not a failure.
+                    let _ = print_asset(&asset, json, true);
                     Ok(EXIT_OK)
                 }
                 None => {
@@ -81,10 +86,11 @@ pub async fn run(cmd: AssetsCommand) -> anyhow::Result<u8> {
     }
 }
 
-fn print_asset(asset: &Asset, json: bool, detailed: bool) {
+/// Writes one asset to stdout; an error means stdout is closed.
+fn print_asset(asset: &Asset, json: bool, detailed: bool) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
     if json {
-        println!("{}", asset_json(asset));
-        return;
+        return writeln!(out, "{}", asset_json(asset));
     }
     let size = asset
         .image
@@ -94,16 +100,19 @@ fn print_asset(asset: &Asset, json: bool, detailed: bool) {
         Some(e) => format!("{}: {}", e.kind, e.message),
         None => format!("{} variants", asset.variants.len()),
     };
-    println!(
+    writeln!(
+        out,
         "{}  {:<7} {:>11}  {}  [{}]",
         asset.id, asset.status, size, asset.source, detail
-    );
+    )?;
     if detailed {
         for v in &asset.variants {
-            println!(
+            writeln!(
+                out,
                 "    {:<8} {:<5} {:>5}x{:<5} {:>9} B  {}",
                 v.name, v.format, v.width, v.height, v.bytes, v.key
-            );
+            )?;
         }
     }
+    Ok(())
 }

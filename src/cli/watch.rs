@@ -6,6 +6,7 @@ use super::{inputs, load_pipeline, open_local, RunOptions, EXIT_OK};
 use anyhow::Context;
 use notify::event::{AccessKind, AccessMode, ModifyKind, RenameMode};
 use notify::{EventKind, RecursiveMode, Watcher};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio::sync::{mpsc, Semaphore};
@@ -95,7 +96,8 @@ pub async fn run(args: WatchArgs) -> anyhow::Result<u8> {
         let permit = Arc::clone(&permits).acquire_owned().await?;
         tokio::spawn(async move {
             let result = process_one(&ingestor, &path, creator.as_deref()).await;
-            println!("{}", describe(&path, &result));
+            // Ignore a closed stdout: the record is written either way.
+            let _ = writeln!(std::io::stdout().lock(), "{}", describe(&path, &result));
             drop(permit);
         });
     }

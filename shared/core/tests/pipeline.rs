@@ -441,7 +441,11 @@ fn hostile_files_fail_with_a_reason_and_never_panic() {
         ("hostile/corrupted.jpg", ErrorKind::Corrupt, "component"),
         ("hostile/corrupted.png", ErrorKind::Corrupt, "Png"),
         ("hostile/bomb.png", ErrorKind::TooLarge, "megapixels"),
-        ("hostile/huge-header.png", ErrorKind::TooLarge, "limit"),
+        (
+            "hostile/huge-header.png",
+            ErrorKind::TooLarge,
+            "pixels per side",
+        ),
     ];
     let pipeline = Pipeline::new(Spec::default()).unwrap();
     for (file, kind, hint) in cases {

@@ -125,7 +125,16 @@ fn decode_checked(
 ) -> Result<Decoded, ProcessError> {
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format.image_format());
     reader.limits(decoder_limits(limits));
-    let mut decoder = reader.into_decoder().map_err(from_image_error)?;
+    // Some decoders enforce the side limit while reading the header; say so in our words.
+    let mut decoder = reader.into_decoder().map_err(|e| match e {
+        ImageError::Limits(l) if l.kind() == image::error::LimitErrorKind::DimensionError => {
+            ProcessError::too_large(format!(
+                "image dimensions exceed the limit of {} pixels per side",
+                limits.max_side
+            ))
+        }
+        other => from_image_error(other),
+    })?;
     let (width, height) = decoder.dimensions();
     check_dimensions(width, height, limits)?;
 
