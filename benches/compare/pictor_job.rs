@@ -1,5 +1,5 @@
 //! Pictor contender of the side-by-side comparison: the job of `job.json` through the public
-//! API (`Spec` + `Pipeline`), single-threaded, one process per image.
+//! API (`Spec` + `Pipeline`), one process per image.
 //!
 //! pictor_job SRC OUT_DIR jpeg|webp JOB_JSON WATERMARK_PNG
 
@@ -65,7 +65,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     logo.opacity = job.watermark.opacity;
     logo.margin = job.watermark.margin;
 
-    let pipeline = Pipeline::new(spec)?;
+    // Default threading encodes the variants in parallel; PICTOR_SINGLE_THREAD=1 turns it off.
+    let threads = if std::env::var("PICTOR_SINGLE_THREAD").as_deref() == Ok("1") {
+        1
+    } else {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    };
+    let pipeline = Pipeline::new(spec)?.with_threads(threads);
     let bytes = std::fs::read(src)?;
     let processed = pipeline.process(&bytes, None)?;
     for r in &processed.renditions {

@@ -94,6 +94,8 @@ pub struct Pipeline {
     spec: Spec,
     spec_hash: String,
     watermarker: Watermarker,
+    /// Threads one image's encodes may use; 1 keeps the pipeline single-threaded.
+    threads: usize,
 }
 
 impl Pipeline {
@@ -105,7 +107,16 @@ impl Pipeline {
             spec,
             spec_hash,
             watermarker,
+            threads: 1,
         })
+    }
+
+    /// Encodes one image's variants on up to `threads` threads. Worth it when one image is
+    /// processed at a time on several cores (a function with more than one vCPU); a batch
+    /// that already processes images in parallel should keep the default of 1.
+    pub fn with_threads(mut self, threads: usize) -> Pipeline {
+        self.threads = threads.max(1);
+        self
     }
 
     pub fn spec(&self) -> &Spec {
@@ -211,35 +222,32 @@ impl Pipeline {
         lap(&mut timings.analyze_ms);
 
         // Identical outputs (xl and lg of a small source) are encoded once.
-        let mut renditions: Vec<Rendition> = Vec::with_capacity(self.spec.variants.len());
-        let mut encoded: Vec<(usize, OutputFormat, u8, usize)> = Vec::new();
+        let mut jobs: Vec<(usize, OutputFormat, u8)> = Vec::new();
+        let mut job_of = Vec::with_capacity(plans.len());
         for (variant, geometry) in self.spec.variants.iter().zip(&plans) {
             let shape = shaped
                 .iter()
                 .position(|(g, _)| g == geometry)
                 .ok_or_else(|| ProcessError::internal("a variant was not resized"))?;
-            let key = (shape, variant.format, variant.quality);
-            let data = match encoded.iter().find(|e| (e.0, e.1, e.2) == key) {
-                Some(&(.., earlier)) => renditions[earlier].data.clone(),
+            let job = (shape, variant.format, variant.quality);
+            job_of.push(match jobs.iter().position(|j| *j == job) {
+                Some(i) => i,
                 None => {
-                    let pixels = &shaped[shape].1;
-                    let data = if variant.format == OutputFormat::Jpeg && pixels.has_alpha {
-                        let flat = pixels.flattened(self.spec.background.0);
-                        encode::encode(&flat, variant.format, variant.quality)?
-                    } else {
-                        encode::encode(pixels, variant.format, variant.quality)?
-                    };
-                    lap(&mut timings.encode_ms);
-                    encoded.push((shape, variant.format, variant.quality, renditions.len()));
-                    data
+                    jobs.push(job);
+                    jobs.len() - 1
                 }
-            };
+            });
+        }
+        let encoded = self.encode_all(&shaped, &jobs);
+        lap(&mut timings.encode_ms);
+        let mut renditions = Vec::with_capacity(plans.len());
+        for ((variant, geometry), job) in self.spec.variants.iter().zip(&plans).zip(job_of) {
             renditions.push(Rendition {
                 name: variant.name.clone(),
                 format: variant.format,
                 width: geometry.width,
                 height: geometry.height,
-                data,
+                data: encoded[job].clone()?,
             });
         }
         timings.total_ms = started.elapsed().as_secs_f64() * 1e3;
@@ -249,5 +257,67 @@ impl Pipeline {
             renditions,
             timings,
         })
+    }
+
+    fn encode_one(
+        &self,
+        pixels: &Canvas,
+        format: OutputFormat,
+        quality: u8,
+    ) -> Result<Vec<u8>, ProcessError> {
+        if format == OutputFormat::Jpeg && pixels.has_alpha {
+            encode::encode(&pixels.flattened(self.spec.background.0), format, quality)
+        } else {
+            encode::encode(pixels, format, quality)
+        }
+    }
+
+    /// Encodes every distinct output, on up to `threads` threads (largest images first so the
+    /// threads finish together).
+    fn encode_all(
+        &self,
+        shaped: &[(resize::Geometry, Canvas)],
+        jobs: &[(usize, OutputFormat, u8)],
+    ) -> Vec<Result<Vec<u8>, ProcessError>> {
+        let run = |i: usize| {
+            let (shape, format, quality) = jobs[i];
+            self.encode_one(&shaped[shape].1, format, quality)
+        };
+        let threads = self.threads.min(jobs.len());
+        if threads <= 1 {
+            return (0..jobs.len()).map(run).collect();
+        }
+        let mut order: Vec<usize> = (0..jobs.len()).collect();
+        order.sort_by_key(|&i| {
+            let c = &shaped[jobs[i].0].1;
+            std::cmp::Reverse(u64::from(c.width) * u64::from(c.height))
+        });
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let mut results: Vec<Option<Result<Vec<u8>, ProcessError>>> = vec![None; jobs.len()];
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..threads)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let mut done = Vec::new();
+                        loop {
+                            let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            let Some(&i) = order.get(k) else { break };
+                            done.push((i, run(i)));
+                        }
+                        done
+                    })
+                })
+                .collect();
+            for worker in workers {
+                // A panicking encoder leaves its outputs missing; they become errors below.
+                for (i, result) in worker.join().unwrap_or_default() {
+                    results[i] = Some(result);
+                }
+            }
+        });
+        results
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|| Err(ProcessError::internal("an encoder thread panicked"))))
+            .collect()
     }
 }
