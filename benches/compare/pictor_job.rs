@@ -74,6 +74,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let pipeline = Pipeline::new(spec)?.with_threads(threads);
     let bytes = std::fs::read(src)?;
     let processed = pipeline.process(&bytes, None)?;
+    if std::env::var_os("PICTOR_TIMINGS").is_some() {
+        eprintln!("{:?}", processed.timings);
+    }
     for r in &processed.renditions {
         std::fs::write(PathBuf::from(out_dir).join(r.file_name()), &r.data)?;
     }

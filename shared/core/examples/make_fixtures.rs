@@ -8,6 +8,9 @@ use image::codecs::webp::WebPEncoder;
 use image::imageops::FilterType;
 use image::metadata::Orientation;
 use image::{DynamicImage, Frame, ImageEncoder, Rgb, RgbImage, Rgba, RgbaImage};
+use pictor_core::pipeline::canvas::Canvas;
+use pictor_core::pipeline::encode;
+use pictor_core::spec::OutputFormat;
 use std::path::{Path, PathBuf};
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
@@ -143,7 +146,16 @@ fn main() -> Result<()> {
     )?;
     write(out, "webp/lossless.webp", &lossless)?;
     let with_alpha = soft_ellipse_alpha(&cat);
-    let lossy = webp::Encoder::from_rgba(with_alpha.as_raw(), 300, 200).encode(80.0);
+    let lossy = encode::encode(
+        &Canvas {
+            width: 300,
+            height: 200,
+            has_alpha: true,
+            data: with_alpha.into_raw(),
+        },
+        OutputFormat::Webp,
+        80,
+    )?;
     write(out, "webp/lossy-alpha.webp", &lossy)?;
 
     // Hostile inputs.

@@ -42,20 +42,13 @@ fn encode_jpeg(canvas: &Canvas, quality: u8) -> Result<Vec<u8>, ProcessError> {
 }
 
 fn encode_webp(canvas: &Canvas, quality: u8) -> Result<Vec<u8>, ProcessError> {
-    let encoder = if canvas.has_alpha {
-        webp::Encoder::from_rgba(&canvas.data, canvas.width, canvas.height)
-    } else {
-        webp::Encoder::from_rgb(&canvas.data, canvas.width, canvas.height)
-    };
-    let mut config = webp::WebPConfig::new()
-        .map_err(|_| ProcessError::internal("libwebp rejected its default configuration"))?;
-    config.quality = f32::from(quality);
-    config.method = 4;
-    config.alpha_compression = 1;
-    let memory = encoder
-        .encode_advanced(&config)
-        .map_err(|e| ProcessError::internal(format!("WebP encoding failed: {e:?}")))?;
-    Ok(memory.to_vec())
+    super::webp_lossy::encode(
+        &canvas.data,
+        canvas.width,
+        canvas.height,
+        canvas.has_alpha,
+        quality,
+    )
 }
 
 fn encode_png(canvas: &Canvas) -> Result<Vec<u8>, ProcessError> {

@@ -10,6 +10,7 @@ pub mod encode;
 pub mod orient;
 pub mod resize;
 pub mod watermark;
+mod webp_lossy;
 
 use crate::error::ProcessError;
 use crate::spec::{spec_hash, OutputFormat, Spec, SpecError};
