@@ -77,7 +77,7 @@ fn processing_testdata_records_every_input_and_exits_2_for_failures() {
                     v["bytes"].as_u64().unwrap()
                 );
                 let expected = format!(
-                    "renditions/{}/{}.",
+                    "renditions/{}/{}-",
                     a["id"].as_str().unwrap(),
                     v["name"].as_str().unwrap()
                 );

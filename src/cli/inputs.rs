@@ -47,6 +47,7 @@ pub fn source_for(path: &Path, creator: Option<&str>) -> SourceRef {
         identity: format!("file://{}", canonical.display()),
         display: path.display().to_string(),
         creator: creator.map(str::to_string),
+        revision: None,
     }
 }
 

@@ -66,6 +66,36 @@ pub struct SourceRef {
     /// The location as the user gave it, for display.
     pub display: String,
     pub creator: Option<String>,
+    /// Where the source stands in its store's history, when the store says.
+    pub revision: Option<Revision>,
+}
+
+/// An object store's account of one write of a source (S3: event sequencer, version id,
+/// ETag). Lets a runner recognise a duplicate or out-of-order notification before it
+/// downloads anything.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Revision {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sequencer: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
+}
+
+impl Revision {
+    /// Orders two S3 sequencers for the same key: hexadecimal numbers of varying length, so
+    /// the shorter is left-padded with zeros before comparing. `None` when either is missing.
+    pub fn compare_sequencer(&self, other: &Revision) -> Option<std::cmp::Ordering> {
+        let (a, b) = (self.sequencer.as_deref()?, other.sequencer.as_deref()?);
+        let valid = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_hexdigit());
+        if !valid(a) || !valid(b) {
+            return None;
+        }
+        let width = a.len().max(b.len());
+        let pad = |s: &str| format!("{:0>width$}", s.to_ascii_uppercase());
+        Some(pad(a).cmp(&pad(b)))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -139,6 +169,9 @@ pub struct Asset {
     pub updated_at: OffsetDateTime,
     /// Incremented on every write; writes are conditional on the version read.
     pub version: u64,
+    /// The source write this record reflects, when its store reports one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<Revision>,
 }
 
 impl Asset {
@@ -159,5 +192,22 @@ mod tests {
         assert_eq!(AssetId::parse(a.as_str()).unwrap(), a);
         assert!(AssetId::parse("../etc/passwd").is_err());
         assert!(AssetId::parse(&a.as_str().to_uppercase()).is_err());
+    }
+
+    #[test]
+    fn sequencers_compare_as_hex_numbers() {
+        use std::cmp::Ordering::*;
+        let r = |s: &str| Revision {
+            sequencer: Some(s.to_string()),
+            ..Revision::default()
+        };
+        assert_eq!(
+            r("0055AED6DCD90281E5").compare_sequencer(&r("0055AED6DCD90281E6")),
+            Some(Less)
+        );
+        assert_eq!(r("FF").compare_sequencer(&r("0100")), Some(Less));
+        assert_eq!(r("00ff").compare_sequencer(&r("FF")), Some(Equal));
+        assert_eq!(r("zz").compare_sequencer(&r("01")), None);
+        assert_eq!(Revision::default().compare_sequencer(&r("01")), None);
     }
 }

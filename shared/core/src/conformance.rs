@@ -72,6 +72,9 @@ pub async fn blob_store_suite<B: BlobStore>(store: &B) {
     }
 }
 
+const CURRENT_SPEC: &str = "0123456789abcdef";
+const OLD_SPEC: &str = "fedcba9876543210";
+
 fn sample(n: u32, creator: &str, status: AssetStatus, created: OffsetDateTime) -> Asset {
     Asset {
         id: AssetId::for_source(&format!("test://{creator}/{n}")),
@@ -85,10 +88,11 @@ fn sample(n: u32, creator: &str, status: AssetStatus, created: OffsetDateTime) -
         image: None,
         variants: Vec::new(),
         timings: None,
-        spec_hash: "0123456789abcdef".to_string(),
+        spec_hash: if n % 4 == 0 { OLD_SPEC } else { CURRENT_SPEC }.to_string(),
         created_at: created,
         updated_at: created,
         version: 1,
+        revision: None,
     }
 }
 
@@ -190,6 +194,23 @@ pub async fn asset_store_suite<A: AssetStore>(store: &A) {
         .unwrap();
     let names: Vec<&str> = both.items.iter().map(|a| a.source.as_str()).collect();
     assert_eq!(names, ["bo/10.jpg", "bo/8.jpg", "bo/4.jpg", "bo/2.jpg"]);
+
+    // By spec hash, paged two at a time: 12, 8, 4.
+    let mut query = AssetQuery {
+        spec_hash: Some(OLD_SPEC.into()),
+        limit: 2,
+        ..AssetQuery::default()
+    };
+    let mut stale = Vec::new();
+    loop {
+        let page = store.list(&query).await.unwrap();
+        stale.extend(page.items.iter().map(|a| a.source.clone()));
+        match page.next_cursor {
+            Some(c) => query.cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(stale, ["bo/12.jpg", "bo/8.jpg", "bo/4.jpg"]);
 
     // Foreign or tampered cursors are refused, never misread.
     for bad in ["garbage", "djE6MTo", ""] {

@@ -4,18 +4,30 @@
 
 use crate::asset::{Asset, AssetId, AssetStatus, SourceRef, VariantRecord};
 use crate::error::ProcessError;
-use crate::pipeline::Pipeline;
+use crate::pipeline::{Pipeline, Rendition};
 use crate::ports::{AssetStore, BlobStore, Expected, StoreError};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use time::OffsetDateTime;
 
-/// Prefix under which renditions are stored: `renditions/<asset-id>/<variant>.<ext>`.
+/// Prefix under which renditions are stored: `renditions/<asset-id>/<variant>-<hash>.<ext>`.
 pub const RENDITIONS_PREFIX: &str = "renditions";
 
-pub fn rendition_key(id: &AssetId, file_name: &str) -> String {
-    format!("{RENDITIONS_PREFIX}/{id}/{file_name}")
+/// Content-addressed key of a rendition: the hash of its bytes is part of the name, so a URL
+/// never changes meaning and can be cached forever, and a re-upload writes new keys that
+/// readers switch to only when the record does.
+pub fn rendition_key(id: &AssetId, rendition: &Rendition) -> String {
+    let digest = Sha256::digest(&rendition.data);
+    format!(
+        "{RENDITIONS_PREFIX}/{id}/{}-{}.{}",
+        rendition.name,
+        hex::encode(&digest[..6]),
+        rendition.format.extension()
+    )
 }
+
+/// `Cache-Control` for renditions: safe to cache for a year because keys are content-addressed.
+pub const RENDITION_CACHE_CONTROL: &str = "public, max-age=31536000, immutable";
 
 /// Why a source could not even be recorded. Processing failures are not errors here: they
 /// become FAILED records.
@@ -108,7 +120,7 @@ impl<B: BlobStore, A: AssetStore> Ingestor<B, A> {
             Ok(processed) => {
                 let id = &id;
                 let puts = processed.renditions.into_iter().map(|r| async move {
-                    let key = rendition_key(id, &r.file_name());
+                    let key = rendition_key(id, &r);
                     let bytes = r.data.len() as u64;
                     self.blobs
                         .put(&key, r.data, r.format.content_type())
@@ -169,6 +181,7 @@ impl<B: BlobStore, A: AssetStore> Ingestor<B, A> {
             created_at: existing.map_or(now, |a| a.created_at),
             updated_at: now,
             version: existing.map_or(1, |a| a.version + 1),
+            revision: source.revision.clone(),
         }
     }
 

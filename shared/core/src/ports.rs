@@ -69,6 +69,8 @@ pub enum Expected {
 pub struct AssetQuery {
     pub status: Option<AssetStatus>,
     pub creator: Option<String>,
+    /// Only assets made under this spec hash (to find what a spec change left stale).
+    pub spec_hash: Option<String>,
     /// Page size; adapters cap it at `MAX_PAGE`. 0 means the default.
     pub limit: usize,
     /// Opaque token from a previous page's `next_cursor`.

@@ -4,7 +4,7 @@
 mod common;
 
 use common::fixture;
-use pictor_core::ingest::{rendition_key, Outcome};
+use pictor_core::ingest::Outcome;
 use pictor_core::local::{FsBlobStore, SqliteAssetStore};
 use pictor_core::ports::{AssetStore, BlobStore};
 use pictor_core::{AssetStatus, ErrorKind, Ingestor, Pipeline, SourceRef, Spec};
@@ -15,6 +15,7 @@ fn source(name: &str) -> SourceRef {
         identity: format!("test://inbox/{name}"),
         display: name.to_string(),
         creator: Some("ana".to_string()),
+        revision: None,
     }
 }
 
@@ -125,7 +126,11 @@ async fn a_smaller_spec_removes_renditions_it_no_longer_makes() {
         .into_iter()
         .map(|m| m.key)
         .collect();
-    assert_eq!(keys, [rendition_key(&asset.id, "md.webp")]);
+    assert_eq!(redone.variants.len(), 1);
+    let md = &redone.variants[0];
+    assert!(md.key.starts_with(&format!("renditions/{}/md-", asset.id)));
+    assert!(md.key.ends_with(".webp"));
+    assert_eq!(keys, [md.key.clone()]);
 }
 
 #[tokio::test]

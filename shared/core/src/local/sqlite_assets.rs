@@ -151,6 +151,7 @@ impl AssetStore for SqliteAssetStore {
                  WHERE (?1 IS NULL OR status = ?1)
                    AND (?2 IS NULL OR creator = ?2)
                    AND (?3 IS NULL OR created_ms < ?3 OR (created_ms = ?3 AND id < ?4))
+                   AND (?6 IS NULL OR json_extract(record, '$.spec_hash') = ?6)
                  ORDER BY created_ms DESC, id DESC
                  LIMIT ?5",
             )
@@ -162,7 +163,8 @@ impl AssetStore for SqliteAssetStore {
                     query.creator,
                     after_ms,
                     after_id,
-                    (size + 1) as i64
+                    (size + 1) as i64,
+                    query.spec_hash,
                 ],
                 |r| r.get::<_, String>(0),
             )
