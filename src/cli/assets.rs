@@ -49,6 +49,7 @@ pub async fn run(cmd: AssetsCommand) -> anyhow::Result<u8> {
                 creator,
                 limit: 500,
                 cursor: None,
+                spec_hash: None,
             };
             let mut remaining = limit.unwrap_or(usize::MAX);
             while remaining > 0 {

@@ -2,11 +2,12 @@
 //! (READY or FAILED with a reason) written. The CLI, the watcher and the cloud functions all
 //! call this; only the adapters differ.
 
-use crate::asset::{Asset, AssetId, AssetStatus, SourceRef, VariantRecord};
+use crate::asset::{Asset, AssetId, AssetStatus, Revision, SourceRef, VariantRecord};
 use crate::error::ProcessError;
 use crate::pipeline::{Pipeline, Rendition};
 use crate::ports::{AssetStore, BlobStore, Expected, StoreError};
 use sha2::{Digest, Sha256};
+use std::cmp::Ordering;
 use std::sync::Arc;
 use time::OffsetDateTime;
 
@@ -160,6 +161,79 @@ impl<B: BlobStore, A: AssetStore> Ingestor<B, A> {
         asset.status = AssetStatus::Failed;
         asset.error = Some(error);
         self.write(asset, existing.as_ref()).await
+    }
+
+    /// Whether the stored record already reflects `revision` of its source or a later one,
+    /// under the current spec: a duplicate or out-of-order notification that needs no work.
+    ///
+    /// Sequencers order writes; without them an equal version id (versioned buckets) or ETag
+    /// (same bytes) still identifies a repeat. Anything unidentified is processed again.
+    pub fn supersedes(&self, existing: &Asset, revision: &Revision) -> bool {
+        let Some(stored) = existing.revision.as_ref() else {
+            return false;
+        };
+        let same_spec_or_gone = existing.status == AssetStatus::Deleted
+            || existing.spec_hash == self.pipeline.spec_hash();
+        if let Some(order) = stored.compare_sequencer(revision) {
+            return match order {
+                Ordering::Greater => true,
+                // The same write again: done, unless the spec changed since.
+                Ordering::Equal => same_spec_or_gone,
+                Ordering::Less => false,
+            };
+        }
+        if let (Some(a), Some(b)) = (&stored.version_id, &revision.version_id) {
+            return a == b && same_spec_or_gone;
+        }
+        match (&stored.etag, &revision.etag) {
+            // Same bytes; but after a delete, equal bytes may be a new upload.
+            (Some(a), Some(b)) => {
+                a == b
+                    && existing.status != AssetStatus::Deleted
+                    && existing.spec_hash == self.pipeline.spec_hash()
+            }
+            _ => false,
+        }
+    }
+
+    /// The source was deleted: removes its renditions and marks the record DELETED. Returns
+    /// `None` when there is no record, or when the record reflects a later write of the source
+    /// than `source.revision` (the delete is older than the upload that replaced it).
+    pub async fn remove(&self, source: &SourceRef) -> Result<Option<Asset>, IngestError> {
+        let id = AssetId::for_source(&source.identity);
+        let Some(existing) = self.assets.get(&id).await? else {
+            return Ok(None);
+        };
+        if existing.status == AssetStatus::Deleted {
+            return Ok(None);
+        }
+        if let Some(revision) = &source.revision {
+            let newer = existing
+                .revision
+                .as_ref()
+                .and_then(|stored| stored.compare_sequencer(revision))
+                == Some(Ordering::Greater);
+            if newer {
+                return Ok(None);
+            }
+        }
+        let mut asset = existing.clone();
+        asset.status = AssetStatus::Deleted;
+        asset.variants = Vec::new();
+        asset.updated_at = OffsetDateTime::now_utc();
+        asset.version = existing.version + 1;
+        if source.revision.is_some() {
+            asset.revision = source.revision.clone();
+        }
+        // Files first: if a delete fails, the record still lists them and a retry finishes
+        // the job; the other order could leave files behind that no record points to.
+        for old in &existing.variants {
+            self.blobs.delete(&old.key).await?;
+        }
+        self.assets
+            .put(&asset, Expected::Version(existing.version))
+            .await?;
+        Ok(Some(asset))
     }
 
     /// A fresh record for `id` that keeps the identity fields of the previous one.

@@ -14,7 +14,7 @@ pub mod spec;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 
-pub use asset::{Asset, AssetId, AssetStatus, SourceRef, VariantRecord};
+pub use asset::{Asset, AssetId, AssetStatus, Revision, SourceRef, VariantRecord};
 pub use error::{ErrorKind, ProcessError};
 pub use ingest::Ingestor;
 pub use pipeline::Pipeline;

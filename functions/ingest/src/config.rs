@@ -1,0 +1,83 @@
+//! The function's configuration, all from the environment.
+
+use pictor_core::{Pipeline, Spec};
+use std::sync::Arc;
+
+/// Every variable the function reads (the CDK app must set exactly these).
+pub const ENV_VARS: [&str; 4] = [
+    "PICTOR_OUTPUT_BUCKET",
+    "PICTOR_TABLE",
+    "PICTOR_UPLOAD_PREFIX",
+    "PICTOR_SPEC",
+];
+
+#[derive(Clone)]
+pub struct Config {
+    pub output_bucket: String,
+    pub table: String,
+    /// Only keys under it are processed (default `uploads/`).
+    pub upload_prefix: String,
+    pub pipeline: Arc<Pipeline>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{0} must be set")]
+    Missing(&'static str),
+    #[error("PICTOR_SPEC is not a valid spec: {0}")]
+    Spec(String),
+}
+
+impl Config {
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// `lookup` returns a variable's value; empty counts as unset.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let required = |name: &'static str| get(name).ok_or(ConfigError::Missing(name));
+        let spec = match get("PICTOR_SPEC") {
+            Some(toml) => Spec::from_toml(&toml).map_err(|e| ConfigError::Spec(e.to_string()))?,
+            None => Spec::default(),
+        };
+        let pipeline = Pipeline::new(spec).map_err(|e| ConfigError::Spec(e.to_string()))?;
+        let pipeline = Arc::new(pipeline);
+        let mut upload_prefix = get("PICTOR_UPLOAD_PREFIX").unwrap_or_else(|| "uploads/".into());
+        if !upload_prefix.ends_with('/') {
+            upload_prefix.push('/');
+        }
+        Ok(Config {
+            output_bucket: required("PICTOR_OUTPUT_BUCKET")?,
+            table: required("PICTOR_TABLE")?,
+            upload_prefix,
+            pipeline,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    #[test]
+    fn defaults_and_errors() {
+        let env = HashMap::from([("PICTOR_OUTPUT_BUCKET", "out"), ("PICTOR_TABLE", "t")]);
+        let config = Config::from_lookup(|k| env.get(k).map(|v| v.to_string())).unwrap();
+        assert_eq!(config.upload_prefix, "uploads/");
+        assert!(matches!(
+            Config::from_lookup(|_| None),
+            Err(ConfigError::Missing("PICTOR_OUTPUT_BUCKET"))
+        ));
+        let bad = HashMap::from([
+            ("PICTOR_OUTPUT_BUCKET", "out"),
+            ("PICTOR_TABLE", "t"),
+            ("PICTOR_SPEC", "[[variants]]\nwidth = -3"),
+        ]);
+        assert!(matches!(
+            Config::from_lookup(|k| bad.get(k).map(|v| v.to_string())),
+            Err(ConfigError::Spec(_))
+        ));
+    }
+}

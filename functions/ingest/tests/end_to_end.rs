@@ -1,0 +1,360 @@
+//! Upload with the SDK -> the bucket notification lands in SQS -> the ingest handler processes
+//! the SQS batch -> renditions and a record exist. Against the local S3/SQS/DynamoDB server.
+
+use aws_sdk_s3::primitives::ByteStream;
+use pictor_aws::provision::{provision, Resources};
+use pictor_aws::testing::{sdk_config, unique};
+use pictor_aws::{config, DynamoAssetStore};
+use pictor_core::ports::AssetStore;
+use pictor_core::{Asset, AssetId, AssetStatus, ErrorKind, Pipeline, Spec};
+use pictor_ingest::{Config, Handled, Ingest};
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::Duration;
+
+const SPEC: &str = r#"
+[[variants]]
+name = "sm"
+width = 160
+format = "jpeg"
+
+[[variants]]
+name = "md"
+width = 320
+format = "webp"
+"#;
+
+struct Cloud {
+    sdk: aws_config::SdkConfig,
+    resources: Resources,
+    s3: aws_sdk_s3::Client,
+    sqs: aws_sdk_sqs::Client,
+    ingest: Ingest,
+}
+
+async fn cloud() -> Cloud {
+    let sdk = sdk_config();
+    let resources = provision(
+        &sdk,
+        &unique("up"),
+        &unique("out"),
+        &unique("assets"),
+        &unique("q"),
+        "uploads/",
+    )
+    .await
+    .unwrap();
+    let ingest = Ingest::new(&sdk, config_for(&resources));
+    Cloud {
+        s3: config::s3_client(&sdk),
+        sqs: aws_sdk_sqs::Client::new(&sdk),
+        sdk,
+        resources,
+        ingest,
+    }
+}
+
+fn config_for(r: &Resources) -> Config {
+    Config {
+        output_bucket: r.output_bucket.clone(),
+        table: r.table.clone(),
+        upload_prefix: "uploads/".into(),
+        pipeline: Arc::new(Pipeline::new(Spec::from_toml(SPEC).unwrap()).unwrap()),
+    }
+}
+
+fn fixture(path: &str) -> Vec<u8> {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/");
+    std::fs::read(format!("{root}{path}")).unwrap()
+}
+
+impl Cloud {
+    async fn upload(&self, key: &str, bytes: Vec<u8>) {
+        self.s3
+            .put_object()
+            .bucket(&self.resources.uploads_bucket)
+            .key(key)
+            .body(ByteStream::from(bytes))
+            .send()
+            .await
+            .unwrap();
+    }
+
+    /// Receives and deletes `n` S3 notifications (skipping test events) from `queue_url`, as
+    /// one Lambda SQS event.
+    async fn receive(&self, queue_url: &str, n: usize) -> Value {
+        let mut records = Vec::new();
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while records.len() < n {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "only {} of {n} notifications arrived",
+                records.len()
+            );
+            let out = self
+                .sqs
+                .receive_message()
+                .queue_url(queue_url)
+                .max_number_of_messages(10)
+                .wait_time_seconds(1)
+                .send()
+                .await
+                .unwrap();
+            for m in out.messages() {
+                self.sqs
+                    .delete_message()
+                    .queue_url(queue_url)
+                    .receipt_handle(m.receipt_handle().unwrap())
+                    .send()
+                    .await
+                    .unwrap();
+                let body = m.body().unwrap_or_default();
+                if body.contains("s3:TestEvent") {
+                    continue;
+                }
+                records.push(json!({
+                    "messageId": m.message_id(),
+                    "receiptHandle": m.receipt_handle(),
+                    "body": body,
+                    "attributes": {"ApproximateReceiveCount": "1"},
+                    "messageAttributes": {},
+                    "md5OfBody": m.md5_of_body(),
+                    "eventSource": "aws:sqs",
+                    "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q",
+                    "awsRegion": "us-east-1"
+                }));
+            }
+        }
+        json!({ "Records": records })
+    }
+
+    fn assets(&self) -> DynamoAssetStore {
+        DynamoAssetStore::new(config::dynamodb_client(&self.sdk), &self.resources.table)
+    }
+
+    async fn asset(&self, key: &str) -> Asset {
+        let id = AssetId::for_source(&format!("s3://{}/{key}", self.resources.uploads_bucket));
+        self.assets()
+            .get(&id)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("no record for {key}"))
+    }
+
+    async fn output_keys(&self) -> Vec<String> {
+        let out = self
+            .s3
+            .list_objects_v2()
+            .bucket(&self.resources.output_bucket)
+            .send()
+            .await
+            .unwrap();
+        let mut keys: Vec<String> = out
+            .contents()
+            .iter()
+            .filter_map(|o| o.key().map(String::from))
+            .collect();
+        keys.sort();
+        keys
+    }
+}
+
+fn failures(response: &Value) -> Vec<String> {
+    response["batchItemFailures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["itemIdentifier"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn batch_with_nasty_keys_and_a_poison_file() {
+    let c = cloud().await;
+    let keys = [
+        "uploads/ana/my photo+1 100%.jpg",
+        "uploads/bo/été ünï/猫.png",
+        "uploads/ana/poison.jpg",
+        "uploads/no-creator.jpg",
+    ];
+    c.upload(keys[0], fixture("images/photos/coffee.jpg")).await;
+    c.upload(keys[1], fixture("images/png/alpha.png")).await;
+    c.upload(keys[2], fixture("images/hostile/text.jpg")).await;
+    c.upload(keys[3], fixture("images/photos/rocket.jpg")).await;
+    let batch = c.receive(&c.resources.ingest_queue_url, 4).await;
+
+    let response = c.ingest.handle(batch.clone()).await.unwrap();
+    assert!(failures(&response).is_empty(), "{response}");
+
+    for key in [keys[0], keys[1], keys[3]] {
+        let asset = c.asset(key).await;
+        assert_eq!(asset.status, AssetStatus::Ready, "{key}: {:?}", asset.error);
+        assert_eq!(asset.source, key);
+        assert_eq!(asset.variants.len(), 2);
+        assert!(asset
+            .revision
+            .as_ref()
+            .and_then(|r| r.etag.clone())
+            .is_some());
+        for v in &asset.variants {
+            let head =
+                c.s3.head_object()
+                    .bucket(&c.resources.output_bucket)
+                    .key(&v.key)
+                    .send()
+                    .await
+                    .unwrap();
+            assert_eq!(head.content_length(), Some(v.bytes as i64));
+            assert_eq!(head.content_type(), Some(v.format.content_type()));
+            assert_eq!(
+                head.cache_control(),
+                Some("public, max-age=31536000, immutable")
+            );
+        }
+    }
+    assert_eq!(c.asset(keys[0]).await.creator.as_deref(), Some("ana"));
+    assert_eq!(c.asset(keys[1]).await.creator.as_deref(), Some("bo"));
+    assert_eq!(c.asset(keys[3]).await.creator, None);
+
+    let poison = c.asset(keys[2]).await;
+    assert_eq!(poison.status, AssetStatus::Failed);
+    let error = poison.error.unwrap();
+    assert_eq!(error.kind, ErrorKind::Unsupported, "{}", error.message);
+    assert_eq!(c.output_keys().await.len(), 6);
+
+    // The same batch again (at-least-once delivery): recognised before any download, nothing
+    // is redone or rewritten.
+    let before = versions(&c, &keys).await;
+    let response = c.ingest.handle(batch.clone()).await.unwrap();
+    assert!(failures(&response).is_empty());
+    assert_eq!(versions(&c, &keys).await, before);
+    for record in batch["Records"].as_array().unwrap() {
+        let handled = c
+            .ingest
+            .handle_body(record["body"].as_str().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(handled, [Handled::Duplicate]);
+    }
+}
+
+async fn versions(c: &Cloud, keys: &[&str]) -> Vec<u64> {
+    let mut out = Vec::new();
+    for key in keys {
+        out.push(c.asset(key).await.version);
+    }
+    out
+}
+
+#[tokio::test]
+async fn concurrent_duplicate_delivery_makes_one_record_and_one_set() {
+    let c = cloud().await;
+    let key = "uploads/ana/twice.jpg";
+    c.upload(key, fixture("images/photos/astronaut.jpg")).await;
+    let batch = c.receive(&c.resources.ingest_queue_url, 1).await;
+    let (a, b) = tokio::join!(c.ingest.handle(batch.clone()), c.ingest.handle(batch));
+    assert!(failures(&a.unwrap()).is_empty());
+    assert!(failures(&b.unwrap()).is_empty());
+    let asset = c.asset(key).await;
+    assert_eq!(asset.status, AssetStatus::Ready);
+    assert_eq!(asset.version, 1);
+    let keys: Vec<String> = asset.variants.iter().map(|v| v.key.clone()).collect();
+    assert_eq!(c.output_keys().await, sorted(keys));
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+#[tokio::test]
+async fn overwrite_replaces_renditions_and_older_events_are_ignored() {
+    let c = cloud().await;
+    let key = "uploads/ana/same-name.jpg";
+    c.upload(key, fixture("images/photos/coffee.jpg")).await;
+    let first = c.receive(&c.resources.ingest_queue_url, 1).await;
+    c.ingest.handle(first.clone()).await.unwrap();
+    let old = c.asset(key).await;
+
+    c.upload(key, fixture("images/photos/rocket.jpg")).await;
+    let second = c.receive(&c.resources.ingest_queue_url, 1).await;
+    c.ingest.handle(second).await.unwrap();
+    let new = c.asset(key).await;
+    assert_eq!(new.version, old.version + 1);
+    assert_ne!(new.sha256, old.sha256);
+    let new_keys: Vec<String> = new.variants.iter().map(|v| v.key.clone()).collect();
+    assert_eq!(c.output_keys().await, sorted(new_keys));
+
+    // The first upload's notification, delivered late, must not roll the asset back.
+    c.ingest.handle(first).await.unwrap();
+    assert_eq!(c.asset(key).await, new);
+}
+
+#[tokio::test]
+async fn transient_s3_failure_fails_only_that_message_and_a_retry_succeeds() {
+    let c = cloud().await;
+    let key = "uploads/bo/retry.jpg";
+    c.upload(key, fixture("images/photos/coffee.jpg")).await;
+    let batch = c.receive(&c.resources.ingest_queue_url, 1).await;
+
+    // S3 unreachable (a closed port) for this attempt: the message is handed back to SQS.
+    let down = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .endpoint_url("http://127.0.0.1:9")
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_s3::config::SharedCredentialsProvider::new(
+            aws_sdk_s3::config::Credentials::for_tests(),
+        ))
+        .retry_config(aws_config::retry::RetryConfig::disabled())
+        .build();
+    let broken = Ingest::new(&down, config_for(&c.resources));
+    let response = broken.handle(batch.clone()).await.unwrap();
+    let id = batch["Records"][0]["messageId"].as_str().unwrap();
+    assert_eq!(failures(&response), [id]);
+
+    // Redelivered once S3 is back: processed.
+    let response = c.ingest.handle(batch).await.unwrap();
+    assert!(failures(&response).is_empty());
+    assert_eq!(c.asset(key).await.status, AssetStatus::Ready);
+}
+
+#[tokio::test]
+async fn direct_invocation_and_documented_event_shapes() {
+    let c = cloud().await;
+    // AWS's documented shape, pointed at this test's bucket.
+    let key = "uploads/ana/summer trip/café + bar 100%.jpg";
+    c.upload(key, fixture("images/photos/coffee.jpg")).await;
+    let text = String::from_utf8(fixture("events/s3-put.json"))
+        .unwrap()
+        .replace("pictor-uploads", &c.resources.uploads_bucket);
+    let event: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(c.ingest.handle(event).await.unwrap(), Value::Null);
+    let asset = c.asset(key).await;
+    assert_eq!(asset.status, AssetStatus::Ready);
+    assert_eq!(asset.creator.as_deref(), Some("ana"));
+
+    // A batch with a test event and a key outside the upload prefix: acknowledged, no work.
+    let batch: Value = serde_json::from_slice(&fixture("events/sqs-batch.json")).unwrap();
+    let response = c.ingest.handle(batch).await.unwrap();
+    assert!(failures(&response).is_empty());
+    assert_eq!(c.output_keys().await.len(), 2);
+}
+
+#[tokio::test]
+async fn too_large_upload_is_failed_without_download() {
+    let c = cloud().await;
+    let r = &c.resources;
+    let mut config = config_for(r);
+    let mut spec = Spec::from_toml(SPEC).unwrap();
+    spec.limits.max_file_bytes = 10_000;
+    config.pipeline = Arc::new(Pipeline::new(spec).unwrap());
+    let small_limit = Ingest::new(&c.sdk, config);
+    let key = "uploads/ana/big.jpg";
+    c.upload(key, fixture("images/photos/rocket.jpg")).await;
+    let batch = c.receive(&r.ingest_queue_url, 1).await;
+    let response = small_limit.handle(batch).await.unwrap();
+    assert!(failures(&response).is_empty());
+    let asset = c.asset(key).await;
+    assert_eq!(asset.status, AssetStatus::Failed);
+    assert_eq!(asset.error.unwrap().kind, ErrorKind::TooLarge);
+}

@@ -1,0 +1,195 @@
+//! S3 event notifications as they arrive: in an SQS message body (directly or wrapped by SNS)
+//! or as a Lambda event of their own.
+//!
+//! Parsed with our own lenient types rather than `aws_lambda_events::s3::S3Event`: that type
+//! requires fields (`userIdentity`, `requestParameters`) that some S3-compatible servers leave
+//! out, and a notification must never be rejected for a field we do not use.
+
+use pictor_core::Revision;
+use serde::Deserialize;
+
+/// What one notification says.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Notification {
+    /// `s3:TestEvent`, sent once when a notification is configured.
+    Test,
+    Records(Vec<ObjectEvent>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    Created,
+    Removed,
+    Other,
+}
+
+/// One object event, with its key decoded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObjectEvent {
+    pub name: String,
+    pub kind: EventKind,
+    pub bucket: String,
+    pub key: String,
+    pub size: Option<u64>,
+    pub revision: Revision,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum EventError {
+    #[error("not an S3 notification: {0}")]
+    Malformed(String),
+    #[error("object key {0:?} is not valid URL-encoded UTF-8")]
+    BadKey(String),
+}
+
+#[derive(Deserialize)]
+struct RawNotification {
+    #[serde(rename = "Records")]
+    records: Option<Vec<RawRecord>>,
+    #[serde(rename = "Event")]
+    event: Option<String>,
+    /// SNS envelope: the S3 notification is a JSON string in `Message`.
+    #[serde(rename = "Message")]
+    message: Option<String>,
+    #[serde(rename = "Type")]
+    kind: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawRecord {
+    #[serde(default)]
+    event_name: String,
+    s3: RawS3,
+}
+
+#[derive(Deserialize)]
+struct RawS3 {
+    bucket: RawBucket,
+    object: RawObject,
+}
+
+#[derive(Deserialize)]
+struct RawBucket {
+    name: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawObject {
+    key: String,
+    #[serde(default)]
+    size: Option<serde_json::Value>,
+    #[serde(default, rename = "eTag")]
+    e_tag: Option<String>,
+    #[serde(default)]
+    version_id: Option<String>,
+    #[serde(default)]
+    sequencer: Option<String>,
+}
+
+/// Parses a notification from JSON text (an SQS body, an SNS message, a Lambda event).
+pub fn parse(text: &str) -> Result<Notification, EventError> {
+    let raw: RawNotification =
+        serde_json::from_str(text).map_err(|e| EventError::Malformed(e.to_string()))?;
+    if raw.kind.as_deref() == Some("Notification") {
+        if let Some(inner) = raw.message {
+            return parse(&inner);
+        }
+    }
+    if raw.event.as_deref() == Some("s3:TestEvent") {
+        return Ok(Notification::Test);
+    }
+    let records = raw
+        .records
+        .ok_or_else(|| EventError::Malformed("no Records".into()))?;
+    records
+        .into_iter()
+        .map(|r| {
+            let kind = if r.event_name.starts_with("ObjectCreated:") {
+                EventKind::Created
+            } else if r.event_name.starts_with("ObjectRemoved:") {
+                EventKind::Removed
+            } else {
+                EventKind::Other
+            };
+            // Real S3 sends a number, some servers a string.
+            let size = match r.s3.object.size {
+                Some(serde_json::Value::Number(n)) => n.as_u64(),
+                Some(serde_json::Value::String(s)) => s.parse().ok(),
+                _ => None,
+            };
+            Ok(ObjectEvent {
+                name: r.event_name,
+                kind,
+                bucket: r.s3.bucket.name,
+                key: decode_key(&r.s3.object.key)?,
+                size,
+                revision: Revision {
+                    sequencer: r.s3.object.sequencer.filter(|s| !s.is_empty()),
+                    version_id: r.s3.object.version_id.filter(|s| !s.is_empty()),
+                    etag: r.s3.object.e_tag.filter(|s| !s.is_empty()),
+                },
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Notification::Records)
+}
+
+/// Keys arrive form-encoded: `+` is a space, then `%XX` escapes (so a real `+` is `%2B`).
+pub fn decode_key(raw: &str) -> Result<String, EventError> {
+    let spaced = raw.replace('+', " ");
+    percent_encoding::percent_decode_str(&spaced)
+        .decode_utf8()
+        .map(|k| k.into_owned())
+        .map_err(|_| EventError::BadKey(raw.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_decode_plus_then_percent() {
+        assert_eq!(
+            decode_key("uploads/ana/my+photo.jpg").unwrap(),
+            "uploads/ana/my photo.jpg"
+        );
+        assert_eq!(
+            decode_key("uploads/ana/a%2Bb.jpg").unwrap(),
+            "uploads/ana/a+b.jpg"
+        );
+        assert_eq!(
+            decode_key("uploads%2Fana%2F100%25.jpg").unwrap(),
+            "uploads/ana/100%.jpg"
+        );
+        assert_eq!(
+            decode_key("uploads/%C3%A9t%C3%A9.jpg").unwrap(),
+            "uploads/été.jpg"
+        );
+        assert!(matches!(
+            decode_key("uploads/%FF.jpg"),
+            Err(EventError::BadKey(_))
+        ));
+    }
+
+    #[test]
+    fn test_events_and_garbage() {
+        let test = r#"{"Service":"Amazon S3","Event":"s3:TestEvent","Time":"2026-01-01T00:00:00.000Z","Bucket":"b","RequestId":"r","HostId":"h"}"#;
+        assert_eq!(parse(test).unwrap(), Notification::Test);
+        assert!(matches!(parse("not json"), Err(EventError::Malformed(_))));
+        assert!(matches!(parse("{}"), Err(EventError::Malformed(_))));
+    }
+
+    #[test]
+    fn minimal_record_without_optional_fields() {
+        let body = r#"{"Records":[{"eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"up"},"object":{"key":"uploads%2Fbo%2Fx.png","size":"12"}}}]}"#;
+        let Notification::Records(records) = parse(body).unwrap() else {
+            panic!("records expected")
+        };
+        assert_eq!(records[0].key, "uploads/bo/x.png");
+        assert_eq!(records[0].size, Some(12));
+        assert_eq!(records[0].kind, EventKind::Created);
+        assert_eq!(records[0].revision, Revision::default());
+    }
+}

@@ -1,0 +1,17 @@
+//! Pictor on AWS: the S3 and DynamoDB adapters of the core's storage ports, S3 event parsing
+//! and the resources the functions expect. The core never links the AWS SDK; this crate does.
+
+pub mod batch;
+pub mod config;
+pub mod dynamo_assets;
+pub mod errors;
+pub mod events;
+pub mod metrics;
+pub mod provision;
+pub mod s3_blobs;
+pub mod table;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use dynamo_assets::DynamoAssetStore;
+pub use s3_blobs::S3BlobStore;
