@@ -8,7 +8,10 @@ use std::sync::Arc;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let config = Config::from_env()?;
+    let config = Config::from_env().map_err(|e| {
+        tracing::error!(error = %e, "invalid configuration");
+        Error::from(e.to_string())
+    })?;
     let sdk = pictor_aws::config::load().await;
     let ingest = Arc::new(Ingest::new(&sdk, config));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {

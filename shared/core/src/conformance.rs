@@ -88,7 +88,12 @@ fn sample(n: u32, creator: &str, status: AssetStatus, created: OffsetDateTime) -
         image: None,
         variants: Vec::new(),
         timings: None,
-        spec_hash: if n.is_multiple_of(4) { OLD_SPEC } else { CURRENT_SPEC }.to_string(),
+        spec_hash: if n.is_multiple_of(4) {
+            OLD_SPEC
+        } else {
+            CURRENT_SPEC
+        }
+        .to_string(),
         created_at: created,
         updated_at: created,
         version: 1,

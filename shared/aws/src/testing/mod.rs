@@ -48,3 +48,5 @@ pub fn unique(prefix: &str) -> String {
         .map_or(0, |d| d.subsec_nanos());
     format!("{prefix}-{}-{n}-{nanos:x}", std::process::id())
 }
+
+pub mod runtime_api;
