@@ -2,17 +2,53 @@
 
 use super::json::asset_json;
 use super::{open_store, EXIT_FATAL, EXIT_OK};
+use anyhow::Context;
 use pictor_core::ports::{AssetQuery, AssetStore};
 use pictor_core::{Asset, AssetId, AssetStatus};
 use std::io::Write;
 use std::path::PathBuf;
 
+/// Where the records are: the embedded store of a local run, or a DynamoDB table.
+#[derive(clap::Args)]
+#[group(required = true, multiple = false)]
+pub struct StoreArgs {
+    /// The output directory of `pictor process`/`watch` (its embedded store).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// A DynamoDB asset table; AWS settings come from the environment (AWS_REGION,
+    /// AWS_PROFILE, AWS_ENDPOINT_URL for a local server, ...).
+    #[arg(long, value_name = "TABLE")]
+    table: Option<String>,
+}
+
+impl StoreArgs {
+    async fn open(&self) -> anyhow::Result<Box<dyn AssetStore>> {
+        match (&self.out, &self.table) {
+            (Some(out), _) => Ok(Box::new(open_store(out)?)),
+            (None, Some(table)) => {
+                let sdk = pictor_aws::config::load().await;
+                let client = pictor_aws::config::dynamodb_client(&sdk);
+                Ok(Box::new(pictor_aws::DynamoAssetStore::new(client, table)))
+            }
+            (None, None) => anyhow::bail!("give --out DIR or --table TABLE"),
+        }
+    }
+
+    fn describe(&self) -> String {
+        match (&self.out, &self.table) {
+            (Some(out), _) => out.display().to_string(),
+            (None, Some(table)) => format!("table {table}"),
+            (None, None) => String::new(),
+        }
+    }
+}
+
 #[derive(clap::Subcommand)]
 pub enum AssetsCommand {
     /// List assets, newest first.
     List {
-        #[arg(long, value_name = "DIR")]
-        out: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
         #[arg(long)]
         status: Option<AssetStatus>,
         #[arg(long)]
@@ -26,8 +62,8 @@ pub enum AssetsCommand {
     },
     /// Show one asset.
     Get {
-        #[arg(long, value_name = "DIR")]
-        out: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
         id: String,
         #[arg(long)]
         json: bool,
@@ -37,13 +73,14 @@ pub enum AssetsCommand {
 pub async fn run(cmd: AssetsCommand) -> anyhow::Result<u8> {
     match cmd {
         AssetsCommand::List {
-            out,
+            store,
             status,
             creator,
             limit,
             json,
         } => {
-            let store = open_store(&out)?;
+            let source = store.describe();
+            let store = store.open().await?;
             let mut query = AssetQuery {
                 status,
                 creator,
@@ -54,7 +91,10 @@ pub async fn run(cmd: AssetsCommand) -> anyhow::Result<u8> {
             let mut remaining = limit.unwrap_or(usize::MAX);
             while remaining > 0 {
                 query.limit = remaining.min(500);
-                let page = store.list(&query).await?;
+                let page = store
+                    .list(&query)
+                    .await
+                    .with_context(|| format!("cannot list assets in {source}"))?;
                 for asset in &page.items {
                     if print_asset(asset, json, false).is_err() {
                         // The reader went away (`| head`): stop quietly, nothing failed.
@@ -69,17 +109,22 @@ pub async fn run(cmd: AssetsCommand) -> anyhow::Result<u8> {
             }
             Ok(EXIT_OK)
         }
-        AssetsCommand::Get { out, id, json } => {
+        AssetsCommand::Get { store, id, json } => {
             let id = AssetId::parse(&id).map_err(anyhow::Error::msg)?;
-            let store = open_store(&out)?;
-            match store.get(&id).await? {
+            let source = store.describe();
+            let store = store.open().await?;
+            let found = store
+                .get(&id)
+                .await
+                .with_context(|| format!("cannot read asset {id} from {source}"))?;
+            match found {
                 Some(asset) => {
                     // A closed stdout is the reader's choice, not a failure.
                     let _ = print_asset(&asset, json, true);
                     Ok(EXIT_OK)
                 }
                 None => {
-                    eprintln!("error: no asset {id} in {}", out.display());
+                    eprintln!("error: no asset {id} in {source}");
                     Ok(EXIT_FATAL)
                 }
             }

@@ -34,8 +34,16 @@ pub async fn provision(
 ) -> Result<Resources, BoxError> {
     let s3 = crate::config::s3_client(config);
     let sqs = aws_sdk_sqs::Client::new(config);
+    // Idempotent: running it again over existing resources is fine.
     for bucket in [uploads_bucket, output_bucket] {
-        s3.create_bucket().bucket(bucket).send().await?;
+        if let Err(e) = s3.create_bucket().bucket(bucket).send().await {
+            if !e
+                .as_service_error()
+                .is_some_and(|s| s.is_bucket_already_owned_by_you())
+            {
+                return Err(e.into());
+            }
+        }
     }
     // Versioned like the deployed uploads bucket: an overwrite keeps the previous original.
     s3.put_bucket_versioning()
@@ -47,7 +55,16 @@ pub async fn provision(
         )
         .send()
         .await?;
-    table::create(&crate::config::dynamodb_client(config), table_name).await?;
+    let dynamodb = crate::config::dynamodb_client(config);
+    let exists = dynamodb
+        .describe_table()
+        .table_name(table_name)
+        .send()
+        .await
+        .is_ok();
+    if !exists {
+        table::create(&dynamodb, table_name).await?;
+    }
 
     let mut queue_configs = Vec::new();
     let mut urls = Vec::new();
