@@ -70,10 +70,16 @@ fn fixture(path: &str) -> Vec<u8> {
 
 impl Cloud {
     async fn upload(&self, key: &str, bytes: Vec<u8>) {
+        self.upload_as(key, bytes, None).await;
+    }
+
+    /// Uploads with `x-amz-meta-creator` when `creator` is given.
+    async fn upload_as(&self, key: &str, bytes: Vec<u8>, creator: Option<&str>) {
         self.s3
             .put_object()
             .bucket(&self.resources.uploads_bucket)
             .key(key)
+            .set_metadata(creator.map(|c| [("creator".to_string(), c.to_string())].into()))
             .body(ByteStream::from(bytes))
             .send()
             .await
@@ -176,17 +182,20 @@ async fn batch_with_nasty_keys_and_a_poison_file() {
         "uploads/bo/été ünï/猫.png",
         "uploads/ana/poison.jpg",
         "uploads/no-creator.jpg",
+        "uploads/creator-in-metadata.jpg",
     ];
     c.upload(keys[0], fixture("images/photos/coffee.jpg")).await;
     c.upload(keys[1], fixture("images/png/alpha.png")).await;
     c.upload(keys[2], fixture("images/hostile/text.jpg")).await;
     c.upload(keys[3], fixture("images/photos/rocket.jpg")).await;
-    let batch = c.receive(&c.resources.ingest_queue_url, 4).await;
+    c.upload_as(keys[4], fixture("images/photos/astronaut.jpg"), Some("cy"))
+        .await;
+    let batch = c.receive(&c.resources.ingest_queue_url, 5).await;
 
     let response = c.ingest.handle(batch.clone()).await.unwrap();
     assert!(failures(&response).is_empty(), "{response}");
 
-    for key in [keys[0], keys[1], keys[3]] {
+    for key in [keys[0], keys[1], keys[3], keys[4]] {
         let asset = c.asset(key).await;
         assert_eq!(asset.status, AssetStatus::Ready, "{key}: {:?}", asset.error);
         assert_eq!(asset.source, key);
@@ -215,12 +224,13 @@ async fn batch_with_nasty_keys_and_a_poison_file() {
     assert_eq!(c.asset(keys[0]).await.creator.as_deref(), Some("ana"));
     assert_eq!(c.asset(keys[1]).await.creator.as_deref(), Some("bo"));
     assert_eq!(c.asset(keys[3]).await.creator, None);
+    assert_eq!(c.asset(keys[4]).await.creator.as_deref(), Some("cy"));
 
     let poison = c.asset(keys[2]).await;
     assert_eq!(poison.status, AssetStatus::Failed);
     let error = poison.error.unwrap();
     assert_eq!(error.kind, ErrorKind::Unsupported, "{}", error.message);
-    assert_eq!(c.output_keys().await.len(), 6);
+    assert_eq!(c.output_keys().await.len(), 8);
 
     // The same batch again (at-least-once delivery): recognised before any download, nothing
     // is redone or rewritten.
@@ -332,6 +342,27 @@ async fn direct_invocation_and_documented_event_shapes() {
     let asset = c.asset(key).await;
     assert_eq!(asset.status, AssetStatus::Ready);
     assert_eq!(asset.creator.as_deref(), Some("ana"));
+    let stored = asset.revision.clone().unwrap();
+    assert_eq!(stored.sequencer.as_deref(), Some("0055AED6DCD90281E5"));
+    assert_eq!(
+        stored.version_id.as_deref(),
+        Some("096fKKXTRTtl3on89fVO.nfljtsv6qko")
+    );
+
+    // The same event again, and an older write's event: no work, by sequencer alone.
+    let older = text.replace("0055AED6DCD90281E5", "0055AED6DCD90281E4");
+    for body in [text.as_str(), older.as_str()] {
+        assert_eq!(
+            c.ingest.handle_body(body).await.unwrap(),
+            [Handled::Duplicate]
+        );
+    }
+    // A newer write's event is processed (here: same bytes, so the record stays unchanged).
+    let newer = text.replace("0055AED6DCD90281E5", "0055AED6DCD9028300");
+    assert!(matches!(
+        c.ingest.handle_body(&newer).await.unwrap()[..],
+        [Handled::Unchanged(_)]
+    ));
 
     // A batch with a test event and a key outside the upload prefix: acknowledged, no work.
     let batch: Value = serde_json::from_slice(&fixture("events/sqs-batch.json")).unwrap();
