@@ -61,6 +61,11 @@ impl OutputFormat {
         }
     }
 
+    /// Whether files in this format can carry transparency.
+    pub fn has_alpha(self) -> bool {
+        !matches!(self, OutputFormat::Jpeg)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             OutputFormat::Jpeg => "jpeg",

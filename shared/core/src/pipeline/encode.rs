@@ -29,7 +29,9 @@ fn encode_jpeg(canvas: &Canvas, quality: u8) -> Result<Vec<u8>, ProcessError> {
         )));
     }
     if canvas.data.len() != width * height * 3 {
-        return Err(ProcessError::internal("JPEG encoder was given a short buffer"));
+        return Err(ProcessError::internal(
+            "JPEG encoder was given a short buffer",
+        ));
     }
     // libjpeg reports errors by unwinding; keep that inside this function.
     catch_unwind(AssertUnwindSafe(|| -> std::io::Result<Vec<u8>> {

@@ -148,6 +148,13 @@ impl Pipeline {
         let decoded = decode::decode(bytes, &self.spec.limits)?;
         let mut canvas = Canvas::from_image(decoded.image);
         color::to_srgb(&mut canvas, decoded.icc_profile.as_deref());
+        let has_alpha = canvas.has_alpha;
+        // When no output keeps transparency, composite onto the background once, up front:
+        // compositing and resizing are both linear, so the pixels are the same, and every
+        // later stage works on three channels instead of four.
+        if has_alpha && !self.spec.variants.iter().any(|v| v.format.has_alpha()) {
+            canvas = canvas.flattened(self.spec.background.0);
+        }
         lap(&mut timings.decode_ms);
 
         // Resizing happens in the stored orientation and only the (much smaller) results are
@@ -212,7 +219,7 @@ impl Pipeline {
             format: decoded.format,
             width,
             height,
-            has_alpha: canvas.has_alpha,
+            has_alpha,
             frame_count: decoded.frame_count,
             exif: ExifSummary::from_exif(decoded.exif.as_deref()),
             blurhash: analyze::blurhash(&preview),

@@ -33,39 +33,60 @@ pub fn apply(canvas: Canvas, orientation: Orientation) -> Result<Canvas, Process
     } else {
         (w, h)
     };
-    // Source pixel (x, y) for destination pixel (dx, dy).
-    let source = |dx: usize, dy: usize| -> (usize, usize) {
-        match orientation {
-            Orientation::NoTransforms => (dx, dy),
-            Orientation::FlipHorizontal => (w - 1 - dx, dy),
-            Orientation::Rotate180 => (w - 1 - dx, h - 1 - dy),
-            Orientation::FlipVertical => (dx, h - 1 - dy),
-            Orientation::Rotate90FlipH => (dy, dx),
-            Orientation::Rotate90 => (dy, h - 1 - dx),
-            Orientation::Rotate270FlipH => (w - 1 - dy, h - 1 - dx),
-            Orientation::Rotate270 => (w - 1 - dy, dx),
-        }
+    let out = match c {
+        3 => transform::<3>(&canvas.data, w, h, dw, dh, orientation),
+        4 => transform::<4>(&canvas.data, w, h, dw, dh, orientation),
+        _ => return Err(ProcessError::internal("orient: unexpected channel count")),
     };
-    const TILE: usize = 64;
-    let mut out = vec![0u8; canvas.data.len()];
-    for ty in (0..dh).step_by(TILE) {
-        for tx in (0..dw).step_by(TILE) {
-            for dy in ty..(ty + TILE).min(dh) {
-                for dx in tx..(tx + TILE).min(dw) {
-                    let (sx, sy) = source(dx, dy);
-                    let from = (sy * w + sx) * c;
-                    let to = (dy * dw + dx) * c;
-                    out[to..to + c].copy_from_slice(&canvas.data[from..from + c]);
-                }
-            }
-        }
-    }
     Ok(Canvas {
         width: dw as u32,
         height: dh as u32,
         has_alpha: canvas.has_alpha,
         data: out,
     })
+}
+
+/// Copies `src` (w x h pixels of C bytes) into a new dw x dh buffer turned by `orientation`.
+/// Every orientation is a linear walk through the source, so each destination row is one
+/// start index and one stride; tiles keep the strided reads inside the cache.
+fn transform<const C: usize>(
+    src: &[u8],
+    w: usize,
+    h: usize,
+    dw: usize,
+    dh: usize,
+    orientation: Orientation,
+) -> Vec<u8> {
+    let (w_i, h_i) = (w as isize, h as isize);
+    let last_row = (h_i - 1) * w_i;
+    // (source pixel index of destination (0, 0), step per destination x, step per destination y)
+    let (base, step_x, step_y) = match orientation {
+        Orientation::NoTransforms => (0, 1, w_i),
+        Orientation::FlipHorizontal => (w_i - 1, -1, w_i),
+        Orientation::Rotate180 => (last_row + w_i - 1, -1, -w_i),
+        Orientation::FlipVertical => (last_row, 1, -w_i),
+        Orientation::Rotate90FlipH => (0, w_i, 1),
+        Orientation::Rotate90 => (last_row, -w_i, 1),
+        Orientation::Rotate270FlipH => (last_row + w_i - 1, -w_i, -1),
+        Orientation::Rotate270 => (w_i - 1, w_i, -1),
+    };
+    const TILE: usize = 32;
+    let mut out = vec![0u8; dw * dh * C];
+    for ty in (0..dh).step_by(TILE) {
+        for tx in (0..dw).step_by(TILE) {
+            let tile_w = TILE.min(dw - tx);
+            for dy in ty..(ty + TILE).min(dh) {
+                let mut from = base + dy as isize * step_y + tx as isize * step_x;
+                let row = &mut out[(dy * dw + tx) * C..(dy * dw + tx + tile_w) * C];
+                for px in row.chunks_exact_mut(C) {
+                    let at = from as usize * C;
+                    px.copy_from_slice(&src[at..at + C]);
+                    from += step_x;
+                }
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -76,6 +97,21 @@ mod tests {
     #[test]
     fn matches_the_image_crate_for_every_orientation() {
         let (w, h) = (7u32, 5u32);
+        for n in 1..=8 {
+            let o = Orientation::from_exif(n).unwrap();
+            let data: Vec<u8> = (0..w * h * 4).map(|i| (i % 253) as u8).collect();
+            let canvas = Canvas {
+                width: w,
+                height: h,
+                has_alpha: true,
+                data: data.clone(),
+            };
+            let ours = apply(canvas, o).unwrap();
+            let mut reference =
+                DynamicImage::ImageRgba8(image::RgbaImage::from_raw(w, h, data).unwrap());
+            reference.apply_orientation(o);
+            assert_eq!(ours.data, reference.into_rgba8().into_raw(), "RGBA {n}");
+        }
         let data: Vec<u8> = (0..w * h * 3).map(|i| (i % 251) as u8).collect();
         for n in 1..=8 {
             let o = Orientation::from_exif(n).unwrap();
