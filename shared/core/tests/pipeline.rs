@@ -431,6 +431,46 @@ fn simd_resize_matches_a_float_lanczos3_reference() {
 }
 
 #[test]
+fn jpeg_renditions_keep_the_structure_of_a_float_reference() {
+    // The whole pipeline (decode, SIMD resize, libjpeg-turbo q82 4:2:0) against the perfect
+    // pixels: an f64 Lanczos3 resize of the decoded source. The bar is what an independent
+    // encoder makes of those perfect pixels at the same quality and subsampling, so neither
+    // our resize nor our encoder may lose more than it does.
+    // No ICC profile, so the decoded pixels are already the sRGB the pipeline works in.
+    let source_bytes = fixture("photos/coffee.jpg");
+    let src = image::load_from_memory(&source_bytes).unwrap().into_rgb8();
+    let toml = |q: u8| {
+        format!("[[variants]]\nname='v'\nwidth=320\nformat='jpeg'\nquality={q}\n[watermark.logo]\nenabled=false")
+    };
+    let ours = process(&source_bytes, spec(&toml(82)), None);
+    let ours = decode_rgba(&ours.renditions[0].data);
+    let reference = reference_resize(&src, ours.width(), ours.height());
+
+    let reference_rgb = image::DynamicImage::ImageRgba8(reference.clone()).into_rgb8();
+    let mut independent = Vec::new();
+    let mut encoder = jpeg_encoder::Encoder::new(&mut independent, 82);
+    encoder.set_sampling_factor(jpeg_encoder::SamplingFactor::R_4_2_0);
+    encoder
+        .encode(
+            reference_rgb.as_raw(),
+            reference_rgb.width() as u16,
+            reference_rgb.height() as u16,
+            jpeg_encoder::ColorType::Rgb,
+        )
+        .unwrap();
+    let bar = ssim(&decode_rgba(&independent), &reference);
+    let score = ssim(&ours, &reference);
+    assert!(
+        score >= bar - 0.005 && score > 0.95,
+        "SSIM {score:.4} against the float reference; an independent q82 encode scores {bar:.4}"
+    );
+    // The measure can tell: a q30 rendition scores clearly lower.
+    let low = process(&source_bytes, spec(&toml(30)), None);
+    let low = ssim(&decode_rgba(&low.renditions[0].data), &reference);
+    assert!(low < score - 0.02, "q30 scores {low:.4}, q82 {score:.4}");
+}
+
+#[test]
 fn hostile_files_fail_with_a_reason_and_never_panic() {
     let cases = [
         ("hostile/empty.jpg", ErrorKind::Unsupported, "empty"),

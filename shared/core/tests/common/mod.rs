@@ -65,3 +65,44 @@ enabled = false
 [watermark.text]
 enabled = false
 "#;
+
+/// Mean structural similarity (SSIM) of the BT.601 luma of two images, over 8x8 windows with a
+/// stride of 4 and the usual constants. 1.0 is identical.
+pub fn ssim(a: &image::RgbaImage, b: &image::RgbaImage) -> f64 {
+    assert_eq!(a.dimensions(), b.dimensions());
+    let (w, h) = a.dimensions();
+    let luma = |img: &image::RgbaImage| -> Vec<f64> {
+        img.pixels()
+            .map(|p| {
+                0.299 * f64::from(p.0[0]) + 0.587 * f64::from(p.0[1]) + 0.114 * f64::from(p.0[2])
+            })
+            .collect()
+    };
+    let (la, lb) = (luma(a), luma(b));
+    let (c1, c2) = ((0.01f64 * 255.0).powi(2), (0.03f64 * 255.0).powi(2));
+    let mut total = 0.0;
+    let mut windows = 0.0;
+    for y0 in (0..h.saturating_sub(7)).step_by(4) {
+        for x0 in (0..w.saturating_sub(7)).step_by(4) {
+            let (mut sa, mut sb, mut saa, mut sbb, mut sab) = (0.0, 0.0, 0.0, 0.0, 0.0);
+            for y in y0..y0 + 8 {
+                for x in x0..x0 + 8 {
+                    let i = (y * w + x) as usize;
+                    let (p, q) = (la[i], lb[i]);
+                    sa += p;
+                    sb += q;
+                    saa += p * p;
+                    sbb += q * q;
+                    sab += p * q;
+                }
+            }
+            let n = 64.0;
+            let (ma, mb) = (sa / n, sb / n);
+            let (va, vb, cov) = (saa / n - ma * ma, sbb / n - mb * mb, sab / n - ma * mb);
+            total += ((2.0 * ma * mb + c1) * (2.0 * cov + c2))
+                / ((ma * ma + mb * mb + c1) * (va + vb + c2));
+            windows += 1.0;
+        }
+    }
+    total / windows
+}
