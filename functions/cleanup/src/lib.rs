@@ -3,11 +3,13 @@
 //! A delete older than the upload the record reflects (events can arrive out of order) changes
 //! nothing.
 
-use pictor_aws::batch::{handle_batch, is_sqs_event, Retry};
+pub use pictor_aws::batch::HandlerError;
+use pictor_aws::batch::{dispatch, Retry};
 use pictor_aws::events::{self, EventKind, Notification, ObjectEvent};
 use pictor_aws::metrics::Emf;
 use pictor_aws::s3_blobs::S3BlobStore;
 use pictor_aws::DynamoAssetStore;
+use pictor_core::spec::SpecError;
 use pictor_core::{AssetId, Ingestor, Pipeline, SourceRef, Spec};
 use serde_json::Value;
 use std::sync::Arc;
@@ -41,14 +43,10 @@ impl Config {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
         let required = |name: &'static str| get(name).ok_or(ConfigError::Missing(name));
-        let mut upload_prefix = get("PICTOR_UPLOAD_PREFIX").unwrap_or_else(|| "uploads/".into());
-        if !upload_prefix.ends_with('/') {
-            upload_prefix.push('/');
-        }
         Ok(Config {
             output_bucket: required("PICTOR_OUTPUT_BUCKET")?,
             table: required("PICTOR_TABLE")?,
-            upload_prefix,
+            upload_prefix: pictor_aws::config::upload_prefix(get("PICTOR_UPLOAD_PREFIX")),
         })
     }
 }
@@ -63,48 +61,31 @@ pub enum Handled {
     Nothing,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum HandlerError {
-    #[error("event is not an SQS batch or an S3 notification: {0}")]
-    BadEvent(String),
-    #[error("retry: {0}")]
-    Retry(String),
-}
-
 pub struct Cleanup {
     ingestor: Ingestor<S3BlobStore, DynamoAssetStore>,
     config: Config,
 }
 
 impl Cleanup {
-    pub fn new(sdk: &aws_config::SdkConfig, config: Config) -> Cleanup {
+    /// Fails only if the built-in spec (needed to open the ingestor, never used to process an
+    /// image here) does not load.
+    pub fn new(sdk: &aws_config::SdkConfig, config: Config) -> Result<Cleanup, SpecError> {
         let renditions =
             S3BlobStore::new(pictor_aws::config::s3_client(sdk), &config.output_bucket);
         let assets = DynamoAssetStore::new(pictor_aws::config::dynamodb_client(sdk), &config.table);
         // Removal never processes an image: any spec will do.
-        let pipeline = Pipeline::new(Spec::default()).expect("the built-in spec is valid");
-        Cleanup {
+        let pipeline = Pipeline::new(Spec::default())?;
+        Ok(Cleanup {
             ingestor: Ingestor::new(Arc::new(pipeline), renditions, assets),
             config,
-        }
+        })
     }
 
     pub async fn handle(&self, event: Value) -> Result<Value, HandlerError> {
-        if is_sqs_event(&event) {
-            let batch =
-                serde_json::from_value(event).map_err(|e| HandlerError::BadEvent(e.to_string()))?;
-            let response = handle_batch(batch, |id, body| {
-                let span = tracing::info_span!("message", message_id = %id);
-                async move { self.handle_body(&body).await.map(|_| ()) }.instrument(span)
-            })
-            .await;
-            return serde_json::to_value(response)
-                .map_err(|e| HandlerError::BadEvent(e.to_string()));
-        }
-        match self.handle_body(&event.to_string()).await {
-            Ok(_) => Ok(Value::Null),
-            Err(Retry(reason)) => Err(HandlerError::Retry(reason)),
-        }
+        dispatch(event, |body| async move {
+            self.handle_body(&body).await.map(|_| ())
+        })
+        .await
     }
 
     pub async fn handle_body(&self, body: &str) -> Result<Vec<Handled>, Retry> {

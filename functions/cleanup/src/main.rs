@@ -13,7 +13,11 @@ async fn main() -> Result<(), Error> {
         Error::from(e.to_string())
     })?;
     let sdk = pictor_aws::config::load().await;
-    let cleanup = Arc::new(Cleanup::new(&sdk, config));
+    let cleanup = Cleanup::new(&sdk, config).map_err(|e| {
+        tracing::error!(error = %e, "the built-in spec does not load");
+        Error::from(e.to_string())
+    })?;
+    let cleanup = Arc::new(cleanup);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let cleanup = Arc::clone(&cleanup);
         async move { cleanup.handle(event.payload).await.map_err(Error::from) }

@@ -37,16 +37,12 @@ async fn receive_one(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> String {
 }
 
 fn sqs_event(bodies: &[&str]) -> Value {
-    let records: Vec<Value> = bodies
-        .iter()
-        .enumerate()
-        .map(|(i, body)| {
-            json!({"messageId": format!("m{i}"), "receiptHandle": "r", "body": body,
-                   "attributes": {}, "messageAttributes": {}, "eventSource": "aws:sqs",
-                   "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q", "awsRegion": "us-east-1"})
-        })
-        .collect();
-    json!({ "Records": records })
+    pictor_aws::batch::sqs_event(
+        bodies
+            .iter()
+            .enumerate()
+            .map(|(i, body)| (format!("m{i}"), body.to_string())),
+    )
 }
 
 #[tokio::test]
@@ -124,7 +120,8 @@ async fn delete_removes_renditions_and_marks_the_record() {
             table: r.table.clone(),
             upload_prefix: "uploads/".into(),
         },
-    );
+    )
+    .unwrap();
     assert_eq!(
         cleanup.handle_body(&removed).await.unwrap(),
         [Handled::Deleted(id.clone())]
@@ -175,7 +172,8 @@ async fn a_delete_older_than_the_current_upload_is_ignored() {
             table: r.table.clone(),
             upload_prefix: "uploads/".into(),
         },
-    );
+    )
+    .unwrap();
     // No record at all: nothing to do.
     let delete = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),

@@ -5,8 +5,8 @@
 //! Configured like the function (PICTOR_OUTPUT_BUCKET, PICTOR_TABLE, ...) plus
 //! PICTOR_QUEUE_URL; `scripts/local-cloud up` prints all of them.
 
+use pictor_aws::batch::sqs_event;
 use pictor_ingest::{Config, Ingest};
-use serde_json::json;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
@@ -26,17 +26,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         if out.messages().is_empty() {
             continue;
         }
-        let records: Vec<_> = out
-            .messages()
-            .iter()
-            .map(|m| {
-                json!({"messageId": m.message_id(), "receiptHandle": m.receipt_handle(),
-                       "body": m.body(), "attributes": {}, "messageAttributes": {},
-                       "eventSource": "aws:sqs", "awsRegion": "us-east-1",
-                       "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:local"})
-            })
-            .collect();
-        let response = ingest.handle(json!({ "Records": records })).await?;
+        let event = sqs_event(out.messages().iter().map(|m| {
+            (
+                m.message_id().unwrap_or_default(),
+                m.body().unwrap_or_default(),
+            )
+        }));
+        let response = ingest.handle(event).await?;
         let failed: Vec<&str> = response["batchItemFailures"]
             .as_array()
             .map(|a| {

@@ -43,14 +43,10 @@ impl Config {
         };
         let pipeline = Pipeline::new(spec).map_err(|e| ConfigError::Spec(e.to_string()))?;
         let pipeline = Arc::new(pipeline);
-        let mut upload_prefix = get("PICTOR_UPLOAD_PREFIX").unwrap_or_else(|| "uploads/".into());
-        if !upload_prefix.ends_with('/') {
-            upload_prefix.push('/');
-        }
         Ok(Config {
             output_bucket: required("PICTOR_OUTPUT_BUCKET")?,
             table: required("PICTOR_TABLE")?,
-            upload_prefix,
+            upload_prefix: pictor_aws::config::upload_prefix(get("PICTOR_UPLOAD_PREFIX")),
             pipeline,
         })
     }

@@ -8,7 +8,8 @@
 mod config;
 
 pub use config::{Config, ConfigError, ENV_VARS};
-use pictor_aws::batch::{handle_batch, is_sqs_event, Retry};
+pub use pictor_aws::batch::HandlerError;
+use pictor_aws::batch::{dispatch, Retry};
 use pictor_aws::events::{self, EventKind, Notification, ObjectEvent};
 use pictor_aws::metrics::Emf;
 use pictor_aws::s3_blobs::{FetchError, S3BlobStore};
@@ -37,15 +38,6 @@ pub enum Handled {
     AlreadyDeleted(AssetId),
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum HandlerError {
-    #[error("event is not an SQS batch or an S3 notification: {0}")]
-    BadEvent(String),
-    /// Direct invocation: Lambda retries the event, then sends it to the failure destination.
-    #[error("retry: {0}")]
-    Retry(String),
-}
-
 pub struct Ingest {
     ingestor: Ingestor<S3BlobStore, DynamoAssetStore>,
     uploads: S3BlobStore,
@@ -70,21 +62,10 @@ impl Ingest {
     /// Entry point for any invocation: an SQS batch returns its `batchItemFailures`; a direct
     /// S3 notification succeeds or fails as a whole.
     pub async fn handle(&self, event: Value) -> Result<Value, HandlerError> {
-        if is_sqs_event(&event) {
-            let batch =
-                serde_json::from_value(event).map_err(|e| HandlerError::BadEvent(e.to_string()))?;
-            let response = handle_batch(batch, |id, body| {
-                let span = tracing::info_span!("message", message_id = %id);
-                async move { self.handle_body(&body).await.map(|_| ()) }.instrument(span)
-            })
-            .await;
-            return serde_json::to_value(response)
-                .map_err(|e| HandlerError::BadEvent(e.to_string()));
-        }
-        match self.handle_body(&event.to_string()).await {
-            Ok(_) => Ok(Value::Null),
-            Err(Retry(reason)) => Err(HandlerError::Retry(reason)),
-        }
+        dispatch(event, |body| async move {
+            self.handle_body(&body).await.map(|_| ())
+        })
+        .await
     }
 
     /// One notification body; `Err` when the message must be retried.

@@ -3,6 +3,7 @@
 //! first poll for work) and the first event's latency, and prints them.
 
 use aws_sdk_s3::primitives::ByteStream;
+use pictor_aws::batch::sqs_event;
 use pictor_aws::provision::provision;
 use pictor_aws::testing::runtime_api::RuntimeApi;
 use pictor_aws::testing::{endpoint, sdk_config, unique};
@@ -66,11 +67,7 @@ async fn bootstrap_processes_an_sqs_batch_under_the_runtime_api() {
     ))
     .unwrap()
     .replace("pictor-uploads", &r.uploads_bucket);
-    let event = json!({"Records": [{
-        "messageId": "m-1", "receiptHandle": "r", "body": notification,
-        "attributes": {}, "messageAttributes": {}, "eventSource": "aws:sqs",
-        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q", "awsRegion": "us-east-1"
-    }]});
+    let event = sqs_event([("m-1".to_string(), notification)]);
 
     let api = RuntimeApi::start().await.unwrap();
     let started = Instant::now();

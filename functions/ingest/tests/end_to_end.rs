@@ -2,13 +2,14 @@
 //! the SQS batch -> renditions and a record exist. Against the local S3/SQS/DynamoDB server.
 
 use aws_sdk_s3::primitives::ByteStream;
+use pictor_aws::batch::sqs_event;
 use pictor_aws::provision::{provision, Resources};
 use pictor_aws::testing::{sdk_config, unique};
 use pictor_aws::{config, DynamoAssetStore};
 use pictor_core::ports::AssetStore;
 use pictor_core::{Asset, AssetId, AssetStatus, ErrorKind, Pipeline, Spec};
 use pictor_ingest::{Config, Handled, Ingest};
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -118,20 +119,13 @@ impl Cloud {
                 if body.contains("s3:TestEvent") {
                     continue;
                 }
-                records.push(json!({
-                    "messageId": m.message_id(),
-                    "receiptHandle": m.receipt_handle(),
-                    "body": body,
-                    "attributes": {"ApproximateReceiveCount": "1"},
-                    "messageAttributes": {},
-                    "md5OfBody": m.md5_of_body(),
-                    "eventSource": "aws:sqs",
-                    "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q",
-                    "awsRegion": "us-east-1"
-                }));
+                records.push((
+                    m.message_id().unwrap_or_default().to_string(),
+                    body.to_string(),
+                ));
             }
         }
-        json!({ "Records": records })
+        sqs_event(records)
     }
 
     fn assets(&self) -> DynamoAssetStore {

@@ -6,8 +6,10 @@
 
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use futures::FutureExt;
+use serde_json::Value;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
+use tracing::Instrument;
 
 /// A failure that a later attempt may fix (or that an operator must see in the DLQ).
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +52,59 @@ fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
         .map(|s| s.to_string())
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "unknown panic".to_string())
+}
+
+/// Why an invocation failed as a whole.
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    #[error("event is not an SQS batch or an S3 notification: {0}")]
+    BadEvent(String),
+    /// Direct invocation: Lambda retries the event, then sends it to the failure destination.
+    #[error("retry: {0}")]
+    Retry(String),
+}
+
+/// The entry point of every function fed by S3 notifications: an SQS batch is answered with
+/// its `batchItemFailures` (each message in its own `message` span); a notification invoking
+/// the function directly succeeds or fails as a whole. `handle_body` takes one notification.
+pub async fn dispatch<F, Fut>(event: Value, handle_body: F) -> Result<Value, HandlerError>
+where
+    F: Fn(String) -> Fut,
+    Fut: Future<Output = Result<(), Retry>>,
+{
+    if !is_sqs_event(&event) {
+        return match handle_body(event.to_string()).await {
+            Ok(()) => Ok(Value::Null),
+            Err(Retry(reason)) => Err(HandlerError::Retry(reason)),
+        };
+    }
+    let batch = serde_json::from_value(event).map_err(|e| HandlerError::BadEvent(e.to_string()))?;
+    let response = handle_batch(batch, |id, body| {
+        handle_body(body).instrument(tracing::info_span!("message", message_id = %id))
+    })
+    .await;
+    serde_json::to_value(response).map_err(|e| HandlerError::BadEvent(e.to_string()))
+}
+
+/// The event Lambda's SQS trigger would deliver for `(message id, body)` pairs: for running a
+/// function locally against a real queue, and for tests.
+pub fn sqs_event<I, S>(messages: I) -> Value
+where
+    I: IntoIterator<Item = (S, S)>,
+    S: Into<String>,
+{
+    let records: Vec<Value> = messages
+        .into_iter()
+        .map(|(id, body)| {
+            serde_json::json!({
+                "messageId": id.into(), "receiptHandle": "local", "body": body.into(),
+                "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {},
+                "eventSource": "aws:sqs", "awsRegion": "us-east-1",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:000000000000:local",
+            })
+        })
+        .collect();
+    serde_json::json!({ "Records": records })
 }
 
 /// Whether a Lambda event is an SQS batch (rather than an S3 notification invoking directly).

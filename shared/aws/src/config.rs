@@ -19,3 +19,25 @@ pub fn s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {
 pub fn dynamodb_client(config: &SdkConfig) -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::new(config)
 }
+
+/// The key prefix uploads arrive under (`PICTOR_UPLOAD_PREFIX`): `uploads/` when unset, and
+/// always ending in `/` so that `uploads` cannot match `uploads-old/...`.
+pub fn upload_prefix(configured: Option<String>) -> String {
+    let mut prefix = configured.unwrap_or_else(|| "uploads/".into());
+    if !prefix.ends_with('/') {
+        prefix.push('/');
+    }
+    prefix
+}
+
+#[cfg(test)]
+mod tests {
+    use super::upload_prefix;
+
+    #[test]
+    fn upload_prefix_defaults_and_always_ends_in_a_slash() {
+        assert_eq!(upload_prefix(None), "uploads/");
+        assert_eq!(upload_prefix(Some("incoming".into())), "incoming/");
+        assert_eq!(upload_prefix(Some("a/b/".into())), "a/b/");
+    }
+}
