@@ -3,6 +3,7 @@
 //!
 //! Nothing here knows about any cloud; adapters for one live in their own crate.
 
+pub mod api;
 pub mod asset;
 pub mod error;
 pub mod ingest;

@@ -1,0 +1,214 @@
+//! The query API on the local adapters, with real processed assets: every route and every
+//! error case.
+
+mod common;
+
+use common::fixture;
+use pictor_core::api::{Api, ApiRequest, ApiResponse, BaseUrl, MAX_LIMIT};
+use pictor_core::local::{FsBlobStore, SqliteAssetStore};
+use pictor_core::{AssetId, Ingestor, Pipeline, SourceRef, Spec};
+use std::sync::Arc;
+
+fn get(path: &str, query: &[(&str, &str)]) -> ApiRequest {
+    ApiRequest {
+        method: "GET".into(),
+        path: path.into(),
+        query: query
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    }
+}
+
+/// Three photos by two creators and one refused file, then the API over the same store.
+async fn seeded(dir: &std::path::Path) -> (Api<SqliteAssetStore, BaseUrl>, Vec<AssetId>) {
+    let db = dir.join("assets.db");
+    let ingestor = Ingestor::new(
+        Arc::new(Pipeline::new(Spec::default()).unwrap()),
+        FsBlobStore::new(dir),
+        SqliteAssetStore::open(&db).unwrap(),
+    );
+    let mut ids = Vec::new();
+    for (name, creator, file) in [
+        ("a.jpg", "ana", "photos/coffee.jpg"),
+        ("b.jpg", "bo", "photos/astronaut.jpg"),
+        ("c.jpg", "ana", "photos/rocket.jpg"),
+        ("d.jpg", "ana", "hostile/text.jpg"),
+    ] {
+        let source = SourceRef {
+            identity: format!("test://{creator}/{name}"),
+            display: name.into(),
+            creator: Some(creator.into()),
+            revision: None,
+        };
+        let outcome = ingestor.ingest(&source, fixture(file)).await.unwrap();
+        ids.push(outcome.asset().id.clone());
+        // Distinct creation times, so "newest first" is well defined.
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let api = Api::new(
+        SqliteAssetStore::open(&db).unwrap(),
+        BaseUrl("https://cdn.example.test/".into()),
+    );
+    (api, ids)
+}
+
+fn assert_bad(response: &ApiResponse, parameter: &str) {
+    assert_eq!(response.status, 400, "{:?}", response.body);
+    assert_eq!(response.body["error"], "bad_parameter");
+    assert_eq!(response.body["parameter"], parameter, "{:?}", response.body);
+}
+
+#[tokio::test]
+async fn get_returns_the_record_with_a_url_per_variant_or_404() {
+    let dir = tempfile::tempdir().unwrap();
+    let (api, ids) = seeded(dir.path()).await;
+    let response = api.handle(&get(&format!("/assets/{}", ids[0]), &[])).await;
+    assert_eq!(response.status, 200);
+    assert_eq!(response.body["status"], "ready");
+    let variants = response.body["variants"].as_array().unwrap();
+    assert_eq!(variants.len(), 8);
+    for v in variants {
+        let url = v["url"].as_str().unwrap();
+        let key = v["key"].as_str().unwrap();
+        assert_eq!(url, format!("https://cdn.example.test/{key}"));
+        assert!(
+            dir.path().join(key).exists(),
+            "{key} is not a stored rendition"
+        );
+    }
+    let failed = api.handle(&get(&format!("/assets/{}", ids[3]), &[])).await;
+    assert_eq!(failed.body["status"], "failed");
+    assert_eq!(failed.body["error"]["kind"], "unsupported");
+
+    let unknown = AssetId::for_source("test://nobody/x.jpg");
+    let missing = api.handle(&get(&format!("/assets/{unknown}"), &[])).await;
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.body["error"], "not_found");
+    assert_bad(&api.handle(&get("/assets/..%2Fetc", &[])).await, "id");
+    assert_eq!(api.handle(&get("/nowhere", &[])).await.status, 404);
+    let post = ApiRequest {
+        method: "POST".into(),
+        ..get("/assets", &[])
+    };
+    assert_eq!(api.handle(&post).await.status, 405);
+}
+
+#[tokio::test]
+async fn list_filters_pages_newest_first_and_validates_every_parameter() {
+    let dir = tempfile::tempdir().unwrap();
+    let (api, ids) = seeded(dir.path()).await;
+    let all = api.handle(&get("/assets", &[])).await;
+    let listed: Vec<&str> = all.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap())
+        .collect();
+    let newest_first: Vec<&str> = ids.iter().rev().map(|id| id.as_str()).collect();
+    assert_eq!(listed, newest_first);
+
+    // Pages of one, by creator, follow the cursor to the end.
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut query = vec![("creator", "ana"), ("limit", "1")];
+        if let Some(c) = &cursor {
+            query.push(("cursor", c));
+        }
+        let page = api.handle(&get("/assets", &query)).await;
+        assert_eq!(page.status, 200, "{:?}", page.body);
+        for item in page.body["items"].as_array().unwrap() {
+            assert_eq!(item["creator"], "ana");
+            seen.push(item["id"].as_str().unwrap().to_string());
+        }
+        match page.body["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(seen, [ids[3].as_str(), ids[2].as_str(), ids[0].as_str()]);
+
+    let failed = api.handle(&get("/assets", &[("status", "failed")])).await;
+    assert_eq!(failed.body["items"].as_array().unwrap().len(), 1);
+
+    // `since` keeps only what was created at or after it.
+    let third = api.handle(&get(&format!("/assets/{}", ids[2]), &[])).await;
+    let since = third.body["created_at"].as_str().unwrap().to_string();
+    let recent = api.handle(&get("/assets", &[("since", &since)])).await;
+    let recent: Vec<&str> = recent.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(recent, [ids[3].as_str(), ids[2].as_str()]);
+
+    let huge = api.handle(&get("/assets", &[("limit", "100000")])).await;
+    assert_eq!(huge.status, 200, "a large limit is capped, not refused");
+    assert!(huge.body["items"].as_array().unwrap().len() <= MAX_LIMIT);
+
+    assert_bad(
+        &api.handle(&get("/assets", &[("limit", "0")])).await,
+        "limit",
+    );
+    assert_bad(
+        &api.handle(&get("/assets", &[("limit", "ten")])).await,
+        "limit",
+    );
+    assert_bad(
+        &api.handle(&get("/assets", &[("status", "lost")])).await,
+        "status",
+    );
+    assert_bad(
+        &api.handle(&get("/assets", &[("since", "yesterday")])).await,
+        "since",
+    );
+    assert_bad(
+        &api.handle(&get("/assets", &[("cursor", "not-a-cursor")]))
+            .await,
+        "cursor",
+    );
+    assert_bad(
+        &api.handle(&get("/assets", &[("sort", "size")])).await,
+        "sort",
+    );
+    // A cursor that decodes but was altered must not reach the store as a 500.
+    let tampered = pictor_core::ports::cursor::encode(-1, &ids[0]);
+    let response = api.handle(&get("/assets", &[("cursor", &tampered)])).await;
+    assert!(
+        response.status == 200 || response.status == 400,
+        "{response:?}"
+    );
+}
+
+#[tokio::test]
+async fn srcset_lists_full_frame_variants_per_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let (api, ids) = seeded(dir.path()).await;
+    // coffee.jpg is 600x400: xl and lg are the source size (one entry), md 512, and the
+    // 256x256 cover thumbnail is a different crop, so it is left out.
+    let response = api
+        .handle(&get(&format!("/assets/{}/srcset", ids[0]), &[]))
+        .await;
+    assert_eq!(response.status, 200, "{:?}", response.body);
+    for (format, ext) in [("jpeg", "jpg"), ("webp", "webp")] {
+        let f = &response.body["formats"][format];
+        let srcset = f["srcset"].as_str().unwrap();
+        let widths: Vec<&str> = srcset
+            .split(", ")
+            .map(|e| e.rsplit(' ').next().unwrap())
+            .collect();
+        assert_eq!(widths, ["512w", "600w"], "{srcset}");
+        assert!(srcset.contains(&format!(".{ext} 600w")), "{srcset}");
+        assert_eq!(f["sizes"], "(max-width: 600px) 100vw, 600px");
+        assert_eq!(
+            (f["width"].as_u64(), f["height"].as_u64()),
+            (Some(600), Some(400))
+        );
+    }
+    let failed = api
+        .handle(&get(&format!("/assets/{}/srcset", ids[3]), &[]))
+        .await;
+    assert_eq!(failed.status, 409);
+}
