@@ -145,7 +145,8 @@ def main():
         args.report_only = True
     if args.report_only:
         data = json.loads(saved.read_text())
-        write_results(data["rows"], data["runs"], versions())
+        measured = data.get("date") or time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(saved.stat().st_mtime))
+        write_results(data["rows"], data["runs"], versions(), measured)
         return
     corpus = Path(args.corpus)
     job_path = HERE / "job.json"
@@ -154,6 +155,7 @@ def main():
     if not args.skip_install:
         install()
     rows = []
+    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     for image in job["images"]:
         src = corpus / image
         for fmt in ["jpeg", "webp"]:
@@ -174,9 +176,9 @@ def main():
                     }
                     rows.append(row)
                     print(f"{image} {fmt} {mode} {contender}: {row['wall'] * 1000:.0f} ms, {row['rss']:.0f} MiB, {row['bytes']} B", flush=True)
-                    saved.write_text(json.dumps({"runs": args.runs, "rows": rows}, indent=1))
+                    saved.write_text(json.dumps({"runs": args.runs, "rows": rows, "date": started}, indent=1))
     measure_lambda(corpus, args.runs)
-    write_results(rows, args.runs, versions())
+    write_results(rows, args.runs, versions(), started)
 
 
 LAMBDA_SAVED = PEERS / "lambda.json"
@@ -234,7 +236,7 @@ def lambda_lines():
     ]
 
 
-def write_results(rows, runs, peer_versions):
+def write_results(rows, runs, peer_versions, measured):
     lines = [
         "# Side-by-side results",
         "",
@@ -246,7 +248,7 @@ def write_results(rows, runs, peer_versions):
         "",
         f"- Machine: {os.cpu_count()} CPUs, {cpu_model()}, {platform.system()} {platform.release()}",
         f"- Peers: {', '.join(peer_versions.values())}",
-        f"- Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
+        f"- Measured: {measured}",
         "- `ratio` is Pictor's median wall time divided by the fastest peer's on the same image, format",
         "  and threading mode (below 1.0 means Pictor is faster). Single-threaded: `VIPS_CONCURRENCY=1`,",
         "  `sharp.concurrency(1)` with `UV_THREADPOOL_SIZE=1`, Pictor `PICTOR_SINGLE_THREAD=1`; Pillow is",

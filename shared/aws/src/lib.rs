@@ -9,6 +9,7 @@ pub mod events;
 pub mod metrics;
 pub mod provision;
 pub mod s3_blobs;
+pub mod s3_urls;
 pub mod table;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -286,10 +286,12 @@ fn parse_list_query(request: &ApiRequest) -> Result<ListQuery, ApiResponse> {
                 return Err(ApiResponse::bad_parameter("creator", "must not be empty"));
             }
             other => {
+                // Named back to the caller, but never more than a short prefix of it.
+                let name: String = other.chars().take(40).collect();
                 return Err(ApiResponse::bad_parameter(
-                    other,
+                    &name,
                     "unknown parameter (creator, status, since, limit, cursor)",
-                ))
+                ));
             }
         }
     }
