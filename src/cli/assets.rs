@@ -14,15 +14,15 @@ use std::path::PathBuf;
 pub struct StoreArgs {
     /// The output directory of `pictor process`/`watch` (its embedded store).
     #[arg(long, value_name = "DIR")]
-    out: Option<PathBuf>,
+    pub out: Option<PathBuf>,
     /// A DynamoDB asset table; AWS settings come from the environment (AWS_REGION,
     /// AWS_PROFILE, AWS_ENDPOINT_URL for a local server, ...).
     #[arg(long, value_name = "TABLE")]
-    table: Option<String>,
+    pub table: Option<String>,
 }
 
 impl StoreArgs {
-    async fn open(&self) -> anyhow::Result<Box<dyn AssetStore>> {
+    pub async fn open(&self) -> anyhow::Result<Box<dyn AssetStore>> {
         match (&self.out, &self.table) {
             (Some(out), _) => Ok(Box::new(open_store(out)?)),
             (None, Some(table)) => {

@@ -5,6 +5,7 @@ mod assets;
 mod inputs;
 mod json;
 mod process;
+mod serve;
 mod watch;
 
 use anyhow::Context;
@@ -41,6 +42,8 @@ enum Command {
     /// Query processed assets.
     #[command(subcommand)]
     Assets(assets::AssetsCommand),
+    /// Serve the query API (and, for --out, the renditions) over HTTP until interrupted.
+    Serve(serve::ServeArgs),
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<u8> {
@@ -48,6 +51,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Process(args) => process::run(args).await,
         Command::Watch(args) => watch::run(args).await,
         Command::Assets(cmd) => assets::run(cmd).await,
+        Command::Serve(args) => serve::run(args).await,
     }
 }
 

@@ -26,6 +26,13 @@ pub trait RenditionUrls: Send + Sync {
     async fn url(&self, key: &str) -> Result<String, StoreError>;
 }
 
+#[async_trait]
+impl<T: RenditionUrls + ?Sized> RenditionUrls for Box<T> {
+    async fn url(&self, key: &str) -> Result<String, StoreError> {
+        (**self).url(key).await
+    }
+}
+
 /// `{base}/{key}`: a CDN in front of the renditions bucket, or the local file server.
 pub struct BaseUrl(pub String);
 

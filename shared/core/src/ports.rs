@@ -107,6 +107,20 @@ pub trait AssetStore: Send + Sync {
     async fn list(&self, query: &AssetQuery) -> Result<AssetPage, StoreError>;
 }
 
+/// A boxed store is a store, so callers can pick the backend at run time.
+#[async_trait]
+impl<T: AssetStore + ?Sized> AssetStore for Box<T> {
+    async fn get(&self, id: &AssetId) -> Result<Option<Asset>, StoreError> {
+        (**self).get(id).await
+    }
+    async fn put(&self, asset: &Asset, expected: Expected) -> Result<(), StoreError> {
+        (**self).put(asset, expected).await
+    }
+    async fn list(&self, query: &AssetQuery) -> Result<AssetPage, StoreError> {
+        (**self).list(query).await
+    }
+}
+
 /// Shared key rules, so every adapter refuses the same keys.
 pub fn validate_key(key: &str) -> Result<(), StoreError> {
     let bad = |reason: &str| {

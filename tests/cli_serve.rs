@@ -1,0 +1,100 @@
+//! `pictor serve --out DIR`: the query API and the renditions over HTTP on 127.0.0.1.
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+struct Serving(Child);
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Plain HTTP/1.0 GET: status code, content type and body.
+fn get(address: &str, path: &str) -> (u16, String, Vec<u8>) {
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {address}\r\n\r\n").unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).unwrap();
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8_lossy(&raw[..split]).to_lowercase();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    let content_type = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-type: "))
+        .unwrap_or_default()
+        .to_string();
+    (status, content_type, raw[split + 4..].to_vec())
+}
+
+fn json(body: &[u8]) -> Value {
+    serde_json::from_slice(body).unwrap()
+}
+
+#[test]
+fn serve_answers_the_api_and_serves_the_renditions_it_links() {
+    let out = tempfile::tempdir().unwrap();
+    let photos = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/images/photos");
+    let status = Command::new(env!("CARGO_BIN_EXE_pictor"))
+        .args(["process", "--creator", "ana", "--out"])
+        .arg(out.path())
+        .arg(&photos)
+        .status()
+        .unwrap();
+    assert!(status.success());
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pictor"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--out"])
+        .arg(out.path())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let _serving = Serving(child);
+    let address = line
+        .trim()
+        .strip_prefix("listening on http://")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_string();
+
+    let (status, content_type, body) = get(&address, "/assets?creator=ana&limit=2");
+    assert_eq!((status, content_type.as_str()), (200, "application/json"));
+    let page = json(&body);
+    assert_eq!(page["items"].as_array().unwrap().len(), 2);
+    let id = page["items"][0]["id"].as_str().unwrap().to_string();
+    assert!(page["next_cursor"].is_string());
+
+    let (status, _, body) = get(&address, &format!("/assets/{id}"));
+    assert_eq!(status, 200);
+    let asset = json(&body);
+    let url = asset["variants"][0]["url"].as_str().unwrap();
+    let path = url
+        .strip_prefix(&format!("http://{address}"))
+        .unwrap_or_else(|| panic!("{url} is not served here"));
+    let (status, content_type, bytes) = get(&address, path);
+    assert_eq!(status, 200);
+    assert!(content_type.starts_with("image/"), "{content_type}");
+    assert_eq!(
+        bytes.len() as u64,
+        asset["variants"][0]["bytes"].as_u64().unwrap()
+    );
+
+    let (status, _, body) = get(&address, &format!("/assets/{id}/srcset"));
+    assert_eq!(status, 200);
+    assert!(json(&body)["formats"]["jpeg"]["srcset"].is_string());
+
+    let (status, _, body) = get(&address, "/assets?limit=lots");
+    assert_eq!(status, 400);
+    assert_eq!(json(&body)["parameter"], "limit");
+    let (status, _, _) = get(&address, "/renditions/../pictor.db");
+    assert_eq!(status, 404);
+    let (status, _, _) = get(&address, "/pictor.db");
+    assert_eq!(status, 404);
+}
