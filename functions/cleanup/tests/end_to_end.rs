@@ -2,8 +2,7 @@
 //! renditions gone, record DELETED. Against the local S3/SQS/DynamoDB server.
 
 use aws_sdk_s3::primitives::ByteStream;
-use pictor_aws::provision::provision;
-use pictor_aws::testing::{sdk_config, unique};
+use pictor_aws::testing::{fresh_resources, sdk_config};
 use pictor_aws::{config, DynamoAssetStore};
 use pictor_cleanup::{Cleanup, Config, Handled};
 use pictor_core::ports::AssetStore;
@@ -48,16 +47,7 @@ fn sqs_event(bodies: &[&str]) -> Value {
 #[tokio::test]
 async fn delete_removes_renditions_and_marks_the_record() {
     let sdk = sdk_config();
-    let r = provision(
-        &sdk,
-        &unique("up"),
-        &unique("out"),
-        &unique("t"),
-        &unique("q"),
-        "uploads/",
-    )
-    .await
-    .unwrap();
+    let r = fresh_resources(&sdk).await.unwrap();
     let s3 = config::s3_client(&sdk);
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let key = "uploads/ana/gone soon+.jpg";
@@ -155,16 +145,7 @@ async fn delete_removes_renditions_and_marks_the_record() {
 #[tokio::test]
 async fn a_delete_older_than_the_current_upload_is_ignored() {
     let sdk = sdk_config();
-    let r = provision(
-        &sdk,
-        &unique("up"),
-        &unique("out"),
-        &unique("t"),
-        &unique("q"),
-        "uploads/",
-    )
-    .await
-    .unwrap();
+    let r = fresh_resources(&sdk).await.unwrap();
     let cleanup = Cleanup::new(
         &sdk,
         Config {

@@ -10,9 +10,8 @@
 use aws_sdk_s3::primitives::ByteStream;
 use pictor_aws::batch::sqs_event;
 use pictor_aws::config;
-use pictor_aws::provision::provision;
 use pictor_aws::testing::runtime_api::RuntimeApi;
-use pictor_aws::testing::{endpoint, sdk_config, unique};
+use pictor_aws::testing::{endpoint, fresh_resources, sdk_config};
 use serde_json::json;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -35,15 +34,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     };
     let runs: usize = args.get(3).map_or(Ok(5), |n| n.parse())?;
     let sdk = sdk_config();
-    let r = provision(
-        &sdk,
-        &unique("up"),
-        &unique("out"),
-        &unique("t"),
-        &unique("q"),
-        "uploads/",
-    )
-    .await?;
+    let r = fresh_resources(&sdk).await?;
     let s3 = config::s3_client(&sdk);
     // The notification the bucket sends, as in AWS's documentation, for one uploaded key.
     let notification = |key: &str| {

@@ -4,9 +4,8 @@
 
 use aws_sdk_s3::primitives::ByteStream;
 use pictor_aws::batch::sqs_event;
-use pictor_aws::provision::provision;
 use pictor_aws::testing::runtime_api::RuntimeApi;
-use pictor_aws::testing::{endpoint, sdk_config, unique};
+use pictor_aws::testing::{endpoint, fresh_resources, sdk_config};
 use pictor_aws::{config, DynamoAssetStore};
 use pictor_core::ports::AssetStore;
 use pictor_core::{AssetId, AssetStatus};
@@ -37,16 +36,7 @@ fn lambda_command(api: &str, env: &[(&str, &str)]) -> Command {
 #[tokio::test]
 async fn bootstrap_processes_an_sqs_batch_under_the_runtime_api() {
     let sdk = sdk_config();
-    let r = provision(
-        &sdk,
-        &unique("up"),
-        &unique("out"),
-        &unique("t"),
-        &unique("q"),
-        "uploads/",
-    )
-    .await
-    .unwrap();
+    let r = fresh_resources(&sdk).await.unwrap();
     let key = "uploads/ana/summer trip/café + bar 100%.jpg";
     let photo = std::fs::read(concat!(
         env!("CARGO_MANIFEST_DIR"),

@@ -3,8 +3,8 @@
 
 use aws_sdk_s3::primitives::ByteStream;
 use pictor_aws::batch::sqs_event;
-use pictor_aws::provision::{provision, Resources};
-use pictor_aws::testing::{sdk_config, unique};
+use pictor_aws::provision::Resources;
+use pictor_aws::testing::{fresh_resources, sdk_config};
 use pictor_aws::{config, DynamoAssetStore};
 use pictor_core::ports::AssetStore;
 use pictor_core::{Asset, AssetId, AssetStatus, ErrorKind, Pipeline, Spec};
@@ -35,16 +35,7 @@ struct Cloud {
 
 async fn cloud() -> Cloud {
     let sdk = sdk_config();
-    let resources = provision(
-        &sdk,
-        &unique("up"),
-        &unique("out"),
-        &unique("assets"),
-        &unique("q"),
-        "uploads/",
-    )
-    .await
-    .unwrap();
+    let resources = fresh_resources(&sdk).await.unwrap();
     let ingest = Ingest::new(&sdk, config_for(&resources));
     Cloud {
         s3: config::s3_client(&sdk),

@@ -2,8 +2,7 @@
 //! (payload 2.0) event fixtures: every route and the error cases.
 
 use lambda_http::{Body, Response};
-use pictor_aws::provision::provision;
-use pictor_aws::testing::{sdk_config, unique};
+use pictor_aws::testing::{fresh_resources, sdk_config};
 use pictor_aws::{config, DynamoAssetStore, S3BlobStore};
 use pictor_core::{AssetId, Ingestor, Pipeline, SourceRef, Spec};
 use pictor_query::{Config, Query};
@@ -83,16 +82,7 @@ struct Setup {
 
 async fn setup() -> Setup {
     let sdk = sdk_config();
-    let r = provision(
-        &sdk,
-        &unique("up"),
-        &unique("out"),
-        &unique("t"),
-        &unique("q"),
-        "uploads/",
-    )
-    .await
-    .unwrap();
+    let r = fresh_resources(&sdk).await.unwrap();
     let ingestor = Ingestor::new(
         Arc::new(Pipeline::new(Spec::default()).unwrap()),
         S3BlobStore::new(config::s3_client(&sdk), &r.output_bucket),

@@ -50,3 +50,19 @@ pub fn unique(prefix: &str) -> String {
 }
 
 pub mod runtime_api;
+
+/// A fresh, uniquely named set of the pipeline's resources (buckets, table, queues and the
+/// bucket notification for `uploads/`) on the local server.
+pub async fn fresh_resources(
+    sdk: &SdkConfig,
+) -> Result<crate::provision::Resources, crate::provision::BoxError> {
+    crate::provision::provision(
+        sdk,
+        &unique("up"),
+        &unique("out"),
+        &unique("t"),
+        &unique("q"),
+        "uploads/",
+    )
+    .await
+}
