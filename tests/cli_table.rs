@@ -27,6 +27,7 @@ fn asset(n: i64, status: AssetStatus) -> Asset {
         updated_at: at,
         version: 1,
         revision: None,
+        engine: None,
     }
 }
 

@@ -5,6 +5,7 @@ mod assets;
 mod inputs;
 mod json;
 mod process;
+mod reprocess;
 mod serve;
 mod watch;
 
@@ -42,6 +43,8 @@ enum Command {
     /// Query processed assets.
     #[command(subcommand)]
     Assets(assets::AssetsCommand),
+    /// Process again what a spec change left stale and what a new release may fix.
+    Reprocess(reprocess::ReprocessArgs),
     /// Serve the query API (and, for --out, the renditions) over HTTP until interrupted.
     Serve(serve::ServeArgs),
 }
@@ -51,6 +54,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Process(args) => process::run(args).await,
         Command::Watch(args) => watch::run(args).await,
         Command::Assets(cmd) => assets::run(cmd).await,
+        Command::Reprocess(args) => reprocess::run(args).await,
         Command::Serve(args) => serve::run(args).await,
     }
 }

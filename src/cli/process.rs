@@ -95,6 +95,16 @@ impl Summary {
     }
 }
 
+/// The bar every batch command draws on stderr (hidden when stderr is not a terminal).
+pub fn progress_bar(len: usize) -> ProgressBar {
+    let bar = ProgressBar::new(len as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} {elapsed_precise} {wide_msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar
+}
+
 /// One line about a finished input, for failures and for `watch`.
 pub fn describe(path: &Path, result: &Result<Outcome, IngestError>) -> String {
     match result {
@@ -119,11 +129,7 @@ pub async fn run(args: ProcessArgs) -> anyhow::Result<u8> {
     let ingestor = Arc::new(open_local(&options.out, pipeline)?);
     let files = inputs::collect(&args.inputs, &options.out);
 
-    let bar = ProgressBar::new(files.len() as u64);
-    bar.set_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} {elapsed_precise} {wide_msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
+    let bar = progress_bar(files.len());
     let permits = Arc::new(Semaphore::new(options.jobs()));
     let mut tasks = tokio::task::JoinSet::new();
     for path in files {

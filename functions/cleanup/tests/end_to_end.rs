@@ -192,6 +192,7 @@ async fn a_delete_older_than_the_current_upload_is_ignored() {
             sequencer: Some("0055AED6DCD9028201".into()),
             ..Default::default()
         }),
+        engine: None,
     };
     assets
         .put(&newer, pictor_core::ports::Expected::Absent)

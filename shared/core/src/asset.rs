@@ -172,6 +172,10 @@ pub struct Asset {
     /// The source write this record reflects, when its store reports one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revision: Option<Revision>,
+    /// The Pictor release that wrote the record (`ingest::ENGINE`): a failure recorded by an
+    /// older release may be worth retrying after an upgrade.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine: Option<String>,
 }
 
 impl Asset {

@@ -98,6 +98,7 @@ fn sample(n: u32, creator: &str, status: AssetStatus, created: OffsetDateTime) -
         updated_at: created,
         version: 1,
         revision: None,
+        engine: None,
     }
 }
 

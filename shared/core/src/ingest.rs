@@ -27,6 +27,10 @@ pub fn rendition_key(id: &AssetId, rendition: &Rendition) -> String {
     )
 }
 
+/// Names the code that writes a record, so a failure recorded by an older release can be told
+/// from one this release would repeat.
+pub const ENGINE: &str = concat!("pictor-core/", env!("CARGO_PKG_VERSION"));
+
 /// `Cache-Control` for renditions: safe to cache for a year because keys are content-addressed.
 pub const RENDITION_CACHE_CONTROL: &str = "public, max-age=31536000, immutable";
 
@@ -256,6 +260,7 @@ impl<B: BlobStore, A: AssetStore> Ingestor<B, A> {
             updated_at: now,
             version: existing.map_or(1, |a| a.version + 1),
             revision: source.revision.clone(),
+            engine: Some(ENGINE.to_string()),
         }
     }
 
