@@ -1,6 +1,6 @@
 //! The function's configuration, all from the environment.
 
-use pictor_core::{Pipeline, Spec};
+use pictor_core::Pipeline;
 use std::sync::Arc;
 
 /// Every variable the function reads (the CDK app must set exactly these).
@@ -37,12 +37,8 @@ impl Config {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
         let required = |name: &'static str| get(name).ok_or(ConfigError::Missing(name));
-        let spec = match get("PICTOR_SPEC") {
-            Some(toml) => Spec::from_toml(&toml).map_err(|e| ConfigError::Spec(e.to_string()))?,
-            None => Spec::default(),
-        };
-        let pipeline = Pipeline::new(spec).map_err(|e| ConfigError::Spec(e.to_string()))?;
-        let pipeline = Arc::new(pipeline);
+        let pipeline = pictor_aws::config::pipeline(get("PICTOR_SPEC").as_deref())
+            .map_err(ConfigError::Spec)?;
         Ok(Config {
             output_bucket: required("PICTOR_OUTPUT_BUCKET")?,
             table: required("PICTOR_TABLE")?,

@@ -10,7 +10,7 @@ mod config;
 pub use config::{Config, ConfigError, ENV_VARS};
 pub use pictor_aws::batch::HandlerError;
 use pictor_aws::batch::{dispatch, Retry};
-use pictor_aws::events::{self, EventKind, Notification, ObjectEvent};
+use pictor_aws::events::{self, creator_from_key, EventKind, Notification, ObjectEvent};
 use pictor_aws::metrics::Emf;
 use pictor_aws::s3_blobs::{FetchError, S3BlobStore};
 use pictor_aws::DynamoAssetStore;
@@ -176,16 +176,6 @@ fn identity(event: &ObjectEvent) -> String {
     format!("s3://{}/{}", event.bucket, event.key)
 }
 
-/// `uploads/<creator>/<file>`: the first folder under the prefix names the creator.
-fn creator_from_key(rest: &str) -> Option<String> {
-    match rest.split_once('/') {
-        Some((creator, file)) if !creator.is_empty() && !file.is_empty() => {
-            Some(creator.to_string())
-        }
-        _ => None,
-    }
-}
-
 fn retry(e: impl std::fmt::Display) -> Retry {
     Retry(e.to_string())
 }
@@ -226,18 +216,5 @@ fn report(outcome: &Outcome) -> Handled {
                 .emit();
             Handled::Failed(a.id.clone(), error)
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn creator_is_the_first_folder() {
-        assert_eq!(creator_from_key("ana/x.jpg").as_deref(), Some("ana"));
-        assert_eq!(creator_from_key("ana/trip/x.jpg").as_deref(), Some("ana"));
-        assert_eq!(creator_from_key("x.jpg"), None);
-        assert_eq!(creator_from_key("/x.jpg"), None);
     }
 }

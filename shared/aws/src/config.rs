@@ -30,6 +30,17 @@ pub fn upload_prefix(configured: Option<String>) -> String {
     prefix
 }
 
+/// The pipeline for `PICTOR_SPEC` (a TOML spec; the built-in default when unset), or why the
+/// spec is refused.
+pub fn pipeline(spec_toml: Option<&str>) -> Result<std::sync::Arc<pictor_core::Pipeline>, String> {
+    let spec = match spec_toml {
+        Some(toml) => pictor_core::Spec::from_toml(toml).map_err(|e| e.to_string())?,
+        None => pictor_core::Spec::default(),
+    };
+    let pipeline = pictor_core::Pipeline::new(spec).map_err(|e| e.to_string())?;
+    Ok(std::sync::Arc::new(pipeline))
+}
+
 #[cfg(test)]
 mod tests {
     use super::upload_prefix;

@@ -145,9 +145,47 @@ pub fn decode_key(raw: &str) -> Result<String, EventError> {
         .map_err(|_| EventError::BadKey(raw.to_string()))
 }
 
+/// The inverse of `decode_key`: every byte but unreserved characters and `/` escaped, so
+/// keys written into notifications and batch manifests survive any decoder.
+pub fn encode_key(key: &str) -> String {
+    const ESCAPED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'/')
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'~');
+    percent_encoding::utf8_percent_encode(key, ESCAPED).to_string()
+}
+
+/// `<creator>/<file>` below the upload prefix: the first folder names the creator.
+pub fn creator_from_key(below_prefix: &str) -> Option<String> {
+    match below_prefix.split_once('/') {
+        Some((creator, file)) if !creator.is_empty() && !file.is_empty() => {
+            Some(creator.to_string())
+        }
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn creator_is_the_first_folder() {
+        assert_eq!(creator_from_key("ana/x.jpg").as_deref(), Some("ana"));
+        assert_eq!(creator_from_key("ana/trip/x.jpg").as_deref(), Some("ana"));
+        assert_eq!(creator_from_key("x.jpg"), None);
+        assert_eq!(creator_from_key("/x.jpg"), None);
+    }
+
+    #[test]
+    fn encoded_keys_decode_to_themselves() {
+        for key in ["uploads/ana/summer trip/café + bar 100%.jpg", "a/b~c_d-e.f"] {
+            assert_eq!(decode_key(&encode_key(key)).unwrap(), key);
+        }
+        assert_eq!(encode_key("a b+c/d"), "a%20b%2Bc/d");
+    }
 
     #[test]
     fn keys_decode_plus_then_percent() {

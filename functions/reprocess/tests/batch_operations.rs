@@ -1,0 +1,385 @@
+//! A spec change, end to end against the local S3/SQS/DynamoDB server: a plan selects exactly
+//! the stale assets and writes their manifest; S3 Batch Operations tasks (schema 1.0 and 2.0
+//! fixtures) regenerate them; planning again selects nothing.
+
+use aws_sdk_s3::primitives::ByteStream;
+use pictor_aws::provision::Resources;
+use pictor_aws::testing::{fresh_resources, sdk_config, unique};
+use pictor_aws::{config, DynamoAssetStore, S3BlobStore};
+use pictor_core::ingest::Outcome;
+use pictor_core::ports::AssetStore;
+use pictor_core::{Asset, AssetId, AssetStatus, Ingestor, Pipeline, SourceRef, Spec};
+use pictor_reprocess::plan::{PlanRequest, Target};
+use pictor_reprocess::{Config, Reprocess, ReprocessError};
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+const OLD_SPEC: &str = "[[variants]]\nname = \"sm\"\nwidth = 160\nformat = \"jpeg\"\n";
+const NEW_SPEC: &str = "[[variants]]\nname = \"md\"\nwidth = 240\nformat = \"jpeg\"\n";
+
+const TRIP: &str = "uploads/ana/summer trip/café + bar.jpg";
+const B: &str = "uploads/ana/b.jpg";
+const BAD: &str = "uploads/bo/bad.jpg";
+const FRESH: &str = "uploads/bo/fresh.jpg";
+
+fn pipeline(spec: &str) -> Arc<Pipeline> {
+    Arc::new(Pipeline::new(Spec::from_toml(spec).unwrap()).unwrap())
+}
+
+fn fixture(path: &str) -> Vec<u8> {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/");
+    std::fs::read(format!("{root}{path}")).unwrap()
+}
+
+/// A batch event fixture for `bucket`, its one task naming `encoded_key`.
+fn batch_event(fixture_name: &str, bucket: &str, encoded_key: &str) -> Value {
+    let text = String::from_utf8(fixture(&format!("events/{fixture_name}"))).unwrap();
+    let mut event: Value = serde_json::from_str(&text.replace("UPLOADS_BUCKET", bucket)).unwrap();
+    event["tasks"][0]["s3Key"] = json!(encoded_key);
+    event
+}
+
+struct Cloud {
+    sdk: aws_config::SdkConfig,
+    r: Resources,
+    s3: aws_sdk_s3::Client,
+    assets: DynamoAssetStore,
+}
+
+impl Cloud {
+    async fn new() -> Cloud {
+        let sdk = sdk_config();
+        let r = fresh_resources(&sdk).await.unwrap();
+        Cloud {
+            s3: config::s3_client(&sdk),
+            assets: DynamoAssetStore::new(config::dynamodb_client(&sdk), &r.table),
+            sdk,
+            r,
+        }
+    }
+
+    fn config(&self, queue: Option<String>) -> Config {
+        Config {
+            output_bucket: self.r.output_bucket.clone(),
+            table: self.r.table.clone(),
+            upload_prefix: "uploads/".into(),
+            pipeline: pipeline(NEW_SPEC),
+            ingest_queue_url: queue,
+        }
+    }
+
+    /// Uploads `file` to `key` and records it as ingested under `spec`.
+    async fn seed(&self, key: &str, file: &str, spec: &str) -> Asset {
+        let bytes = fixture(file);
+        self.s3
+            .put_object()
+            .bucket(&self.r.uploads_bucket)
+            .key(key)
+            .body(ByteStream::from(bytes.clone()))
+            .send()
+            .await
+            .unwrap();
+        let ingestor = Ingestor::new(
+            pipeline(spec),
+            S3BlobStore::new(self.s3.clone(), &self.r.output_bucket),
+            self.assets.clone(),
+        );
+        let source = SourceRef {
+            identity: self.identity(key),
+            display: key.into(),
+            creator: key.split('/').nth(1).map(str::to_string),
+            revision: None,
+        };
+        match ingestor.ingest(&source, bytes).await.unwrap() {
+            Outcome::Written(a) => a,
+            Outcome::Unchanged(a) => panic!("{key} was already there: {a:?}"),
+        }
+    }
+
+    fn identity(&self, key: &str) -> String {
+        format!("s3://{}/{key}", self.r.uploads_bucket)
+    }
+
+    async fn asset(&self, key: &str) -> Asset {
+        let id = AssetId::for_source(&self.identity(key));
+        self.assets.get(&id).await.unwrap().unwrap()
+    }
+
+    async fn output_keys(&self, prefix: &str) -> Vec<String> {
+        let out = self
+            .s3
+            .list_objects_v2()
+            .bucket(&self.r.output_bucket)
+            .prefix(prefix)
+            .send()
+            .await
+            .unwrap();
+        out.contents()
+            .iter()
+            .filter_map(|o| o.key().map(str::to_string))
+            .collect()
+    }
+}
+
+fn plan(value: Value) -> Value {
+    json!({ "plan": value })
+}
+
+async fn result_of(reprocess: &Reprocess, event: Value) -> (String, String) {
+    let response = reprocess.handle(event.clone()).await.unwrap();
+    assert_eq!(
+        response["invocationSchemaVersion"],
+        event["invocationSchemaVersion"]
+    );
+    assert_eq!(response["invocationId"], event["invocationId"]);
+    assert_eq!(response["treatMissingKeysAs"], "PermanentFailure");
+    let results = response["results"].as_array().unwrap();
+    assert_eq!(results.len(), 1);
+    assert_eq!(results[0]["taskId"], event["tasks"][0]["taskId"]);
+    (
+        results[0]["resultCode"].as_str().unwrap().to_string(),
+        results[0]["resultString"].as_str().unwrap().to_string(),
+    )
+}
+
+#[tokio::test]
+async fn a_spec_change_is_planned_and_batch_tasks_regenerate_exactly_the_stale_assets() {
+    let cloud = Cloud::new().await;
+    for (key, file) in [
+        (TRIP, "images/photos/coffee.jpg"),
+        (B, "images/photos/rocket.jpg"),
+        (BAD, "images/hostile/truncated.jpg"),
+    ] {
+        cloud.seed(key, file, OLD_SPEC).await;
+    }
+    let fresh = cloud
+        .seed(FRESH, "images/photos/astronaut.jpg", NEW_SPEC)
+        .await;
+    let old_trip = cloud.asset(TRIP).await;
+    let reprocess = Reprocess::new(&cloud.sdk, cloud.config(None));
+    let bucket = cloud.r.uploads_bucket.clone();
+
+    // A dry run counts and writes nothing.
+    let dry = reprocess
+        .handle(plan(json!({"select": {"staleSpec": true}, "dryRun": true})))
+        .await
+        .unwrap();
+    assert_eq!(dry["selected"], 3);
+    assert_eq!(dry["byReason"], json!({"stale_spec": 3}));
+    assert!(dry.get("manifest").is_none());
+    assert!(cloud.output_keys("manifests/").await.is_empty());
+    let ana = reprocess
+        .handle(plan(
+            json!({"select": {"prefix": "uploads/ana/"}, "dryRun": true}),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(ana["selected"], 2);
+
+    // The manifest lists exactly the stale originals, keys URL-encoded.
+    let planned = reprocess.handle(plan(json!({}))).await.unwrap();
+    assert_eq!(planned["selected"], 3);
+    let manifest = &planned["manifest"];
+    assert_eq!(manifest["bucket"], cloud.r.output_bucket.as_str());
+    assert!(!manifest["etag"].as_str().unwrap().is_empty());
+    let csv = cloud
+        .s3
+        .get_object()
+        .bucket(&cloud.r.output_bucket)
+        .key(manifest["key"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .body
+        .collect()
+        .await
+        .unwrap()
+        .into_bytes();
+    let rows: BTreeSet<String> = String::from_utf8(csv.to_vec())
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let expected: BTreeSet<String> = [
+        "uploads/ana/summer%20trip/caf%C3%A9%20%2B%20bar.jpg",
+        "uploads/ana/b.jpg",
+        "uploads/bo/bad.jpg",
+    ]
+    .iter()
+    .map(|k| format!("{bucket},{k}"))
+    .collect();
+    assert_eq!(rows, expected);
+
+    // S3 Batch Operations runs one task per manifest row; alternate the two schemas.
+    let mut codes = Vec::new();
+    for (i, row) in rows.iter().enumerate() {
+        let (_, encoded_key) = row.split_once(',').unwrap();
+        let fixture = ["s3-batch-v1.json", "s3-batch-v2.json"][i % 2];
+        let (code, reason) =
+            result_of(&reprocess, batch_event(fixture, &bucket, encoded_key)).await;
+        codes.push((encoded_key.to_string(), code, reason));
+    }
+    for (key, code, reason) in &codes {
+        if key.ends_with("bad.jpg") {
+            assert_eq!(code, "PermanentFailure", "{key}");
+            assert!(reason.contains("corrupt"), "{reason}");
+        } else {
+            assert_eq!(code, "Succeeded", "{key}: {reason}");
+            assert_eq!(reason, "ready: 1 renditions");
+        }
+    }
+
+    let new_hash = pipeline(NEW_SPEC).spec_hash().to_string();
+    for key in [TRIP, B] {
+        let asset = cloud.asset(key).await;
+        assert_eq!(asset.status, AssetStatus::Ready, "{key}");
+        assert_eq!(asset.spec_hash, new_hash);
+        assert_eq!(asset.version, 2);
+        let names: Vec<&str> = asset.variants.iter().map(|v| v.name.as_str()).collect();
+        assert_eq!(names, ["md"]);
+        assert_eq!(asset.variants[0].width, 240);
+    }
+    let trip = cloud.asset(TRIP).await;
+    assert_eq!(trip.creator.as_deref(), Some("ana"));
+    // The old spec's rendition is gone, the new one is stored.
+    let stored = cloud.output_keys("renditions/").await;
+    assert!(!stored.contains(&old_trip.variants[0].key));
+    assert!(stored.contains(&trip.variants[0].key));
+    let bad = cloud.asset(BAD).await;
+    assert_eq!(
+        (bad.status, bad.spec_hash.as_str()),
+        (AssetStatus::Failed, new_hash.as_str())
+    );
+    assert_eq!(cloud.asset(FRESH).await, fresh, "not stale, not touched");
+
+    // Idempotent: the same task again downloads nothing, and a new plan selects nothing.
+    let again = batch_event("s3-batch-v1.json", &bucket, "uploads/ana/b.jpg");
+    assert_eq!(
+        result_of(&reprocess, again).await,
+        ("Succeeded".into(), "nothing to do: already current".into())
+    );
+    let again = batch_event("s3-batch-v2.json", &bucket, "uploads/bo/bad.jpg");
+    assert_eq!(
+        result_of(&reprocess, again).await.1,
+        "nothing to do: this release recorded the same failure"
+    );
+    assert_eq!(cloud.asset(B).await.version, 2);
+    let replanned = reprocess.handle(plan(json!({}))).await.unwrap();
+    assert_eq!(replanned["selected"], 0);
+    assert!(replanned.get("manifest").is_none());
+}
+
+#[tokio::test]
+async fn tasks_that_cannot_succeed_fail_permanently_and_storage_trouble_temporarily() {
+    let cloud = Cloud::new().await;
+    let reprocess = Reprocess::new(&cloud.sdk, cloud.config(None));
+    let bucket = cloud.r.uploads_bucket.clone();
+
+    let gone = batch_event("s3-batch-v1.json", &bucket, "uploads/ana/gone.jpg");
+    let (code, reason) = result_of(&reprocess, gone).await;
+    assert_eq!(code, "PermanentFailure");
+    assert!(reason.contains("gone"), "{reason}");
+    let outside = batch_event("s3-batch-v2.json", &bucket, "renditions/x/md.jpg");
+    let (code, reason) = result_of(&reprocess, outside).await;
+    assert_eq!(code, "PermanentFailure");
+    assert!(reason.contains("outside the upload prefix"), "{reason}");
+
+    // An original that was never ingested (a manifest made from an inventory) is processed
+    // as a first upload, its creator taken from the key.
+    cloud
+        .s3
+        .put_object()
+        .bucket(&bucket)
+        .key("uploads/cy/new.jpg")
+        .body(ByteStream::from(fixture("images/photos/coffee.jpg")))
+        .send()
+        .await
+        .unwrap();
+    let first = batch_event("s3-batch-v2.json", &bucket, "uploads/cy/new.jpg");
+    assert_eq!(result_of(&reprocess, first).await.0, "Succeeded");
+    assert_eq!(
+        cloud.asset("uploads/cy/new.jpg").await.creator.as_deref(),
+        Some("cy")
+    );
+
+    // The table's server is unreachable: S3 should retry the task later.
+    let unreachable = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .endpoint_url("http://127.0.0.1:9")
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(cloud.sdk.credentials_provider().unwrap())
+        .retry_config(aws_config::retry::RetryConfig::disabled())
+        .build();
+    let down = Reprocess::new(&unreachable, cloud.config(None));
+    let task = batch_event("s3-batch-v1.json", &bucket, "uploads/ana/a.jpg");
+    assert_eq!(result_of(&down, task).await.0, "TemporaryFailure");
+
+    // Events it cannot read are refused as a whole.
+    for bad in [
+        json!({"hello": 1}),
+        json!({"invocationSchemaVersion": "3.0", "invocationId": "i", "tasks": []}),
+        json!({"plan": {"select": {"stale": true}}}),
+    ] {
+        assert!(matches!(
+            reprocess.handle(bad).await,
+            Err(ReprocessError::BadEvent(_))
+        ));
+    }
+}
+
+#[tokio::test]
+async fn a_queue_plan_sends_each_stale_original_to_ingest_once() {
+    let cloud = Cloud::new().await;
+    cloud
+        .seed("uploads/ana/a+b.jpg", "images/photos/coffee.jpg", OLD_SPEC)
+        .await;
+    cloud
+        .seed("uploads/ana/c.jpg", "images/photos/rocket.jpg", NEW_SPEC)
+        .await;
+    let no_queue = Reprocess::new(&cloud.sdk, cloud.config(None));
+    let request = PlanRequest {
+        target: Target::Queue,
+        ..PlanRequest::default()
+    };
+    assert!(no_queue.plan(&request).await.is_err());
+
+    // A queue of its own: the pipeline's ingest queue also gets the uploads' notifications.
+    let sqs = aws_sdk_sqs::Client::new(&cloud.sdk);
+    let queue = sqs
+        .create_queue()
+        .queue_name(unique("replay"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_string();
+    let reprocess = Reprocess::new(&cloud.sdk, cloud.config(Some(queue.clone())));
+    let result = reprocess.plan(&request).await.unwrap();
+    assert_eq!((result.selected, result.enqueued), (1, 1));
+
+    let received = sqs
+        .receive_message()
+        .queue_url(&queue)
+        .max_number_of_messages(10)
+        .wait_time_seconds(1)
+        .send()
+        .await
+        .unwrap();
+    let bodies: Vec<&str> = received
+        .messages()
+        .iter()
+        .filter_map(|m| m.body())
+        .collect();
+    assert_eq!(bodies.len(), 1);
+    let pictor_aws::events::Notification::Records(records) =
+        pictor_aws::events::parse(bodies[0]).unwrap()
+    else {
+        panic!("a notification with records expected")
+    };
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].bucket, cloud.r.uploads_bucket);
+    assert_eq!(records[0].key, "uploads/ana/a+b.jpg");
+    assert_eq!(records[0].kind, pictor_aws::events::EventKind::Created);
+}
