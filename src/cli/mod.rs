@@ -5,6 +5,7 @@ mod assets;
 mod inputs;
 mod json;
 mod process;
+mod report;
 mod reprocess;
 mod serve;
 mod watch;
@@ -45,6 +46,8 @@ enum Command {
     Assets(assets::AssetsCommand),
     /// Process again what a spec change left stale and what a new release may fix.
     Reprocess(reprocess::ReprocessArgs),
+    /// Write the daily report (JSON and an HTML page) to DIR/reports/.
+    Report(report::ReportArgs),
     /// Serve the query API (and, for --out, the renditions) over HTTP until interrupted.
     Serve(serve::ServeArgs),
 }
@@ -55,6 +58,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Watch(args) => watch::run(args).await,
         Command::Assets(cmd) => assets::run(cmd).await,
         Command::Reprocess(args) => reprocess::run(args).await,
+        Command::Report(args) => report::run(args).await,
         Command::Serve(args) => serve::run(args).await,
     }
 }

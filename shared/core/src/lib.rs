@@ -10,6 +10,7 @@ pub mod ingest;
 pub mod local;
 pub mod pipeline;
 pub mod ports;
+pub mod report;
 pub mod reprocess;
 pub mod spec;
 
