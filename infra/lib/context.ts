@@ -1,0 +1,44 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import * as fs from 'fs';
+import * as path from 'path';
+import { PictorStackProps, QueryAuth } from './pictor-stack';
+
+/**
+ * Stack props from CDK context (`cdk.json` or `-c key=value`):
+ * - `pictor:prefix`: function name prefix (default `pictor`)
+ * - `pictor:removalPolicy`: `retain` (default) or `destroy`, for buckets, table and logs
+ * - `pictor:specFile`: a rendition spec (TOML), relative to `infra/`
+ * - `pictor:uploadPrefix`: default `uploads/`
+ * - `pictor:ingestMaxConcurrency`: default 50
+ * - `pictor:jwtIssuer` and `pictor:jwtAudience` (comma-separated): JWT instead of IAM auth
+ * - `pictor:cdnBaseUrl`: rendition URLs from a CDN instead of presigned
+ */
+export function propsFromContext(get: (key: string) => unknown): PictorStackProps {
+  const text = (key: string): string | undefined => {
+    const value = get(key);
+    return value === undefined || value === null || value === '' ? undefined : String(value);
+  };
+  const removal = text('pictor:removalPolicy') ?? 'retain';
+  if (removal !== 'retain' && removal !== 'destroy') {
+    throw new Error(`pictor:removalPolicy must be retain or destroy, not ${removal}`);
+  }
+  const specFile = text('pictor:specFile');
+  const issuer = text('pictor:jwtIssuer');
+  const queryAuth: QueryAuth = issuer
+    ? {
+        kind: 'jwt',
+        issuer,
+        audience: (text('pictor:jwtAudience') ?? '').split(',').filter((a) => a !== ''),
+      }
+    : { kind: 'iam' };
+  const concurrency = text('pictor:ingestMaxConcurrency');
+  return {
+    namePrefix: text('pictor:prefix') ?? 'pictor',
+    removalPolicy: removal === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    specToml: specFile ? fs.readFileSync(path.resolve(__dirname, '..', specFile), 'utf8') : undefined,
+    uploadPrefix: text('pictor:uploadPrefix'),
+    ingestMaxConcurrency: concurrency === undefined ? undefined : Number(concurrency),
+    queryAuth,
+    cdnBaseUrl: text('pictor:cdnBaseUrl'),
+  };
+}

@@ -1,0 +1,55 @@
+import { Stack } from 'aws-cdk-lib';
+import { NagSuppressions } from 'cdk-nag';
+import { PictorStack } from './pictor-stack';
+
+/** Every AwsSolutions finding the stack accepts, each with the reason it is acceptable. */
+export function addNagSuppressions(stack: PictorStack): void {
+  NagSuppressions.addStackSuppressions(stack, [
+    {
+      id: 'AwsSolutions-IAM4',
+      reason:
+        'AWSLambdaBasicExecutionRole only lets a function write its own logs; CDK attaches it ' +
+        'to every function role, including its bucket-notification handler.',
+    },
+    {
+      id: 'AwsSolutions-IAM5',
+      reason:
+        'Object wildcards are scoped to one key prefix of one bucket (uploads/, renditions/, ' +
+        'manifests/, reports/) and index wildcards to the asset table\'s own indexes.',
+      appliesTo: [
+        { regex: '/^Resource::.*\\/(uploads|renditions|manifests|manifests\\/reports|reports)\\/\\*$/' },
+        { regex: '/^Resource::.*\\/index\\/\\*$/' },
+      ],
+    },
+    {
+      id: 'AwsSolutions-IAM5',
+      reason:
+        'X-Ray accepts trace segments only on "*"; CDK\'s bucket-notification handler needs ' +
+        's3:PutBucketNotification on "*".',
+      appliesTo: ['Resource::*'],
+    },
+  ]);
+  for (const trigger of [stack.ingestTrigger, stack.cleanupTrigger]) {
+    NagSuppressions.addResourceSuppressions(trigger.deadLetters, [
+      { id: 'AwsSolutions-SQS3', reason: 'This is the dead-letter queue itself.' },
+    ]);
+  }
+  NagSuppressions.addResourceSuppressionsByPath(stack, `/${stack.stackName}/ReportFailures/Resource`, [
+    { id: 'AwsSolutions-SQS3', reason: "This is the report schedule's dead-letter queue itself." },
+  ]);
+  NagSuppressions.addResourceSuppressions(stack.storage.accessLogs, [
+    {
+      id: 'AwsSolutions-S1',
+      reason: 'This is the access-log bucket; logging its own access would loop.',
+    },
+  ]);
+  const handler = Stack.of(stack)
+    .node.children.find((c) => c.node.id.startsWith('BucketNotificationsHandler'));
+  if (handler) {
+    NagSuppressions.addResourceSuppressions(
+      handler,
+      [{ id: 'AwsSolutions-L1', reason: 'CDK owns this handler and its runtime.' }],
+      true,
+    );
+  }
+}

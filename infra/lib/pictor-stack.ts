@@ -1,0 +1,335 @@
+import { CfnOutput, Duration, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpIamAuthorizer, HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { FunctionSize, PictorFunction } from './rust-function';
+import { QueueTrigger } from './queue-trigger';
+import { Storage } from './storage';
+import { MANIFESTS_PREFIX, RENDITIONS_PREFIX, REPORTS_PREFIX } from './table-design';
+
+/** How callers of the query API prove who they are. */
+export type QueryAuth =
+  | { readonly kind: 'iam' }
+  | { readonly kind: 'jwt'; readonly issuer: string; readonly audience: readonly string[] };
+
+export interface PictorStackProps extends StackProps {
+  /** Prefix of function names (`<prefix>-ingest`, ...). */
+  readonly namePrefix: string;
+  /** Keys under it are uploads (default `uploads/`). */
+  readonly uploadPrefix?: string;
+  /** The rendition spec as TOML text; the built-in spec when empty. */
+  readonly specToml?: string;
+  /** Buckets, table and logs: kept by default when the stack is deleted. */
+  readonly removalPolicy?: RemovalPolicy;
+  readonly sizes?: Partial<Record<FunctionName, FunctionSize>>;
+  /** Most ingest invocations the upload queue may drive at once. */
+  readonly ingestMaxConcurrency?: number;
+  readonly queryAuth?: QueryAuth;
+  /** Requests per second (steady) and burst for the query API. */
+  readonly queryThrottle?: { readonly rateLimit: number; readonly burstLimit: number };
+  /** Serve rendition URLs from this base instead of presigning them. */
+  readonly cdnBaseUrl?: string;
+  readonly logRetention?: logs.RetentionDays;
+}
+
+export type FunctionName = 'ingest' | 'cleanup' | 'query' | 'reprocess' | 'report';
+
+export const DEFAULT_SIZES: Record<FunctionName, FunctionSize> = {
+  // 1769 MB is one whole vCPU: the pipeline is CPU-bound.
+  ingest: { memoryMb: 1769, timeoutSeconds: 120 },
+  cleanup: { memoryMb: 256, timeoutSeconds: 30 },
+  query: { memoryMb: 256, timeoutSeconds: 10 },
+  reprocess: { memoryMb: 1769, timeoutSeconds: 300 },
+  report: { memoryMb: 1024, timeoutSeconds: 900 },
+};
+
+/** Deliveries of one message before it goes to a dead-letter queue. */
+export const MAX_RECEIVE_COUNT = 5;
+
+export class PictorStack extends Stack {
+  readonly storage: Storage;
+  readonly functions: Record<FunctionName, PictorFunction>;
+  readonly ingestTrigger: QueueTrigger;
+  readonly cleanupTrigger: QueueTrigger;
+  readonly api: apigwv2.HttpApi;
+  readonly batchOperationsRole: iam.Role;
+
+  constructor(scope: Construct, id: string, props: PictorStackProps) {
+    super(scope, id, props);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const uploadPrefix = withSlash(props.uploadPrefix ?? 'uploads/');
+    const sizes = { ...DEFAULT_SIZES, ...props.sizes };
+    const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
+
+    const storage = new Storage(this, 'Storage', { removalPolicy, abortMultipartAfterDays: 7 });
+    this.storage = storage;
+    const { uploads, renditions, table } = storage;
+
+    const make = (name: FunctionName, environment: Record<string, string>) =>
+      new PictorFunction(this, capitalise(name), {
+        binaryName: `pictor-${name}`,
+        crateDir: name,
+        size: sizes[name],
+        environment,
+        logRetention,
+        removalPolicy,
+      });
+    const shared = {
+      PICTOR_OUTPUT_BUCKET: renditions.bucketName,
+      PICTOR_TABLE: table.tableName,
+    };
+    const spec = props.specToml ?? '';
+
+    const ingest = make('ingest', {
+      ...shared,
+      PICTOR_UPLOAD_PREFIX: uploadPrefix,
+      PICTOR_SPEC: spec,
+    });
+    const cleanup = make('cleanup', { ...shared, PICTOR_UPLOAD_PREFIX: uploadPrefix });
+    const query = make('query', {
+      ...shared,
+      PICTOR_CDN_BASE_URL: props.cdnBaseUrl ?? '',
+      PICTOR_URL_EXPIRY_SECONDS: '300',
+    });
+
+    this.ingestTrigger = new QueueTrigger(this, 'IngestQueue', {
+      fn: ingest.fn,
+      functionTimeoutSeconds: sizes.ingest.timeoutSeconds,
+      maxReceiveCount: MAX_RECEIVE_COUNT,
+      maxConcurrency: props.ingestMaxConcurrency ?? 50,
+      batchSize: 5,
+    });
+    this.cleanupTrigger = new QueueTrigger(this, 'CleanupQueue', {
+      fn: cleanup.fn,
+      functionTimeoutSeconds: sizes.cleanup.timeoutSeconds,
+      maxReceiveCount: MAX_RECEIVE_COUNT,
+      maxConcurrency: 10,
+      batchSize: 10,
+    });
+    const reprocess = make('reprocess', {
+      ...shared,
+      PICTOR_UPLOAD_PREFIX: uploadPrefix,
+      PICTOR_SPEC: spec,
+      PICTOR_INGEST_QUEUE_URL: this.ingestTrigger.queue.queueUrl,
+    });
+    const report = make('report', {
+      ...shared,
+      PICTOR_REPORTS_PREFIX: REPORTS_PREFIX,
+      PICTOR_COST_MEMORY_MB: String(sizes.ingest.memoryMb),
+      PICTOR_COST_ARCH: 'arm64',
+    });
+    this.functions = { ingest, cleanup, query, reprocess, report };
+
+    uploads.addEventNotification(
+      s3.EventType.OBJECT_CREATED,
+      new s3n.SqsDestination(this.ingestTrigger.queue),
+      { prefix: uploadPrefix },
+    );
+    uploads.addEventNotification(
+      s3.EventType.OBJECT_REMOVED,
+      new s3n.SqsDestination(this.cleanupTrigger.queue),
+      { prefix: uploadPrefix },
+    );
+
+    this.grantLeastPrivilege(uploadPrefix);
+    this.api = this.queryApi(query, props, logRetention, removalPolicy);
+    this.batchOperationsRole = this.batchRole(reprocess);
+    const reportFailures = this.nightlyReport(report);
+    this.dashboard([this.ingestTrigger.deadLetters, this.cleanupTrigger.deadLetters, reportFailures]);
+
+    new CfnOutput(this, 'UploadsBucket', { value: uploads.bucketName });
+    new CfnOutput(this, 'RenditionsBucket', { value: renditions.bucketName });
+    new CfnOutput(this, 'AssetTable', { value: table.tableName });
+    new CfnOutput(this, 'QueryApiUrl', { value: this.api.apiEndpoint });
+    new CfnOutput(this, 'ReprocessFunctionArn', { value: reprocess.fn.functionArn });
+    new CfnOutput(this, 'BatchOperationsRoleArn', { value: this.batchOperationsRole.roleArn });
+  }
+
+  /** Each function gets the actions it uses on the resources it touches, and nothing else. */
+  private grantLeastPrivilege(uploadPrefix: string): void {
+    const { uploads, renditions, table } = this.storage;
+    const { ingest, cleanup, query, reprocess, report } = this.functions;
+    const indexes = `${table.tableArn}/index/*`;
+    const allow = (fn: PictorFunction, actions: string[], resources: string[]) =>
+      fn.fn.addToRolePolicy(new iam.PolicyStatement({ actions, resources }));
+    const originals = uploads.arnForObjects(`${uploadPrefix}*`);
+    const renditionObjects = renditions.arnForObjects(`${RENDITIONS_PREFIX}*`);
+
+    allow(ingest, ['s3:GetObject'], [originals]);
+    allow(ingest, ['s3:PutObject', 's3:DeleteObject'], [renditionObjects]);
+    allow(ingest, ['dynamodb:GetItem', 'dynamodb:PutItem'], [table.tableArn]);
+
+    allow(cleanup, ['s3:DeleteObject'], [renditionObjects]);
+    allow(cleanup, ['dynamodb:GetItem', 'dynamodb:PutItem'], [table.tableArn]);
+
+    // Presigned URLs carry the signer's rights: reading renditions only.
+    allow(query, ['s3:GetObject'], [renditionObjects]);
+    allow(query, ['dynamodb:GetItem', 'dynamodb:Query'], [table.tableArn, indexes]);
+
+    allow(reprocess, ['s3:GetObject'], [originals]);
+    allow(reprocess, ['s3:PutObject', 's3:DeleteObject'], [renditionObjects]);
+    allow(reprocess, ['s3:PutObject'], [renditions.arnForObjects(`${MANIFESTS_PREFIX}*`)]);
+    allow(reprocess, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'], [
+      table.tableArn,
+      indexes,
+    ]);
+    allow(reprocess, ['sqs:SendMessage'], [this.ingestTrigger.queue.queueArn]);
+
+    allow(report, ['dynamodb:Query'], [table.tableArn, indexes]);
+    allow(report, ['s3:PutObject'], [renditions.arnForObjects(`${REPORTS_PREFIX}*`)]);
+  }
+
+  private queryApi(
+    query: PictorFunction,
+    props: PictorStackProps,
+    logRetention: logs.RetentionDays,
+    removalPolicy: RemovalPolicy,
+  ): apigwv2.HttpApi {
+    const auth = props.queryAuth ?? { kind: 'iam' };
+    const authorizer =
+      auth.kind === 'iam'
+        ? new HttpIamAuthorizer()
+        : new HttpJwtAuthorizer('Jwt', auth.issuer, { jwtAudience: [...auth.audience] });
+    const api = new apigwv2.HttpApi(this, 'QueryApi', {
+      description: 'Pictor asset API',
+      createDefaultStage: false,
+    });
+    const accessLogs = new logs.LogGroup(this, 'QueryApiAccessLogs', {
+      retention: logRetention,
+      removalPolicy,
+    });
+    const throttle = props.queryThrottle ?? { rateLimit: 50, burstLimit: 100 };
+    new apigwv2.HttpStage(this, 'QueryApiStage', {
+      httpApi: api,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle,
+      accessLogSettings: {
+        destination: new apigwv2.LogGroupLogDestination(accessLogs),
+        format: apigw.AccessLogFormat.jsonWithStandardFields(),
+      },
+    });
+    const integration = new HttpLambdaIntegration('Query', query.fn);
+    for (const path of ['/assets', '/assets/{id}', '/assets/{id}/srcset']) {
+      api.addRoutes({ path, methods: [apigwv2.HttpMethod.GET], integration, authorizer });
+    }
+    return api;
+  }
+
+  /** The role S3 Batch Operations assumes to run a reprocess job from a plan's manifest. */
+  private batchRole(reprocess: PictorFunction): iam.Role {
+    const { renditions } = this.storage;
+    const role = new iam.Role(this, 'BatchOperationsRole', {
+      assumedBy: new iam.ServicePrincipal('batchoperations.s3.amazonaws.com'),
+      description: 'S3 Batch Operations: invoke the reprocess function on a manifest',
+    });
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['lambda:InvokeFunction'],
+        resources: [reprocess.fn.functionArn],
+      }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:GetObject', 's3:GetObjectVersion'],
+        resources: [renditions.arnForObjects(`${MANIFESTS_PREFIX}*`)],
+      }),
+    );
+    // Completion reports, when a job asks for them, go next to the manifests.
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:PutObject'],
+        resources: [renditions.arnForObjects(`${MANIFESTS_PREFIX}reports/*`)],
+      }),
+    );
+    return role;
+  }
+
+  /** Runs the report at 00:05 UTC; failed runs are retried, then kept in a queue. */
+  private nightlyReport(report: PictorFunction): sqs.Queue {
+    const failures = new sqs.Queue(this, 'ReportFailures', {
+      retentionPeriod: Duration.days(14),
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+    });
+    new events.Rule(this, 'NightlyReport', {
+      description: 'Pictor: report on the previous UTC day',
+      schedule: events.Schedule.cron({ minute: '5', hour: '0' }),
+      targets: [
+        new targets.LambdaFunction(report.fn, { retryAttempts: 2, deadLetterQueue: failures }),
+      ],
+    });
+    return failures;
+  }
+
+  private dashboard(deadLetterQueues: sqs.Queue[]): void {
+    const fns = Object.entries(this.functions);
+    const graph = (title: string, metric: (f: PictorFunction) => cloudwatch.IMetric) =>
+      new cloudwatch.GraphWidget({
+        title,
+        width: 12,
+        left: fns.map(([name, f]) => withLabel(metric(f), name)),
+      });
+    const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+      dashboardName: `${this.stackName}-pipeline`,
+    });
+    dashboard.addWidgets(
+      graph('Invocations', (f) => f.fn.metricInvocations()),
+      graph('Errors', (f) => f.fn.metricErrors()),
+    );
+    dashboard.addWidgets(
+      graph('Duration p99', (f) => f.fn.metricDuration({ statistic: 'p99' })),
+      graph('Throttles', (f) => f.fn.metricThrottles()),
+    );
+    dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Dead-letter queues',
+        width: 12,
+        left: deadLetterQueues.map((q) => q.metricApproximateNumberOfMessagesVisible()),
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Processed and failed uploads',
+        width: 12,
+        left: ['Processed', 'Failed', 'Unchanged'].map(
+          (name) =>
+            new cloudwatch.Metric({
+              namespace: 'Pictor',
+              metricName: name,
+              statistic: 'Sum',
+              period: Duration.minutes(5),
+            }),
+        ),
+      }),
+    );
+    new cloudwatch.Alarm(this, 'ReportFailed', {
+      alarmDescription: 'the nightly report failed after its retries',
+      metric: deadLetterQueues[deadLetterQueues.length - 1].metricApproximateNumberOfMessagesVisible(),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+  }
+}
+
+function withSlash(prefix: string): string {
+  return prefix.endsWith('/') ? prefix : `${prefix}/`;
+}
+
+function capitalise(name: string): string {
+  return name.charAt(0).toUpperCase() + name.slice(1);
+}
+
+function withLabel(metric: cloudwatch.IMetric, label: string): cloudwatch.IMetric {
+  return metric instanceof cloudwatch.Metric ? metric.with({ label }) : metric;
+}

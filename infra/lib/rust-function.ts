@@ -1,0 +1,86 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { RustFunction } from 'cargo-lambda-cdk';
+import { Construct } from 'constructs';
+import * as path from 'path';
+
+/** Memory and timeout of one function. */
+export interface FunctionSize {
+  readonly memoryMb: number;
+  readonly timeoutSeconds: number;
+}
+
+export interface PictorFunctionProps {
+  /** The crate's binary (`pictor-ingest`, ...). */
+  readonly binaryName: string;
+  /** The crate's folder under `functions/`. */
+  readonly crateDir: string;
+  readonly size: FunctionSize;
+  readonly environment: Record<string, string>;
+  readonly logRetention: logs.RetentionDays;
+  readonly removalPolicy: RemovalPolicy;
+  readonly reservedConcurrency?: number;
+}
+
+/** The repository root, where the Cargo workspace is. */
+export const WORKSPACE = path.resolve(__dirname, '..', '..');
+
+/**
+ * One Rust function: built for arm64 by cargo-lambda (the workspace's `lambda` profile),
+ * JSON logs in a log group with a retention, X-Ray tracing, and its alarms.
+ */
+export class PictorFunction extends Construct {
+  readonly fn: lambda.Function;
+  readonly alarms: cloudwatch.Alarm[];
+
+  constructor(scope: Construct, id: string, props: PictorFunctionProps) {
+    super(scope, id);
+    const logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: props.logRetention,
+      removalPolicy: props.removalPolicy,
+    });
+    this.fn = new RustFunction(this, 'Function', {
+      manifestPath: path.join(WORKSPACE, 'functions', props.crateDir, 'Cargo.toml'),
+      binaryName: props.binaryName,
+      runtime: 'provided.al2023',
+      architecture: lambda.Architecture.ARM_64,
+      bundling: { architecture: lambda.Architecture.ARM_64, profile: 'lambda' },
+      memorySize: props.size.memoryMb,
+      timeout: Duration.seconds(props.size.timeoutSeconds),
+      environment: props.environment,
+      tracing: lambda.Tracing.ACTIVE,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      logGroup,
+      reservedConcurrentExecutions: props.reservedConcurrency,
+    });
+    const period = Duration.minutes(5);
+    this.alarms = [
+      new cloudwatch.Alarm(this, 'Errors', {
+        alarmDescription: `${props.binaryName}: invocations failed`,
+        metric: this.fn.metricErrors({ period }),
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+      new cloudwatch.Alarm(this, 'Throttles', {
+        alarmDescription: `${props.binaryName}: invocations throttled`,
+        metric: this.fn.metricThrottles({ period }),
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+      new cloudwatch.Alarm(this, 'Duration', {
+        alarmDescription: `${props.binaryName}: p99 duration above 80% of the timeout`,
+        metric: this.fn.metricDuration({ period, statistic: 'p99' }),
+        threshold: props.size.timeoutSeconds * 1000 * 0.8,
+        evaluationPeriods: 3,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+    ];
+  }
+}

@@ -1,0 +1,54 @@
+// Infra and the Rust crates cannot drift apart: the environment each function gets is exactly
+// what its crate reads, and the table is the one the adapter queries.
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import { WORKSPACE } from '../lib/rust-function';
+import { INDEXES, SORT_KEY, TABLE_KEY } from '../lib/table-design';
+import { resources, synth } from './helpers';
+
+const { template } = synth();
+
+/** The strings in `pub const ENV_VARS: [&str; N] = [...]` somewhere in the crate's sources. */
+function envVarsOf(crate: string): string[] {
+  const dir = path.join(WORKSPACE, 'functions', crate, 'src');
+  for (const file of fs.readdirSync(dir)) {
+    const source = fs.readFileSync(path.join(dir, file), 'utf8');
+    const found = /pub const ENV_VARS: \[&str; (\d+)\] = \[([^\]]*)\]/.exec(source);
+    if (found) {
+      const names = [...found[2].matchAll(/"([A-Z0-9_]+)"/g)].map((m) => m[1]);
+      assert.equal(names.length, Number(found[1]), `${crate}: ENV_VARS length`);
+      return names;
+    }
+  }
+  throw new Error(`no ENV_VARS in ${dir}`);
+}
+
+test('each function gets exactly the variables its crate reads', () => {
+  const fns = resources(template, 'AWS::Lambda::Function');
+  const crates = ['ingest', 'cleanup', 'query', 'reprocess', 'report'];
+  for (const crate of crates) {
+    const prefix = crate.charAt(0).toUpperCase() + crate.slice(1);
+    const [, fn] = Object.entries(fns).find(([id]) => id.startsWith(`${prefix}Function`))!;
+    const given = Object.keys(fn.Properties.Environment.Variables).sort();
+    assert.deepEqual(given, envVarsOf(crate).sort(), crate);
+  }
+});
+
+test('the table has the key and indexes the Rust adapter uses', () => {
+  const source = fs.readFileSync(path.join(WORKSPACE, 'shared/aws/src/table.rs'), 'utf8');
+  const constant = (name: string) => {
+    const m = new RegExp(`pub const ${name}: &str = "([^"]+)";`).exec(source);
+    assert.ok(m, name);
+    return m[1];
+  };
+  assert.equal(TABLE_KEY, constant('ID'));
+  assert.equal(SORT_KEY, constant('CREATED_KEY'));
+  const rustIndexes = [
+    [constant('BY_CREATOR'), constant('CREATOR')],
+    [constant('BY_STATUS'), constant('STATUS')],
+    [constant('BY_SPEC'), constant('SPEC_HASH')],
+  ];
+  assert.deepEqual(INDEXES, rustIndexes);
+});
