@@ -189,8 +189,8 @@ def measure_lambda(corpus, runs):
     """Size of the ingest function's shipped binary, and its cold start and first-event latency
     under the local Runtime API with the local S3/SQS/DynamoDB server (default spec: 4 JPEG +
     4 WebP renditions)."""
-    sh("cargo", "build", "--quiet", "--profile", "lambda", "-p", "pictor-ingest", "--bin", "pictor-ingest", cwd=ROOT)
-    binary = ROOT / "target" / "lambda" / "pictor-ingest"
+    sh("cargo", "build", "--quiet", "--profile", "lambda-release", "-p", "pictor-ingest", "--bin", "pictor-ingest", cwd=ROOT)
+    binary = ROOT / "target" / "lambda-release" / "pictor-ingest"
     out = subprocess.run(
         ["cargo", "run", "--quiet", "-p", "pictor-ingest", "--example", "cold_start", "--",
          str(binary), str(corpus / LAMBDA_IMAGE), str(runs)],
@@ -208,8 +208,8 @@ def arm64_size():
         return None, "not built: this toolchain has no aarch64 standard library (`rustup target add aarch64-unknown-linux-gnu`)"
     if shutil.which("cargo-lambda") is None:
         return None, "not built: cargo-lambda (with its zig linker) is not installed (`pip install cargo-lambda`)"
-    sh("cargo", "lambda", "build", "--profile", "lambda", "--arm64", "-p", "pictor-ingest", "--bin", "pictor-ingest", cwd=ROOT)
-    return (ROOT / "target" / "aarch64-unknown-linux-gnu" / "lambda" / "pictor-ingest").stat().st_size, ""
+    sh("cargo", "lambda", "build", "--profile", "lambda-release", "--arm64", "-p", "pictor-ingest", "--bin", "pictor-ingest", cwd=ROOT)
+    return (ROOT / "target" / "aarch64-unknown-linux-gnu" / "lambda-release" / "pictor-ingest").stat().st_size, ""
 
 
 def lambda_lines():
@@ -220,7 +220,7 @@ def lambda_lines():
     return [
         "## The ingest function: size and cold start",
         "",
-        "`cargo build --profile lambda -p pictor-ingest` (release, thin LTO, stripped), run as Lambda runs",
+        "`cargo build --profile lambda-release -p pictor-ingest` (release, thin LTO, stripped), run as Lambda runs",
         "it by `functions/ingest/examples/cold_start.rs`: the local Runtime API, the local S3/SQS/DynamoDB",
         f"server behind it, the default spec (4 JPEG + 4 WebP renditions), {LAMBDA_IMAGE} ({r['image_bytes']} B) uploaded.",
         f"Median of {r['runs']} fresh processes. The first event includes creating the SDK clients' connections.",

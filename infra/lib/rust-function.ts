@@ -28,7 +28,7 @@ export interface PictorFunctionProps {
 export const WORKSPACE = path.resolve(__dirname, '..', '..');
 
 /**
- * One Rust function: built for arm64 by cargo-lambda (the workspace's `lambda` profile),
+ * One Rust function: built for arm64 by cargo-lambda (the workspace's `lambda-release` profile),
  * JSON logs in a log group with a retention, X-Ray tracing, and its alarms.
  */
 export class PictorFunction extends Construct {
@@ -46,7 +46,7 @@ export class PictorFunction extends Construct {
       binaryName: props.binaryName,
       runtime: 'provided.al2023',
       architecture: lambda.Architecture.ARM_64,
-      bundling: { architecture: lambda.Architecture.ARM_64, profile: 'lambda' },
+      bundling: { architecture: lambda.Architecture.ARM_64, profile: 'lambda-release' },
       memorySize: props.size.memoryMb,
       timeout: Duration.seconds(props.size.timeoutSeconds),
       environment: props.environment,
