@@ -78,6 +78,7 @@ export class PictorStack extends Stack {
     const make = (name: FunctionName, environment: Record<string, string>) =>
       new PictorFunction(this, capitalise(name), {
         binaryName: `pictor-${name}`,
+        functionName: `${props.namePrefix}-${name}`,
         crateDir: name,
         size: sizes[name],
         environment,

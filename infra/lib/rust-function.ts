@@ -15,6 +15,8 @@ export interface FunctionSize {
 export interface PictorFunctionProps {
   /** The crate's binary (`pictor-ingest`, ...). */
   readonly binaryName: string;
+  /** The deployed function's name. */
+  readonly functionName: string;
   /** The crate's folder under `functions/`. */
   readonly crateDir: string;
   readonly size: FunctionSize;
@@ -44,6 +46,7 @@ export class PictorFunction extends Construct {
     this.fn = new RustFunction(this, 'Function', {
       manifestPath: path.join(WORKSPACE, 'functions', props.crateDir, 'Cargo.toml'),
       binaryName: props.binaryName,
+      functionName: props.functionName,
       runtime: 'provided.al2023',
       architecture: lambda.Architecture.ARM_64,
       bundling: { architecture: lambda.Architecture.ARM_64, profile: 'lambda-release' },

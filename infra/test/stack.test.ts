@@ -155,6 +155,13 @@ describe('functions', () => {
     for (const g of groups) assert.equal(g.Properties.RetentionInDays, 30);
   });
 
+  test('names carry the prefix', () => {
+    const names = fns().map(([, fn]) => fn.Properties.FunctionName).sort();
+    assert.deepEqual(names, ['cleanup', 'ingest', 'query', 'report', 'reprocess'].map((n) => `pictor-${n}`));
+    const other = synth({ namePrefix: 'media' });
+    other.template.hasResourceProperties('AWS::Lambda::Function', { FunctionName: 'media-ingest' });
+  });
+
   test('memory and timeout come from props', () => {
     const sized = synth({ sizes: { ingest: { memoryMb: 3008, timeoutSeconds: 60 } } });
     sized.template.hasResourceProperties('AWS::Lambda::Function', {

@@ -1,0 +1,44 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import { propsFromContext } from '../lib/context';
+
+const from = (values: Record<string, string>) => propsFromContext((key) => values[key]);
+
+test('defaults: pictor names, data retained, IAM auth, the built-in spec', () => {
+  const props = from({});
+  assert.equal(props.namePrefix, 'pictor');
+  assert.equal(props.removalPolicy, RemovalPolicy.RETAIN);
+  assert.deepEqual(props.queryAuth, { kind: 'iam' });
+  assert.equal(props.specToml, undefined);
+});
+
+test('every setting is read, and a bad removal policy is refused', () => {
+  const spec = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'pictor-')), 'pictor.toml');
+  fs.writeFileSync(spec, '[[variants]]\nname = "sm"\nwidth = 320\nformat = "webp"\n');
+  const props = from({
+    'pictor:prefix': 'media',
+    'pictor:removalPolicy': 'destroy',
+    'pictor:specFile': spec,
+    'pictor:uploadPrefix': 'incoming/',
+    'pictor:ingestMaxConcurrency': '8',
+    'pictor:jwtIssuer': 'https://issuer.example',
+    'pictor:jwtAudience': 'web,app',
+    'pictor:cdnBaseUrl': 'https://cdn.example',
+  });
+  assert.equal(props.namePrefix, 'media');
+  assert.equal(props.removalPolicy, RemovalPolicy.DESTROY);
+  assert.match(props.specToml ?? '', /width = 320/);
+  assert.equal(props.uploadPrefix, 'incoming/');
+  assert.equal(props.ingestMaxConcurrency, 8);
+  assert.deepEqual(props.queryAuth, {
+    kind: 'jwt',
+    issuer: 'https://issuer.example',
+    audience: ['web', 'app'],
+  });
+  assert.equal(props.cdnBaseUrl, 'https://cdn.example');
+  assert.throws(() => from({ 'pictor:removalPolicy': 'keep' }), /retain or destroy/);
+});
