@@ -32,6 +32,13 @@ export function propsFromContext(get: (key: string) => unknown): PictorStackProp
       }
     : { kind: 'iam' };
   const concurrency = text('pictor:ingestMaxConcurrency');
+  // SQS event sources accept a maximum concurrency of 2 to 1000.
+  if (concurrency !== undefined && !/^\d+$/.test(concurrency)) {
+    throw new Error(`pictor:ingestMaxConcurrency must be a whole number, not ${concurrency}`);
+  }
+  if (concurrency !== undefined && (Number(concurrency) < 2 || Number(concurrency) > 1000)) {
+    throw new Error(`pictor:ingestMaxConcurrency must be from 2 to 1000, not ${concurrency}`);
+  }
   return {
     namePrefix: text('pictor:prefix') ?? 'pictor',
     removalPolicy: removal === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,

@@ -41,4 +41,6 @@ test('every setting is read, and a bad removal policy is refused', () => {
   });
   assert.equal(props.cdnBaseUrl, 'https://cdn.example');
   assert.throws(() => from({ 'pictor:removalPolicy': 'keep' }), /retain or destroy/);
+  assert.throws(() => from({ 'pictor:ingestMaxConcurrency': 'lots' }), /whole number/);
+  assert.throws(() => from({ 'pictor:ingestMaxConcurrency': '1' }), /2 to 1000/);
 });
