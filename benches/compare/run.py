@@ -209,7 +209,8 @@ def arm64_size():
     if shutil.which("cargo-lambda") is None:
         return None, "not built: cargo-lambda (with its zig linker) is not installed (`pip install cargo-lambda`)"
     sh("cargo", "lambda", "build", "--profile", "lambda-release", "--arm64", "-p", "pictor-ingest", "--bin", "pictor-ingest", cwd=ROOT)
-    return (ROOT / "target" / "aarch64-unknown-linux-gnu" / "lambda-release" / "pictor-ingest").stat().st_size, ""
+    # cargo-lambda moves the binary into its own output folder, as `bootstrap`.
+    return (ROOT / "target" / "lambda" / "pictor-ingest" / "bootstrap").stat().st_size, ""
 
 
 def lambda_lines():
