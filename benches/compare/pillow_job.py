@@ -35,7 +35,13 @@ def main(src, out_dir, fmt, job_path, watermark_path):
         alpha = mark.getchannel("A").point(lambda a: round(a * wm_spec["opacity"]))
         mark.putalpha(alpha)
         m = round(out.width * wm_spec["margin"])
-        out.paste(mark, (out.width - lw - m, out.height - lh - m), mark)
+        at = (out.width - lw - m, out.height - lh - m)
+        if out.mode == "RGBA":
+            # "Over", like the other contenders: paste() would also blend the mark's alpha into
+            # the picture's own and leave a half-transparent patch under the mark.
+            out.alpha_composite(mark, at)
+        else:
+            out.paste(mark, at, mark)
         name = os.path.join(out_dir, f"{w}.{'jpg' if fmt == 'jpeg' else 'webp'}")
         if fmt == "jpeg":
             out.save(name, quality=job["jpeg"]["quality"], subsampling=2)
