@@ -138,6 +138,7 @@ def main():
     ap.add_argument("--skip-install", action="store_true")
     ap.add_argument("--report-only", action="store_true", help="rewrite RESULTS.md from the last run's data")
     ap.add_argument("--lambda-only", action="store_true", help="measure only the function's size and cold start")
+    ap.add_argument("--skip-lambda", action="store_true", help="keep the last measurement of the function's size and cold start")
     args = ap.parse_args()
     saved = PEERS / "results.json"
     if args.lambda_only:
@@ -160,24 +161,32 @@ def main():
         src = corpus / image
         for fmt in ["jpeg", "webp"]:
             for mode in ["single", "default"]:
-                for contender in CONTENDERS:
-                    env = dict(os.environ, PYTHONPATH=str(PEERS / "py"))
-                    if mode == "single":
-                        env.update(SINGLE_THREAD_ENV)
-                    cmd = command(contender, src, "__OUT__", fmt, job_path, watermark)
+                env = dict(os.environ, PYTHONPATH=str(PEERS / "py"))
+                if mode == "single":
+                    env.update(SINGLE_THREAD_ENV)
+                cmds = {c: command(c, src, "__OUT__", fmt, job_path, watermark) for c in CONTENDERS}
+                for cmd in cmds.values():
                     measure(cmd, env)  # warm-up: page cache, lazy loading
-                    runs = [measure(cmd, env) for _ in range(args.runs)]
+                # Round-robin, so a burst of load on a shared machine hits every contender
+                # alike instead of skewing one contender's runs.
+                runs = {c: [] for c in CONTENDERS}
+                for _ in range(args.runs):
+                    for contender, cmd in cmds.items():
+                        runs[contender].append(measure(cmd, env))
+                for contender in CONTENDERS:
+                    mine = runs[contender]
                     row = {
                         "image": image, "format": fmt, "mode": mode, "contender": contender,
-                        "wall": statistics.median(r[0] for r in runs),
-                        "cpu": statistics.median(r[1] for r in runs),
-                        "rss": statistics.median(r[2] for r in runs),
-                        "bytes": runs[-1][3],
+                        "wall": statistics.median(r[0] for r in mine),
+                        "cpu": statistics.median(r[1] for r in mine),
+                        "rss": statistics.median(r[2] for r in mine),
+                        "bytes": mine[-1][3],
                     }
                     rows.append(row)
                     print(f"{image} {fmt} {mode} {contender}: {row['wall'] * 1000:.0f} ms, {row['rss']:.0f} MiB, {row['bytes']} B", flush=True)
-                    saved.write_text(json.dumps({"runs": args.runs, "rows": rows, "date": started}, indent=1))
-    measure_lambda(corpus, args.runs)
+                saved.write_text(json.dumps({"runs": args.runs, "rows": rows, "date": started}, indent=1))
+    if not args.skip_lambda:
+        measure_lambda(corpus, args.runs)
     write_results(rows, args.runs, versions(), started)
 
 
@@ -199,6 +208,7 @@ def measure_lambda(corpus, runs):
     result["x86_64_bytes"] = binary.stat().st_size
     result["arm64_bytes"], result["arm64_note"] = arm64_size()
     result["runs"] = runs
+    result["date"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     LAMBDA_SAVED.write_text(json.dumps(result, indent=1))
 
 
@@ -218,13 +228,15 @@ def lambda_lines():
         return []
     r = json.loads(LAMBDA_SAVED.read_text())
     arm = f"{r['arm64_bytes'] / 2**20:.1f} MiB" if r.get("arm64_bytes") else r["arm64_note"]
+    measured = r.get("date") or time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(LAMBDA_SAVED.stat().st_mtime))
     return [
         "## The ingest function: size and cold start",
         "",
         "`cargo build --profile lambda-release -p pictor-ingest` (release, thin LTO, stripped), run as Lambda runs",
         "it by `functions/ingest/examples/cold_start.rs`: the local Runtime API, the local S3/SQS/DynamoDB",
         f"server behind it, the default spec (4 JPEG + 4 WebP renditions), {LAMBDA_IMAGE} ({r['image_bytes']} B) uploaded.",
-        f"Median of {r['runs']} fresh processes. The first event includes creating the SDK clients' connections.",
+        f"Median of {r['runs']} fresh processes, measured {measured}. The first event includes creating the SDK",
+        "clients' connections.",
         "",
         "| measure | value |",
         "|---|---:|",
@@ -245,7 +257,8 @@ def write_results(rows, runs, peer_versions, measured):
         "`benches/compare/job.json`: decode once, auto-orient, widths 2048/1024/512/256 (keep aspect,",
         "never upscale, Lanczos3), watermark PNG at 20% of the variant width and 50% opacity bottom-right,",
         "JPEG q82 4:2:0 or WebP q80 method 4, write the four files. One process per image; each figure is",
-        f"the median of {runs} runs after a warm-up, measured in the same session for every contender.",
+        f"the median of {runs} runs after a warm-up, measured in the same session for every contender, the",
+        "contenders taking turns run by run.",
         "",
         f"- Machine: {os.cpu_count()} CPUs, {cpu_model()}, {platform.system()} {platform.release()}",
         f"- Peers: {', '.join(peer_versions.values())}",

@@ -7,11 +7,23 @@ use image::codecs::png::{CompressionType, FilterType, PngEncoder};
 use image::{ExtendedColorType, ImageEncoder};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-/// Encodes `canvas` (already flattened for JPEG) in `format` at `quality` (1-100).
+/// Encodes `canvas` (already flattened for JPEG) in `format` at `quality` (1-100), on the
+/// calling thread.
 pub fn encode(canvas: &Canvas, format: OutputFormat, quality: u8) -> Result<Vec<u8>, ProcessError> {
+    encode_on(canvas, format, quality, 1)
+}
+
+/// As [`encode`], letting the encoder use up to `threads` threads. Only libwebp can (a second
+/// thread for the alpha plane and the analysis); its output is the same either way.
+pub fn encode_on(
+    canvas: &Canvas,
+    format: OutputFormat,
+    quality: u8,
+    threads: usize,
+) -> Result<Vec<u8>, ProcessError> {
     match format {
         OutputFormat::Jpeg => encode_jpeg(canvas, quality),
-        OutputFormat::Webp => encode_webp(canvas, quality),
+        OutputFormat::Webp => encode_webp(canvas, quality, threads > 1),
         OutputFormat::Png => encode_png(canvas),
     }
 }
@@ -52,13 +64,14 @@ fn encode_jpeg(canvas: &Canvas, quality: u8) -> Result<Vec<u8>, ProcessError> {
     .map_err(|e| ProcessError::internal(format!("JPEG encoding failed: {e}")))
 }
 
-fn encode_webp(canvas: &Canvas, quality: u8) -> Result<Vec<u8>, ProcessError> {
+fn encode_webp(canvas: &Canvas, quality: u8, second_thread: bool) -> Result<Vec<u8>, ProcessError> {
     super::webp_lossy::encode(
         &canvas.data,
         canvas.width,
         canvas.height,
         canvas.has_alpha,
         quality,
+        second_thread,
     )
 }
 

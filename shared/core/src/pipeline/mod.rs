@@ -276,7 +276,7 @@ impl Pipeline {
         if format == OutputFormat::Jpeg && pixels.has_alpha {
             encode::encode(&pixels.flattened(self.spec.background.0), format, quality)
         } else {
-            encode::encode(pixels, format, quality)
+            encode::encode_on(pixels, format, quality, self.threads)
         }
     }
 
