@@ -53,6 +53,14 @@ export const DEFAULT_SIZES: Record<FunctionName, FunctionSize> = {
   report: { memoryMb: 1024, timeoutSeconds: 900 },
 };
 
+/**
+ * Threads that encode one image's renditions: Lambda gives one vCPU per 1769 MB (up to 6), and
+ * the functions handle one image at a time.
+ */
+export function encodeThreads(memoryMb: number): number {
+  return Math.min(6, Math.max(1, Math.round(memoryMb / 1769)));
+}
+
 /** Deliveries of one message before it goes to a dead-letter queue. */
 export const MAX_RECEIVE_COUNT = 5;
 
@@ -95,6 +103,7 @@ export class PictorStack extends Stack {
       ...shared,
       PICTOR_UPLOAD_PREFIX: uploadPrefix,
       PICTOR_SPEC: spec,
+      PICTOR_ENCODE_THREADS: String(encodeThreads(sizes.ingest.memoryMb)),
     });
     const cleanup = make('cleanup', { ...shared, PICTOR_UPLOAD_PREFIX: uploadPrefix });
     const query = make('query', {
@@ -121,6 +130,7 @@ export class PictorStack extends Stack {
       ...shared,
       PICTOR_UPLOAD_PREFIX: uploadPrefix,
       PICTOR_SPEC: spec,
+      PICTOR_ENCODE_THREADS: String(encodeThreads(sizes.reprocess.memoryMb)),
       PICTOR_INGEST_QUEUE_URL: this.ingestTrigger.queue.queueUrl,
     });
     const report = make('report', {

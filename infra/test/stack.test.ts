@@ -167,7 +167,11 @@ describe('functions', () => {
     sized.template.hasResourceProperties('AWS::Lambda::Function', {
       MemorySize: 3008,
       Timeout: 60,
-      Environment: { Variables: Match.objectLike({ PICTOR_SPEC: '' }) },
+      Environment: { Variables: Match.objectLike({ PICTOR_SPEC: '', PICTOR_ENCODE_THREADS: '2' }) },
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      FunctionName: 'pictor-ingest',
+      Environment: { Variables: Match.objectLike({ PICTOR_ENCODE_THREADS: '1' }) },
     });
     sized.template.hasResourceProperties('AWS::SQS::Queue', { VisibilityTimeout: 360 });
   });

@@ -4,11 +4,12 @@ use pictor_core::Pipeline;
 use std::sync::Arc;
 
 /// Every variable the function reads (the CDK app must set exactly these).
-pub const ENV_VARS: [&str; 4] = [
+pub const ENV_VARS: [&str; 5] = [
     "PICTOR_OUTPUT_BUCKET",
     "PICTOR_TABLE",
     "PICTOR_UPLOAD_PREFIX",
     "PICTOR_SPEC",
+    "PICTOR_ENCODE_THREADS",
 ];
 
 #[derive(Clone)]
@@ -26,6 +27,8 @@ pub enum ConfigError {
     Missing(&'static str),
     #[error("PICTOR_SPEC is not a valid spec: {0}")]
     Spec(String),
+    #[error("{0}")]
+    Threads(String),
 }
 
 impl Config {
@@ -37,7 +40,9 @@ impl Config {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
         let required = |name: &'static str| get(name).ok_or(ConfigError::Missing(name));
-        let pipeline = pictor_aws::config::pipeline(get("PICTOR_SPEC").as_deref())
+        let threads = pictor_aws::config::encode_threads(get("PICTOR_ENCODE_THREADS"))
+            .map_err(ConfigError::Threads)?;
+        let pipeline = pictor_aws::config::pipeline(get("PICTOR_SPEC").as_deref(), threads)
             .map_err(ConfigError::Spec)?;
         Ok(Config {
             output_bucket: required("PICTOR_OUTPUT_BUCKET")?,
@@ -58,6 +63,16 @@ mod tests {
         let env = HashMap::from([("PICTOR_OUTPUT_BUCKET", "out"), ("PICTOR_TABLE", "t")]);
         let config = Config::from_lookup(|k| env.get(k).map(|v| v.to_string())).unwrap();
         assert_eq!(config.upload_prefix, "uploads/");
+        assert_eq!(config.pipeline.threads(), 1);
+        let mut two = env.clone();
+        two.insert("PICTOR_ENCODE_THREADS", "2");
+        let config = Config::from_lookup(|k| two.get(k).map(|v| v.to_string())).unwrap();
+        assert_eq!(config.pipeline.threads(), 2);
+        two.insert("PICTOR_ENCODE_THREADS", "lots");
+        assert!(matches!(
+            Config::from_lookup(|k| two.get(k).map(|v| v.to_string())),
+            Err(ConfigError::Threads(_))
+        ));
         assert!(matches!(
             Config::from_lookup(|_| None),
             Err(ConfigError::Missing("PICTOR_OUTPUT_BUCKET"))

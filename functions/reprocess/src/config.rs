@@ -4,11 +4,12 @@ use pictor_core::Pipeline;
 use std::sync::Arc;
 
 /// Every variable the function reads (the CDK app must set exactly these).
-pub const ENV_VARS: [&str; 5] = [
+pub const ENV_VARS: [&str; 6] = [
     "PICTOR_OUTPUT_BUCKET",
     "PICTOR_TABLE",
     "PICTOR_UPLOAD_PREFIX",
     "PICTOR_SPEC",
+    "PICTOR_ENCODE_THREADS",
     "PICTOR_INGEST_QUEUE_URL",
 ];
 
@@ -31,6 +32,8 @@ pub enum ConfigError {
     Missing(&'static str),
     #[error("PICTOR_SPEC is not a valid spec: {0}")]
     Spec(String),
+    #[error("{0}")]
+    Threads(String),
 }
 
 impl Config {
@@ -42,11 +45,13 @@ impl Config {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
         let required = |name: &'static str| get(name).ok_or(ConfigError::Missing(name));
+        let threads = pictor_aws::config::encode_threads(get("PICTOR_ENCODE_THREADS"))
+            .map_err(ConfigError::Threads)?;
         Ok(Config {
             output_bucket: required("PICTOR_OUTPUT_BUCKET")?,
             table: required("PICTOR_TABLE")?,
             upload_prefix: pictor_aws::config::upload_prefix(get("PICTOR_UPLOAD_PREFIX")),
-            pipeline: pictor_aws::config::pipeline(get("PICTOR_SPEC").as_deref())
+            pipeline: pictor_aws::config::pipeline(get("PICTOR_SPEC").as_deref(), threads)
                 .map_err(ConfigError::Spec)?,
             ingest_queue_url: get("PICTOR_INGEST_QUEUE_URL"),
         })
@@ -67,6 +72,15 @@ mod tests {
         let config = Config::from_lookup(env).unwrap();
         assert_eq!(config.ingest_queue_url, None);
         assert_eq!(config.upload_prefix, "uploads/");
+        assert_eq!(config.pipeline.threads(), 1);
+        let bad_threads = |k: &str| match k {
+            "PICTOR_ENCODE_THREADS" => Some("0".to_string()),
+            _ => env(k),
+        };
+        assert!(matches!(
+            Config::from_lookup(bad_threads),
+            Err(ConfigError::Threads(_))
+        ));
         let no_table = |k: &str| env(k).filter(|_| k != "PICTOR_TABLE");
         assert!(matches!(
             Config::from_lookup(no_table),

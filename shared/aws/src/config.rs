@@ -30,20 +30,51 @@ pub fn upload_prefix(configured: Option<String>) -> String {
     prefix
 }
 
-/// The pipeline for `PICTOR_SPEC` (a TOML spec; the built-in default when unset), or why the
-/// spec is refused.
-pub fn pipeline(spec_toml: Option<&str>) -> Result<std::sync::Arc<pictor_core::Pipeline>, String> {
+/// The pipeline for `PICTOR_SPEC` (a TOML spec; the built-in default when unset), encoding each
+/// image's renditions on `encode_threads` threads, or why the spec is refused.
+pub fn pipeline(
+    spec_toml: Option<&str>,
+    encode_threads: usize,
+) -> Result<std::sync::Arc<pictor_core::Pipeline>, String> {
     let spec = match spec_toml {
         Some(toml) => pictor_core::Spec::from_toml(toml).map_err(|e| e.to_string())?,
         None => pictor_core::Spec::default(),
     };
-    let pipeline = pictor_core::Pipeline::new(spec).map_err(|e| e.to_string())?;
+    let pipeline = pictor_core::Pipeline::new(spec)
+        .map_err(|e| e.to_string())?
+        .with_threads(encode_threads);
     Ok(std::sync::Arc::new(pipeline))
+}
+
+/// Lambda gives a function at most 6 vCPUs.
+pub const MAX_ENCODE_THREADS: usize = 6;
+
+/// `PICTOR_ENCODE_THREADS`: how many threads encode one image's renditions (default 1). The
+/// functions handle one image at a time, so extra vCPUs (one per 1769 MB of memory) only help
+/// through this; the CDK app sets it from the memory size.
+pub fn encode_threads(value: Option<String>) -> Result<usize, String> {
+    let Some(value) = value else { return Ok(1) };
+    match value.trim().parse::<usize>() {
+        Ok(n) if (1..=MAX_ENCODE_THREADS).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "PICTOR_ENCODE_THREADS must be a whole number from 1 to {MAX_ENCODE_THREADS}, not {value:?}"
+        )),
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::upload_prefix;
+    use super::{encode_threads, upload_prefix};
+
+    #[test]
+    fn encode_threads_default_to_one_and_refuse_nonsense() {
+        assert_eq!(encode_threads(None), Ok(1));
+        assert_eq!(encode_threads(Some(" 3 ".into())), Ok(3));
+        for bad in ["0", "7", "two", "-1", "1.5"] {
+            let err = encode_threads(Some(bad.into())).unwrap_err();
+            assert!(err.contains("PICTOR_ENCODE_THREADS"), "{err}");
+        }
+    }
 
     #[test]
     fn upload_prefix_defaults_and_always_ends_in_a_slash() {

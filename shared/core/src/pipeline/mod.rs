@@ -120,6 +120,11 @@ impl Pipeline {
         self
     }
 
+    /// How many threads encode one image's variants.
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+
     pub fn spec(&self) -> &Spec {
         &self.spec
     }
