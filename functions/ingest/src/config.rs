@@ -25,10 +25,8 @@ pub struct Config {
 pub enum ConfigError {
     #[error("{0} must be set")]
     Missing(&'static str),
-    #[error("PICTOR_SPEC is not a valid spec: {0}")]
-    Spec(String),
-    #[error("{0}")]
-    Threads(String),
+    #[error(transparent)]
+    Pipeline(#[from] pictor_aws::config::PipelineSettingsError),
 }
 
 impl Config {
@@ -40,10 +38,7 @@ impl Config {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
         let required = |name: &'static str| get(name).ok_or(ConfigError::Missing(name));
-        let threads = pictor_aws::config::encode_threads(get("PICTOR_ENCODE_THREADS"))
-            .map_err(ConfigError::Threads)?;
-        let pipeline = pictor_aws::config::pipeline(get("PICTOR_SPEC").as_deref(), threads)
-            .map_err(ConfigError::Spec)?;
+        let pipeline = pictor_aws::config::pipeline(get)?;
         Ok(Config {
             output_bucket: required("PICTOR_OUTPUT_BUCKET")?,
             table: required("PICTOR_TABLE")?,
@@ -56,6 +51,7 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use pictor_aws::config::PipelineSettingsError;
     use std::collections::HashMap;
 
     #[test]
@@ -71,7 +67,7 @@ mod tests {
         two.insert("PICTOR_ENCODE_THREADS", "lots");
         assert!(matches!(
             Config::from_lookup(|k| two.get(k).map(|v| v.to_string())),
-            Err(ConfigError::Threads(_))
+            Err(ConfigError::Pipeline(PipelineSettingsError::Threads(_)))
         ));
         assert!(matches!(
             Config::from_lookup(|_| None),
@@ -84,7 +80,7 @@ mod tests {
         ]);
         assert!(matches!(
             Config::from_lookup(|k| bad.get(k).map(|v| v.to_string())),
-            Err(ConfigError::Spec(_))
+            Err(ConfigError::Pipeline(PipelineSettingsError::Spec(_)))
         ));
     }
 }

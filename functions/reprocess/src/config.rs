@@ -30,10 +30,8 @@ pub struct Config {
 pub enum ConfigError {
     #[error("{0} must be set")]
     Missing(&'static str),
-    #[error("PICTOR_SPEC is not a valid spec: {0}")]
-    Spec(String),
-    #[error("{0}")]
-    Threads(String),
+    #[error(transparent)]
+    Pipeline(#[from] pictor_aws::config::PipelineSettingsError),
 }
 
 impl Config {
@@ -45,14 +43,11 @@ impl Config {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
         let required = |name: &'static str| get(name).ok_or(ConfigError::Missing(name));
-        let threads = pictor_aws::config::encode_threads(get("PICTOR_ENCODE_THREADS"))
-            .map_err(ConfigError::Threads)?;
         Ok(Config {
             output_bucket: required("PICTOR_OUTPUT_BUCKET")?,
             table: required("PICTOR_TABLE")?,
             upload_prefix: pictor_aws::config::upload_prefix(get("PICTOR_UPLOAD_PREFIX")),
-            pipeline: pictor_aws::config::pipeline(get("PICTOR_SPEC").as_deref(), threads)
-                .map_err(ConfigError::Spec)?,
+            pipeline: pictor_aws::config::pipeline(get)?,
             ingest_queue_url: get("PICTOR_INGEST_QUEUE_URL"),
         })
     }
@@ -61,6 +56,7 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use pictor_aws::config::PipelineSettingsError;
 
     #[test]
     fn the_queue_is_optional_and_the_table_is_not() {
@@ -79,7 +75,7 @@ mod tests {
         };
         assert!(matches!(
             Config::from_lookup(bad_threads),
-            Err(ConfigError::Threads(_))
+            Err(ConfigError::Pipeline(PipelineSettingsError::Threads(_)))
         ));
         let no_table = |k: &str| env(k).filter(|_| k != "PICTOR_TABLE");
         assert!(matches!(

@@ -30,19 +30,31 @@ pub fn upload_prefix(configured: Option<String>) -> String {
     prefix
 }
 
-/// The pipeline for `PICTOR_SPEC` (a TOML spec; the built-in default when unset), encoding each
-/// image's renditions on `encode_threads` threads, or why the spec is refused.
+/// Why the pipeline settings of a function that processes images are refused.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineSettingsError {
+    #[error("PICTOR_SPEC is not a valid spec: {0}")]
+    Spec(String),
+    #[error("{0}")]
+    Threads(String),
+}
+
+/// The pipeline of a function that processes images, from the two variables it reads through
+/// `get`: `PICTOR_SPEC` (a TOML spec; the built-in default when unset) and
+/// `PICTOR_ENCODE_THREADS` (see [`encode_threads`]).
 pub fn pipeline(
-    spec_toml: Option<&str>,
-    encode_threads: usize,
-) -> Result<std::sync::Arc<pictor_core::Pipeline>, String> {
-    let spec = match spec_toml {
-        Some(toml) => pictor_core::Spec::from_toml(toml).map_err(|e| e.to_string())?,
+    get: impl Fn(&str) -> Option<String>,
+) -> Result<std::sync::Arc<pictor_core::Pipeline>, PipelineSettingsError> {
+    let threads =
+        encode_threads(get("PICTOR_ENCODE_THREADS")).map_err(PipelineSettingsError::Threads)?;
+    let spec = match get("PICTOR_SPEC") {
+        Some(toml) => pictor_core::Spec::from_toml(&toml)
+            .map_err(|e| PipelineSettingsError::Spec(e.to_string()))?,
         None => pictor_core::Spec::default(),
     };
     let pipeline = pictor_core::Pipeline::new(spec)
-        .map_err(|e| e.to_string())?
-        .with_threads(encode_threads);
+        .map_err(|e| PipelineSettingsError::Spec(e.to_string()))?
+        .with_threads(threads);
     Ok(std::sync::Arc::new(pipeline))
 }
 
