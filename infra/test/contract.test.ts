@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
+import { encodeThreads } from '../lib/pictor-stack';
 import { WORKSPACE } from '../lib/rust-function';
 import { INDEXES, SORT_KEY, TABLE_KEY } from '../lib/table-design';
 import { resources, synth } from './helpers';
@@ -51,4 +52,16 @@ test('the table has the key and indexes the Rust adapter uses', () => {
     [constant('BY_SPEC'), constant('SPEC_HASH')],
   ];
   assert.deepEqual(INDEXES, rustIndexes);
+});
+
+test('every Lambda memory size gets a thread count the functions accept', () => {
+  const source = fs.readFileSync(path.join(WORKSPACE, 'shared/aws/src/config.rs'), 'utf8');
+  const m = /pub const MAX_ENCODE_THREADS: usize = (\d+);/.exec(source);
+  assert.ok(m, 'MAX_ENCODE_THREADS');
+  const max = Number(m[1]);
+  for (let memoryMb = 128; memoryMb <= 10240; memoryMb += 1) {
+    const threads = encodeThreads(memoryMb);
+    assert.ok(Number.isInteger(threads) && threads >= 1 && threads <= max, `${memoryMb} MB -> ${threads}`);
+  }
+  assert.equal(encodeThreads(10240), max, 'the largest function uses every vCPU');
 });
