@@ -4,6 +4,7 @@
 mod common;
 
 use common::*;
+use pictor_core::pipeline::encode::encode;
 use pictor_core::pipeline::resize::{plan, resize};
 use pictor_core::pipeline::{canvas::Canvas, SourceFormat};
 use pictor_core::spec::{Fit, OutputFormat, Variant};
@@ -430,44 +431,73 @@ fn simd_resize_matches_a_float_lanczos3_reference() {
     assert!(psnr(&nearest, &reference) < db - 6.0);
 }
 
-#[test]
-fn jpeg_renditions_keep_the_structure_of_a_float_reference() {
-    // The whole pipeline (decode, SIMD resize, libjpeg-turbo q82 4:2:0) against the perfect
-    // pixels: an f64 Lanczos3 resize of the decoded source. The bar is what an independent
-    // encoder makes of those perfect pixels at the same quality and subsampling, so neither
-    // our resize nor our encoder may lose more than it does.
+/// Holds one format's rendition to the structure of the perfect pixels: an f64 Lanczos3 resize
+/// of the decoded source. The bar is what `encode_reference` makes of those perfect pixels at the
+/// same quality, so neither our resize nor our hand-over to the encoder may lose more than that.
+/// A q30 rendition must score clearly lower, so the measure can tell.
+fn keeps_the_structure_of_a_float_reference(
+    format: &str,
+    quality: u8,
+    encode_reference: impl Fn(&image::RgbaImage) -> Vec<u8>,
+) {
     // No ICC profile, so the decoded pixels are already the sRGB the pipeline works in.
     let source_bytes = fixture("photos/coffee.jpg");
     let src = image::load_from_memory(&source_bytes).unwrap().into_rgb8();
     let toml = |q: u8| {
-        format!("[[variants]]\nname='v'\nwidth=320\nformat='jpeg'\nquality={q}\n[watermark.logo]\nenabled=false")
+        format!("[[variants]]\nname='v'\nwidth=320\nformat='{format}'\nquality={q}\n[watermark.logo]\nenabled=false")
     };
-    let ours = process(&source_bytes, spec(&toml(82)), None);
+    let ours = process(&source_bytes, spec(&toml(quality)), None);
     let ours = decode_rgba(&ours.renditions[0].data);
     let reference = reference_resize(&src, ours.width(), ours.height());
 
-    let reference_rgb = image::DynamicImage::ImageRgba8(reference.clone()).into_rgb8();
-    let mut independent = Vec::new();
-    let mut encoder = jpeg_encoder::Encoder::new(&mut independent, 82);
-    encoder.set_sampling_factor(jpeg_encoder::SamplingFactor::R_4_2_0);
-    encoder
-        .encode(
-            reference_rgb.as_raw(),
-            reference_rgb.width() as u16,
-            reference_rgb.height() as u16,
-            jpeg_encoder::ColorType::Rgb,
-        )
-        .unwrap();
-    let bar = ssim(&decode_rgba(&independent), &reference);
+    let bar = ssim(&decode_rgba(&encode_reference(&reference)), &reference);
     let score = ssim(&ours, &reference);
     assert!(
         score >= bar - 0.005 && score > 0.95,
-        "SSIM {score:.4} against the float reference; an independent q82 encode scores {bar:.4}"
+        "{format}: SSIM {score:.4} against the float reference; the reference encoded scores {bar:.4}"
     );
-    // The measure can tell: a q30 rendition scores clearly lower.
     let low = process(&source_bytes, spec(&toml(30)), None);
     let low = ssim(&decode_rgba(&low.renditions[0].data), &reference);
-    assert!(low < score - 0.02, "q30 scores {low:.4}, q82 {score:.4}");
+    assert!(
+        low < score - 0.02,
+        "{format}: q30 scores {low:.4}, q{quality} {score:.4}"
+    );
+}
+
+#[test]
+fn jpeg_renditions_keep_the_structure_of_a_float_reference() {
+    // The bar is an independent encoder at the same quality and subsampling (q82, 4:2:0).
+    keeps_the_structure_of_a_float_reference("jpeg", 82, |reference| {
+        let rgb = image::DynamicImage::ImageRgba8(reference.clone()).into_rgb8();
+        let mut independent = Vec::new();
+        let mut encoder = jpeg_encoder::Encoder::new(&mut independent, 82);
+        encoder.set_sampling_factor(jpeg_encoder::SamplingFactor::R_4_2_0);
+        encoder
+            .encode(
+                rgb.as_raw(),
+                rgb.width() as u16,
+                rgb.height() as u16,
+                jpeg_encoder::ColorType::Rgb,
+            )
+            .unwrap();
+        independent
+    });
+}
+
+#[test]
+fn webp_renditions_keep_the_structure_of_a_float_reference() {
+    // There is one lossy WebP encoder, so the bar is libwebp itself (q80, method 4) fed the
+    // perfect pixels: what the codec alone loses.
+    keeps_the_structure_of_a_float_reference("webp", 80, |reference| {
+        let rgb = image::DynamicImage::ImageRgba8(reference.clone()).into_rgb8();
+        let canvas = Canvas {
+            width: rgb.width(),
+            height: rgb.height(),
+            has_alpha: false,
+            data: rgb.into_raw(),
+        };
+        encode(&canvas, OutputFormat::Webp, 80).unwrap()
+    });
 }
 
 #[test]
