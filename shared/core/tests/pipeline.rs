@@ -438,7 +438,7 @@ fn simd_resize_matches_a_float_lanczos3_reference() {
 fn keeps_the_structure_of_a_float_reference(
     format: &str,
     quality: u8,
-    encode_reference: impl Fn(&image::RgbaImage) -> Vec<u8>,
+    encode_reference: impl Fn(&image::RgbaImage, u8) -> Vec<u8>,
 ) {
     // No ICC profile, so the decoded pixels are already the sRGB the pipeline works in.
     let source_bytes = fixture("photos/coffee.jpg");
@@ -450,7 +450,10 @@ fn keeps_the_structure_of_a_float_reference(
     let ours = decode_rgba(&ours.renditions[0].data);
     let reference = reference_resize(&src, ours.width(), ours.height());
 
-    let bar = ssim(&decode_rgba(&encode_reference(&reference)), &reference);
+    let bar = ssim(
+        &decode_rgba(&encode_reference(&reference, quality)),
+        &reference,
+    );
     let score = ssim(&ours, &reference);
     assert!(
         score >= bar - 0.005 && score > 0.95,
@@ -467,10 +470,10 @@ fn keeps_the_structure_of_a_float_reference(
 #[test]
 fn jpeg_renditions_keep_the_structure_of_a_float_reference() {
     // The bar is an independent encoder at the same quality and subsampling (q82, 4:2:0).
-    keeps_the_structure_of_a_float_reference("jpeg", 82, |reference| {
+    keeps_the_structure_of_a_float_reference("jpeg", 82, |reference, quality| {
         let rgb = image::DynamicImage::ImageRgba8(reference.clone()).into_rgb8();
         let mut independent = Vec::new();
-        let mut encoder = jpeg_encoder::Encoder::new(&mut independent, 82);
+        let mut encoder = jpeg_encoder::Encoder::new(&mut independent, quality);
         encoder.set_sampling_factor(jpeg_encoder::SamplingFactor::R_4_2_0);
         encoder
             .encode(
@@ -488,7 +491,7 @@ fn jpeg_renditions_keep_the_structure_of_a_float_reference() {
 fn webp_renditions_keep_the_structure_of_a_float_reference() {
     // There is one lossy WebP encoder, so the bar is libwebp itself (q80, method 4) fed the
     // perfect pixels: what the codec alone loses.
-    keeps_the_structure_of_a_float_reference("webp", 80, |reference| {
+    keeps_the_structure_of_a_float_reference("webp", 80, |reference, quality| {
         let rgb = image::DynamicImage::ImageRgba8(reference.clone()).into_rgb8();
         let canvas = Canvas {
             width: rgb.width(),
@@ -496,7 +499,7 @@ fn webp_renditions_keep_the_structure_of_a_float_reference() {
             has_alpha: false,
             data: rgb.into_raw(),
         };
-        encode(&canvas, OutputFormat::Webp, 80).unwrap()
+        encode(&canvas, OutputFormat::Webp, quality).unwrap()
     });
 }
 
