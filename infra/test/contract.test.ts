@@ -6,7 +6,14 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { encodeThreads } from '../lib/pictor-stack';
 import { WORKSPACE } from '../lib/rust-function';
-import { INDEXES, SORT_KEY, TABLE_KEY } from '../lib/table-design';
+import {
+  INDEXES,
+  MANIFESTS_PREFIX,
+  RENDITIONS_PREFIX,
+  REPORTS_PREFIX,
+  SORT_KEY,
+  TABLE_KEY,
+} from '../lib/table-design';
 import { resources, synth } from './helpers';
 
 const { template } = synth();
@@ -52,6 +59,18 @@ test('the table has the key and indexes the Rust adapter uses', () => {
     [constant('BY_SPEC'), constant('SPEC_HASH')],
   ];
   assert.deepEqual(INDEXES, rustIndexes);
+});
+
+test('the output bucket prefixes are the ones the Rust layout module writes', () => {
+  const source = fs.readFileSync(path.join(WORKSPACE, 'shared/core/src/layout.rs'), 'utf8');
+  const constant = (name: string) => {
+    const m = new RegExp(`pub const ${name}: &str = "([^"]+)";`).exec(source);
+    assert.ok(m, name);
+    return m[1];
+  };
+  assert.equal(RENDITIONS_PREFIX, constant('RENDITIONS'));
+  assert.equal(MANIFESTS_PREFIX, constant('MANIFESTS'));
+  assert.equal(REPORTS_PREFIX, constant('REPORTS'));
 });
 
 test('every Lambda memory size gets a thread count the functions accept', () => {

@@ -1,6 +1,6 @@
 //! Turning command-line paths into sources, and reading them safely.
 
-use pictor_core::{ErrorKind, ProcessError, SourceRef};
+use pictor_core::{SourceLocation, Upload};
 use std::path::{Path, PathBuf};
 
 /// Expands files and directories (recursively, sorted, hidden entries skipped), leaving out
@@ -36,39 +36,10 @@ pub fn is_hidden(path: &Path) -> bool {
         .is_some_and(|n| n.to_string_lossy().starts_with('.'))
 }
 
-/// The source for a local path: identity from the canonical path so `./a.jpg` and
-/// `/abs/a.jpg` are the same asset; display as the user typed it.
-pub fn source_for(path: &Path, creator: Option<&str>) -> SourceRef {
-    let canonical = path
-        .canonicalize()
-        .or_else(|_| std::path::absolute(path))
-        .unwrap_or_else(|_| path.to_path_buf());
-    SourceRef {
-        identity: format!("file://{}", canonical.display()),
-        display: path.display().to_string(),
-        creator: creator.map(str::to_string),
-        revision: None,
-    }
-}
-
-/// Reads a source, refusing oversized files from their size alone.
-pub async fn read(path: &Path, max_bytes: u64) -> Result<Vec<u8>, ProcessError> {
-    let meta = tokio::fs::metadata(path).await.map_err(io_error)?;
-    if !meta.is_file() {
-        return Err(ProcessError::unsupported("not a regular file"));
-    }
-    if meta.len() > max_bytes {
-        return Err(ProcessError::too_large(format!(
-            "file is {} bytes, the limit is {max_bytes}",
-            meta.len()
-        )));
-    }
-    tokio::fs::read(path).await.map_err(io_error)
-}
-
-fn io_error(e: std::io::Error) -> ProcessError {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => ProcessError::new(ErrorKind::NotFound, "file not found"),
-        _ => ProcessError::new(ErrorKind::Internal, format!("cannot read file: {e}")),
-    }
+/// The upload of a local path: its location is the canonical path, so `./a.jpg` and
+/// `/abs/a.jpg` are the same asset; it is displayed as the user typed it.
+pub fn upload_for(path: &Path, creator: Option<&str>) -> Upload {
+    Upload::new(SourceLocation::file(path))
+        .with_display(path.display().to_string())
+        .with_creator(creator.map(str::to_string))
 }

@@ -2,6 +2,7 @@
 //! (the rest still processed), 1 usage or fatal error.
 
 mod assets;
+mod batch;
 mod inputs;
 mod json;
 mod process;
@@ -12,7 +13,7 @@ mod watch;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use pictor_core::local::{FsBlobStore, SqliteAssetStore};
+use pictor_core::local::{FsBlobStore, FsOriginals, SqliteAssetStore};
 use pictor_core::{Ingestor, Pipeline, Spec};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -63,7 +64,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
     }
 }
 
-pub type LocalIngestor = Ingestor<FsBlobStore, SqliteAssetStore>;
+pub type LocalIngestor = Ingestor<FsOriginals, FsBlobStore, Arc<SqliteAssetStore>>;
 
 /// The default spec, or the one in `path`.
 pub fn load_pipeline(path: Option<&Path>) -> anyhow::Result<Arc<Pipeline>> {
@@ -75,11 +76,17 @@ pub fn load_pipeline(path: Option<&Path>) -> anyhow::Result<Arc<Pipeline>> {
 }
 
 /// Opens (creating) the embedded stores in `out`: renditions as files, records in SQLite.
-pub fn open_local(out: &Path, pipeline: Arc<Pipeline>) -> anyhow::Result<LocalIngestor> {
+/// Returns the ingest use case over them, and the record store for queries beside it.
+pub fn open_local(
+    out: &Path,
+    pipeline: Arc<Pipeline>,
+) -> anyhow::Result<(LocalIngestor, Arc<SqliteAssetStore>)> {
     std::fs::create_dir_all(out)
         .with_context(|| format!("cannot create output directory {}", out.display()))?;
-    let assets = open_store(out)?;
-    Ok(Ingestor::new(pipeline, FsBlobStore::new(out), assets))
+    let assets = Arc::new(open_store(out)?);
+    let renditions = FsBlobStore::new(out);
+    let ingestor = Ingestor::new(pipeline, FsOriginals, renditions, Arc::clone(&assets));
+    Ok((ingestor, assets))
 }
 
 pub fn open_store(out: &Path) -> anyhow::Result<SqliteAssetStore> {

@@ -41,9 +41,13 @@ pub async fn run(args: ReportArgs) -> anyhow::Result<u8> {
     let built = report::build(&store, window, cost)
         .await
         .context("reading the asset store")?;
-    let published = report::publish(&FsBlobStore::new(&args.out), "reports/", &built)
-        .await
-        .context("writing the report")?;
+    let published = report::publish(
+        &FsBlobStore::new(&args.out),
+        pictor_core::layout::REPORTS,
+        &built,
+    )
+    .await
+    .context("writing the report")?;
     let c = &built.counts;
     eprintln!(
         "{} ready, {} failed, {} deleted; estimated Lambda cost ${:.6}",

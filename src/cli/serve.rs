@@ -86,7 +86,7 @@ impl Server {
     async fn answer(&self, request: Request<Incoming>) -> Response<Body> {
         let path = request.uri().path().to_string();
         if let (Some(root), Some(key)) = (&self.files, path.strip_prefix('/')) {
-            if key.starts_with("renditions/") {
+            if key.starts_with(pictor_core::layout::RENDITIONS) {
                 return serve_file(root, key).await;
             }
         }

@@ -1,11 +1,13 @@
 //! `pictor watch`: the event-driven model on one machine. A file is processed when its writer
 //! closes it (or when it is moved in), never half-written.
 
-use super::process::{describe, process_one};
+use super::batch::describe;
+use super::process::process_one;
 use super::{inputs, load_pipeline, open_local, RunOptions, EXIT_OK};
 use anyhow::Context;
 use notify::event::{AccessKind, AccessMode, ModifyKind, RenameMode};
 use notify::{EventKind, RecursiveMode, Watcher};
+use pictor_core::source::creator_from_first_folder;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -37,12 +39,8 @@ fn creator_for(inbox: &Path, path: &Path, fixed: Option<&str>) -> Option<String>
     if let Some(c) = fixed {
         return Some(c.to_string());
     }
-    let rel = path.strip_prefix(inbox).ok()?;
-    let mut parts = rel.components();
-    let first = parts.next()?;
-    // Only a folder names a creator, not the file itself.
-    parts.next()?;
-    Some(first.as_os_str().to_string_lossy().into_owned())
+    let relative = path.strip_prefix(inbox).ok()?;
+    creator_from_first_folder(&relative.to_string_lossy())
 }
 
 pub async fn run(args: WatchArgs) -> anyhow::Result<u8> {
@@ -52,7 +50,8 @@ pub async fn run(args: WatchArgs) -> anyhow::Result<u8> {
         .canonicalize()
         .with_context(|| format!("inbox {} is not an existing folder", args.inbox.display()))?;
     let pipeline = load_pipeline(options.spec.as_deref())?;
-    let ingestor = Arc::new(open_local(&options.out, pipeline)?);
+    let (ingestor, _) = open_local(&options.out, pipeline)?;
+    let ingestor = Arc::new(ingestor);
     let out = options.out.canonicalize()?;
 
     let (tx, mut rx) = mpsc::unbounded_channel::<PathBuf>();
@@ -97,7 +96,8 @@ pub async fn run(args: WatchArgs) -> anyhow::Result<u8> {
         tokio::spawn(async move {
             let result = process_one(&ingestor, &path, creator.as_deref()).await;
             // Ignore a closed stdout: the record is written either way.
-            let _ = writeln!(std::io::stdout().lock(), "{}", describe(&path, &result));
+            let line = describe(&path.display().to_string(), &result);
+            let _ = writeln!(std::io::stdout().lock(), "{line}");
             drop(permit);
         });
     }

@@ -3,53 +3,17 @@
 //! A delete older than the upload the record reflects (events can arrive out of order) changes
 //! nothing.
 
+mod config;
+
+pub use config::{Config, ConfigError, ENV_VARS};
 pub use pictor_aws::batch::HandlerError;
 use pictor_aws::batch::{dispatch, Retry};
 use pictor_aws::events::{self, EventKind, Notification, ObjectEvent};
 use pictor_aws::metrics::Emf;
-use pictor_aws::s3_blobs::S3BlobStore;
-use pictor_aws::DynamoAssetStore;
-use pictor_core::spec::SpecError;
-use pictor_core::{AssetId, Ingestor, Pipeline, SourceRef, Spec};
+use pictor_core::ports::{AssetStore, BlobStore};
+use pictor_core::{AssetId, Remover};
 use serde_json::Value;
-use std::sync::Arc;
 use tracing::Instrument;
-
-/// Every variable the function reads (the CDK app must set exactly these).
-pub const ENV_VARS: [&str; 3] = [
-    "PICTOR_OUTPUT_BUCKET",
-    "PICTOR_TABLE",
-    "PICTOR_UPLOAD_PREFIX",
-];
-
-#[derive(Debug, Clone)]
-pub struct Config {
-    pub output_bucket: String,
-    pub table: String,
-    pub upload_prefix: String,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("{0} must be set")]
-    Missing(&'static str),
-}
-
-impl Config {
-    pub fn from_env() -> Result<Config, ConfigError> {
-        Config::from_lookup(|name| std::env::var(name).ok())
-    }
-
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
-        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
-        let required = |name: &'static str| get(name).ok_or(ConfigError::Missing(name));
-        Ok(Config {
-            output_bucket: required("PICTOR_OUTPUT_BUCKET")?,
-            table: required("PICTOR_TABLE")?,
-            upload_prefix: pictor_aws::config::upload_prefix(get("PICTOR_UPLOAD_PREFIX")),
-        })
-    }
-}
 
 /// What happened to one object event.
 #[derive(Debug, Clone, PartialEq)]
@@ -61,24 +25,30 @@ pub enum Handled {
     Nothing,
 }
 
-pub struct Cleanup {
-    ingestor: Ingestor<S3BlobStore, DynamoAssetStore>,
+/// The handler on the AWS adapters, as the function runs it.
+pub type AwsCleanup = Cleanup<pictor_aws::S3BlobStore, pictor_aws::DynamoAssetStore>;
+
+impl AwsCleanup {
+    /// The handler on S3 and DynamoDB, for `config`'s bucket and table.
+    pub fn on_aws(sdk: &aws_config::SdkConfig, config: Config) -> AwsCleanup {
+        let renditions = pictor_aws::config::rendition_store(sdk, &config.output_bucket);
+        let assets = pictor_aws::config::asset_store(sdk, &config.table);
+        Cleanup::new(config, renditions, assets)
+    }
+}
+
+/// The handler, over any adapters of the two ports it touches.
+pub struct Cleanup<B, A> {
+    remover: Remover<B, A>,
     config: Config,
 }
 
-impl Cleanup {
-    /// Fails only if the built-in spec (needed to open the ingestor, never used to process an
-    /// image here) does not load.
-    pub fn new(sdk: &aws_config::SdkConfig, config: Config) -> Result<Cleanup, SpecError> {
-        let renditions =
-            S3BlobStore::new(pictor_aws::config::s3_client(sdk), &config.output_bucket);
-        let assets = DynamoAssetStore::new(pictor_aws::config::dynamodb_client(sdk), &config.table);
-        // Removal never processes an image: any spec will do.
-        let pipeline = Pipeline::new(Spec::default())?;
-        Ok(Cleanup {
-            ingestor: Ingestor::new(Arc::new(pipeline), renditions, assets),
+impl<B: BlobStore, A: AssetStore> Cleanup<B, A> {
+    pub fn new(config: Config, renditions: B, assets: A) -> Self {
+        Cleanup {
+            remover: Remover::new(renditions, assets),
             config,
-        })
+        }
     }
 
     pub async fn handle(&self, event: Value) -> Result<Value, HandlerError> {
@@ -99,36 +69,29 @@ impl Cleanup {
         };
         let mut handled = Vec::with_capacity(records.len());
         for event in &records {
-            let identity = format!("s3://{}/{}", event.bucket, event.key);
             let span = tracing::info_span!(
                 "object",
                 bucket = %event.bucket,
                 key = %event.key,
-                asset_id = %AssetId::for_source(&identity),
+                asset_id = %event.location().asset_id(),
             );
-            handled.push(
-                Box::pin(self.handle_object(event, identity))
-                    .instrument(span)
-                    .await?,
-            );
+            handled.push(Box::pin(self.handle_object(event)).instrument(span).await?);
         }
         Ok(handled)
     }
 
-    async fn handle_object(&self, event: &ObjectEvent, identity: String) -> Result<Handled, Retry> {
+    async fn handle_object(&self, event: &ObjectEvent) -> Result<Handled, Retry> {
         if event.kind != EventKind::Removed {
             return Ok(Handled::Ignored("not an object removal"));
         }
-        if !event.key.starts_with(&self.config.upload_prefix) {
+        if self.config.upload_prefix.below(&event.key).is_none() {
             return Ok(Handled::Ignored("outside the upload prefix"));
         }
-        let source = SourceRef {
-            identity,
-            display: event.key.clone(),
-            creator: None,
-            revision: Some(event.revision.clone()),
-        };
-        match self.ingestor.remove(&source).await {
+        match self
+            .remover
+            .remove(&event.location(), Some(&event.revision))
+            .await
+        {
             Ok(Some(asset)) => {
                 tracing::info!("renditions deleted, record marked deleted");
                 Emf::new("cleanup")

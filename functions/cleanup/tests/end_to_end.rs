@@ -4,7 +4,7 @@
 use aws_sdk_s3::primitives::ByteStream;
 use pictor_aws::testing::{fresh_resources, sdk_config};
 use pictor_aws::{config, DynamoAssetStore};
-use pictor_cleanup::{Cleanup, Config, Handled};
+use pictor_cleanup::{AwsCleanup, Config, Handled};
 use pictor_core::ports::AssetStore;
 use pictor_core::{AssetId, AssetStatus, Pipeline, Spec};
 use serde_json::{json, Value};
@@ -65,12 +65,12 @@ async fn delete_removes_renditions_and_marks_the_record() {
         .await
         .unwrap();
     let created = receive_one(&sqs, &r.ingest_queue_url).await;
-    let ingest = pictor_ingest::Ingest::new(
+    let ingest = pictor_ingest::AwsIngest::on_aws(
         &sdk,
         pictor_ingest::Config {
             output_bucket: r.output_bucket.clone(),
             table: r.table.clone(),
-            upload_prefix: "uploads/".into(),
+            upload_prefix: pictor_core::UploadPrefix::default(),
             pipeline: Arc::new(
                 Pipeline::new(
                     Spec::from_toml("[[variants]]\nname='sm'\nwidth=128\nformat='jpeg'").unwrap(),
@@ -103,15 +103,14 @@ async fn delete_removes_renditions_and_marks_the_record() {
         .await
         .unwrap();
     let removed = receive_one(&sqs, &r.cleanup_queue_url).await;
-    let cleanup = Cleanup::new(
+    let cleanup = AwsCleanup::on_aws(
         &sdk,
         Config {
             output_bucket: r.output_bucket.clone(),
             table: r.table.clone(),
-            upload_prefix: "uploads/".into(),
+            upload_prefix: pictor_core::UploadPrefix::default(),
         },
-    )
-    .unwrap();
+    );
     assert_eq!(
         cleanup.handle_body(&removed).await.unwrap(),
         [Handled::Deleted(id.clone())]
@@ -146,15 +145,14 @@ async fn delete_removes_renditions_and_marks_the_record() {
 async fn a_delete_older_than_the_current_upload_is_ignored() {
     let sdk = sdk_config();
     let r = fresh_resources(&sdk).await.unwrap();
-    let cleanup = Cleanup::new(
+    let cleanup = AwsCleanup::on_aws(
         &sdk,
         Config {
             output_bucket: r.output_bucket.clone(),
             table: r.table.clone(),
-            upload_prefix: "uploads/".into(),
+            upload_prefix: pictor_core::UploadPrefix::default(),
         },
-    )
-    .unwrap();
+    );
     // No record at all: nothing to do.
     let delete = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),

@@ -6,13 +6,13 @@
 //! PICTOR_QUEUE_URL; `scripts/local-cloud up` prints all of them.
 
 use pictor_aws::batch::sqs_event;
-use pictor_ingest::{Config, Ingest};
+use pictor_ingest::{AwsIngest, Config};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let queue = std::env::var("PICTOR_QUEUE_URL").map_err(|_| "PICTOR_QUEUE_URL must be set")?;
     let sdk = pictor_aws::config::load().await;
-    let ingest = Ingest::new(&sdk, Config::from_env()?);
+    let ingest = AwsIngest::on_aws(&sdk, Config::from_env()?);
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     eprintln!("waiting for uploads on {queue} (Ctrl-C to stop)");
     loop {

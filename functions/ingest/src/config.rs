@@ -1,6 +1,8 @@
 //! The function's configuration, all from the environment.
 
-use pictor_core::Pipeline;
+use pictor_aws::config::{EnvError, PipelineSettingsError};
+use pictor_core::{Pipeline, UploadPrefix};
+use serde::Deserialize;
 use std::sync::Arc;
 
 /// Every variable the function reads (the CDK app must set exactly these).
@@ -12,38 +14,44 @@ pub const ENV_VARS: [&str; 5] = [
     "PICTOR_ENCODE_THREADS",
 ];
 
+/// The variables as read, `PICTOR_` left off.
+#[derive(Deserialize)]
+struct Vars {
+    output_bucket: String,
+    table: String,
+    upload_prefix: Option<String>,
+    spec: Option<String>,
+    encode_threads: Option<String>,
+}
+
 #[derive(Clone)]
 pub struct Config {
     pub output_bucket: String,
     pub table: String,
     /// Only keys under it are processed (default `uploads/`).
-    pub upload_prefix: String,
+    pub upload_prefix: UploadPrefix,
     pub pipeline: Arc<Pipeline>,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("{0} must be set")]
-    Missing(&'static str),
     #[error(transparent)]
-    Pipeline(#[from] pictor_aws::config::PipelineSettingsError),
+    Env(#[from] EnvError),
+    #[error(transparent)]
+    Pipeline(#[from] PipelineSettingsError),
 }
 
 impl Config {
     pub fn from_env() -> Result<Config, ConfigError> {
-        Config::from_lookup(|name| std::env::var(name).ok())
+        Config::from_vars(pictor_aws::config::from_env()?)
     }
 
-    /// `lookup` returns a variable's value; empty counts as unset.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
-        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
-        let required = |name: &'static str| get(name).ok_or(ConfigError::Missing(name));
-        let pipeline = pictor_aws::config::pipeline(get)?;
+    fn from_vars(vars: Vars) -> Result<Config, ConfigError> {
         Ok(Config {
-            output_bucket: required("PICTOR_OUTPUT_BUCKET")?,
-            table: required("PICTOR_TABLE")?,
-            upload_prefix: pictor_aws::config::upload_prefix(get("PICTOR_UPLOAD_PREFIX")),
-            pipeline,
+            output_bucket: vars.output_bucket,
+            table: vars.table,
+            upload_prefix: pictor_aws::config::upload_prefix(vars.upload_prefix),
+            pipeline: pictor_aws::config::pipeline(vars.spec, vars.encode_threads)?,
         })
     }
 }
@@ -51,35 +59,29 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use pictor_aws::config::PipelineSettingsError;
-    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        Config::from_vars(pictor_aws::config::from_vars(vars.iter().copied())?)
+    }
 
     #[test]
     fn defaults_and_errors() {
-        let env = HashMap::from([("PICTOR_OUTPUT_BUCKET", "out"), ("PICTOR_TABLE", "t")]);
-        let config = Config::from_lookup(|k| env.get(k).map(|v| v.to_string())).unwrap();
-        assert_eq!(config.upload_prefix, "uploads/");
-        assert_eq!(config.pipeline.threads(), 1);
-        let mut two = env.clone();
-        two.insert("PICTOR_ENCODE_THREADS", "2");
-        let config = Config::from_lookup(|k| two.get(k).map(|v| v.to_string())).unwrap();
-        assert_eq!(config.pipeline.threads(), 2);
-        two.insert("PICTOR_ENCODE_THREADS", "lots");
+        let env = [("PICTOR_OUTPUT_BUCKET", "out"), ("PICTOR_TABLE", "t")];
+        let c = config(&env).unwrap();
+        assert_eq!(c.upload_prefix.as_str(), "uploads/");
+        assert_eq!(c.pipeline.threads(), 1);
+        let two = [env[0], env[1], ("PICTOR_ENCODE_THREADS", "2")];
+        assert_eq!(config(&two).unwrap().pipeline.threads(), 2);
+        let lots = [env[0], env[1], ("PICTOR_ENCODE_THREADS", "lots")];
         assert!(matches!(
-            Config::from_lookup(|k| two.get(k).map(|v| v.to_string())),
+            config(&lots),
             Err(ConfigError::Pipeline(PipelineSettingsError::Threads(_)))
         ));
+        let missing = config(&[]).err().unwrap();
+        assert_eq!(missing.to_string(), "PICTOR_OUTPUT_BUCKET must be set");
+        let bad = [env[0], env[1], ("PICTOR_SPEC", "[[variants]]\nwidth = -3")];
         assert!(matches!(
-            Config::from_lookup(|_| None),
-            Err(ConfigError::Missing("PICTOR_OUTPUT_BUCKET"))
-        ));
-        let bad = HashMap::from([
-            ("PICTOR_OUTPUT_BUCKET", "out"),
-            ("PICTOR_TABLE", "t"),
-            ("PICTOR_SPEC", "[[variants]]\nwidth = -3"),
-        ]);
-        assert!(matches!(
-            Config::from_lookup(|k| bad.get(k).map(|v| v.to_string())),
+            config(&bad),
             Err(ConfigError::Pipeline(PipelineSettingsError::Spec(_)))
         ));
     }

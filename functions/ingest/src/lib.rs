@@ -10,13 +10,10 @@ mod config;
 pub use config::{Config, ConfigError, ENV_VARS};
 pub use pictor_aws::batch::HandlerError;
 use pictor_aws::batch::{dispatch, Retry};
-use pictor_aws::events::{self, creator_from_key, EventKind, Notification, ObjectEvent};
+use pictor_aws::events::{self, EventKind, Notification, ObjectEvent};
 use pictor_aws::metrics::Emf;
-use pictor_aws::s3_blobs::{FetchError, S3BlobStore};
-use pictor_aws::DynamoAssetStore;
-use pictor_core::ingest::{Outcome, RENDITION_CACHE_CONTROL};
-use pictor_core::ports::AssetStore;
-use pictor_core::{AssetId, AssetStatus, Ingestor, ProcessError, SourceRef};
+use pictor_core::ports::{AssetStore, BlobStore, OriginalStore};
+use pictor_core::{AssetId, AssetStatus, Ingestor, Intent, Outcome, ProcessError, Upload};
 use serde_json::Value;
 use std::sync::Arc;
 use tracing::Instrument;
@@ -38,23 +35,29 @@ pub enum Handled {
     AlreadyDeleted(AssetId),
 }
 
-pub struct Ingest {
-    ingestor: Ingestor<S3BlobStore, DynamoAssetStore>,
-    uploads: S3BlobStore,
+/// The handler on the AWS adapters, as the function runs it.
+pub type AwsIngest =
+    Ingest<pictor_aws::S3Originals, pictor_aws::S3BlobStore, pictor_aws::DynamoAssetStore>;
+
+impl AwsIngest {
+    /// The handler on S3 and DynamoDB, for `config`'s bucket and table.
+    pub fn on_aws(sdk: &aws_config::SdkConfig, config: Config) -> AwsIngest {
+        let stores = pictor_aws::config::AwsStores::new(sdk, &config.output_bucket, &config.table);
+        Ingest::new(config, stores.originals, stores.renditions, stores.assets)
+    }
+}
+
+/// The handler, over any adapters of the three ports (`main` wires S3 and DynamoDB).
+pub struct Ingest<O, B, A> {
+    ingestor: Ingestor<O, B, A>,
     config: Config,
 }
 
-impl Ingest {
-    pub fn new(sdk: &aws_config::SdkConfig, config: Config) -> Ingest {
-        let s3 = pictor_aws::config::s3_client(sdk);
-        let renditions = S3BlobStore::new(s3.clone(), &config.output_bucket)
-            .with_cache_control(RENDITION_CACHE_CONTROL);
-        let assets = DynamoAssetStore::new(pictor_aws::config::dynamodb_client(sdk), &config.table);
+impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingest<O, B, A> {
+    pub fn new(config: Config, originals: O, renditions: B, assets: A) -> Self {
         let pipeline = Arc::clone(&config.pipeline);
         Ingest {
-            ingestor: Ingestor::new(pipeline, renditions, assets),
-            // The bucket comes from each event; this client is reused for all of them.
-            uploads: S3BlobStore::new(s3, ""),
+            ingestor: Ingestor::new(pipeline, originals, renditions, assets),
             config,
         }
     }
@@ -85,7 +88,7 @@ impl Ingest {
                 "object",
                 bucket = %event.bucket,
                 key = %event.key,
-                asset_id = %AssetId::for_source(&identity(event)),
+                asset_id = %event.location().asset_id(),
             );
             // Boxed: the whole pipeline's future inline would make every caller's future huge.
             handled.push(Box::pin(self.handle_object(event)).instrument(span).await?);
@@ -97,74 +100,16 @@ impl Ingest {
         if event.kind != EventKind::Created {
             return Ok(Handled::Ignored("not an object creation"));
         }
-        let Some(rest) = event.key.strip_prefix(&self.config.upload_prefix) else {
-            // Outputs and anything else never re-trigger processing.
-            return Ok(Handled::Ignored("outside the upload prefix"));
+        let upload = match Upload::try_from(event.under(&self.config.upload_prefix)) {
+            Ok(upload) => upload,
+            Err(_) => return Ok(Handled::Ignored("outside the upload prefix")),
         };
-        let mut source = SourceRef {
-            identity: identity(event),
-            display: event.key.clone(),
-            creator: creator_from_key(rest),
-            revision: Some(event.revision.clone()),
-        };
-        let id = AssetId::for_source(&source.identity);
-        let existing = self.ingestor.assets().get(&id).await.map_err(retry)?;
-        if existing
-            .as_ref()
-            .is_some_and(|a| self.ingestor.supersedes(a, &event.revision))
-        {
-            tracing::info!("duplicate or out-of-order notification: nothing to do");
-            return Ok(Handled::Duplicate);
-        }
-
-        let limit = self.config.pipeline.spec().limits.max_file_bytes;
-        let fetched = match event.size {
-            Some(size) if size > limit => Err(FetchError::TooLarge { size, limit }),
-            _ => {
-                self.uploads_in(&event.bucket)
-                    .fetch(&event.key, limit)
-                    .await
-            }
-        };
-        let outcome = match fetched {
-            Ok(object) => {
-                if source.creator.is_none() {
-                    source.creator = object.metadata.get("creator").cloned();
-                }
-                let revision = source.revision.get_or_insert_with(Default::default);
-                revision.version_id = revision.version_id.take().or(object.version_id);
-                revision.etag = revision.etag.take().or(object.etag);
-                self.ingestor.ingest(&source, object.bytes).await
-            }
-            Err(FetchError::NotFound)
-                if existing
-                    .as_ref()
-                    .is_some_and(|a| a.status == AssetStatus::Deleted) =>
-            {
-                tracing::info!("the object is gone and its record says deleted");
-                return Ok(Handled::AlreadyDeleted(id));
-            }
-            Err(FetchError::NotFound) => {
-                let error = ProcessError::new(
-                    pictor_core::ErrorKind::NotFound,
-                    "the upload was deleted before it could be processed",
-                );
-                self.ingestor.record_failure(&source, error).await
-            }
-            Err(FetchError::TooLarge { size, limit }) => {
-                let error = ProcessError::too_large(format!(
-                    "the upload has {size} bytes; the limit is {limit}"
-                ));
-                self.ingestor.record_failure(&source, error).await
-            }
-            Err(FetchError::Store(e)) => return Err(retry(e)),
-        };
-        let outcome = outcome.map_err(|e| Retry(e.to_string()))?;
+        let outcome = self
+            .ingestor
+            .ingest(&upload, Intent::Upload)
+            .await
+            .map_err(|e| Retry(e.to_string()))?;
         Ok(report(&outcome))
-    }
-
-    fn uploads_in(&self, bucket: &str) -> S3BlobStore {
-        S3BlobStore::new(self.uploads.client().clone(), bucket)
     }
 
     pub fn config(&self) -> &Config {
@@ -172,23 +117,23 @@ impl Ingest {
     }
 }
 
-fn identity(event: &ObjectEvent) -> String {
-    format!("s3://{}/{}", event.bucket, event.key)
-}
-
-fn retry(e: impl std::fmt::Display) -> Retry {
-    Retry(e.to_string())
-}
-
 /// Logs the outcome and emits its metrics.
 fn report(outcome: &Outcome) -> Handled {
-    let asset = outcome.asset();
-    let emf = Emf::new("ingest").property("assetId", asset.id.as_str());
+    let id = outcome.asset_id().clone();
+    let emf = Emf::new("ingest").property("assetId", id.as_str());
     match outcome {
+        Outcome::Repeat(_) | Outcome::UpToDate(_) => {
+            tracing::info!("duplicate or out-of-order notification: nothing to do");
+            Handled::Duplicate
+        }
+        Outcome::AlreadyDeleted(_) | Outcome::SourceMissing(_) => {
+            tracing::info!("the object is gone and its record says deleted");
+            Handled::AlreadyDeleted(id)
+        }
         Outcome::Unchanged(_) => {
             tracing::info!("same bytes under the same spec: unchanged");
             emf.count("Unchanged", 1.0).emit();
-            Handled::Unchanged(asset.id.clone())
+            Handled::Unchanged(id)
         }
         Outcome::Written(a) if a.status == AssetStatus::Ready => {
             let t = a.timings.clone().unwrap_or_default();
@@ -203,7 +148,7 @@ fn report(outcome: &Outcome) -> Handled {
                 .bytes("BytesIn", a.source_bytes.unwrap_or(0) as f64)
                 .bytes("BytesOut", a.bytes_out() as f64)
                 .emit();
-            Handled::Ready(a.id.clone())
+            Handled::Ready(id)
         }
         Outcome::Written(a) => {
             let error = a
@@ -214,7 +159,7 @@ fn report(outcome: &Outcome) -> Handled {
             emf.dimension("Kind", error.kind.as_str())
                 .count("Failed", 1.0)
                 .emit();
-            Handled::Failed(a.id.clone(), error)
+            Handled::Failed(id, error)
         }
     }
 }

@@ -127,6 +127,16 @@ async fn bootstrap_without_configuration_exits_with_a_clear_error() {
         .output()
         .unwrap();
     assert!(!output.status.success());
+    // One JSON log line says what to fix, and nothing else is printed.
+    let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("PICTOR_TABLE must be set"), "{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "stdout: {stdout}\nstderr: {stderr}");
+    let line: Value = serde_json::from_str(lines[0]).unwrap();
+    assert_eq!(line["level"], "ERROR", "{line}");
+    assert!(
+        line.to_string().contains("PICTOR_TABLE must be set"),
+        "{line}"
+    );
+    assert!(stderr.trim().is_empty(), "{stderr}");
 }

@@ -8,7 +8,7 @@ use pictor_aws::testing::{fresh_resources, sdk_config};
 use pictor_aws::{config, DynamoAssetStore};
 use pictor_core::ports::AssetStore;
 use pictor_core::{Asset, AssetId, AssetStatus, ErrorKind, Pipeline, Spec};
-use pictor_ingest::{Config, Handled, Ingest};
+use pictor_ingest::{AwsIngest, Config, Handled};
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,13 +30,13 @@ struct Cloud {
     resources: Resources,
     s3: aws_sdk_s3::Client,
     sqs: aws_sdk_sqs::Client,
-    ingest: Ingest,
+    ingest: AwsIngest,
 }
 
 async fn cloud() -> Cloud {
     let sdk = sdk_config();
     let resources = fresh_resources(&sdk).await.unwrap();
-    let ingest = Ingest::new(&sdk, config_for(&resources));
+    let ingest = AwsIngest::on_aws(&sdk, config_for(&resources));
     Cloud {
         s3: config::s3_client(&sdk),
         sqs: aws_sdk_sqs::Client::new(&sdk),
@@ -50,7 +50,7 @@ fn config_for(r: &Resources) -> Config {
     Config {
         output_bucket: r.output_bucket.clone(),
         table: r.table.clone(),
-        upload_prefix: "uploads/".into(),
+        upload_prefix: pictor_core::UploadPrefix::default(),
         pipeline: Arc::new(Pipeline::new(Spec::from_toml(SPEC).unwrap()).unwrap()),
     }
 }
@@ -302,7 +302,7 @@ async fn transient_s3_failure_fails_only_that_message_and_a_retry_succeeds() {
         ))
         .retry_config(aws_config::retry::RetryConfig::disabled())
         .build();
-    let broken = Ingest::new(&down, config_for(&c.resources));
+    let broken = AwsIngest::on_aws(&down, config_for(&c.resources));
     let response = broken.handle(batch.clone()).await.unwrap();
     let id = batch["Records"][0]["messageId"].as_str().unwrap();
     assert_eq!(failures(&response), [id]);
@@ -364,7 +364,7 @@ async fn too_large_upload_is_failed_without_download() {
     let mut spec = Spec::from_toml(SPEC).unwrap();
     spec.limits.max_file_bytes = 10_000;
     config.pipeline = Arc::new(Pipeline::new(spec).unwrap());
-    let small_limit = Ingest::new(&c.sdk, config);
+    let small_limit = AwsIngest::on_aws(&c.sdk, config);
     let key = "uploads/ana/big.jpg";
     c.upload(key, fixture("images/photos/rocket.jpg")).await;
     let batch = c.receive(&r.ingest_queue_url, 1).await;

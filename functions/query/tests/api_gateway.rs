@@ -3,9 +3,9 @@
 
 use lambda_http::{Body, Response};
 use pictor_aws::testing::{fresh_resources, sdk_config};
-use pictor_aws::{config, DynamoAssetStore, S3BlobStore};
-use pictor_core::{AssetId, Ingestor, Pipeline, SourceRef, Spec};
-use pictor_query::{Config, Query};
+use pictor_aws::{config, DynamoAssetStore, S3BlobStore, S3Originals};
+use pictor_core::{AssetId, Ingestor, Intent, Pipeline, SourceLocation, Spec, Upload};
+use pictor_query::{AwsQuery, Config};
 use serde_json::Value;
 use std::io::{Read, Write};
 use std::sync::Arc;
@@ -75,8 +75,8 @@ fn fetch(url: &str) -> (u16, Vec<u8>) {
 }
 
 struct Setup {
-    query: Query,
-    cdn: Query,
+    query: AwsQuery,
+    cdn: AwsQuery,
     ids: Vec<AssetId>,
 }
 
@@ -85,6 +85,7 @@ async fn setup() -> Setup {
     let r = fresh_resources(&sdk).await.unwrap();
     let ingestor = Ingestor::new(
         Arc::new(Pipeline::new(Spec::default()).unwrap()),
+        S3Originals::new(config::s3_client(&sdk)),
         S3BlobStore::new(config::s3_client(&sdk), &r.output_bucket),
         DynamoAssetStore::new(config::dynamodb_client(&sdk), &r.table),
     );
@@ -95,14 +96,18 @@ async fn setup() -> Setup {
         ("uploads/ana/c.jpg", "ana", "images/photos/rocket.jpg"),
         ("uploads/ana/d.jpg", "ana", "images/hostile/text.jpg"),
     ] {
-        let source = SourceRef {
-            identity: format!("s3://{}/{key}", r.uploads_bucket),
-            display: key.into(),
-            creator: Some(creator.into()),
-            revision: None,
-        };
-        let outcome = ingestor.ingest(&source, read(file)).await.unwrap();
-        ids.push(outcome.asset().id.clone());
+        config::s3_client(&sdk)
+            .put_object()
+            .bucket(&r.uploads_bucket)
+            .key(key)
+            .body(read(file).into())
+            .send()
+            .await
+            .unwrap();
+        let upload = Upload::new(SourceLocation::s3(&r.uploads_bucket, key))
+            .with_creator(Some(creator.into()));
+        let outcome = ingestor.ingest(&upload, Intent::Upload).await.unwrap();
+        ids.push(outcome.asset_id().clone());
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let config = Config {
@@ -112,8 +117,8 @@ async fn setup() -> Setup {
         url_expiry: Duration::from_secs(120),
     };
     Setup {
-        query: Query::new(&sdk, config.clone()),
-        cdn: Query::new(
+        query: AwsQuery::on_aws(&sdk, config.clone()),
+        cdn: AwsQuery::on_aws(
             &sdk,
             Config {
                 cdn_base_url: Some("https://img.example.test".into()),

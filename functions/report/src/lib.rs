@@ -3,74 +3,14 @@
 //! `.html` to the output bucket. Invoked by hand with `{"date": "YYYY-MM-DD"}`, it reports
 //! on that day instead (to fill a gap, or to redo one).
 
-use pictor_aws::{DynamoAssetStore, S3BlobStore};
-use pictor_core::ports::StoreError;
-use pictor_core::report::{self, CostModel, Window};
+mod config;
+
+pub use config::{Config, ConfigError, DEFAULT_MEMORY_MB, ENV_VARS};
+use pictor_aws::function::ErrorType;
+use pictor_core::ports::{AssetStore, BlobStore, StoreError};
+use pictor_core::report::{self, Window};
 use serde::Deserialize;
 use serde_json::{json, Value};
-
-/// Every variable the function reads (the CDK app must set exactly these).
-pub const ENV_VARS: [&str; 5] = [
-    "PICTOR_OUTPUT_BUCKET",
-    "PICTOR_TABLE",
-    "PICTOR_REPORTS_PREFIX",
-    "PICTOR_COST_MEMORY_MB",
-    "PICTOR_COST_ARCH",
-];
-
-/// The ingest function's usual size: 1769 MB is where Lambda gives a whole vCPU.
-const DEFAULT_MEMORY_MB: u32 = 1769;
-
-#[derive(Debug, Clone)]
-pub struct Config {
-    pub output_bucket: String,
-    pub table: String,
-    /// Default `reports/`.
-    pub reports_prefix: String,
-    /// The ingest function's memory and architecture, for the cost estimate.
-    pub cost: CostModel,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("{0} must be set")]
-    Missing(&'static str),
-    #[error("{name}: {reason}")]
-    Invalid { name: &'static str, reason: String },
-}
-
-impl Config {
-    pub fn from_env() -> Result<Config, ConfigError> {
-        Config::from_lookup(|name| std::env::var(name).ok())
-    }
-
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
-        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
-        let required = |name: &'static str| get(name).ok_or(ConfigError::Missing(name));
-        let memory_mb = match get("PICTOR_COST_MEMORY_MB") {
-            None => DEFAULT_MEMORY_MB,
-            Some(raw) => raw.trim().parse().map_err(|_| ConfigError::Invalid {
-                name: "PICTOR_COST_MEMORY_MB",
-                reason: format!("{raw:?} is not a number of megabytes"),
-            })?,
-        };
-        let arch = get("PICTOR_COST_ARCH").unwrap_or_else(|| "arm64".into());
-        let cost = CostModel::lambda(&arch, memory_mb).map_err(|reason| ConfigError::Invalid {
-            name: "PICTOR_COST_ARCH/PICTOR_COST_MEMORY_MB",
-            reason,
-        })?;
-        let mut reports_prefix = get("PICTOR_REPORTS_PREFIX").unwrap_or_else(|| "reports/".into());
-        if !reports_prefix.ends_with('/') {
-            reports_prefix.push('/');
-        }
-        Ok(Config {
-            output_bucket: required("PICTOR_OUTPUT_BUCKET")?,
-            table: required("PICTOR_TABLE")?,
-            reports_prefix,
-            cost,
-        })
-    }
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
@@ -79,6 +19,15 @@ pub enum ReportError {
     /// Lambda retries an asynchronous (scheduled) invocation that fails.
     #[error("storage: {0}")]
     Store(#[from] StoreError),
+}
+
+impl ErrorType for ReportError {
+    fn error_type(&self) -> &'static str {
+        match self {
+            ReportError::BadEvent(_) => "BadEvent",
+            ReportError::Store(_) => "StorageUnavailable",
+        }
+    }
 }
 
 /// The two shapes the function is invoked with.
@@ -108,18 +57,33 @@ pub fn window_for(event: &Value) -> Result<Window, ReportError> {
     }
 }
 
-pub struct Report {
-    assets: DynamoAssetStore,
-    reports: S3BlobStore,
+/// The handler on the AWS adapters, as the function runs it.
+pub type AwsNightlyReport = NightlyReport<pictor_aws::DynamoAssetStore, pictor_aws::S3BlobStore>;
+
+impl AwsNightlyReport {
+    /// The handler on DynamoDB and S3, for `config`'s table and bucket. Reports are rewritten
+    /// when a day is redone, so they are never cached.
+    pub fn on_aws(sdk: &aws_config::SdkConfig, config: Config) -> AwsNightlyReport {
+        let assets = pictor_aws::config::asset_store(sdk, &config.table);
+        let reports =
+            pictor_aws::S3BlobStore::new(pictor_aws::config::s3_client(sdk), &config.output_bucket)
+                .with_cache_control("no-cache");
+        NightlyReport::new(config, assets, reports)
+    }
+}
+
+/// The handler, over any asset store to read and blob store to write the report to.
+pub struct NightlyReport<A, B> {
+    assets: A,
+    reports: B,
     config: Config,
 }
 
-impl Report {
-    pub fn new(sdk: &aws_config::SdkConfig, config: Config) -> Report {
-        Report {
-            assets: DynamoAssetStore::new(pictor_aws::config::dynamodb_client(sdk), &config.table),
-            reports: S3BlobStore::new(pictor_aws::config::s3_client(sdk), &config.output_bucket)
-                .with_cache_control("no-cache"),
+impl<A: AssetStore, B: BlobStore> NightlyReport<A, B> {
+    pub fn new(config: Config, assets: A, reports: B) -> Self {
+        NightlyReport {
+            assets,
+            reports,
             config,
         }
     }
@@ -160,29 +124,5 @@ mod tests {
         ] {
             assert!(matches!(window_for(&bad), Err(ReportError::BadEvent(_))));
         }
-    }
-
-    #[test]
-    fn config_defaults_and_refusals() {
-        let env = |k: &str| match k {
-            "PICTOR_OUTPUT_BUCKET" => Some("out".to_string()),
-            "PICTOR_TABLE" => Some("t".to_string()),
-            _ => None,
-        };
-        let config = Config::from_lookup(env).unwrap();
-        assert_eq!(config.reports_prefix, "reports/");
-        assert_eq!(config.cost.memory_mb, DEFAULT_MEMORY_MB);
-        assert_eq!(config.cost.architecture, "arm64");
-        let bad_memory = |k: &str| {
-            if k == "PICTOR_COST_MEMORY_MB" {
-                Some("lots".to_string())
-            } else {
-                env(k)
-            }
-        };
-        assert!(matches!(
-            Config::from_lookup(bad_memory),
-            Err(ConfigError::Invalid { .. })
-        ));
     }
 }

@@ -6,7 +6,7 @@ use pictor_aws::{config, DynamoAssetStore};
 use pictor_core::conformance::{check_report_json, report_sample};
 use pictor_core::ports::{AssetStore, Expected};
 use pictor_core::report::CostModel;
-use pictor_report::{Config, Report, ReportError};
+use pictor_report::{AwsNightlyReport, Config, ReportError};
 use serde_json::Value;
 
 #[tokio::test]
@@ -17,7 +17,7 @@ async fn the_scheduled_run_reports_the_previous_day_from_the_table() {
     for asset in report_sample() {
         assets.put(&asset, Expected::Absent).await.unwrap();
     }
-    let report = Report::new(
+    let report = AwsNightlyReport::on_aws(
         &sdk,
         Config {
             output_bucket: r.output_bucket.clone(),

@@ -2,10 +2,18 @@
 //! user arguments), and the per-task answer S3 expects.
 //!
 //! Our own types rather than `aws_lambda_events::s3::batch_job`, which knows only schema 1.0.
+//!
+//! Each task's original is ingested again with [`Intent::Reprocess`]: a task whose asset is
+//! already current under this spec and release is answered `Succeeded` without a download.
 
+use futures::FutureExt;
 use pictor_aws::events::decode_key;
+use pictor_core::ports::{AssetStore, BlobStore, OriginalStore};
+use pictor_core::{AssetStatus, Ingestor, Intent, Outcome, SourceLocation, Upload, UploadPrefix};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
+use tracing::Instrument;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -44,8 +52,8 @@ pub struct Task {
 }
 
 impl Task {
-    /// The bucket and decoded key the task is about.
-    pub fn location(&self) -> Result<(String, String), String> {
+    /// The object the task is about, its key decoded.
+    pub fn location(&self) -> Result<SourceLocation, String> {
         let bucket = match (&self.s3_bucket, &self.s3_bucket_arn) {
             (Some(name), _) if !name.is_empty() => name.clone(),
             // `arn:aws:s3:::bucket`; the bucket is what follows the last colon.
@@ -61,7 +69,7 @@ impl Task {
         if key.is_empty() {
             return Err("the task names no key".into());
         }
-        Ok((bucket, key))
+        Ok(SourceLocation::s3(bucket, key))
     }
 }
 
@@ -95,6 +103,110 @@ pub struct BatchResponse {
 /// Schema versions this function understands.
 pub const SCHEMA_VERSIONS: [&str; 2] = ["1.0", "2.0"];
 
+/// Answers every task of `batch`, each on its own: a panic becomes that task's permanent
+/// failure, never the whole invocation's. `Err` names an unknown schema version.
+pub async fn run_batch<O, B, A>(
+    ingestor: &Ingestor<O, B, A>,
+    prefix: &UploadPrefix,
+    batch: BatchEvent,
+) -> Result<BatchResponse, String>
+where
+    O: OriginalStore,
+    B: BlobStore,
+    A: AssetStore,
+{
+    if !SCHEMA_VERSIONS.contains(&batch.invocation_schema_version.as_str()) {
+        return Err(format!(
+            "invocationSchemaVersion {:?} (1.0 and 2.0 are understood)",
+            batch.invocation_schema_version
+        ));
+    }
+    let mut results = Vec::with_capacity(batch.tasks.len());
+    for task in &batch.tasks {
+        let span = tracing::info_span!(
+            "task",
+            job_id = batch.job.id.as_deref().unwrap_or(""),
+            task_id = %task.task_id,
+            key = %task.s3_key,
+        );
+        let (code, reason) = AssertUnwindSafe(run_task(ingestor, prefix, task).instrument(span))
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|_| {
+                (
+                    ResultCode::PermanentFailure,
+                    "internal error while processing".to_string(),
+                )
+            });
+        tracing::info!(task_id = %task.task_id, code = ?code, result = %reason, "task done");
+        results.push(TaskResult {
+            task_id: task.task_id.clone(),
+            result_code: code,
+            result_string: reason,
+        });
+    }
+    Ok(BatchResponse {
+        invocation_schema_version: batch.invocation_schema_version,
+        treat_missing_keys_as: ResultCode::PermanentFailure,
+        invocation_id: batch.invocation_id,
+        results,
+    })
+}
+
+async fn run_task<O, B, A>(
+    ingestor: &Ingestor<O, B, A>,
+    prefix: &UploadPrefix,
+    task: &Task,
+) -> (ResultCode, String)
+where
+    O: OriginalStore,
+    B: BlobStore,
+    A: AssetStore,
+{
+    let location = match task.location() {
+        Ok(location) => location,
+        Err(why) => return (ResultCode::PermanentFailure, why),
+    };
+    let SourceLocation::S3 { key, .. } = &location else {
+        return (ResultCode::PermanentFailure, "not an S3 object".into());
+    };
+    if prefix.below(key).is_none() {
+        return (
+            ResultCode::PermanentFailure,
+            format!("outside the upload prefix {prefix}"),
+        );
+    }
+    // Never ingested (a manifest made from an inventory): the key names the creator.
+    let upload = Upload::new(location.clone()).with_creator(prefix.creator_of(key));
+    match ingestor.ingest(&upload, Intent::Reprocess).await {
+        Ok(Outcome::UpToDate(asset)) => {
+            let why = match asset.status {
+                AssetStatus::Deleted => "the asset was deleted",
+                AssetStatus::Ready => "already current",
+                AssetStatus::Failed => "this release recorded the same failure",
+            };
+            (ResultCode::Succeeded, format!("nothing to do: {why}"))
+        }
+        Ok(Outcome::SourceMissing(_)) => (
+            ResultCode::PermanentFailure,
+            "the original is gone; the record is left as it was".into(),
+        ),
+        Ok(Outcome::Written(asset)) => match asset.error {
+            None => (
+                ResultCode::Succeeded,
+                format!("ready: {} renditions", asset.variants.len()),
+            ),
+            Some(error) => (ResultCode::PermanentFailure, format!("failed: {error}")),
+        },
+        Ok(Outcome::Unchanged(_) | Outcome::Repeat(_) | Outcome::AlreadyDeleted(_)) => {
+            (ResultCode::Succeeded, "unchanged".into())
+        }
+        // Storage trouble: S3 retries the task when it may pass later.
+        Err(e) if e.is_transient() => (ResultCode::TemporaryFailure, e.to_string()),
+        Err(e) => (ResultCode::PermanentFailure, e.to_string()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,10 +223,10 @@ mod tests {
         }));
         assert_eq!(
             v1.location().unwrap(),
-            ("up".to_string(), "uploads/ana/a b+c.jpg".to_string())
+            SourceLocation::s3("up", "uploads/ana/a b+c.jpg")
         );
         let v2 = task(serde_json::json!({"taskId": "t", "s3Key": "k.jpg", "s3Bucket": "up"}));
-        assert_eq!(v2.location().unwrap().0, "up");
+        assert_eq!(v2.location().unwrap(), SourceLocation::s3("up", "k.jpg"));
         let none = task(serde_json::json!({"taskId": "t", "s3Key": "k"}));
         assert!(none.location().is_err());
         let bad_key = task(serde_json::json!({"taskId": "t", "s3Key": "%FF", "s3Bucket": "up"}));

@@ -1,6 +1,8 @@
 //! The function's configuration, all from the environment.
 
-use pictor_core::Pipeline;
+use pictor_aws::config::{EnvError, PipelineSettingsError};
+use pictor_core::{Pipeline, UploadPrefix};
+use serde::Deserialize;
 use std::sync::Arc;
 
 /// Every variable the function reads (the CDK app must set exactly these).
@@ -13,13 +15,24 @@ pub const ENV_VARS: [&str; 6] = [
     "PICTOR_INGEST_QUEUE_URL",
 ];
 
+/// The variables as read, `PICTOR_` left off.
+#[derive(Deserialize)]
+struct Vars {
+    output_bucket: String,
+    table: String,
+    upload_prefix: Option<String>,
+    spec: Option<String>,
+    encode_threads: Option<String>,
+    ingest_queue_url: Option<String>,
+}
+
 #[derive(Clone)]
 pub struct Config {
     /// Renditions, and the manifests plans write (under `manifests/`).
     pub output_bucket: String,
     pub table: String,
     /// Batch tasks outside it are refused (default `uploads/`).
-    pub upload_prefix: String,
+    pub upload_prefix: UploadPrefix,
     /// The current spec: what "stale" is measured against.
     pub pipeline: Arc<Pipeline>,
     /// Where plans with `"target": "queue"` send the originals; those plans fail without it.
@@ -28,27 +41,24 @@ pub struct Config {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("{0} must be set")]
-    Missing(&'static str),
     #[error(transparent)]
-    Pipeline(#[from] pictor_aws::config::PipelineSettingsError),
+    Env(#[from] EnvError),
+    #[error(transparent)]
+    Pipeline(#[from] PipelineSettingsError),
 }
 
 impl Config {
     pub fn from_env() -> Result<Config, ConfigError> {
-        Config::from_lookup(|name| std::env::var(name).ok())
+        Config::from_vars(pictor_aws::config::from_env()?)
     }
 
-    /// `lookup` returns a variable's value; empty counts as unset.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
-        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
-        let required = |name: &'static str| get(name).ok_or(ConfigError::Missing(name));
+    fn from_vars(vars: Vars) -> Result<Config, ConfigError> {
         Ok(Config {
-            output_bucket: required("PICTOR_OUTPUT_BUCKET")?,
-            table: required("PICTOR_TABLE")?,
-            upload_prefix: pictor_aws::config::upload_prefix(get("PICTOR_UPLOAD_PREFIX")),
-            pipeline: pictor_aws::config::pipeline(get)?,
-            ingest_queue_url: get("PICTOR_INGEST_QUEUE_URL"),
+            output_bucket: vars.output_bucket,
+            table: vars.table,
+            upload_prefix: pictor_aws::config::upload_prefix(vars.upload_prefix),
+            pipeline: pictor_aws::config::pipeline(vars.spec, vars.encode_threads)?,
+            ingest_queue_url: vars.ingest_queue_url,
         })
     }
 }
@@ -56,31 +66,24 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use pictor_aws::config::PipelineSettingsError;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        Config::from_vars(pictor_aws::config::from_vars(vars.iter().copied())?)
+    }
 
     #[test]
     fn the_queue_is_optional_and_the_table_is_not() {
-        let env = |k: &str| match k {
-            "PICTOR_OUTPUT_BUCKET" => Some("out".to_string()),
-            "PICTOR_TABLE" => Some("t".to_string()),
-            _ => None,
-        };
-        let config = Config::from_lookup(env).unwrap();
-        assert_eq!(config.ingest_queue_url, None);
-        assert_eq!(config.upload_prefix, "uploads/");
-        assert_eq!(config.pipeline.threads(), 1);
-        let bad_threads = |k: &str| match k {
-            "PICTOR_ENCODE_THREADS" => Some("0".to_string()),
-            _ => env(k),
-        };
+        let env = [("PICTOR_OUTPUT_BUCKET", "out"), ("PICTOR_TABLE", "t")];
+        let c = config(&env).unwrap();
+        assert_eq!(c.ingest_queue_url, None);
+        assert_eq!(c.upload_prefix.as_str(), "uploads/");
+        assert_eq!(c.pipeline.threads(), 1);
+        let bad_threads = [env[0], env[1], ("PICTOR_ENCODE_THREADS", "0")];
         assert!(matches!(
-            Config::from_lookup(bad_threads),
+            config(&bad_threads),
             Err(ConfigError::Pipeline(PipelineSettingsError::Threads(_)))
         ));
-        let no_table = |k: &str| env(k).filter(|_| k != "PICTOR_TABLE");
-        assert!(matches!(
-            Config::from_lookup(no_table),
-            Err(ConfigError::Missing("PICTOR_TABLE"))
-        ));
+        let no_table = config(&env[..1]).err().unwrap();
+        assert_eq!(no_table.to_string(), "PICTOR_TABLE must be set");
     }
 }

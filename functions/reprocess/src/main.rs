@@ -1,22 +1,26 @@
-//! Wiring only: configuration from the environment, then the Lambda runtime loop.
+//! Wiring only: configuration from the environment, the adapters, then the runtime loop.
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
-use pictor_reprocess::{Config, Reprocess};
+use pictor_aws::config::load;
+use pictor_aws::function::{config_or_exit, diagnostic};
+use pictor_reprocess::{AwsReprocess, Config};
 use serde_json::Value;
 use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let config = Config::from_env().map_err(|e| {
-        tracing::error!(error = %e, "invalid configuration");
-        Error::from(e.to_string())
-    })?;
-    let sdk = pictor_aws::config::load().await;
-    let reprocess = Arc::new(Reprocess::new(&sdk, config));
+    let config = config_or_exit(Config::from_env());
+    let sdk = load().await;
+    let handler = Arc::new(AwsReprocess::on_aws(&sdk, config));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
-        let reprocess = Arc::clone(&reprocess);
-        async move { reprocess.handle(event.payload).await.map_err(Error::from) }
+        let handler = Arc::clone(&handler);
+        async move {
+            handler
+                .handle(event.payload)
+                .await
+                .map_err(|e| diagnostic(&e))
+        }
     }))
     .await
 }

@@ -6,15 +6,13 @@
 //! again after a job finished selects nothing, and after a job stopped half-way selects only
 //! the rest.
 
-use pictor_aws::events::encode_key;
-use pictor_core::ports::StoreError;
+use pictor_aws::events::{encode_key, replay_notification};
+use pictor_core::layout;
+use pictor_core::ports::{AssetStore, StoreError};
 use pictor_core::reprocess::{Candidate, Selection};
-
+use pictor_core::SourceLocation;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-
-/// Key prefix of manifests in the output bucket.
-pub const MANIFEST_PREFIX: &str = "manifests/";
 
 /// `{"plan": {...}}`, as an operator invokes the function.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -80,27 +78,6 @@ pub enum PlanError {
     Queue(String),
 }
 
-/// The bucket and key of an `s3://bucket/key` source identity.
-pub fn s3_location(identity: &str) -> Option<(&str, &str)> {
-    let rest = identity.strip_prefix("s3://")?;
-    rest.split_once('/')
-        .filter(|(b, k)| !b.is_empty() && !k.is_empty())
-}
-
-/// The notification the ingest function receives for an upload, minus what a replay cannot
-/// know (size, sequencer). Without a sequencer the ingest function cannot mistake it for a
-/// repeat of the original notification, so it processes the object as it is now.
-pub fn replay_notification(bucket: &str, key: &str) -> String {
-    serde_json::json!({
-        "Records": [{
-            "eventSource": "pictor:reprocess",
-            "eventName": "ObjectCreated:Replay",
-            "s3": {"bucket": {"name": bucket}, "object": {"key": encode_key(key)}}
-        }]
-    })
-    .to_string()
-}
-
 /// One manifest row: CSV with the key URL-encoded, as S3 Batch Operations requires.
 pub fn manifest_row(bucket: &str, key: &str) -> String {
     format!("{bucket},{}\n", encode_key(key))
@@ -125,11 +102,11 @@ impl PlanResult {
     pub fn tally(&mut self, page: Vec<Candidate>) -> Vec<(String, String)> {
         let mut originals = Vec::with_capacity(page.len());
         for c in page {
-            let Some((bucket, key)) = s3_location(&c.source_identity) else {
+            let Ok(SourceLocation::S3 { bucket, key }) = c.location() else {
                 self.skipped += 1;
                 continue;
             };
-            originals.push((bucket.to_string(), key.to_string()));
+            originals.push((bucket, key));
             self.selected += 1;
             *self.by_reason.entry(c.reason.as_str()).or_default() += 1;
             if self.sample.len() < SAMPLE {
@@ -140,31 +117,167 @@ impl PlanResult {
     }
 }
 
+/// Where plans hand originals over: the output bucket for manifests, the ingest queue.
+pub struct Planner {
+    s3: aws_sdk_s3::Client,
+    sqs: aws_sdk_sqs::Client,
+    output_bucket: String,
+    ingest_queue_url: Option<String>,
+}
+
+impl Planner {
+    pub fn new(
+        s3: aws_sdk_s3::Client,
+        sqs: aws_sdk_sqs::Client,
+        output_bucket: String,
+        ingest_queue_url: Option<String>,
+    ) -> Planner {
+        Planner {
+            s3,
+            sqs,
+            output_bucket,
+            ingest_queue_url,
+        }
+    }
+
+    /// Selects from `assets` against `spec_hash` and hands the originals over as `request`
+    /// says.
+    pub async fn plan<A: AssetStore + ?Sized>(
+        &self,
+        assets: &A,
+        spec_hash: &str,
+        request: &PlanRequest,
+    ) -> Result<PlanResult, PlanError> {
+        let queue = match (request.target, &self.ingest_queue_url) {
+            (Target::Queue, None) => return Err(PlanError::NoQueue),
+            (_, queue) => queue.clone(),
+        };
+        let mut result = PlanResult::new(spec_hash, request);
+        let mut manifest = String::new();
+        let mut cursor = None;
+        loop {
+            let (page, next) = request
+                .select
+                .select_page(assets, spec_hash, cursor)
+                .await?;
+            let originals = result.tally(page);
+            match (request.dry_run, &queue) {
+                (true, _) => {}
+                (false, Some(url)) if request.target == Target::Queue => {
+                    result.enqueued += self.enqueue(url, &originals).await?;
+                }
+                (false, _) => {
+                    for (bucket, key) in &originals {
+                        manifest.push_str(&manifest_row(bucket, key));
+                    }
+                }
+            }
+            match next {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
+        if !request.dry_run && request.target == Target::Manifest && result.selected > 0 {
+            let rows = result.selected;
+            result.manifest = Some(self.write_manifest(manifest, spec_hash, rows).await?);
+        }
+        Ok(result)
+    }
+
+    async fn write_manifest(
+        &self,
+        csv: String,
+        spec_hash: &str,
+        rows: usize,
+    ) -> Result<ManifestRef, PlanError> {
+        let stamp = time::OffsetDateTime::now_utc()
+            .format(time::macros::format_description!(
+                "[year][month][day]T[hour][minute][second]Z"
+            ))
+            .map_err(|e| PlanError::Manifest(e.to_string()))?;
+        let key = format!(
+            "{}reprocess-{stamp}-{}.csv",
+            layout::MANIFESTS,
+            &spec_hash[..spec_hash.len().min(12)]
+        );
+        let out = self
+            .s3
+            .put_object()
+            .bucket(&self.output_bucket)
+            .key(&key)
+            .content_type("text/csv")
+            .body(csv.into_bytes().into())
+            .send()
+            .await
+            .map_err(|e| {
+                PlanError::Manifest(aws_sdk_s3::error::DisplayErrorContext(e).to_string())
+            })?;
+        Ok(ManifestRef {
+            bucket: self.output_bucket.clone(),
+            key,
+            etag: out
+                .e_tag()
+                .unwrap_or_default()
+                .trim_matches('"')
+                .to_string(),
+            rows,
+        })
+    }
+
+    /// Sends one replayed notification per original, ten per request.
+    async fn enqueue(
+        &self,
+        queue_url: &str,
+        originals: &[(String, String)],
+    ) -> Result<usize, PlanError> {
+        use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
+        let mut sent = 0;
+        for chunk in originals.chunks(10) {
+            let entries = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, (bucket, key))| {
+                    SendMessageBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .message_body(replay_notification(bucket, key))
+                        .build()
+                        .map_err(|e| PlanError::Queue(e.to_string()))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let out = self
+                .sqs
+                .send_message_batch()
+                .queue_url(queue_url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(|e| {
+                    PlanError::Queue(aws_sdk_sqs::error::DisplayErrorContext(e).to_string())
+                })?;
+            if let Some(failed) = out.failed().first() {
+                return Err(PlanError::Queue(format!(
+                    "{} of {} messages refused, first: {}",
+                    out.failed().len(),
+                    chunk.len(),
+                    failed.message().unwrap_or(failed.code())
+                )));
+            }
+            sent += chunk.len();
+        }
+        Ok(sent)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn locations_rows_and_replays() {
-        assert_eq!(
-            s3_location("s3://up/uploads/a b.jpg"),
-            Some(("up", "uploads/a b.jpg"))
-        );
-        assert_eq!(s3_location("file:///tmp/a.jpg"), None);
-        assert_eq!(s3_location("s3://up/"), None);
+    fn manifest_rows_are_url_encoded_csv() {
         assert_eq!(
             manifest_row("up", "uploads/a b,c.jpg"),
             "up,uploads/a%20b%2Cc.jpg\n"
         );
-        let replay = replay_notification("up", "uploads/ana/a+b.jpg");
-        let pictor_aws::events::Notification::Records(records) =
-            pictor_aws::events::parse(&replay).unwrap()
-        else {
-            panic!("records expected")
-        };
-        assert_eq!(records[0].key, "uploads/ana/a+b.jpg");
-        assert_eq!(records[0].kind, pictor_aws::events::EventKind::Created);
-        assert_eq!(records[0].revision, pictor_core::Revision::default());
     }
 
     #[test]

@@ -5,12 +5,13 @@
 use aws_sdk_s3::primitives::ByteStream;
 use pictor_aws::provision::Resources;
 use pictor_aws::testing::{fresh_resources, sdk_config, unique};
-use pictor_aws::{config, DynamoAssetStore, S3BlobStore};
-use pictor_core::ingest::Outcome;
+use pictor_aws::{config, DynamoAssetStore, S3BlobStore, S3Originals};
 use pictor_core::ports::AssetStore;
-use pictor_core::{Asset, AssetId, AssetStatus, Ingestor, Pipeline, SourceRef, Spec};
+use pictor_core::{
+    Asset, AssetId, AssetStatus, Ingestor, Intent, Outcome, Pipeline, SourceLocation, Spec, Upload,
+};
 use pictor_reprocess::plan::{PlanRequest, Target};
-use pictor_reprocess::{Config, Reprocess, ReprocessError};
+use pictor_reprocess::{AwsReprocess, Config, ReprocessError};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -63,7 +64,7 @@ impl Cloud {
         Config {
             output_bucket: self.r.output_bucket.clone(),
             table: self.r.table.clone(),
-            upload_prefix: "uploads/".into(),
+            upload_prefix: pictor_core::UploadPrefix::default(),
             pipeline: pipeline(NEW_SPEC),
             ingest_queue_url: queue,
         }
@@ -82,18 +83,15 @@ impl Cloud {
             .unwrap();
         let ingestor = Ingestor::new(
             pipeline(spec),
+            S3Originals::new(self.s3.clone()),
             S3BlobStore::new(self.s3.clone(), &self.r.output_bucket),
             self.assets.clone(),
         );
-        let source = SourceRef {
-            identity: self.identity(key),
-            display: key.into(),
-            creator: key.split('/').nth(1).map(str::to_string),
-            revision: None,
-        };
-        match ingestor.ingest(&source, bytes).await.unwrap() {
+        let upload = Upload::new(SourceLocation::s3(&self.r.uploads_bucket, key))
+            .with_creator(key.split('/').nth(1).map(str::to_string));
+        match ingestor.ingest(&upload, Intent::Upload).await.unwrap() {
             Outcome::Written(a) => a,
-            Outcome::Unchanged(a) => panic!("{key} was already there: {a:?}"),
+            other => panic!("{key} was already there: {other:?}"),
         }
     }
 
@@ -126,7 +124,7 @@ fn plan(value: Value) -> Value {
     json!({ "plan": value })
 }
 
-async fn result_of(reprocess: &Reprocess, event: Value) -> (String, String) {
+async fn result_of(reprocess: &AwsReprocess, event: Value) -> (String, String) {
     let response = reprocess.handle(event.clone()).await.unwrap();
     assert_eq!(
         response["invocationSchemaVersion"],
@@ -157,7 +155,7 @@ async fn a_spec_change_is_planned_and_batch_tasks_regenerate_exactly_the_stale_a
         .seed(FRESH, "images/photos/astronaut.jpg", NEW_SPEC)
         .await;
     let old_trip = cloud.asset(TRIP).await;
-    let reprocess = Reprocess::new(&cloud.sdk, cloud.config(None));
+    let reprocess = AwsReprocess::on_aws(&cloud.sdk, cloud.config(None));
     let bucket = cloud.r.uploads_bucket.clone();
 
     // A dry run counts and writes nothing.
@@ -273,7 +271,7 @@ async fn a_spec_change_is_planned_and_batch_tasks_regenerate_exactly_the_stale_a
 #[tokio::test]
 async fn tasks_that_cannot_succeed_fail_permanently_and_storage_trouble_temporarily() {
     let cloud = Cloud::new().await;
-    let reprocess = Reprocess::new(&cloud.sdk, cloud.config(None));
+    let reprocess = AwsReprocess::on_aws(&cloud.sdk, cloud.config(None));
     let bucket = cloud.r.uploads_bucket.clone();
 
     let gone = batch_event("s3-batch-v1.json", &bucket, "uploads/ana/gone.jpg");
@@ -311,7 +309,7 @@ async fn tasks_that_cannot_succeed_fail_permanently_and_storage_trouble_temporar
         .credentials_provider(cloud.sdk.credentials_provider().unwrap())
         .retry_config(aws_config::retry::RetryConfig::disabled())
         .build();
-    let down = Reprocess::new(&unreachable, cloud.config(None));
+    let down = AwsReprocess::on_aws(&unreachable, cloud.config(None));
     let task = batch_event("s3-batch-v1.json", &bucket, "uploads/ana/a.jpg");
     assert_eq!(result_of(&down, task).await.0, "TemporaryFailure");
 
@@ -337,7 +335,7 @@ async fn a_queue_plan_sends_each_stale_original_to_ingest_once() {
     cloud
         .seed("uploads/ana/c.jpg", "images/photos/rocket.jpg", NEW_SPEC)
         .await;
-    let no_queue = Reprocess::new(&cloud.sdk, cloud.config(None));
+    let no_queue = AwsReprocess::on_aws(&cloud.sdk, cloud.config(None));
     let request = PlanRequest {
         target: Target::Queue,
         ..PlanRequest::default()
@@ -355,7 +353,7 @@ async fn a_queue_plan_sends_each_stale_original_to_ingest_once() {
         .queue_url()
         .unwrap()
         .to_string();
-    let reprocess = Reprocess::new(&cloud.sdk, cloud.config(Some(queue.clone())));
+    let reprocess = AwsReprocess::on_aws(&cloud.sdk, cloud.config(Some(queue.clone())));
     let result = reprocess.plan(&request).await.unwrap();
     assert_eq!((result.selected, result.enqueued), (1, 1));
 

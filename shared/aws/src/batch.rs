@@ -64,6 +64,15 @@ pub enum HandlerError {
     Retry(String),
 }
 
+impl crate::function::ErrorType for HandlerError {
+    fn error_type(&self) -> &'static str {
+        match self {
+            HandlerError::BadEvent(_) => "BadEvent",
+            HandlerError::Retry(_) => "Retry",
+        }
+    }
+}
+
 /// The entry point of every function fed by S3 notifications: an SQS batch is answered with
 /// its `batchItemFailures` (each message in its own `message` span); a notification invoking
 /// the function directly succeeds or fails as a whole. `handle_body` takes one notification.

@@ -2,6 +2,7 @@
 //! same code talks to AWS or to a local server given `AWS_ENDPOINT_URL`.
 
 use aws_config::{BehaviorVersion, SdkConfig};
+use pictor_core::UploadPrefix;
 
 pub async fn load() -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest()).load().await
@@ -20,14 +21,77 @@ pub fn dynamodb_client(config: &SdkConfig) -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::new(config)
 }
 
-/// The key prefix uploads arrive under (`PICTOR_UPLOAD_PREFIX`): `uploads/` when unset, and
-/// always ending in `/` so that `uploads` cannot match `uploads-old/...`.
-pub fn upload_prefix(configured: Option<String>) -> String {
-    let mut prefix = configured.unwrap_or_else(|| "uploads/".into());
-    if !prefix.ends_with('/') {
-        prefix.push('/');
+/// The output bucket as the store renditions are written to: their keys are content-addressed,
+/// so each is sent with a year-long `Cache-Control`.
+pub fn rendition_store(config: &SdkConfig, bucket: &str) -> crate::S3BlobStore {
+    crate::S3BlobStore::new(s3_client(config), bucket)
+        .with_cache_control(pictor_core::ingest::RENDITION_CACHE_CONTROL)
+}
+
+/// The asset table as an asset store.
+pub fn asset_store(config: &SdkConfig, table: &str) -> crate::DynamoAssetStore {
+    crate::DynamoAssetStore::new(dynamodb_client(config), table)
+}
+
+/// The three stores a function that ingests works with, on AWS.
+pub struct AwsStores {
+    pub originals: crate::S3Originals,
+    pub renditions: crate::S3BlobStore,
+    pub assets: crate::DynamoAssetStore,
+}
+
+impl AwsStores {
+    pub fn new(config: &SdkConfig, output_bucket: &str, table: &str) -> AwsStores {
+        AwsStores {
+            originals: crate::S3Originals::new(s3_client(config)),
+            renditions: rendition_store(config, output_bucket),
+            assets: asset_store(config, table),
+        }
     }
-    prefix
+}
+
+/// The prefix every variable Pictor reads starts with.
+const PREFIX: &str = "PICTOR_";
+
+/// Why a function's configuration was refused. Its text names the variable, so the one log
+/// line a failed start writes says what to fix.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EnvError {
+    #[error("{0} must be set")]
+    Missing(String),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Reads the `PICTOR_*` variables of this process into `T`, a serde struct whose field
+/// `table` is `PICTOR_TABLE`. An empty value counts as unset.
+pub fn from_env<T: serde::de::DeserializeOwned>() -> Result<T, EnvError> {
+    from_vars(std::env::vars())
+}
+
+/// [`from_env`] over the given variables (tests pass their own).
+pub fn from_vars<T, I, K, V>(vars: I) -> Result<T, EnvError>
+where
+    T: serde::de::DeserializeOwned,
+    I: IntoIterator<Item = (K, V)>,
+    K: Into<String>,
+    V: Into<String>,
+{
+    let vars = vars
+        .into_iter()
+        .map(|(k, v)| (k.into(), v.into()))
+        .filter(|(k, v)| k.starts_with(PREFIX) && !v.trim().is_empty());
+    envy::prefixed(PREFIX).from_iter(vars).map_err(|e| match e {
+        envy::Error::MissingValue(field) => {
+            EnvError::Missing(format!("{PREFIX}{}", field.to_ascii_uppercase()))
+        }
+        envy::Error::Custom(message) => EnvError::Invalid(message),
+    })
+}
+
+/// `PICTOR_UPLOAD_PREFIX`, `uploads/` when unset.
+pub fn upload_prefix(configured: Option<String>) -> UploadPrefix {
+    configured.map_or_else(UploadPrefix::default, UploadPrefix::new)
 }
 
 /// Why the pipeline settings of a function that processes images are refused.
@@ -39,15 +103,15 @@ pub enum PipelineSettingsError {
     Threads(String),
 }
 
-/// The pipeline of a function that processes images, from the two variables it reads through
-/// `get`: `PICTOR_SPEC` (a TOML spec; the built-in default when unset) and
-/// `PICTOR_ENCODE_THREADS` (see [`encode_threads`]).
+/// The pipeline of a function that processes images, from the two variables it reads:
+/// `PICTOR_SPEC` (a TOML spec; the built-in default when unset) and `PICTOR_ENCODE_THREADS`
+/// (see [`encode_threads`]).
 pub fn pipeline(
-    get: impl Fn(&str) -> Option<String>,
+    spec: Option<String>,
+    threads: Option<String>,
 ) -> Result<std::sync::Arc<pictor_core::Pipeline>, PipelineSettingsError> {
-    let threads =
-        encode_threads(get("PICTOR_ENCODE_THREADS")).map_err(PipelineSettingsError::Threads)?;
-    let spec = match get("PICTOR_SPEC") {
+    let threads = encode_threads(threads).map_err(PipelineSettingsError::Threads)?;
+    let spec = match spec {
         Some(toml) => pictor_core::Spec::from_toml(&toml)
             .map_err(|e| PipelineSettingsError::Spec(e.to_string()))?,
         None => pictor_core::Spec::default(),
@@ -76,7 +140,7 @@ pub fn encode_threads(value: Option<String>) -> Result<usize, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{encode_threads, upload_prefix};
+    use super::*;
 
     #[test]
     fn encode_threads_default_to_one_and_refuse_nonsense() {
@@ -90,8 +154,27 @@ mod tests {
 
     #[test]
     fn upload_prefix_defaults_and_always_ends_in_a_slash() {
-        assert_eq!(upload_prefix(None), "uploads/");
-        assert_eq!(upload_prefix(Some("incoming".into())), "incoming/");
-        assert_eq!(upload_prefix(Some("a/b/".into())), "a/b/");
+        assert_eq!(upload_prefix(None).as_str(), "uploads/");
+        assert_eq!(upload_prefix(Some("incoming".into())).as_str(), "incoming/");
+    }
+
+    #[derive(serde::Deserialize, Debug)]
+    struct Vars {
+        table: String,
+        upload_prefix: Option<String>,
+    }
+
+    #[test]
+    fn variables_are_read_by_name_and_a_missing_one_is_named() {
+        let vars: Vars = from_vars([
+            ("PICTOR_TABLE", "t"),
+            ("PICTOR_UPLOAD_PREFIX", " "),
+            ("TABLE", "x"),
+        ])
+        .unwrap();
+        assert_eq!(vars.table, "t");
+        assert_eq!(vars.upload_prefix, None, "empty counts as unset");
+        let missing = from_vars::<Vars, _, _, _>([("PICTOR_TABLE", "")]).unwrap_err();
+        assert_eq!(missing.to_string(), "PICTOR_TABLE must be set");
     }
 }

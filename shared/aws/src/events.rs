@@ -5,7 +5,7 @@
 //! requires fields (`userIdentity`, `requestParameters`) that some S3-compatible servers leave
 //! out, and a notification must never be rejected for a field we do not use.
 
-use pictor_core::Revision;
+use pictor_core::{Revision, SourceLocation, Upload, UploadPrefix};
 use serde::Deserialize;
 
 /// What one notification says.
@@ -157,13 +157,62 @@ pub fn encode_key(key: &str) -> String {
     percent_encoding::utf8_percent_encode(key, ESCAPED).to_string()
 }
 
-/// `<creator>/<file>` below the upload prefix: the first folder names the creator.
-pub fn creator_from_key(below_prefix: &str) -> Option<String> {
-    match below_prefix.split_once('/') {
-        Some((creator, file)) if !creator.is_empty() && !file.is_empty() => {
-            Some(creator.to_string())
+/// The notification the ingest function receives for an upload, minus what a replay cannot
+/// know (size, sequencer): what reprocess plans send to the ingest queue. Without a sequencer
+/// the ingest function cannot mistake it for a repeat of the original notification, so it
+/// processes the object as it is now.
+pub fn replay_notification(bucket: &str, key: &str) -> String {
+    serde_json::json!({
+        "Records": [{
+            "eventSource": "pictor:reprocess",
+            "eventName": "ObjectCreated:Replay",
+            "s3": {"bucket": {"name": bucket}, "object": {"key": encode_key(key)}}
+        }]
+    })
+    .to_string()
+}
+
+/// An object event read against the configured upload prefix, to become an [`Upload`].
+pub struct UnderPrefix<'a> {
+    pub event: &'a ObjectEvent,
+    pub prefix: &'a UploadPrefix,
+}
+
+impl ObjectEvent {
+    pub fn under<'a>(&'a self, prefix: &'a UploadPrefix) -> UnderPrefix<'a> {
+        UnderPrefix {
+            event: self,
+            prefix,
         }
-        _ => None,
+    }
+
+    pub fn location(&self) -> SourceLocation {
+        SourceLocation::s3(&self.bucket, &self.key)
+    }
+}
+
+/// Why an object event is no upload of ours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum NotAnUpload {
+    /// Outputs and anything else never trigger processing.
+    #[error("outside the upload prefix")]
+    OutsidePrefix,
+}
+
+impl TryFrom<UnderPrefix<'_>> for Upload {
+    type Error = NotAnUpload;
+
+    /// The key names the creator by its first folder below the prefix; the event's size and
+    /// revision travel with the upload.
+    fn try_from(scoped: UnderPrefix<'_>) -> Result<Upload, NotAnUpload> {
+        let event = scoped.event;
+        if scoped.prefix.below(&event.key).is_none() {
+            return Err(NotAnUpload::OutsidePrefix);
+        }
+        Ok(Upload::new(event.location())
+            .with_creator(scoped.prefix.creator_of(&event.key))
+            .with_revision(Some(event.revision.clone()))
+            .with_size(event.size))
     }
 }
 
@@ -172,11 +221,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn creator_is_the_first_folder() {
-        assert_eq!(creator_from_key("ana/x.jpg").as_deref(), Some("ana"));
-        assert_eq!(creator_from_key("ana/trip/x.jpg").as_deref(), Some("ana"));
-        assert_eq!(creator_from_key("x.jpg"), None);
-        assert_eq!(creator_from_key("/x.jpg"), None);
+    fn uploads_come_from_events_under_the_prefix() {
+        let body = r#"{"Records":[{"eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"up"},"object":{"key":"uploads/ana/x+y.png","size":12,"sequencer":"0A"}}}]}"#;
+        let Notification::Records(records) = parse(body).unwrap() else {
+            panic!("records expected")
+        };
+        let prefix = UploadPrefix::default();
+        let upload = Upload::try_from(records[0].under(&prefix)).unwrap();
+        assert_eq!(upload.location.to_string(), "s3://up/uploads/ana/x y.png");
+        assert_eq!(upload.display, "uploads/ana/x y.png");
+        assert_eq!(upload.creator.as_deref(), Some("ana"));
+        assert_eq!(upload.size, Some(12));
+        assert_eq!(
+            upload.revision.and_then(|r| r.sequencer).as_deref(),
+            Some("0A")
+        );
+        let other = UploadPrefix::new("incoming");
+        assert_eq!(
+            Upload::try_from(records[0].under(&other)),
+            Err(NotAnUpload::OutsidePrefix)
+        );
     }
 
     #[test]
@@ -209,6 +273,17 @@ mod tests {
             decode_key("uploads/%FF.jpg"),
             Err(EventError::BadKey(_))
         ));
+    }
+
+    #[test]
+    fn replayed_notifications_parse_as_creations_without_a_revision() {
+        let replay = replay_notification("up", "uploads/ana/a+b.jpg");
+        let Notification::Records(records) = parse(&replay).unwrap() else {
+            panic!("records expected")
+        };
+        assert_eq!(records[0].key, "uploads/ana/a+b.jpg");
+        assert_eq!(records[0].kind, EventKind::Created);
+        assert_eq!(records[0].revision, Revision::default());
     }
 
     #[test]

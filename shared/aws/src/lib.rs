@@ -6,9 +6,11 @@ pub mod config;
 pub mod dynamo_assets;
 pub mod errors;
 pub mod events;
+pub mod function;
 pub mod metrics;
 pub mod provision;
 pub mod s3_blobs;
+pub mod s3_originals;
 pub mod s3_urls;
 pub mod table;
 #[cfg(feature = "testing")]
@@ -16,3 +18,4 @@ pub mod testing;
 
 pub use dynamo_assets::DynamoAssetStore;
 pub use s3_blobs::S3BlobStore;
+pub use s3_originals::S3Originals;

@@ -1,10 +1,15 @@
 //! The S3 and DynamoDB adapters pass the same port conformance suites as the local adapters,
 //! against the local S3/DynamoDB server through the real SDK.
 
+use async_trait::async_trait;
+use aws_sdk_s3::primitives::ByteStream;
 use pictor_aws::testing::{sdk_config, unique};
-use pictor_aws::{config, table, DynamoAssetStore, S3BlobStore};
-use pictor_core::conformance::{asset_store_suite, blob_store_suite};
+use pictor_aws::{config, table, DynamoAssetStore, S3BlobStore, S3Originals};
+use pictor_core::conformance::{
+    asset_store_suite, blob_store_suite, original_store_suite, OriginalsFixture,
+};
 use pictor_core::ports::{BlobStore, StoreError};
+use pictor_core::SourceLocation;
 
 #[tokio::test]
 async fn s3_blob_store_conforms() {
@@ -66,4 +71,49 @@ async fn unreachable_server_is_transient() {
     let store = S3BlobStore::new(config::s3_client(&sdk), "any");
     let err = store.get("a/b.jpg").await.unwrap_err();
     assert!(err.is_transient(), "{err:?}");
+}
+
+/// Originals as objects in a bucket, with the creator as `x-amz-meta-creator`.
+struct Bucket {
+    client: aws_sdk_s3::Client,
+    name: String,
+}
+
+#[async_trait]
+impl OriginalsFixture for Bucket {
+    async fn place(&self, name: &str, bytes: Vec<u8>, creator: Option<&str>) -> SourceLocation {
+        let key = format!("uploads/{name}");
+        let mut put = self
+            .client
+            .put_object()
+            .bucket(&self.name)
+            .key(&key)
+            .body(ByteStream::from(bytes));
+        if let Some(creator) = creator {
+            put = put.metadata("creator", creator);
+        }
+        put.send().await.unwrap();
+        SourceLocation::s3(&self.name, key)
+    }
+    fn missing(&self, name: &str) -> SourceLocation {
+        SourceLocation::s3(&self.name, format!("uploads/{name}"))
+    }
+    fn foreign(&self) -> SourceLocation {
+        SourceLocation::file(std::path::Path::new("/tmp/a.jpg"))
+    }
+    fn keeps_metadata(&self) -> bool {
+        true
+    }
+}
+
+#[tokio::test]
+async fn s3_originals_conform() {
+    let client = config::s3_client(&sdk_config());
+    let name = unique("originals");
+    client.create_bucket().bucket(&name).send().await.unwrap();
+    let bucket = Bucket {
+        client: client.clone(),
+        name,
+    };
+    original_store_suite(&S3Originals::new(client), &bucket).await;
 }

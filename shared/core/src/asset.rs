@@ -58,18 +58,6 @@ impl From<AssetId> for String {
     }
 }
 
-/// Where an upload came from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SourceRef {
-    /// Stable, canonical location (`file:///abs/path`, `s3://bucket/key`); the asset id derives from it.
-    pub identity: String,
-    /// The location as the user gave it, for display.
-    pub display: String,
-    pub creator: Option<String>,
-    /// Where the source stands in its store's history, when the store says.
-    pub revision: Option<Revision>,
-}
-
 /// An object store's account of one write of a source (S3: event sequencer, version id,
 /// ETag). Lets a runner recognise a duplicate or out-of-order notification before it
 /// downloads anything.

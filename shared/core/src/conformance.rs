@@ -2,8 +2,70 @@
 //! empty store, so all backends honour one contract. They panic (assert) on a violation.
 
 use crate::asset::{Asset, AssetId, AssetStatus};
-use crate::ports::{AssetQuery, AssetStore, BlobStore, Expected, StoreError};
+use crate::ports::{
+    AssetQuery, AssetStore, BlobStore, Expected, OriginalStore, ReadError, StoreError,
+};
+use crate::source::SourceLocation;
+use async_trait::async_trait;
 use time::{Duration, OffsetDateTime};
+
+/// How a test puts originals where an [`OriginalStore`] under test reads them.
+#[async_trait]
+pub trait OriginalsFixture: Send + Sync {
+    /// Stores `bytes` as the original `name` (with `creator` as its metadata, where the store
+    /// keeps metadata) and returns its location. Placing the same name again overwrites it.
+    async fn place(&self, name: &str, bytes: Vec<u8>, creator: Option<&str>) -> SourceLocation;
+    /// A location in the same store where nothing is.
+    fn missing(&self, name: &str) -> SourceLocation;
+    /// A location this store does not serve.
+    fn foreign(&self) -> SourceLocation;
+    /// Whether the store keeps a creator with the original.
+    fn keeps_metadata(&self) -> bool;
+}
+
+/// Checks the read contract of an original store: bytes and metadata as placed, `NotFound`,
+/// the size limit checked before the body is read, overwrites, awkward names.
+pub async fn original_store_suite<O: OriginalStore, F: OriginalsFixture>(store: &O, fixture: &F) {
+    let bytes: Vec<u8> = (0..100u8).collect();
+    let location = fixture.place("ana/a.jpg", bytes.clone(), Some("ana")).await;
+    let original = store.read(&location, 1000).await.unwrap();
+    assert_eq!(original.bytes, bytes);
+    let expected_creator = fixture.keeps_metadata().then(|| "ana".to_string());
+    assert_eq!(original.creator, expected_creator);
+
+    // The limit is inclusive, and a larger original is refused by its size.
+    assert_eq!(store.read(&location, 100).await.unwrap().bytes.len(), 100);
+    assert!(matches!(
+        store.read(&location, 99).await,
+        Err(ReadError::TooLarge {
+            size: 100,
+            limit: 99
+        })
+    ));
+
+    assert!(matches!(
+        store.read(&fixture.missing("ana/nothing.jpg"), 1000).await,
+        Err(ReadError::NotFound)
+    ));
+    assert!(matches!(
+        store.read(&fixture.foreign(), 1000).await,
+        Err(ReadError::Store(StoreError::InvalidKey { .. }))
+    ));
+
+    // An overwrite is read as the new bytes, and a store that tells writes apart says so.
+    let replaced = fixture.place("ana/a.jpg", vec![7; 10], None).await;
+    assert_eq!(replaced, location);
+    let again = store.read(&location, 1000).await.unwrap();
+    assert_eq!(again.bytes, vec![7; 10]);
+    if original.revision.etag.is_some() {
+        assert_ne!(again.revision.etag, original.revision.etag);
+    }
+
+    let odd = fixture
+        .place("bo/summer trip/ünï cødé +%.png", vec![9], None)
+        .await;
+    assert_eq!(store.read(&odd, 10).await.unwrap().bytes, [9]);
+}
 
 /// Checks get/head/put/list/delete semantics on an empty blob store.
 pub async fn blob_store_suite<B: BlobStore>(store: &B) {

@@ -1,29 +1,29 @@
-//! The use case every runner shares: one source in, renditions stored and exactly one record
-//! (READY or FAILED with a reason) written. The CLI, the watcher and the cloud functions all
-//! call this; only the adapters differ.
+//! The use case every runner shares: "read an original, then turn it into renditions and a
+//! record, or record why not". The CLI, the watcher and the cloud functions each make one call
+//! to [`Ingestor::ingest`]; only the adapters behind the ports differ.
 
-use crate::asset::{Asset, AssetId, AssetStatus, Revision, SourceRef, VariantRecord};
-use crate::error::ProcessError;
+use crate::asset::{Asset, AssetId, AssetStatus, Revision, VariantRecord};
+use crate::error::{ErrorKind, ProcessError};
+use crate::layout;
 use crate::pipeline::{Pipeline, Rendition};
-use crate::ports::{AssetStore, BlobStore, Expected, StoreError};
+use crate::ports::{
+    AssetStore, BlobStore, Expected, Original, OriginalStore, ReadError, StoreError,
+};
+use crate::reprocess::Selection;
+use crate::source::Upload;
 use sha2::{Digest, Sha256};
 use std::cmp::Ordering;
 use std::sync::Arc;
 use time::OffsetDateTime;
 
-/// Prefix under which renditions are stored: `renditions/<asset-id>/<variant>-<hash>.<ext>`.
-pub const RENDITIONS_PREFIX: &str = "renditions";
-
-/// Content-addressed key of a rendition: the hash of its bytes is part of the name, so a URL
-/// never changes meaning and can be cached forever, and a re-upload writes new keys that
-/// readers switch to only when the record does.
+/// Content-addressed key of a rendition (see [`layout::rendition_key`]).
 pub fn rendition_key(id: &AssetId, rendition: &Rendition) -> String {
     let digest = Sha256::digest(&rendition.data);
-    format!(
-        "{RENDITIONS_PREFIX}/{id}/{}-{}.{}",
-        rendition.name,
-        hex::encode(&digest[..6]),
-        rendition.format.extension()
+    layout::rendition_key(
+        id,
+        &rendition.name,
+        &hex::encode(&digest[..6]),
+        rendition.format.extension(),
     )
 }
 
@@ -34,7 +34,7 @@ pub const ENGINE: &str = concat!("pictor-core/", env!("CARGO_PKG_VERSION"));
 /// `Cache-Control` for renditions: safe to cache for a year because keys are content-addressed.
 pub const RENDITION_CACHE_CONTROL: &str = "public, max-age=31536000, immutable";
 
-/// Why a source could not even be recorded. Processing failures are not errors here: they
+/// Why an upload could not even be recorded. Processing failures are not errors here: they
 /// become FAILED records.
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
@@ -43,6 +43,8 @@ pub enum IngestError {
 }
 
 impl IngestError {
+    /// Whether another attempt may succeed: the store was unavailable, or a concurrent write
+    /// of the same asset won and may have left work to do.
     pub fn is_transient(&self) -> bool {
         match self {
             IngestError::Store(e) => e.is_transient() || matches!(e, StoreError::Conflict(_)),
@@ -50,54 +52,170 @@ impl IngestError {
     }
 }
 
+/// Why the ingest runs, which decides what counts as work and what a missing original means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Intent {
+    /// A new upload, or a notification about one: a write the record already reflects is a
+    /// repeat, and an original that is gone is recorded as FAILED `not_found`.
+    Upload,
+    /// An existing asset again, after a spec change or an upgrade: only an asset that needs
+    /// work is read (see [`Selection`]), its record's creator and revision are kept, and an
+    /// original that is gone leaves the record and its renditions as they are.
+    Reprocess,
+}
+
 /// What an ingest did.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
-    /// Renditions were (re)made or the failure recorded.
+    /// Renditions were (re)made, or the failure recorded.
     Written(Asset),
-    /// Same bytes under the same spec were already READY: nothing was done.
+    /// The same bytes under the same spec were READY already: read, nothing written.
     Unchanged(Asset),
+    /// The record already reflects this write of the original or a later one (a repeated or
+    /// late notification): nothing was read.
+    Repeat(Asset),
+    /// The original is gone and its record already says DELETED.
+    AlreadyDeleted(Asset),
+    /// Reprocess: the record needs no work (current, deleted, or a failure this release would
+    /// only repeat). Nothing was read.
+    UpToDate(Asset),
+    /// Reprocess: the original is gone. The record (if any) and its renditions are left as
+    /// they are: they are the best there is.
+    SourceMissing(AssetId),
 }
 
 impl Outcome {
-    pub fn asset(&self) -> &Asset {
+    /// The record as it stands after the ingest, when there is one.
+    pub fn asset(&self) -> Option<&Asset> {
         match self {
-            Outcome::Written(a) | Outcome::Unchanged(a) => a,
+            Outcome::Written(a)
+            | Outcome::Unchanged(a)
+            | Outcome::Repeat(a)
+            | Outcome::AlreadyDeleted(a)
+            | Outcome::UpToDate(a) => Some(a),
+            Outcome::SourceMissing(_) => None,
         }
+    }
+
+    pub fn asset_id(&self) -> &AssetId {
+        match self {
+            Outcome::SourceMissing(id) => id,
+            Outcome::Written(a)
+            | Outcome::Unchanged(a)
+            | Outcome::Repeat(a)
+            | Outcome::AlreadyDeleted(a)
+            | Outcome::UpToDate(a) => &a.id,
+        }
+    }
+
+    /// Whether the asset is READY afterwards (made now, or found unchanged).
+    pub fn is_ready(&self) -> bool {
+        self.asset().is_some_and(|a| a.status == AssetStatus::Ready)
     }
 }
 
-pub struct Ingestor<B, A> {
+/// The ingest use case over its three ports: where originals are read, where renditions are
+/// written, where records are kept.
+pub struct Ingestor<O, B, A> {
     pipeline: Arc<Pipeline>,
-    blobs: B,
+    originals: O,
+    renditions: B,
     assets: A,
 }
 
-impl<B: BlobStore, A: AssetStore> Ingestor<B, A> {
-    pub fn new(pipeline: Arc<Pipeline>, blobs: B, assets: A) -> Self {
+impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
+    pub fn new(pipeline: Arc<Pipeline>, originals: O, renditions: B, assets: A) -> Self {
         Ingestor {
             pipeline,
-            blobs,
+            originals,
+            renditions,
             assets,
         }
     }
 
-    pub fn pipeline(&self) -> &Pipeline {
-        &self.pipeline
-    }
-
-    pub fn assets(&self) -> &A {
-        &self.assets
-    }
-
-    pub fn blobs(&self) -> &B {
-        &self.blobs
-    }
-
-    /// Processes `bytes` from `source` and records the result.
-    pub async fn ingest(&self, source: &SourceRef, bytes: Vec<u8>) -> Result<Outcome, IngestError> {
-        let id = AssetId::for_source(&source.identity);
+    /// Brings the asset of `upload` up to date with its original, in one place: reads the
+    /// record once, recognises a repeat (or, for a reprocess, an asset needing no work),
+    /// applies the size limit, reads the original, falls back to the creator its metadata
+    /// names, runs the pipeline, writes renditions and the record, and records failures.
+    ///
+    /// `Err` only when the outcome could not be recorded (a store failed); see
+    /// [`IngestError::is_transient`].
+    pub async fn ingest(&self, upload: &Upload, intent: Intent) -> Result<Outcome, IngestError> {
+        let id = upload.asset_id();
         let existing = self.assets.get(&id).await?;
+        let mut upload = upload.clone();
+        match (intent, &existing) {
+            (Intent::Upload, Some(asset))
+                if upload
+                    .revision
+                    .as_ref()
+                    .is_some_and(|r| self.supersedes(asset, r)) =>
+            {
+                return Ok(Outcome::Repeat(asset.clone()));
+            }
+            (Intent::Reprocess, Some(asset)) => {
+                if Selection::default()
+                    .reason(asset, self.pipeline.spec_hash())
+                    .is_none()
+                {
+                    return Ok(Outcome::UpToDate(asset.clone()));
+                }
+                // Same asset, same write of the original: notifications about it stay repeats.
+                upload.display = asset.source.clone();
+                upload.creator = asset.creator.clone().or(upload.creator);
+                upload.revision = asset.revision.clone();
+            }
+            _ => {}
+        }
+
+        let limit = self.pipeline.spec().limits.max_file_bytes;
+        let read = match upload.size {
+            Some(size) if size > limit => Err(ReadError::TooLarge { size, limit }),
+            _ => self.originals.read(&upload.location, limit).await,
+        };
+        let error = match read {
+            Ok(original) => return self.process(upload, original, existing).await,
+            Err(ReadError::Store(e)) => return Err(e.into()),
+            Err(ReadError::NotFound) => match (intent, existing) {
+                (Intent::Reprocess, _) => return Ok(Outcome::SourceMissing(id)),
+                (Intent::Upload, Some(asset)) if asset.status == AssetStatus::Deleted => {
+                    return Ok(Outcome::AlreadyDeleted(asset));
+                }
+                (Intent::Upload, existing) => {
+                    let error = ProcessError::new(
+                        ErrorKind::NotFound,
+                        "the original was deleted before it could be processed",
+                    );
+                    return self
+                        .record(&upload, None, Err(error), existing.as_ref())
+                        .await;
+                }
+            },
+            Err(ReadError::TooLarge { size, limit }) => ProcessError::too_large(format!(
+                "the original has {size} bytes; the limit is {limit}"
+            )),
+            Err(ReadError::Unreadable(error)) => error,
+        };
+        self.record(&upload, None, Err(error), existing.as_ref())
+            .await
+    }
+
+    /// Runs the pipeline on `original` and records the result, unless the record already
+    /// holds these bytes under this spec.
+    async fn process(
+        &self,
+        mut upload: Upload,
+        original: Original,
+        existing: Option<Asset>,
+    ) -> Result<Outcome, IngestError> {
+        if upload.creator.is_none() {
+            upload.creator = original.creator;
+        }
+        let revision = upload.revision.get_or_insert_with(Revision::default);
+        revision.version_id = revision.version_id.take().or(original.revision.version_id);
+        revision.etag = revision.etag.take().or(original.revision.etag);
+
+        let bytes = original.bytes;
         let sha256 = hex::encode(Sha256::digest(&bytes));
         if let Some(current) = existing
             .as_ref()
@@ -107,7 +225,7 @@ impl<B: BlobStore, A: AssetStore> Ingestor<B, A> {
         }
         let source_bytes = bytes.len() as u64;
         let pipeline = Arc::clone(&self.pipeline);
-        let creator = source.creator.clone();
+        let creator = upload.creator.clone();
         // CPU-bound: keep it off the async workers.
         let result =
             tokio::task::spawn_blocking(move || pipeline.process(&bytes, creator.as_deref()))
@@ -117,62 +235,54 @@ impl<B: BlobStore, A: AssetStore> Ingestor<B, A> {
                         "processing task failed: {e}"
                     )))
                 });
-
-        let mut asset = self.next_record(&id, source, existing.as_ref());
-        asset.sha256 = Some(sha256);
-        asset.source_bytes = Some(source_bytes);
-        match result {
+        let id = upload.asset_id();
+        let made = match result {
             Ok(processed) => {
-                let id = &id;
-                let puts = processed.renditions.into_iter().map(|r| async move {
-                    let key = rendition_key(id, &r);
-                    let bytes = r.data.len() as u64;
-                    self.blobs
-                        .put(&key, r.data, r.format.content_type())
-                        .await?;
-                    Ok::<_, StoreError>(VariantRecord {
-                        name: r.name,
-                        format: r.format,
-                        width: r.width,
-                        height: r.height,
-                        bytes,
-                        key,
-                    })
-                });
-                let variants = futures::future::try_join_all(puts).await?;
-                asset.status = AssetStatus::Ready;
-                asset.image = Some(processed.info);
-                asset.timings = Some(processed.timings);
-                asset.variants = variants;
+                let variants = self.store_renditions(&id, processed.renditions).await?;
+                Ok(Made {
+                    info: processed.info,
+                    timings: processed.timings,
+                    variants,
+                })
             }
-            Err(error) => {
-                asset.status = AssetStatus::Failed;
-                asset.error = Some(error);
-            }
-        }
-        self.write(asset, existing.as_ref()).await
+            Err(error) => Err(error),
+        };
+        let read = Some(ReadFacts {
+            sha256,
+            bytes: source_bytes,
+        });
+        self.record(&upload, read, made, existing.as_ref()).await
     }
 
-    /// Records that `source` could not be read at all (gone, unreadable, over the size limit).
-    pub async fn record_failure(
+    async fn store_renditions(
         &self,
-        source: &SourceRef,
-        error: ProcessError,
-    ) -> Result<Outcome, IngestError> {
-        let id = AssetId::for_source(&source.identity);
-        let existing = self.assets.get(&id).await?;
-        let mut asset = self.next_record(&id, source, existing.as_ref());
-        asset.status = AssetStatus::Failed;
-        asset.error = Some(error);
-        self.write(asset, existing.as_ref()).await
+        id: &AssetId,
+        renditions: Vec<Rendition>,
+    ) -> Result<Vec<VariantRecord>, StoreError> {
+        let puts = renditions.into_iter().map(|r| async move {
+            let key = rendition_key(id, &r);
+            let bytes = r.data.len() as u64;
+            self.renditions
+                .put(&key, r.data, r.format.content_type())
+                .await?;
+            Ok::<_, StoreError>(VariantRecord {
+                name: r.name,
+                format: r.format,
+                width: r.width,
+                height: r.height,
+                bytes,
+                key,
+            })
+        });
+        futures::future::try_join_all(puts).await
     }
 
-    /// Whether the stored record already reflects `revision` of its source or a later one,
+    /// Whether the stored record already reflects `revision` of its original or a later one,
     /// under the current spec: a duplicate or out-of-order notification that needs no work.
     ///
     /// Sequencers order writes; without them an equal version id (versioned buckets) or ETag
     /// (same bytes) still identifies a repeat. Anything unidentified is processed again.
-    pub fn supersedes(&self, existing: &Asset, revision: &Revision) -> bool {
+    fn supersedes(&self, existing: &Asset, revision: &Revision) -> bool {
         let Some(stored) = existing.revision.as_ref() else {
             return false;
         };
@@ -200,54 +310,44 @@ impl<B: BlobStore, A: AssetStore> Ingestor<B, A> {
         }
     }
 
-    /// The source was deleted: removes its renditions and marks the record DELETED. Returns
-    /// `None` when there is no record, or when the record reflects a later write of the source
-    /// than `source.revision` (the delete is older than the upload that replaced it).
-    pub async fn remove(&self, source: &SourceRef) -> Result<Option<Asset>, IngestError> {
-        let id = AssetId::for_source(&source.identity);
-        let Some(existing) = self.assets.get(&id).await? else {
-            return Ok(None);
-        };
-        if existing.status == AssetStatus::Deleted {
-            return Ok(None);
+    /// Writes the record of `upload`, READY from `made` or FAILED with its error, then
+    /// removes renditions the previous record had and this one has not. `read` describes the
+    /// original's bytes when they could be read.
+    async fn record(
+        &self,
+        upload: &Upload,
+        read: Option<ReadFacts>,
+        made: Result<Made, ProcessError>,
+        existing: Option<&Asset>,
+    ) -> Result<Outcome, IngestError> {
+        let mut asset = self.next_record(upload, existing);
+        if let Some(read) = read {
+            asset.sha256 = Some(read.sha256);
+            asset.source_bytes = Some(read.bytes);
         }
-        if let Some(revision) = &source.revision {
-            let newer = existing
-                .revision
-                .as_ref()
-                .and_then(|stored| stored.compare_sequencer(revision))
-                == Some(Ordering::Greater);
-            if newer {
-                return Ok(None);
+        match made {
+            Ok(made) => {
+                asset.status = AssetStatus::Ready;
+                asset.image = Some(made.info);
+                asset.timings = Some(made.timings);
+                asset.variants = made.variants;
+            }
+            Err(error) => {
+                asset.status = AssetStatus::Failed;
+                asset.error = Some(error);
             }
         }
-        let mut asset = existing.clone();
-        asset.status = AssetStatus::Deleted;
-        asset.variants = Vec::new();
-        asset.updated_at = OffsetDateTime::now_utc();
-        asset.version = existing.version + 1;
-        if source.revision.is_some() {
-            asset.revision = source.revision.clone();
-        }
-        // Files first: if a delete fails, the record still lists them and a retry finishes
-        // the job; the other order could leave files behind that no record points to.
-        for old in &existing.variants {
-            self.blobs.delete(&old.key).await?;
-        }
-        self.assets
-            .put(&asset, Expected::Version(existing.version))
-            .await?;
-        Ok(Some(asset))
+        self.write(asset, existing).await
     }
 
-    /// A fresh record for `id` that keeps the identity fields of the previous one.
-    fn next_record(&self, id: &AssetId, source: &SourceRef, existing: Option<&Asset>) -> Asset {
+    /// A fresh record for the upload that keeps the identity fields of the previous one.
+    fn next_record(&self, upload: &Upload, existing: Option<&Asset>) -> Asset {
         let now = OffsetDateTime::now_utc();
         Asset {
-            id: id.clone(),
-            source: source.display.clone(),
-            source_identity: source.identity.clone(),
-            creator: source.creator.clone(),
+            id: upload.asset_id(),
+            source: upload.display.clone(),
+            source_identity: upload.location.to_string(),
+            creator: upload.creator.clone(),
             status: AssetStatus::Failed,
             error: None,
             sha256: None,
@@ -259,7 +359,7 @@ impl<B: BlobStore, A: AssetStore> Ingestor<B, A> {
             created_at: existing.map_or(now, |a| a.created_at),
             updated_at: now,
             version: existing.map_or(1, |a| a.version + 1),
-            revision: source.revision.clone(),
+            revision: upload.revision.clone(),
             engine: Some(ENGINE.to_string()),
         }
     }
@@ -287,7 +387,7 @@ impl<B: BlobStore, A: AssetStore> Ingestor<B, A> {
         if let Some(previous) = previous {
             for old in &previous.variants {
                 if !asset.variants.iter().any(|v| v.key == old.key) {
-                    self.blobs.delete(&old.key).await?;
+                    self.renditions.delete(&old.key).await?;
                 }
             }
         }
@@ -301,4 +401,17 @@ impl<B: BlobStore, A: AssetStore> Ingestor<B, A> {
             && asset.sha256.as_deref() == sha256
             && asset.spec_hash == self.pipeline.spec_hash()
     }
+}
+
+/// What is known of an original's bytes once they were read.
+struct ReadFacts {
+    sha256: String,
+    bytes: u64,
+}
+
+/// What the pipeline made of an original, once its renditions are stored.
+struct Made {
+    info: crate::pipeline::SourceInfo,
+    timings: crate::pipeline::Timings,
+    variants: Vec<VariantRecord>,
 }

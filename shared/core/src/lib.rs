@@ -7,18 +7,23 @@ pub mod api;
 pub mod asset;
 pub mod error;
 pub mod ingest;
+pub mod layout;
 pub mod local;
 pub mod pipeline;
 pub mod ports;
+pub mod remove;
 pub mod report;
 pub mod reprocess;
+pub mod source;
 pub mod spec;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
 
-pub use asset::{Asset, AssetId, AssetStatus, Revision, SourceRef, VariantRecord};
+pub use asset::{Asset, AssetId, AssetStatus, Revision, VariantRecord};
 pub use error::{ErrorKind, ProcessError};
-pub use ingest::Ingestor;
+pub use ingest::{Ingestor, Intent, Outcome};
 pub use pipeline::Pipeline;
+pub use remove::Remover;
+pub use source::{SourceLocation, Upload, UploadPrefix};
 pub use spec::Spec;

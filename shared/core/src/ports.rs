@@ -1,8 +1,11 @@
-//! The two storage ports, in the domain's words. Adapters implement them; the conformance
-//! suites (feature `conformance`) pin down the contract every adapter must honour.
+//! The storage ports, in the domain's words: where originals are read, where renditions are
+//! kept, where records are kept. Adapters implement them; the conformance suites (feature
+//! `conformance`) pin down the contract every adapter must honour.
 
-use crate::asset::{Asset, AssetId, AssetStatus};
+use crate::asset::{Asset, AssetId, AssetStatus, Revision};
+use crate::source::SourceLocation;
 use async_trait::async_trait;
+use std::sync::Arc;
 
 /// Storage failures, independent of the backend.
 #[derive(Debug, thiserror::Error)]
@@ -119,6 +122,59 @@ impl<T: AssetStore + ?Sized> AssetStore for Box<T> {
     async fn list(&self, query: &AssetQuery) -> Result<AssetPage, StoreError> {
         (**self).list(query).await
     }
+}
+
+/// A shared store is a store, so one store can serve a use case and a query beside it.
+#[async_trait]
+impl<T: AssetStore + ?Sized> AssetStore for Arc<T> {
+    async fn get(&self, id: &AssetId) -> Result<Option<Asset>, StoreError> {
+        (**self).get(id).await
+    }
+    async fn put(&self, asset: &Asset, expected: Expected) -> Result<(), StoreError> {
+        (**self).put(asset, expected).await
+    }
+    async fn list(&self, query: &AssetQuery) -> Result<AssetPage, StoreError> {
+        (**self).list(query).await
+    }
+}
+
+/// An original read whole, with what its store says about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Original {
+    pub bytes: Vec<u8>,
+    /// The creator the store's metadata names (S3: `x-amz-meta-creator`), if any.
+    pub creator: Option<String>,
+    /// The write that was read (version id, ETag), as far as the store reports it.
+    pub revision: Revision,
+}
+
+/// Why an original could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// There is no original at the location (any more).
+    #[error("the original does not exist (any more)")]
+    NotFound,
+    /// Refused from its size alone, before its body was read.
+    #[error("the original has {size} bytes, more than the limit of {limit}")]
+    TooLarge { size: u64, limit: u64 },
+    /// It exists but cannot be read as a file (a folder, no permission): recorded as FAILED
+    /// with this error, never retried.
+    #[error("the original cannot be read: {0}")]
+    Unreadable(crate::error::ProcessError),
+    /// The store failed; [`StoreError::is_transient`] says whether a retry may succeed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Where originals are read from (a bucket, this machine's files).
+#[async_trait]
+pub trait OriginalStore: Send + Sync {
+    /// Reads the original at `location` whole.
+    ///
+    /// MUST return `NotFound` for a missing original, and `TooLarge` (without reading the
+    /// body) for one of more than `limit` bytes; one of exactly `limit` bytes is read. A
+    /// location this store does not serve is `Store(StoreError::InvalidKey)`.
+    async fn read(&self, location: &SourceLocation, limit: u64) -> Result<Original, ReadError>;
 }
 
 /// Shared key rules, so every adapter refuses the same keys.

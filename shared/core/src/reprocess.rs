@@ -8,9 +8,10 @@
 //! - a FAILED asset under the current spec does unless its failure is settled: permanent,
 //!   and recorded by this very release (`ingest::ENGINE`), which would only fail again.
 
-use crate::asset::{Asset, AssetId, AssetStatus, Revision, SourceRef};
+use crate::asset::{Asset, AssetId, AssetStatus};
 use crate::ingest::ENGINE;
 use crate::ports::{AssetQuery, AssetStore, StoreError, MAX_PAGE};
+use crate::source::{SourceLocation, SourceLocationError, Upload};
 use serde::{Deserialize, Serialize};
 
 /// Which assets to consider. Every field narrows the selection.
@@ -58,20 +59,18 @@ pub struct Candidate {
     pub creator: Option<String>,
     pub status: AssetStatus,
     pub reason: Reason,
-    #[serde(skip)]
-    pub revision: Option<Revision>,
 }
 
 impl Candidate {
-    /// The source to ingest again: the same identity (so the same asset), creator and
-    /// revision, so notifications about that same write are still recognised as repeats.
-    pub fn source_ref(&self) -> SourceRef {
-        SourceRef {
-            identity: self.source_identity.clone(),
-            display: self.source.clone(),
-            creator: self.creator.clone(),
-            revision: self.revision.clone(),
-        }
+    /// Where the original is, as its record stores it.
+    pub fn location(&self) -> Result<SourceLocation, SourceLocationError> {
+        self.source_identity.parse()
+    }
+
+    /// The upload to ingest again with [`crate::Intent::Reprocess`], which keeps the record's
+    /// creator and revision.
+    pub fn upload(&self) -> Result<Upload, SourceLocationError> {
+        Ok(Upload::new(self.location()?).with_display(self.source.clone()))
     }
 }
 
@@ -139,7 +138,6 @@ impl Selection {
                     creator: asset.creator,
                     status: asset.status,
                     reason,
-                    revision: asset.revision,
                 })
             })
             .collect();

@@ -3,10 +3,10 @@
 
 mod common;
 
-use common::fixture;
+use common::place;
 use pictor_core::api::{Api, ApiRequest, ApiResponse, BaseUrl, MAX_LIMIT};
-use pictor_core::local::{FsBlobStore, SqliteAssetStore};
-use pictor_core::{AssetId, Ingestor, Pipeline, SourceRef, Spec};
+use pictor_core::local::{FsBlobStore, FsOriginals, SqliteAssetStore};
+use pictor_core::{AssetId, Ingestor, Intent, Pipeline, Spec};
 use std::sync::Arc;
 
 fn get(path: &str, query: &[(&str, &str)]) -> ApiRequest {
@@ -25,6 +25,7 @@ async fn seeded(dir: &std::path::Path) -> (Api<SqliteAssetStore, BaseUrl>, Vec<A
     let db = dir.join("assets.db");
     let ingestor = Ingestor::new(
         Arc::new(Pipeline::new(Spec::default()).unwrap()),
+        FsOriginals,
         FsBlobStore::new(dir),
         SqliteAssetStore::open(&db).unwrap(),
     );
@@ -35,14 +36,10 @@ async fn seeded(dir: &std::path::Path) -> (Api<SqliteAssetStore, BaseUrl>, Vec<A
         ("c.jpg", "ana", "photos/rocket.jpg"),
         ("d.jpg", "ana", "hostile/text.jpg"),
     ] {
-        let source = SourceRef {
-            identity: format!("test://{creator}/{name}"),
-            display: name.into(),
-            creator: Some(creator.into()),
-            revision: None,
-        };
-        let outcome = ingestor.ingest(&source, fixture(file)).await.unwrap();
-        ids.push(outcome.asset().id.clone());
+        let upload = place(&dir.join("inbox"), &format!("{creator}/{name}"), file)
+            .with_creator(Some(creator.into()));
+        let outcome = ingestor.ingest(&upload, Intent::Upload).await.unwrap();
+        ids.push(outcome.asset_id().clone());
         // Distinct creation times, so "newest first" is well defined.
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }

@@ -1,74 +1,89 @@
-//! The ingest use case on the local adapters: one record per source, idempotent re-runs,
-//! replacement on a new upload, cleanup of stale renditions, and duplicate concurrent delivery.
+//! The ingest use case on the local adapters: one record per original, idempotent re-runs,
+//! replacement on a new upload, cleanup of stale renditions, duplicate concurrent delivery,
+//! repeated and late notifications, missing originals, and reprocessing.
 
 mod common;
 
-use common::fixture;
-use pictor_core::ingest::Outcome;
-use pictor_core::local::{FsBlobStore, SqliteAssetStore};
+use common::place;
+use pictor_core::local::{FsBlobStore, FsOriginals, SqliteAssetStore};
 use pictor_core::ports::{AssetStore, BlobStore};
-use pictor_core::{AssetStatus, ErrorKind, Ingestor, Pipeline, SourceRef, Spec};
+use pictor_core::{
+    AssetStatus, ErrorKind, Ingestor, Intent, Outcome, Pipeline, Remover, Revision, Spec, Upload,
+};
+use std::path::Path;
 use std::sync::Arc;
 
-fn source(name: &str) -> SourceRef {
-    SourceRef {
-        identity: format!("test://inbox/{name}"),
-        display: name.to_string(),
-        creator: Some("ana".to_string()),
-        revision: None,
+type LocalIngestor = Ingestor<FsOriginals, FsBlobStore, Arc<SqliteAssetStore>>;
+
+struct Local {
+    ingest: LocalIngestor,
+    blobs: FsBlobStore,
+    assets: Arc<SqliteAssetStore>,
+}
+
+fn local(dir: &Path, spec: Spec) -> Local {
+    let assets = Arc::new(SqliteAssetStore::open(&dir.join("assets.db")).unwrap());
+    let out = dir.join("out");
+    Local {
+        ingest: Ingestor::new(
+            Arc::new(Pipeline::new(spec).unwrap()),
+            FsOriginals,
+            FsBlobStore::new(&out),
+            Arc::clone(&assets),
+        ),
+        blobs: FsBlobStore::new(&out),
+        assets,
     }
 }
 
-fn ingestor(dir: &std::path::Path, spec: Spec) -> Ingestor<FsBlobStore, SqliteAssetStore> {
-    let assets = SqliteAssetStore::open(&dir.join("assets.db")).unwrap();
-    Ingestor::new(
-        Arc::new(Pipeline::new(spec).unwrap()),
-        FsBlobStore::new(dir),
-        assets,
-    )
+fn by_ana(upload: Upload) -> Upload {
+    upload.with_creator(Some("ana".into()))
+}
+
+fn sequenced(upload: Upload, sequencer: &str) -> Upload {
+    upload.with_revision(Some(Revision {
+        sequencer: Some(sequencer.into()),
+        ..Revision::default()
+    }))
 }
 
 #[tokio::test]
 async fn one_record_per_source_updated_in_place() {
     let dir = tempfile::tempdir().unwrap();
-    let ingest = ingestor(dir.path(), Spec::default());
-    let src = source("photo.jpg");
+    let l = local(dir.path(), Spec::default());
+    let inbox = dir.path().join("inbox");
+    let upload = by_ana(place(&inbox, "photo.jpg", "photos/coffee.jpg"));
 
-    let first = ingest
-        .ingest(&src, fixture("photos/coffee.jpg"))
-        .await
-        .unwrap();
+    let first = l.ingest.ingest(&upload, Intent::Upload).await.unwrap();
     let Outcome::Written(asset) = &first else {
         panic!("expected a write")
     };
     assert_eq!(asset.status, AssetStatus::Ready);
     assert_eq!(asset.version, 1);
+    assert_eq!(asset.creator.as_deref(), Some("ana"));
+    assert_eq!(asset.source, "photo.jpg");
     assert_eq!(asset.variants.len(), 8);
+    assert!(asset.sha256.is_some());
     for v in &asset.variants {
-        let meta = ingest
-            .blobs()
+        let meta = l
+            .blobs
             .head(&v.key)
             .await
             .unwrap()
             .expect("rendition stored");
         assert_eq!(meta.size, v.bytes);
     }
-    let stored = ingest.assets().get(&asset.id).await.unwrap().unwrap();
+    let stored = l.assets.get(&asset.id).await.unwrap().unwrap();
     assert_eq!(&stored, asset);
 
     // Same bytes, same spec: nothing is redone.
-    let again = ingest
-        .ingest(&src, fixture("photos/coffee.jpg"))
-        .await
-        .unwrap();
+    let again = l.ingest.ingest(&upload, Intent::Upload).await.unwrap();
     assert!(matches!(&again, Outcome::Unchanged(a) if a.version == 1));
 
     // A new upload to the same place replaces the asset, same id.
-    let replaced = ingest
-        .ingest(&src, fixture("photos/rocket.jpg"))
-        .await
-        .unwrap();
-    let replaced = replaced.asset();
+    let upload = by_ana(place(&inbox, "photo.jpg", "photos/rocket.jpg"));
+    let replaced = l.ingest.ingest(&upload, Intent::Upload).await.unwrap();
+    let replaced = replaced.asset().unwrap();
     assert_eq!(replaced.id, asset.id);
     assert_eq!(replaced.version, 2);
     assert_eq!(replaced.created_at, asset.created_at);
@@ -76,20 +91,19 @@ async fn one_record_per_source_updated_in_place() {
     assert_ne!(replaced.sha256, asset.sha256);
 
     // A broken re-upload fails the asset and takes the old renditions with it.
-    let broken = ingest
-        .ingest(&src, fixture("hostile/truncated.jpg"))
-        .await
-        .unwrap();
-    let broken = broken.asset();
+    let upload = by_ana(place(&inbox, "photo.jpg", "hostile/truncated.jpg"));
+    let broken = l.ingest.ingest(&upload, Intent::Upload).await.unwrap();
+    let broken = broken.asset().unwrap();
     assert_eq!(broken.status, AssetStatus::Failed);
     assert_eq!(
         broken.error.as_ref().map(|e| e.kind),
         Some(ErrorKind::Corrupt)
     );
+    assert!(broken.sha256.is_some(), "the bytes were read");
     assert_eq!(broken.version, 3);
     assert!(broken.variants.is_empty());
-    let left = ingest
-        .blobs()
+    let left = l
+        .blobs
         .list(&format!("renditions/{}/", asset.id))
         .await
         .unwrap();
@@ -99,27 +113,26 @@ async fn one_record_per_source_updated_in_place() {
 #[tokio::test]
 async fn a_smaller_spec_removes_renditions_it_no_longer_makes() {
     let dir = tempfile::tempdir().unwrap();
-    let src = source("a.jpg");
-    let full = ingestor(dir.path(), Spec::default());
+    let upload = place(dir.path(), "a.jpg", "photos/coffee.jpg");
+    let full = local(dir.path(), Spec::default());
     let asset = full
-        .ingest(&src, fixture("photos/coffee.jpg"))
+        .ingest
+        .ingest(&upload, Intent::Upload)
         .await
         .unwrap()
         .asset()
-        .clone();
+        .cloned()
+        .unwrap();
     drop(full);
     let small = Spec::from_toml("[[variants]]\nname='md'\nwidth=512\nformat='webp'").unwrap();
-    let ingest = ingestor(dir.path(), small);
-    let redone = ingest
-        .ingest(&src, fixture("photos/coffee.jpg"))
-        .await
-        .unwrap();
+    let l = local(dir.path(), small);
+    let redone = l.ingest.ingest(&upload, Intent::Upload).await.unwrap();
     let Outcome::Written(redone) = redone else {
         panic!("a changed spec must reprocess")
     };
     assert_ne!(redone.spec_hash, asset.spec_hash);
-    let keys: Vec<String> = ingest
-        .blobs()
+    let keys: Vec<String> = l
+        .blobs
         .list(&format!("renditions/{}/", asset.id))
         .await
         .unwrap()
@@ -136,11 +149,11 @@ async fn a_smaller_spec_removes_renditions_it_no_longer_makes() {
 #[tokio::test]
 async fn duplicate_concurrent_delivery_makes_one_record() {
     let dir = tempfile::tempdir().unwrap();
-    let ingest = ingestor(dir.path(), Spec::default());
-    let src = source("dup.jpg");
+    let l = local(dir.path(), Spec::default());
+    let upload = place(dir.path(), "dup.jpg", "photos/astronaut.jpg");
     let (a, b) = tokio::join!(
-        ingest.ingest(&src, fixture("photos/astronaut.jpg")),
-        ingest.ingest(&src, fixture("photos/astronaut.jpg")),
+        l.ingest.ingest(&upload, Intent::Upload),
+        l.ingest.ingest(&upload, Intent::Upload),
     );
     let outcomes = [a.unwrap(), b.unwrap()];
     let written = outcomes
@@ -148,26 +161,154 @@ async fn duplicate_concurrent_delivery_makes_one_record() {
         .filter(|o| matches!(o, Outcome::Written(_)))
         .count();
     assert!(written >= 1);
-    let id = outcomes[0].asset().id.clone();
-    let stored = ingest.assets().get(&id).await.unwrap().unwrap();
+    let id = outcomes[0].asset_id().clone();
+    let stored = l.assets.get(&id).await.unwrap().unwrap();
     assert_eq!(stored.status, AssetStatus::Ready);
     assert_eq!(
         stored.version as usize, written,
         "each write is one version, no lost update"
     );
-    let blobs = ingest.blobs().list("renditions/").await.unwrap();
+    let blobs = l.blobs.list("renditions/").await.unwrap();
     assert_eq!(blobs.len(), 8);
 }
 
 #[tokio::test]
-async fn unreadable_sources_are_recorded_as_failed() {
+async fn unreadable_originals_are_recorded_as_failed() {
     let dir = tempfile::tempdir().unwrap();
-    let ingest = ingestor(dir.path(), Spec::default());
-    let gone = pictor_core::ProcessError::new(ErrorKind::NotFound, "object is gone");
-    let outcome = ingest
-        .record_failure(&source("gone.jpg"), gone.clone())
+    let l = local(dir.path(), Spec::default());
+
+    let gone = Upload::new(pictor_core::SourceLocation::file(
+        &dir.path().join("gone.jpg"),
+    ));
+    let outcome = l.ingest.ingest(&gone, Intent::Upload).await.unwrap();
+    let asset = outcome.asset().unwrap();
+    assert_eq!(asset.status, AssetStatus::Failed);
+    assert_eq!(
+        asset.error.as_ref().map(|e| e.kind),
+        Some(ErrorKind::NotFound)
+    );
+    assert_eq!(asset.sha256, None);
+
+    let folder = Upload::new(pictor_core::SourceLocation::file(dir.path()));
+    let outcome = l.ingest.ingest(&folder, Intent::Upload).await.unwrap();
+    let error = outcome.asset().unwrap().error.clone().unwrap();
+    assert_eq!(error.kind, ErrorKind::Unsupported, "{error}");
+
+    // Over the limit by the size the notification reported: refused without a read.
+    let small = Spec::from_toml("[limits]\nmax_file_bytes = 1000").unwrap();
+    let l = local(dir.path(), small);
+    let big = place(dir.path(), "big.jpg", "photos/coffee.jpg").with_size(Some(5000));
+    let outcome = l.ingest.ingest(&big, Intent::Upload).await.unwrap();
+    let error = outcome.asset().unwrap().error.clone().unwrap();
+    assert_eq!(error.kind, ErrorKind::TooLarge);
+    assert!(error.message.contains("5000"), "{error}");
+    // Over the limit by the file's own size.
+    let outcome = l
+        .ingest
+        .ingest(&big.with_size(None), Intent::Upload)
         .await
         .unwrap();
-    assert_eq!(outcome.asset().status, AssetStatus::Failed);
-    assert_eq!(outcome.asset().error.as_ref(), Some(&gone));
+    let error = outcome.asset().unwrap().error.clone().unwrap();
+    assert_eq!(error.kind, ErrorKind::TooLarge);
+}
+
+#[tokio::test]
+async fn repeated_and_late_notifications_do_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = local(dir.path(), Spec::default());
+    let upload = place(dir.path(), "a.jpg", "photos/coffee.jpg");
+
+    let first = l
+        .ingest
+        .ingest(&sequenced(upload.clone(), "0A"), Intent::Upload)
+        .await
+        .unwrap();
+    assert!(matches!(first, Outcome::Written(_)));
+    // The same write again, and an older one: nothing is read, even after the file changed.
+    place(dir.path(), "a.jpg", "photos/rocket.jpg");
+    for sequencer in ["0A", "09"] {
+        let outcome = l
+            .ingest
+            .ingest(&sequenced(upload.clone(), sequencer), Intent::Upload)
+            .await
+            .unwrap();
+        assert!(
+            matches!(&outcome, Outcome::Repeat(a) if a.version == 1),
+            "{sequencer}: {outcome:?}"
+        );
+    }
+    // A later write is processed.
+    let later = l
+        .ingest
+        .ingest(&sequenced(upload.clone(), "0B"), Intent::Upload)
+        .await
+        .unwrap();
+    assert_eq!(
+        later.asset().unwrap().image.as_ref().map(|i| i.width),
+        Some(640)
+    );
+
+    // Removed: a late notification of the last write finds the record DELETED.
+    let remover = Remover::new(l.blobs, Arc::clone(&l.assets));
+    let removal = Revision {
+        sequencer: Some("0C".into()),
+        ..Revision::default()
+    };
+    std::fs::remove_file(dir.path().join("a.jpg")).unwrap();
+    let deleted = remover
+        .remove(&upload.location, Some(&removal))
+        .await
+        .unwrap()
+        .expect("deleted");
+    assert_eq!(deleted.status, AssetStatus::Deleted);
+    assert!(deleted.variants.is_empty());
+    let late = l
+        .ingest
+        .ingest(&upload.clone(), Intent::Upload)
+        .await
+        .unwrap();
+    assert!(matches!(late, Outcome::AlreadyDeleted(_)), "{late:?}");
+    // Removing again does nothing.
+    assert_eq!(remover.remove(&upload.location, None).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn reprocess_reads_only_what_needs_work_and_keeps_records_of_missing_originals() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = local(dir.path(), Spec::default());
+    let upload = by_ana(place(dir.path(), "a.jpg", "photos/coffee.jpg"));
+    let first = l.ingest.ingest(&upload, Intent::Upload).await.unwrap();
+    let first = first.asset().unwrap().clone();
+
+    // Current under this spec: nothing to do, nothing read.
+    let same = l
+        .ingest
+        .ingest(&Upload::new(upload.location.clone()), Intent::Reprocess)
+        .await
+        .unwrap();
+    assert!(matches!(same, Outcome::UpToDate(_)), "{same:?}");
+
+    // A new spec: processed again, keeping the record's creator and display name.
+    let small = Spec::from_toml("[[variants]]\nname='md'\nwidth=512\nformat='webp'").unwrap();
+    let l2 = local(dir.path(), small);
+    let redone = l2
+        .ingest
+        .ingest(&Upload::new(upload.location.clone()), Intent::Reprocess)
+        .await
+        .unwrap();
+    let redone = redone.asset().unwrap();
+    assert_eq!(redone.creator.as_deref(), Some("ana"));
+    assert_eq!(redone.source, "a.jpg");
+    assert_eq!(redone.variants.len(), 1);
+
+    // Back to the default spec, but the original is gone: the record stays as it was.
+    std::fs::remove_file(dir.path().join("a.jpg")).unwrap();
+    let missing = l
+        .ingest
+        .ingest(&Upload::new(upload.location.clone()), Intent::Reprocess)
+        .await
+        .unwrap();
+    assert_eq!(missing, Outcome::SourceMissing(first.id.clone()));
+    let kept = l.assets.get(&first.id).await.unwrap().unwrap();
+    assert_eq!(&kept, redone);
 }

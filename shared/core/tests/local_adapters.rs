@@ -1,7 +1,12 @@
 //! The local adapters against the shared port conformance suites.
 
-use pictor_core::conformance::{asset_store_suite, blob_store_suite};
-use pictor_core::local::{FsBlobStore, SqliteAssetStore};
+use async_trait::async_trait;
+use pictor_core::conformance::{
+    asset_store_suite, blob_store_suite, original_store_suite, OriginalsFixture,
+};
+use pictor_core::local::{FsBlobStore, FsOriginals, SqliteAssetStore};
+use pictor_core::SourceLocation;
+use std::path::PathBuf;
 
 #[tokio::test]
 async fn filesystem_blob_store_conforms() {
@@ -20,4 +25,32 @@ async fn sqlite_asset_store_conforms() {
 async fn sqlite_asset_store_conforms_on_disk() {
     let dir = tempfile::tempdir().unwrap();
     asset_store_suite(&SqliteAssetStore::open(&dir.path().join("assets.db")).unwrap()).await;
+}
+
+/// Originals as files in a folder.
+struct Folder(PathBuf);
+
+#[async_trait]
+impl OriginalsFixture for Folder {
+    async fn place(&self, name: &str, bytes: Vec<u8>, _creator: Option<&str>) -> SourceLocation {
+        let path = self.0.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, bytes).unwrap();
+        SourceLocation::file(&path)
+    }
+    fn missing(&self, name: &str) -> SourceLocation {
+        SourceLocation::file(&self.0.join(name))
+    }
+    fn foreign(&self) -> SourceLocation {
+        SourceLocation::s3("bucket", "uploads/a.jpg")
+    }
+    fn keeps_metadata(&self) -> bool {
+        false
+    }
+}
+
+#[tokio::test]
+async fn filesystem_originals_conform() {
+    let dir = tempfile::tempdir().unwrap();
+    original_store_suite(&FsOriginals, &Folder(dir.path().to_path_buf())).await;
 }

@@ -106,3 +106,14 @@ pub fn ssim(a: &image::RgbaImage, b: &image::RgbaImage) -> f64 {
     }
     total / windows
 }
+
+/// Puts the fixture `rel` at `dir/name` as an original (replacing what was there) and
+/// returns its upload, as `pictor process` would make it.
+pub fn place(dir: &std::path::Path, name: &str, rel: &str) -> pictor_core::Upload {
+    let path = dir.join(name);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).unwrap();
+    }
+    std::fs::write(&path, fixture(rel)).unwrap();
+    pictor_core::Upload::new(pictor_core::SourceLocation::file(&path)).with_display(name)
+}

@@ -1,0 +1,40 @@
+//! The output bucket's layout: every key Pictor writes there starts with one of these
+//! prefixes, always with the slash. The CDK app grants access by the same prefixes, and its
+//! contract test holds it to this file.
+
+use crate::asset::AssetId;
+
+/// Renditions: `renditions/<asset-id>/<variant>-<content-hash>.<ext>`.
+pub const RENDITIONS: &str = "renditions/";
+/// Reprocess manifests for S3 Batch Operations: `manifests/reprocess-<time>-<spec>.csv`.
+pub const MANIFESTS: &str = "manifests/";
+/// Daily reports: `reports/<day>.json` and `.html`.
+pub const REPORTS: &str = "reports/";
+
+/// The folder holding every rendition of one asset.
+pub fn renditions_of(id: &AssetId) -> String {
+    format!("{RENDITIONS}{id}/")
+}
+
+/// The key of one rendition: its content hash is part of the name, so a URL never changes
+/// meaning and can be cached forever, and a re-upload writes new keys that readers switch to
+/// only when the record does.
+pub fn rendition_key(id: &AssetId, variant: &str, content_hash: &str, extension: &str) -> String {
+    format!("{}{variant}-{content_hash}.{extension}", renditions_of(id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_prefix_ends_in_a_slash() {
+        for prefix in [RENDITIONS, MANIFESTS, REPORTS] {
+            assert!(prefix.ends_with('/'), "{prefix}");
+        }
+        let id = AssetId::for_source("s3://b/k");
+        let key = rendition_key(&id, "md", "0a1b2c", "webp");
+        assert_eq!(key, format!("renditions/{id}/md-0a1b2c.webp"));
+        assert!(key.starts_with(&renditions_of(&id)));
+    }
+}
