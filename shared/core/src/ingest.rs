@@ -184,7 +184,7 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
                 (Intent::Upload, existing) => {
                     let error = ProcessError::new(
                         ErrorKind::NotFound,
-                        "the original was deleted before it could be processed",
+                        "the original is gone: deleted or moved before it could be read",
                     );
                     return self
                         .record(&upload, None, Err(error), existing.as_ref())
