@@ -81,7 +81,7 @@ export class PictorStack extends Stack {
 
     const storage = new Storage(this, 'Storage', { removalPolicy, abortMultipartAfterDays: 7 });
     this.storage = storage;
-    const { uploads, renditions, table } = storage;
+    const { uploads, output, table } = storage;
 
     const make = (name: FunctionName, environment: Record<string, string>) =>
       new PictorFunction(this, capitalise(name), {
@@ -94,7 +94,7 @@ export class PictorStack extends Stack {
         removalPolicy,
       });
     const shared = {
-      PICTOR_OUTPUT_BUCKET: renditions.bucketName,
+      PICTOR_OUTPUT_BUCKET: output.bucketName,
       PICTOR_TABLE: table.tableName,
     };
     const spec = props.specToml ?? '';
@@ -159,7 +159,7 @@ export class PictorStack extends Stack {
     this.dashboard([this.ingestTrigger.deadLetters, this.cleanupTrigger.deadLetters, reportFailures]);
 
     new CfnOutput(this, 'UploadsBucket', { value: uploads.bucketName });
-    new CfnOutput(this, 'RenditionsBucket', { value: renditions.bucketName });
+    new CfnOutput(this, 'OutputBucket', { value: output.bucketName });
     new CfnOutput(this, 'AssetTable', { value: table.tableName });
     new CfnOutput(this, 'QueryApiUrl', { value: this.api.apiEndpoint });
     new CfnOutput(this, 'ReprocessFunctionArn', { value: reprocess.fn.functionArn });
@@ -168,13 +168,13 @@ export class PictorStack extends Stack {
 
   /** Each function gets the actions it uses on the resources it touches, and nothing else. */
   private grantLeastPrivilege(uploadPrefix: string): void {
-    const { uploads, renditions, table } = this.storage;
+    const { uploads, output, table } = this.storage;
     const { ingest, cleanup, query, reprocess, report } = this.functions;
     const indexes = `${table.tableArn}/index/*`;
     const allow = (fn: PictorFunction, actions: string[], resources: string[]) =>
       fn.fn.addToRolePolicy(new iam.PolicyStatement({ actions, resources }));
     const originals = uploads.arnForObjects(`${uploadPrefix}*`);
-    const renditionObjects = renditions.arnForObjects(`${RENDITIONS_PREFIX}*`);
+    const renditionObjects = output.arnForObjects(`${RENDITIONS_PREFIX}*`);
 
     allow(ingest, ['s3:GetObject'], [originals]);
     allow(ingest, ['s3:PutObject', 's3:DeleteObject'], [renditionObjects]);
@@ -189,7 +189,7 @@ export class PictorStack extends Stack {
 
     allow(reprocess, ['s3:GetObject'], [originals]);
     allow(reprocess, ['s3:PutObject', 's3:DeleteObject'], [renditionObjects]);
-    allow(reprocess, ['s3:PutObject'], [renditions.arnForObjects(`${MANIFESTS_PREFIX}*`)]);
+    allow(reprocess, ['s3:PutObject'], [output.arnForObjects(`${MANIFESTS_PREFIX}*`)]);
     allow(reprocess, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'], [
       table.tableArn,
       indexes,
@@ -197,7 +197,7 @@ export class PictorStack extends Stack {
     allow(reprocess, ['sqs:SendMessage'], [this.ingestTrigger.queue.queueArn]);
 
     allow(report, ['dynamodb:Query'], [table.tableArn, indexes]);
-    allow(report, ['s3:PutObject'], [renditions.arnForObjects(`${REPORTS_PREFIX}*`)]);
+    allow(report, ['s3:PutObject'], [output.arnForObjects(`${REPORTS_PREFIX}*`)]);
   }
 
   private queryApi(
@@ -239,7 +239,7 @@ export class PictorStack extends Stack {
 
   /** The role S3 Batch Operations assumes to run a reprocess job from a plan's manifest. */
   private batchRole(reprocess: PictorFunction): iam.Role {
-    const { renditions } = this.storage;
+    const { output } = this.storage;
     const role = new iam.Role(this, 'BatchOperationsRole', {
       assumedBy: new iam.ServicePrincipal('batchoperations.s3.amazonaws.com'),
       description: 'S3 Batch Operations: invoke the reprocess function on a manifest',
@@ -253,14 +253,14 @@ export class PictorStack extends Stack {
     role.addToPolicy(
       new iam.PolicyStatement({
         actions: ['s3:GetObject', 's3:GetObjectVersion'],
-        resources: [renditions.arnForObjects(`${MANIFESTS_PREFIX}*`)],
+        resources: [output.arnForObjects(`${MANIFESTS_PREFIX}*`)],
       }),
     );
     // Completion reports, when a job asks for them, go next to the manifests.
     role.addToPolicy(
       new iam.PolicyStatement({
         actions: ['s3:PutObject'],
-        resources: [renditions.arnForObjects(`${MANIFESTS_PREFIX}reports/*`)],
+        resources: [output.arnForObjects(`${MANIFESTS_PREFIX}reports/*`)],
       }),
     );
     return role;

@@ -11,10 +11,11 @@ export interface StorageProps {
   readonly abortMultipartAfterDays: number;
 }
 
-/** The uploads and renditions buckets, their access-log bucket, and the asset table. */
+/** The uploads and output buckets, their access-log bucket, and the asset table. */
 export class Storage extends Construct {
   readonly uploads: s3.Bucket;
-  readonly renditions: s3.Bucket;
+  /** Renditions, reprocess manifests and reports (`shared/core/src/layout.rs`). */
+  readonly output: s3.Bucket;
   readonly accessLogs: s3.Bucket;
   readonly table: dynamodb.Table;
 
@@ -43,7 +44,8 @@ export class Storage extends Construct {
       ],
     });
     // Renditions are content-addressed and can be remade from the originals: no versions.
-    this.renditions = new s3.Bucket(this, 'Renditions', {
+    // The construct id keeps its first name: renaming it would replace a deployed bucket.
+    this.output = new s3.Bucket(this, 'Renditions', {
       ...common,
       serverAccessLogsBucket: this.accessLogs,
       serverAccessLogsPrefix: 'renditions/',

@@ -3,7 +3,7 @@
 use super::json::asset_json;
 use super::{open_store, EXIT_FATAL, EXIT_OK};
 use anyhow::Context;
-use pictor_core::ports::{AssetQuery, AssetStore};
+use pictor_core::ports::{AssetQuery, AssetStore, MAX_PAGE};
 use pictor_core::{Asset, AssetId, AssetStatus};
 use std::io::Write;
 use std::path::PathBuf;
@@ -84,13 +84,13 @@ pub async fn run(cmd: AssetsCommand) -> anyhow::Result<u8> {
             let mut query = AssetQuery {
                 status,
                 creator,
-                limit: 500,
+                limit: MAX_PAGE,
                 cursor: None,
                 spec_hash: None,
             };
             let mut remaining = limit.unwrap_or(usize::MAX);
             while remaining > 0 {
-                query.limit = remaining.min(500);
+                query.limit = remaining.min(MAX_PAGE);
                 let page = store
                     .list(&query)
                     .await

@@ -23,7 +23,7 @@ pub struct ServeArgs {
     /// Address to listen on (port 0 picks a free one; the address is printed).
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
-    /// With --table: the renditions bucket, for presigned URLs.
+    /// With --table: the output bucket, for presigned URLs of its renditions.
     #[arg(long, value_name = "BUCKET", requires = "table")]
     bucket: Option<String>,
 }
@@ -56,7 +56,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<u8> {
             );
             (Box::new(urls), None)
         }
-        (None, None) => anyhow::bail!("--table needs --bucket (the renditions bucket)"),
+        (None, None) => anyhow::bail!("--table needs --bucket (the output bucket)"),
     };
     let server = Arc::new(Server {
         api: Api::new(assets, urls),

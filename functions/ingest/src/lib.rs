@@ -138,14 +138,12 @@ fn report(outcome: &Outcome) -> Handled {
         Outcome::Written(a) if a.status == AssetStatus::Ready => {
             let t = a.timings.clone().unwrap_or_default();
             tracing::info!(variants = a.variants.len(), total_ms = t.total_ms, "ready");
-            emf.count("Processed", 1.0)
-                .millis("DecodeMs", t.decode_ms)
-                .millis("OrientMs", t.orient_ms)
-                .millis("ResizeMs", t.resize_ms)
-                .millis("WatermarkMs", t.watermark_ms)
-                .millis("EncodeMs", t.encode_ms)
-                .millis("TotalMs", t.total_ms)
-                .bytes("BytesIn", a.source_bytes.unwrap_or(0) as f64)
+            let emf = t
+                .by_stage()
+                .fold(emf.count("Processed", 1.0), |emf, (stage, ms)| {
+                    emf.millis(stage.metric_name(), ms)
+                });
+            emf.bytes("BytesIn", a.source_bytes.unwrap_or(0) as f64)
                 .bytes("BytesOut", a.bytes_out() as f64)
                 .emit();
             Handled::Ready(id)

@@ -1,4 +1,4 @@
-//! Creates what the functions expect: the uploads and renditions buckets, the asset table, and
+//! Creates what the functions expect: the uploads and output buckets, the asset table, and
 //! queues fed by the uploads bucket's notifications (created objects -> the ingest queue,
 //! removed objects -> the cleanup queue). The CDK app deploys the same shape on AWS; this is
 //! for the local cloud and tests.

@@ -10,15 +10,12 @@
 //! No error body ever carries a store's own error text.
 
 use crate::asset::{Asset, AssetId, AssetStatus};
-use crate::ports::{AssetQuery, AssetStore, StoreError};
+use crate::ports::{AssetQuery, AssetStore, StoreError, DEFAULT_PAGE, MAX_API_PAGE};
 use crate::spec::OutputFormat;
 use async_trait::async_trait;
 use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
-
-/// The largest page a client may ask for; larger `limit`s are capped, not refused.
-pub const MAX_LIMIT: usize = 100;
 
 /// Where browsers fetch renditions from: a CDN or bucket base URL, or presigned URLs.
 #[async_trait]
@@ -33,7 +30,7 @@ impl<T: RenditionUrls + ?Sized> RenditionUrls for Box<T> {
     }
 }
 
-/// `{base}/{key}`: a CDN in front of the renditions bucket, or the local file server.
+/// `{base}/{key}`: a CDN in front of the output bucket, or the local file server.
 pub struct BaseUrl(pub String);
 
 #[async_trait]
@@ -251,7 +248,7 @@ struct ListQuery {
 fn parse_list_query(request: &ApiRequest) -> Result<ListQuery, ApiResponse> {
     let mut query = ListQuery {
         store: AssetQuery {
-            limit: 50,
+            limit: DEFAULT_PAGE,
             ..AssetQuery::default()
         },
         since: None,
@@ -280,7 +277,7 @@ fn parse_list_query(request: &ApiRequest) -> Result<ListQuery, ApiResponse> {
                     .ok()
                     .filter(|n| *n > 0)
                     .ok_or_else(|| ApiResponse::bad_parameter("limit", "a positive integer"))?;
-                query.store.limit = limit.min(MAX_LIMIT);
+                query.store.limit = limit.min(MAX_API_PAGE);
             }
             "cursor" => {
                 // Checked here for shape, and by the store for origin.

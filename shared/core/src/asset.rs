@@ -122,9 +122,11 @@ impl fmt::Display for AssetStatus {
     }
 }
 
-/// One stored rendition of an asset.
+/// One rendition of an asset as its record lists it: written to the output bucket at `key`.
+/// (A spec's *variant* is the recipe; a *rendition* is the file made from it: in memory a
+/// [`crate::pipeline::Rendition`], once stored a `StoredRendition`.)
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct VariantRecord {
+pub struct StoredRendition {
     pub name: String,
     pub format: OutputFormat,
     pub width: u32,
@@ -148,7 +150,8 @@ pub struct Asset {
     pub source_bytes: Option<u64>,
     /// What decoding revealed; absent when the source could not be decoded.
     pub image: Option<SourceInfo>,
-    pub variants: Vec<VariantRecord>,
+    /// Its renditions (`variants` in the JSON every reader knows).
+    pub variants: Vec<StoredRendition>,
     pub timings: Option<Timings>,
     pub spec_hash: String,
     #[serde(with = "time::serde::rfc3339")]

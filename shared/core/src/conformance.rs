@@ -301,7 +301,7 @@ pub fn report_sample_day() -> time::Date {
 /// Records for checking a report: written on `report_sample_day()` are 3 READY, 3 FAILED and
 /// 1 DELETED; two more are written just outside it. `check_report_json` knows the totals.
 pub fn report_sample() -> Vec<Asset> {
-    use crate::asset::VariantRecord;
+    use crate::asset::StoredRendition;
     use crate::error::ProcessError;
     use crate::pipeline::Timings;
     use crate::spec::OutputFormat;
@@ -310,7 +310,7 @@ pub fn report_sample() -> Vec<Asset> {
         .with_time(time::Time::MIDNIGHT)
         .assume_utc();
     let at = |hour: i64| day + Duration::hours(hour);
-    let variant = |name: &str, format: OutputFormat, bytes: u64| VariantRecord {
+    let variant = |name: &str, format: OutputFormat, bytes: u64| StoredRendition {
         name: name.to_string(),
         format,
         width: 100,
@@ -331,7 +331,7 @@ pub fn report_sample() -> Vec<Asset> {
         a.spec_hash = CURRENT_SPEC.to_string();
         a
     };
-    let ready = |n: u32, written, source: u64, variants: Vec<VariantRecord>, t: Timings| {
+    let ready = |n: u32, written, source: u64, variants: Vec<StoredRendition>, t: Timings| {
         let mut a = record(n, AssetStatus::Ready, written);
         a.source_bytes = Some(source);
         a.variants = variants;

@@ -2,7 +2,7 @@
 //! record, or record why not". The CLI, the watcher and the cloud functions each make one call
 //! to [`Ingestor::ingest`]; only the adapters behind the ports differ.
 
-use crate::asset::{Asset, AssetId, AssetStatus, Revision, VariantRecord};
+use crate::asset::{Asset, AssetId, AssetStatus, Revision, StoredRendition};
 use crate::error::{ErrorKind, ProcessError};
 use crate::layout;
 use crate::pipeline::{Pipeline, Rendition};
@@ -258,14 +258,14 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
         &self,
         id: &AssetId,
         renditions: Vec<Rendition>,
-    ) -> Result<Vec<VariantRecord>, StoreError> {
+    ) -> Result<Vec<StoredRendition>, StoreError> {
         let puts = renditions.into_iter().map(|r| async move {
             let key = rendition_key(id, &r);
             let bytes = r.data.len() as u64;
             self.renditions
                 .put(&key, r.data, r.format.content_type())
                 .await?;
-            Ok::<_, StoreError>(VariantRecord {
+            Ok::<_, StoreError>(StoredRendition {
                 name: r.name,
                 format: r.format,
                 width: r.width,
@@ -413,5 +413,5 @@ struct ReadFacts {
 struct Made {
     info: crate::pipeline::SourceInfo,
     timings: crate::pipeline::Timings,
-    variants: Vec<VariantRecord>,
+    variants: Vec<StoredRendition>,
 }

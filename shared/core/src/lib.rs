@@ -20,7 +20,7 @@ pub mod spec;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 
-pub use asset::{Asset, AssetId, AssetStatus, Revision, VariantRecord};
+pub use asset::{Asset, AssetId, AssetStatus, Revision, StoredRendition};
 pub use error::{ErrorKind, ProcessError};
 pub use ingest::{Ingestor, Intent, Outcome};
 pub use pipeline::Pipeline;

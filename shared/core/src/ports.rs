@@ -80,8 +80,13 @@ pub struct AssetQuery {
     pub cursor: Option<String>,
 }
 
+/// Page sizes, in one place. A page when the caller names no size (the API's default too).
 pub const DEFAULT_PAGE: usize = 50;
+/// The most a store returns at once: what whole-store scans (reprocess, report, the CLI's
+/// listing) page by.
 pub const MAX_PAGE: usize = 1000;
+/// The most an API client may ask for; larger `limit`s are capped, not refused.
+pub const MAX_API_PAGE: usize = 100;
 
 impl AssetQuery {
     pub fn page_size(&self) -> usize {

@@ -4,8 +4,9 @@
 mod common;
 
 use common::place;
-use pictor_core::api::{Api, ApiRequest, ApiResponse, BaseUrl, MAX_LIMIT};
+use pictor_core::api::{Api, ApiRequest, ApiResponse, BaseUrl};
 use pictor_core::local::{FsBlobStore, FsOriginals, SqliteAssetStore};
+use pictor_core::ports::MAX_API_PAGE;
 use pictor_core::{AssetId, Ingestor, Intent, Pipeline, Spec};
 use std::sync::Arc;
 
@@ -143,7 +144,7 @@ async fn list_filters_pages_newest_first_and_validates_every_parameter() {
 
     let huge = api.handle(&get("/assets", &[("limit", "100000")])).await;
     assert_eq!(huge.status, 200, "a large limit is capped, not refused");
-    assert!(huge.body["items"].as_array().unwrap().len() <= MAX_LIMIT);
+    assert!(huge.body["items"].as_array().unwrap().len() <= MAX_API_PAGE);
 
     assert_bad(
         &api.handle(&get("/assets", &[("limit", "0")])).await,

@@ -36,7 +36,8 @@ pub struct SourceInfo {
     pub dominant_color: Option<String>,
 }
 
-/// One encoded output.
+/// One rendition as the pipeline encoded it, in memory (stored, it is listed as a
+/// [`crate::asset::StoredRendition`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rendition {
     pub name: String,
@@ -65,19 +66,93 @@ pub struct Timings {
     pub total_ms: f64,
 }
 
+/// The pipeline's stages as timed, in order, plus the whole: the one list the timings, the
+/// report and the metrics share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Stage {
+    Decode,
+    Orient,
+    Analyze,
+    Resize,
+    Watermark,
+    Encode,
+    /// The whole pipeline, start to finish.
+    Total,
+}
+
+impl Stage {
+    pub const ALL: [Stage; 7] = [
+        Stage::Decode,
+        Stage::Orient,
+        Stage::Analyze,
+        Stage::Resize,
+        Stage::Watermark,
+        Stage::Encode,
+        Stage::Total,
+    ];
+
+    /// The name in records, reports and logs (`decode`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Decode => "decode",
+            Stage::Orient => "orient",
+            Stage::Analyze => "analyze",
+            Stage::Resize => "resize",
+            Stage::Watermark => "watermark",
+            Stage::Encode => "encode",
+            Stage::Total => "total",
+        }
+    }
+
+    /// The name of its metric (`DecodeMs`).
+    pub fn metric_name(self) -> &'static str {
+        match self {
+            Stage::Decode => "DecodeMs",
+            Stage::Orient => "OrientMs",
+            Stage::Analyze => "AnalyzeMs",
+            Stage::Resize => "ResizeMs",
+            Stage::Watermark => "WatermarkMs",
+            Stage::Encode => "EncodeMs",
+            Stage::Total => "TotalMs",
+        }
+    }
+}
+
 impl Timings {
+    pub fn get(&self, stage: Stage) -> f64 {
+        match stage {
+            Stage::Decode => self.decode_ms,
+            Stage::Orient => self.orient_ms,
+            Stage::Analyze => self.analyze_ms,
+            Stage::Resize => self.resize_ms,
+            Stage::Watermark => self.watermark_ms,
+            Stage::Encode => self.encode_ms,
+            Stage::Total => self.total_ms,
+        }
+    }
+
+    fn get_mut(&mut self, stage: Stage) -> &mut f64 {
+        match stage {
+            Stage::Decode => &mut self.decode_ms,
+            Stage::Orient => &mut self.orient_ms,
+            Stage::Analyze => &mut self.analyze_ms,
+            Stage::Resize => &mut self.resize_ms,
+            Stage::Watermark => &mut self.watermark_ms,
+            Stage::Encode => &mut self.encode_ms,
+            Stage::Total => &mut self.total_ms,
+        }
+    }
+
+    /// Every stage with its milliseconds, in pipeline order.
+    pub fn by_stage(&self) -> impl Iterator<Item = (Stage, f64)> + '_ {
+        Stage::ALL.into_iter().map(|stage| (stage, self.get(stage)))
+    }
+
     /// Hundredths of a millisecond is all the precision worth storing (and it survives a JSON
     /// round trip unchanged).
     fn round_to_hundredths(&mut self) {
-        for t in [
-            &mut self.decode_ms,
-            &mut self.orient_ms,
-            &mut self.analyze_ms,
-            &mut self.resize_ms,
-            &mut self.watermark_ms,
-            &mut self.encode_ms,
-            &mut self.total_ms,
-        ] {
+        for stage in Stage::ALL {
+            let t = self.get_mut(stage);
             *t = (*t * 100.0).round() / 100.0;
         }
     }

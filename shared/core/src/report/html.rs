@@ -1,7 +1,8 @@
 //! The report as one self-contained HTML page: inline CSS and SVG charts, no scripts, no
 //! external requests, so it can be opened from a bucket, a mail or a disk.
 
-use super::{Report, STAGES};
+use super::Report;
+use crate::pipeline::Stage;
 use std::fmt::Write;
 
 const GREEN: &str = "#2f9e44";
@@ -247,10 +248,10 @@ pub fn render(report: &Report) -> String {
             color: TEAL,
         });
     }
-    let timing_rows: Vec<Row> = STAGES
+    let timing_rows: Vec<Row> = Stage::ALL
         .iter()
-        .filter(|s| **s != "total")
-        .filter_map(|s| report.timings.get(*s).map(|t| (s, t)))
+        .filter(|s| **s != Stage::Total)
+        .filter_map(|s| report.timings.get(s.as_str()).map(|t| (s.as_str(), t)))
         .map(|(stage, t)| Row {
             label: stage.to_string(),
             value: t.p50_ms,

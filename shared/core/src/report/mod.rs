@@ -188,16 +188,6 @@ pub struct Report {
 
 pub const FAILURE_SAMPLES: usize = 10;
 
-pub const STAGES: [&str; 7] = [
-    "decode",
-    "orient",
-    "analyze",
-    "resize",
-    "watermark",
-    "encode",
-    "total",
-];
-
 /// Folds records into a report one at a time.
 pub struct ReportBuilder {
     window: Window,
@@ -262,17 +252,8 @@ impl ReportBuilder {
             }
         }
         if let Some(t) = &asset.timings {
-            let values = [
-                t.decode_ms,
-                t.orient_ms,
-                t.analyze_ms,
-                t.resize_ms,
-                t.watermark_ms,
-                t.encode_ms,
-                t.total_ms,
-            ];
-            for (stage, ms) in STAGES.iter().zip(values) {
-                self.stage_ms.entry(stage).or_default().push(ms);
+            for (stage, ms) in t.by_stage() {
+                self.stage_ms.entry(stage.as_str()).or_default().push(ms);
             }
             self.billed_ms += t.total_ms.max(0.0).ceil() as u64;
         }
