@@ -4,31 +4,23 @@
 use pictor_aws::testing::{endpoint, sdk_config, unique};
 use pictor_aws::{config, table, DynamoAssetStore};
 use pictor_core::ports::{AssetStore, Expected};
-use pictor_core::{Asset, AssetId, AssetStatus, ProcessError};
+use pictor_core::samples::SampleAsset;
+use pictor_core::{Asset, AssetId, AssetStatus, ProcessError, SourceLocation};
 use serde_json::Value;
 use std::process::Command;
 
 fn asset(n: i64, status: AssetStatus) -> Asset {
     let at = time::OffsetDateTime::from_unix_timestamp(1_790_000_000 + n).unwrap();
-    Asset {
-        id: AssetId::for_source(&format!("s3://up/uploads/ana/{n}.jpg")),
-        source: format!("uploads/ana/{n}.jpg"),
-        source_identity: format!("s3://up/uploads/ana/{n}.jpg"),
-        creator: Some("ana".into()),
-        status,
-        error: (status == AssetStatus::Failed).then(|| ProcessError::corrupt("truncated JPEG")),
-        sha256: None,
-        source_bytes: Some(10),
-        image: None,
-        variants: Vec::new(),
-        timings: None,
-        spec_hash: "0123456789abcdef".into(),
-        created_at: at,
-        updated_at: at,
-        version: 1,
-        revision: None,
-        engine: None,
+    let location = SourceLocation::s3("up", format!("uploads/ana/{n}.jpg"));
+    let sample = SampleAsset::at(&location)
+        .creator("ana")
+        .created(at)
+        .source_bytes(10);
+    match status {
+        AssetStatus::Failed => sample.failed(ProcessError::corrupt("truncated JPEG")),
+        other => sample.status(other),
     }
+    .build()
 }
 
 fn pictor(args: &[&str]) -> std::process::Output {

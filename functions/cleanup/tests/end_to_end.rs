@@ -6,6 +6,8 @@ use pictor_aws::testing::{fresh_resources, sdk_config};
 use pictor_aws::{config, DynamoAssetStore};
 use pictor_cleanup::{AwsCleanup, Config, Handled};
 use pictor_core::ports::AssetStore;
+use pictor_core::samples::SampleAsset;
+use pictor_core::SourceLocation;
 use pictor_core::{AssetId, AssetStatus, Pipeline, Spec};
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -169,29 +171,13 @@ async fn a_delete_older_than_the_current_upload_is_ignored() {
     let key = "uploads/ana/summer trip/café + bar 100%.jpg";
     let id = AssetId::for_source(&format!("s3://{}/{key}", r.uploads_bucket));
     let assets = DynamoAssetStore::new(config::dynamodb_client(&sdk), &r.table);
-    let now = time::OffsetDateTime::now_utc();
-    let newer = pictor_core::Asset {
-        id: id.clone(),
-        source: key.into(),
-        source_identity: format!("s3://{}/{key}", r.uploads_bucket),
-        creator: Some("ana".into()),
-        status: AssetStatus::Ready,
-        error: None,
-        sha256: None,
-        source_bytes: None,
-        image: None,
-        variants: Vec::new(),
-        timings: None,
-        spec_hash: "0123456789abcdef".into(),
-        created_at: now,
-        updated_at: now,
-        version: 1,
-        revision: Some(pictor_core::Revision {
+    let newer = SampleAsset::at(&SourceLocation::s3(&r.uploads_bucket, key))
+        .creator("ana")
+        .revision(pictor_core::Revision {
             sequencer: Some("0055AED6DCD9028201".into()),
             ..Default::default()
-        }),
-        engine: None,
-    };
+        })
+        .build();
     assets
         .put(&newer, pictor_core::ports::Expected::Absent)
         .await

@@ -3,9 +3,9 @@
 
 use pictor_aws::testing::{fresh_resources, sdk_config};
 use pictor_aws::{config, DynamoAssetStore};
-use pictor_core::conformance::{check_report_json, report_sample};
 use pictor_core::ports::{AssetStore, Expected};
 use pictor_core::report::CostModel;
+use pictor_core::samples::{check_report_json, report_sample};
 use pictor_report::{AwsNightlyReport, Config, ReportError};
 use serde_json::Value;
 

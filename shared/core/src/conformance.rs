@@ -1,10 +1,11 @@
 //! Conformance suites for the storage ports. Every adapter's tests call these against a fresh,
 //! empty store, so all backends honour one contract. They panic (assert) on a violation.
 
-use crate::asset::{Asset, AssetId, AssetStatus};
+use crate::asset::{Asset, AssetStatus};
 use crate::ports::{
     AssetQuery, AssetStore, BlobStore, Expected, OriginalStore, ReadError, StoreError,
 };
+use crate::samples::{SampleAsset, SAMPLE_SPEC};
 use crate::source::SourceLocation;
 use async_trait::async_trait;
 use time::{Duration, OffsetDateTime};
@@ -134,34 +135,22 @@ pub async fn blob_store_suite<B: BlobStore>(store: &B) {
     }
 }
 
-const CURRENT_SPEC: &str = "0123456789abcdef";
 const OLD_SPEC: &str = "fedcba9876543210";
 
+/// Sample `n`: every fourth is under an old spec.
 fn sample(n: u32, creator: &str, status: AssetStatus, created: OffsetDateTime) -> Asset {
-    Asset {
-        id: AssetId::for_source(&format!("test://{creator}/{n}")),
-        source: format!("{creator}/{n}.jpg"),
-        source_identity: format!("test://{creator}/{n}"),
-        creator: Some(creator.to_string()),
-        status,
-        error: None,
-        sha256: Some(format!("{n:064x}")),
-        source_bytes: Some(u64::from(n)),
-        image: None,
-        variants: Vec::new(),
-        timings: None,
-        spec_hash: if n.is_multiple_of(4) {
-            OLD_SPEC
-        } else {
-            CURRENT_SPEC
-        }
-        .to_string(),
-        created_at: created,
-        updated_at: created,
-        version: 1,
-        revision: None,
-        engine: None,
-    }
+    let spec = if n.is_multiple_of(4) {
+        OLD_SPEC
+    } else {
+        SAMPLE_SPEC
+    };
+    SampleAsset::numbered(n, creator)
+        .status(status)
+        .spec_hash(spec)
+        .created(created)
+        .sha256(format!("{n:064x}"))
+        .source_bytes(u64::from(n))
+        .build()
 }
 
 /// Checks conditional writes, consistent reads and cursor paging on an empty asset store.
@@ -291,156 +280,4 @@ pub async fn asset_store_suite<A: AssetStore>(store: &A) {
             "accepted cursor {bad:?}"
         );
     }
-}
-
-/// The day `report_sample` writes its records in.
-pub fn report_sample_day() -> time::Date {
-    time::Date::from_calendar_date(2026, time::Month::November, 26).unwrap()
-}
-
-/// Records for checking a report: written on `report_sample_day()` are 3 READY, 3 FAILED and
-/// 1 DELETED; two more are written just outside it. `check_report_json` knows the totals.
-pub fn report_sample() -> Vec<Asset> {
-    use crate::asset::StoredRendition;
-    use crate::error::ProcessError;
-    use crate::pipeline::Timings;
-    use crate::spec::OutputFormat;
-
-    let day = report_sample_day()
-        .with_time(time::Time::MIDNIGHT)
-        .assume_utc();
-    let at = |hour: i64| day + Duration::hours(hour);
-    let variant = |name: &str, format: OutputFormat, bytes: u64| StoredRendition {
-        name: name.to_string(),
-        format,
-        width: 100,
-        height: 100,
-        bytes,
-        key: format!("renditions/x/{name}.{}", format.extension()),
-    };
-    let timings = |decode: f64, total: f64| Timings {
-        decode_ms: decode,
-        resize_ms: total / 4.0,
-        encode_ms: total / 2.0,
-        total_ms: total,
-        ..Timings::default()
-    };
-    let record = |n: u32, status: AssetStatus, written: OffsetDateTime| {
-        let mut a = sample(n, "ana", status, written - Duration::days(3));
-        a.updated_at = written;
-        a.spec_hash = CURRENT_SPEC.to_string();
-        a
-    };
-    let ready = |n: u32, written, source: u64, variants: Vec<StoredRendition>, t: Timings| {
-        let mut a = record(n, AssetStatus::Ready, written);
-        a.source_bytes = Some(source);
-        a.variants = variants;
-        a.timings = Some(t);
-        a
-    };
-    let failed = |n: u32, written, error: ProcessError| {
-        let mut a = record(n, AssetStatus::Failed, written);
-        a.error = Some(error);
-        a
-    };
-    use OutputFormat::{Jpeg, Webp};
-    vec![
-        ready(
-            1,
-            at(1),
-            1_000_000,
-            vec![
-                variant("lg", Jpeg, 200_000),
-                variant("sm", Jpeg, 50_000),
-                variant("lg-webp", Webp, 150_000),
-            ],
-            timings(20.0, 99.2),
-        ),
-        ready(
-            2,
-            at(5),
-            2_000_000,
-            vec![
-                variant("lg", Jpeg, 300_000),
-                variant("lg-webp", Webp, 250_000),
-            ],
-            timings(60.0, 300.0),
-        ),
-        // A rendition larger than its original: the saving is negative.
-        ready(
-            3,
-            at(9),
-            500_000,
-            vec![variant("lg", Jpeg, 600_000)],
-            timings(10.0, 50.0),
-        ),
-        failed(4, at(10), ProcessError::corrupt("truncated JPEG")),
-        failed(
-            5,
-            at(11),
-            ProcessError::corrupt("<script>alert(1)</script>"),
-        ),
-        failed(
-            6,
-            at(12),
-            ProcessError::too_large("40000x40000 is over the limit"),
-        ),
-        record(7, AssetStatus::Deleted, at(13)),
-        // Just outside the window on either side.
-        ready(
-            8,
-            day - Duration::seconds(1),
-            9_000_000,
-            vec![],
-            timings(1.0, 5000.0),
-        ),
-        failed(9, day + Duration::DAY, ProcessError::corrupt("tomorrow")),
-    ]
-}
-
-/// Asserts the report JSON for `report_sample()` over `report_sample_day()`, at 1024 MB on
-/// arm64.
-pub fn check_report_json(report: &serde_json::Value) {
-    use serde_json::json;
-    assert_eq!(report["from"], "2026-11-26T00:00:00Z");
-    assert_eq!(report["to"], "2026-11-27T00:00:00Z");
-    assert_eq!(
-        report["counts"],
-        json!({"ready": 3, "failed": 3, "deleted": 1, "total": 7})
-    );
-    assert_eq!(
-        report["failures_by_kind"],
-        json!({"corrupt": 2, "too_large": 1})
-    );
-    let bytes = &report["bytes"];
-    assert_eq!(bytes["bytes_in"], 3_500_000);
-    assert_eq!(bytes["bytes_out"], 1_550_000);
-    assert_eq!(
-        bytes["per_format"]["jpeg"],
-        json!({"assets": 3, "renditions": 4, "bytes_out": 1_150_000, "bytes_saved": 2_400_000})
-    );
-    assert_eq!(
-        bytes["per_format"]["webp"],
-        json!({"assets": 2, "renditions": 2, "bytes_out": 400_000, "bytes_saved": 2_600_000})
-    );
-    assert_eq!(
-        report["timings"]["total"],
-        json!({"count": 3, "p50_ms": 99.2, "p95_ms": 300.0})
-    );
-    assert_eq!(
-        report["timings"]["decode"],
-        json!({"count": 3, "p50_ms": 20.0, "p95_ms": 60.0})
-    );
-    let cost = &report["cost"];
-    assert_eq!(cost["invocations"], 6);
-    // 100 + 300 + 50 ms, and 1 ms per failure.
-    assert_eq!(cost["billed_ms"], 453);
-    let gb_seconds = cost["gb_seconds"].as_f64().unwrap();
-    assert!((gb_seconds - 0.453).abs() < 1e-9, "{gb_seconds}");
-    let total = cost["total_usd"].as_f64().unwrap();
-    let expected = 0.453 * 0.000_013_333_4 + 6.0 * 0.20 / 1e6;
-    assert!((total - expected).abs() < 1e-12, "{total} vs {expected}");
-    let failures = report["recent_failures"].as_array().unwrap();
-    assert_eq!(failures.len(), 3);
-    assert_eq!(failures[0]["kind"], "too_large", "newest first");
 }

@@ -19,6 +19,8 @@ pub mod spec;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
+#[cfg(any(test, feature = "conformance"))]
+pub mod samples;
 
 pub use asset::{Asset, AssetId, AssetStatus, Revision, StoredRendition};
 pub use error::{ErrorKind, ProcessError};

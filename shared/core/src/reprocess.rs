@@ -167,38 +167,28 @@ impl Selection {
 mod tests {
     use super::*;
     use crate::error::ProcessError;
-    use time::OffsetDateTime;
+    use crate::samples::SampleAsset;
 
     const CURRENT: &str = "current";
 
-    fn asset(status: AssetStatus, spec: &str) -> Asset {
-        let now = OffsetDateTime::now_utc();
-        Asset {
-            id: AssetId::for_source("s3://b/uploads/ana/a.jpg"),
-            source: "uploads/ana/a.jpg".into(),
-            source_identity: "s3://b/uploads/ana/a.jpg".into(),
-            creator: Some("ana".into()),
-            status,
-            error: None,
-            sha256: None,
-            source_bytes: None,
-            image: None,
-            variants: Vec::new(),
-            timings: None,
-            spec_hash: spec.into(),
-            created_at: now,
-            updated_at: now,
-            version: 1,
-            revision: None,
-            engine: Some(ENGINE.into()),
-        }
+    fn sample() -> SampleAsset {
+        SampleAsset::at(&SourceLocation::s3("b", "uploads/ana/a.jpg")).creator("ana")
     }
 
-    fn failed(kind_error: ProcessError, engine: Option<&str>) -> Asset {
-        let mut a = asset(AssetStatus::Failed, CURRENT);
-        a.error = Some(kind_error);
-        a.engine = engine.map(str::to_string);
-        a
+    fn asset(status: AssetStatus, spec: &str) -> Asset {
+        sample()
+            .status(status)
+            .spec_hash(spec)
+            .engine(Some(ENGINE))
+            .build()
+    }
+
+    fn failed(error: ProcessError, engine: Option<&str>) -> Asset {
+        sample()
+            .failed(error)
+            .spec_hash(CURRENT)
+            .engine(engine)
+            .build()
     }
 
     #[test]

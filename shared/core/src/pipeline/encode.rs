@@ -28,6 +28,55 @@ pub fn encode_on(
     }
 }
 
+/// Runs `encode(i)` for every `i` in `0..count` on up to `threads` threads, largest first (by
+/// `size(i)`) so the threads finish together; results come back in index order. A panicking
+/// encoder fails its own outputs, never the others'.
+pub fn in_pool<T, S, E>(
+    count: usize,
+    threads: usize,
+    size: S,
+    encode: E,
+) -> Vec<Result<T, ProcessError>>
+where
+    T: Send,
+    S: Fn(usize) -> u64,
+    E: Fn(usize) -> Result<T, ProcessError> + Sync,
+{
+    let threads = threads.min(count);
+    if threads <= 1 {
+        return (0..count).map(encode).collect();
+    }
+    let mut order: Vec<usize> = (0..count).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(size(i)));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut results: Vec<Option<Result<T, ProcessError>>> = (0..count).map(|_| None).collect();
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(&i) = order.get(k) else { break };
+                        done.push((i, encode(i)));
+                    }
+                    done
+                })
+            })
+            .collect();
+        for worker in workers {
+            // A panicking encoder leaves its outputs missing; they become errors below.
+            for (i, result) in worker.join().unwrap_or_default() {
+                results[i] = Some(result);
+            }
+        }
+    });
+    results
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| Err(ProcessError::internal("an encoder thread panicked"))))
+        .collect()
+}
+
 fn encode_jpeg(canvas: &Canvas, quality: u8) -> Result<Vec<u8>, ProcessError> {
     if canvas.has_alpha {
         return Err(ProcessError::internal(

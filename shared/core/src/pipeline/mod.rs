@@ -215,16 +215,41 @@ impl Pipeline {
             .unwrap_or_else(|_| Err(ProcessError::internal("image processing panicked")))
     }
 
+    /// decode -> (resize -> orient -> watermark per geometry) -> analyze -> encode.
     fn run(&self, bytes: &[u8], creator: Option<&str>) -> Result<Processed, ProcessError> {
-        let started = Instant::now();
+        let mut clock = Stopwatch::start();
         let mut timings = Timings::default();
-        let mut clock = Instant::now();
-        let mut lap = |slot: &mut f64| {
-            let now = Instant::now();
-            *slot += (now - clock).as_secs_f64() * 1e3;
-            clock = now;
-        };
 
+        let source = self.decode(bytes)?;
+        clock.lap(&mut timings.decode_ms);
+        let plans = self.plan(source.upright);
+        let mut resizer = Resizer::new();
+        let (shaped, cascade) = self.shape(
+            &source,
+            &plans,
+            creator,
+            &mut resizer,
+            &mut clock,
+            &mut timings,
+        )?;
+        let info = analyze_source(&source, &cascade, &mut resizer)?;
+        drop(cascade);
+        drop(source.canvas);
+        clock.lap(&mut timings.analyze_ms);
+        let renditions = self.encode(&shaped, &plans)?;
+        clock.lap(&mut timings.encode_ms);
+
+        timings.total_ms = clock.since_start_ms();
+        timings.round_to_hundredths();
+        Ok(Processed {
+            info,
+            renditions,
+            timings,
+        })
+    }
+
+    /// Decodes to sRGB pixels in the stored orientation.
+    fn decode(&self, bytes: &[u8]) -> Result<Source, ProcessError> {
         let decoded = decode::decode(bytes, &self.spec.limits)?;
         let mut canvas = Canvas::from_image(decoded.image);
         color::to_srgb(&mut canvas, decoded.icc_profile.as_deref());
@@ -235,84 +260,84 @@ impl Pipeline {
         if has_alpha && !self.spec.variants.iter().any(|v| v.format.has_alpha()) {
             canvas = canvas.flattened(self.spec.background.0);
         }
-        lap(&mut timings.decode_ms);
-
-        // Resizing happens in the stored orientation and only the (much smaller) results are
-        // turned upright: rotating a 12 MP source costs more than decoding it.
-        let orientation = decoded.orientation;
-        let swap = orient::swaps_axes(orientation);
-        let (width, height) = if swap {
+        let swap = orient::swaps_axes(decoded.orientation);
+        let upright = if swap {
             (canvas.height, canvas.width)
         } else {
             (canvas.width, canvas.height)
         };
-        let plans: Vec<resize::Geometry> = self
-            .spec
+        Ok(Source {
+            canvas,
+            has_alpha,
+            upright,
+            swap,
+            orientation: decoded.orientation,
+            format: decoded.format,
+            frame_count: decoded.frame_count,
+            exif: decoded.exif,
+        })
+    }
+
+    /// The upright geometry of every variant, in spec order.
+    fn plan(&self, (width, height): (u32, u32)) -> Vec<resize::Geometry> {
+        self.spec
             .variants
             .iter()
             .map(|v| resize::plan(width, height, v))
-            .collect();
+            .collect()
+    }
 
+    /// Resizes, orients and watermarks each distinct geometry once. Resizing happens in the
+    /// stored orientation and only the (much smaller) results are turned upright: rotating a
+    /// 12 MP source costs more than decoding it. Returns the shaped images and the cascade of
+    /// full-frame results.
+    fn shape(
+        &self,
+        source: &Source,
+        plans: &[resize::Geometry],
+        creator: Option<&str>,
+        resizer: &mut Resizer,
+        clock: &mut Stopwatch,
+        timings: &mut Timings,
+    ) -> Result<(Vec<Shaped>, Vec<Canvas>), ProcessError> {
         // Largest first, so each smaller variant can be cut from the last full-frame result
         // instead of from the whole source (a cascade).
         let mut order: Vec<usize> = (0..plans.len()).collect();
         order.sort_by_key(|&i| {
             std::cmp::Reverse(u64::from(plans[i].width) * u64::from(plans[i].height))
         });
-        let mut resizer = Resizer::new();
         let mut cascade: Vec<Canvas> = Vec::new();
-        let mut shaped: Vec<(resize::Geometry, Canvas)> = Vec::new();
+        let mut shaped: Vec<Shaped> = Vec::new();
         for &i in &order {
             let geometry = plans[i];
             if shaped.iter().any(|(g, _)| *g == geometry) {
                 continue;
             }
-            let stored = geometry.in_stored_orientation(swap);
-            let (source, scaled) = resize::cheapest_source(&canvas, &cascade, &stored);
-            let out = resize::resize(&mut resizer, source, &scaled)?;
+            let stored = geometry.in_stored_orientation(source.swap);
+            let (from, scaled) = resize::cheapest_source(&source.canvas, &cascade, &stored);
+            let out = resize::resize(resizer, from, &scaled)?;
             if stored.crop.is_none() {
                 cascade.push(out.clone());
             }
-            lap(&mut timings.resize_ms);
-            let mut out = orient::apply(out, orientation)?;
-            lap(&mut timings.orient_ms);
-            self.watermarker.apply(&mut out, &mut resizer, creator)?;
-            lap(&mut timings.watermark_ms);
+            clock.lap(&mut timings.resize_ms);
+            let mut out = orient::apply(out, source.orientation)?;
+            clock.lap(&mut timings.orient_ms);
+            self.watermarker.apply(&mut out, resizer, creator)?;
+            clock.lap(&mut timings.watermark_ms);
             shaped.push((geometry, out));
         }
+        Ok((shaped, cascade))
+    }
 
-        // BlurHash and dominant colour need only a thumbnail-sized view of the whole frame.
-        let smallest = cascade.last().unwrap_or(&canvas);
-        let preview = resize::resize(
-            &mut resizer,
-            smallest,
-            &resize::inside(smallest.width, smallest.height, 32, Some(32)),
-        )?;
-        let preview = orient::apply(preview, orientation)?;
-        let preview_rgba = analyze::rgba_bytes(&preview);
-        let preview = Preview {
-            width: preview.width,
-            height: preview.height,
-            rgba: &preview_rgba,
-        };
-        let info = SourceInfo {
-            format: decoded.format,
-            width,
-            height,
-            has_alpha,
-            frame_count: decoded.frame_count,
-            exif: ExifSummary::from_exif(decoded.exif.as_deref()),
-            blurhash: analyze::blurhash(&preview),
-            dominant_color: analyze::dominant_color(&preview),
-        };
-        drop(cascade);
-        drop(canvas);
-        lap(&mut timings.analyze_ms);
-
-        // Identical outputs (xl and lg of a small source) are encoded once.
+    /// Encodes every variant; identical outputs (xl and lg of a small source) are encoded once.
+    fn encode(
+        &self,
+        shaped: &[Shaped],
+        plans: &[resize::Geometry],
+    ) -> Result<Vec<Rendition>, ProcessError> {
         let mut jobs: Vec<(usize, OutputFormat, u8)> = Vec::new();
         let mut job_of = Vec::with_capacity(plans.len());
-        for (variant, geometry) in self.spec.variants.iter().zip(&plans) {
+        for (variant, geometry) in self.spec.variants.iter().zip(plans) {
             let shape = shaped
                 .iter()
                 .position(|(g, _)| g == geometry)
@@ -326,10 +351,21 @@ impl Pipeline {
                 }
             });
         }
-        let encoded = self.encode_all(&shaped, &jobs);
-        lap(&mut timings.encode_ms);
+        let pixels = |i: usize| &shaped[jobs[i].0].1;
+        let encoded = encode::in_pool(
+            jobs.len(),
+            self.threads,
+            |i| {
+                let c = pixels(i);
+                u64::from(c.width) * u64::from(c.height)
+            },
+            |i| {
+                let (_, format, quality) = jobs[i];
+                self.encode_one(pixels(i), format, quality)
+            },
+        );
         let mut renditions = Vec::with_capacity(plans.len());
-        for ((variant, geometry), job) in self.spec.variants.iter().zip(&plans).zip(job_of) {
+        for ((variant, geometry), job) in self.spec.variants.iter().zip(plans).zip(job_of) {
             renditions.push(Rendition {
                 name: variant.name.clone(),
                 format: variant.format,
@@ -338,13 +374,7 @@ impl Pipeline {
                 data: encoded[job].clone()?,
             });
         }
-        timings.total_ms = started.elapsed().as_secs_f64() * 1e3;
-        timings.round_to_hundredths();
-        Ok(Processed {
-            info,
-            renditions,
-            timings,
-        })
+        Ok(renditions)
     }
 
     fn encode_one(
@@ -359,53 +389,81 @@ impl Pipeline {
             encode::encode_on(pixels, format, quality, self.threads)
         }
     }
+}
 
-    /// Encodes every distinct output, on up to `threads` threads (largest images first so the
-    /// threads finish together).
-    fn encode_all(
-        &self,
-        shaped: &[(resize::Geometry, Canvas)],
-        jobs: &[(usize, OutputFormat, u8)],
-    ) -> Vec<Result<Vec<u8>, ProcessError>> {
-        let run = |i: usize| {
-            let (shape, format, quality) = jobs[i];
-            self.encode_one(&shaped[shape].1, format, quality)
-        };
-        let threads = self.threads.min(jobs.len());
-        if threads <= 1 {
-            return (0..jobs.len()).map(run).collect();
+/// One distinct geometry, resized, upright and watermarked.
+type Shaped = (resize::Geometry, Canvas);
+
+/// A decoded source: sRGB pixels in the stored orientation and what decoding revealed.
+struct Source {
+    canvas: Canvas,
+    has_alpha: bool,
+    /// Width and height once turned upright.
+    upright: (u32, u32),
+    /// Whether turning it upright swaps width and height.
+    swap: bool,
+    orientation: image::metadata::Orientation,
+    format: SourceFormat,
+    frame_count: u32,
+    exif: Option<Vec<u8>>,
+}
+
+/// BlurHash and dominant colour from a thumbnail-sized view of the whole frame (the smallest
+/// full-frame result), plus the facts decoding revealed.
+fn analyze_source(
+    source: &Source,
+    cascade: &[Canvas],
+    resizer: &mut Resizer,
+) -> Result<SourceInfo, ProcessError> {
+    let smallest = cascade.last().unwrap_or(&source.canvas);
+    let preview = resize::resize(
+        resizer,
+        smallest,
+        &resize::inside(smallest.width, smallest.height, 32, Some(32)),
+    )?;
+    let preview = orient::apply(preview, source.orientation)?;
+    let preview_rgba = analyze::rgba_bytes(&preview);
+    let preview = Preview {
+        width: preview.width,
+        height: preview.height,
+        rgba: &preview_rgba,
+    };
+    let (width, height) = source.upright;
+    Ok(SourceInfo {
+        format: source.format,
+        width,
+        height,
+        has_alpha: source.has_alpha,
+        frame_count: source.frame_count,
+        exif: ExifSummary::from_exif(source.exif.as_deref()),
+        blurhash: analyze::blurhash(&preview),
+        dominant_color: analyze::dominant_color(&preview),
+    })
+}
+
+/// Splits a run into stage times.
+struct Stopwatch {
+    started: Instant,
+    clock: Instant,
+}
+
+impl Stopwatch {
+    fn start() -> Stopwatch {
+        let now = Instant::now();
+        Stopwatch {
+            started: now,
+            clock: now,
         }
-        let mut order: Vec<usize> = (0..jobs.len()).collect();
-        order.sort_by_key(|&i| {
-            let c = &shaped[jobs[i].0].1;
-            std::cmp::Reverse(u64::from(c.width) * u64::from(c.height))
-        });
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        let mut results: Vec<Option<Result<Vec<u8>, ProcessError>>> = vec![None; jobs.len()];
-        std::thread::scope(|scope| {
-            let workers: Vec<_> = (0..threads)
-                .map(|_| {
-                    scope.spawn(|| {
-                        let mut done = Vec::new();
-                        loop {
-                            let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                            let Some(&i) = order.get(k) else { break };
-                            done.push((i, run(i)));
-                        }
-                        done
-                    })
-                })
-                .collect();
-            for worker in workers {
-                // A panicking encoder leaves its outputs missing; they become errors below.
-                for (i, result) in worker.join().unwrap_or_default() {
-                    results[i] = Some(result);
-                }
-            }
-        });
-        results
-            .into_iter()
-            .map(|r| r.unwrap_or_else(|| Err(ProcessError::internal("an encoder thread panicked"))))
-            .collect()
+    }
+
+    /// Adds the time since the last lap to `slot`.
+    fn lap(&mut self, slot: &mut f64) {
+        let now = Instant::now();
+        *slot += (now - self.clock).as_secs_f64() * 1e3;
+        self.clock = now;
+    }
+
+    fn since_start_ms(&self) -> f64 {
+        self.started.elapsed().as_secs_f64() * 1e3
     }
 }
