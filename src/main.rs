@@ -18,6 +18,14 @@ fn main() -> ExitCode {
             });
         }
     };
+    // Log lines go to stderr (stdout carries results), as much as RUST_LOG asks for: by
+    // default warnings and errors, such as the cause of a 500 or 503 from `pictor serve`.
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -1,8 +1,8 @@
 //! `pictor assets list|get`: read the asset store.
 
-use super::json::asset_json;
 use super::{open_store, EXIT_FATAL, EXIT_OK};
 use anyhow::Context;
+use pictor_core::asset_json::asset_json;
 use pictor_core::ports::{AssetQuery, AssetStore, MAX_PAGE};
 use pictor_core::{Asset, AssetId, AssetStatus};
 use std::io::Write;

@@ -4,7 +4,6 @@
 mod assets;
 mod batch;
 mod inputs;
-mod json;
 mod process;
 mod report;
 mod reprocess;

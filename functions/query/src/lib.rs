@@ -5,11 +5,14 @@
 mod config;
 
 use async_trait::async_trait;
+use axum::response::IntoResponse;
 pub use config::{Config, ConfigError, ENV_VARS};
+use http_body_util::BodyExt;
 use lambda_http::{Body, Request, RequestExt, Response};
 use pictor_aws::s3_urls::PresignedUrls;
-use pictor_core::api::{Api, ApiRequest, BaseUrl, RenditionUrls};
+use pictor_core::api::{router, Api, BaseUrl, RenditionUrls};
 use pictor_core::ports::{AssetStore, StoreError};
+use tower::ServiceExt;
 
 /// Presigned S3 URLs, or a CDN in front of the bucket.
 pub enum Urls {
@@ -27,12 +30,9 @@ impl RenditionUrls for Urls {
     }
 }
 
-/// The handler on the AWS adapters, as the function runs it.
-pub type AwsQuery = Query<pictor_aws::DynamoAssetStore, Urls>;
-
-impl AwsQuery {
+impl Query {
     /// The handler on DynamoDB, with presigned or CDN URLs as `config` says.
-    pub fn on_aws(sdk: &aws_config::SdkConfig, config: Config) -> AwsQuery {
+    pub fn on_aws(sdk: &aws_config::SdkConfig, config: Config) -> Query {
         let assets = pictor_aws::config::asset_store(sdk, &config.table);
         let urls = match config.cdn_base_url {
             Some(base) => Urls::Cdn(BaseUrl(base)),
@@ -46,38 +46,75 @@ impl AwsQuery {
     }
 }
 
-/// The handler, over any asset store and way of making rendition URLs.
-pub struct Query<A, U> {
-    api: Api<A, U>,
+/// Characters a URI path cannot hold as they are (`%` stays: the path is already escaped).
+const NOT_IN_URI: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'[')
+    .add(b'\\')
+    .add(b']')
+    .add(b'^')
+    .add(b'`')
+    .add(b'{')
+    .add(b'|')
+    .add(b'}');
+
+/// The handler: the core's API router, over any asset store and way of making rendition URLs.
+pub struct Query {
+    router: axum::Router,
 }
 
-impl<A: AssetStore, U: RenditionUrls> Query<A, U> {
-    pub fn new(assets: A, urls: U) -> Self {
+impl Query {
+    pub fn new<A, U>(assets: A, urls: U) -> Self
+    where
+        A: AssetStore + 'static,
+        U: RenditionUrls + 'static,
+    {
         Query {
-            api: Api::new(assets, urls),
+            router: router(Api::new(assets, urls)),
         }
     }
 
     /// One HTTP API request in, a JSON response out; never an error (every failure is a
-    /// status code with a JSON body).
+    /// status code with a JSON body). The path is API Gateway's raw path, without a stage.
     pub async fn handle(&self, request: Request) -> Response<Body> {
-        let query = request.query_string_parameters();
-        let api_request = ApiRequest {
-            method: request.method().as_str().to_string(),
-            path: request.raw_http_path().to_string(),
-            query: query
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
+        // API Gateway's raw path is as the client sent it; whatever it left unescaped that a URI
+        // cannot hold is escaped, so the route still sees (and refuses) it.
+        let path = percent_encoding::utf8_percent_encode(request.raw_http_path(), NOT_IN_URI);
+        let uri = match request.uri().query() {
+            Some(query) => format!("{path}?{query}"),
+            None => path.to_string(),
         };
-        let response = self.api.handle(&api_request).await;
-        let mut http = Response::new(Body::from(response.body.to_string()));
-        *http.status_mut() = lambda_http::http::StatusCode::from_u16(response.status)
-            .unwrap_or(lambda_http::http::StatusCode::INTERNAL_SERVER_ERROR);
-        http.headers_mut().insert(
-            lambda_http::http::header::CONTENT_TYPE,
-            lambda_http::http::HeaderValue::from_static("application/json"),
-        );
+        let forwarded = axum::http::Request::builder()
+            .method(request.method().clone())
+            .uri(uri)
+            .body(axum::body::Body::empty());
+        let answer = match forwarded {
+            Ok(forwarded) => match self.router.clone().oneshot(forwarded).await {
+                Ok(answer) => answer,
+                Err(never) => match never {},
+            },
+            Err(_) => {
+                pictor_core::api::ApiResponse::bad_parameter("path", "not a valid request path")
+                    .into_response()
+            }
+        };
+        let (parts, body) = answer.into_parts();
+        let bytes = body
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
+        // JSON is text: API Gateway passes it on as it is, not base64-encoded.
+        let body = String::from_utf8(bytes.to_vec())
+            .map_or_else(|e| Body::from(e.into_bytes()), Body::from);
+        let mut http = Response::new(body);
+        *http.status_mut() = parts.status;
+        http.headers_mut().extend(parts.headers);
         http.headers_mut().insert(
             lambda_http::http::header::CACHE_CONTROL,
             lambda_http::http::HeaderValue::from_static("no-store"),

@@ -3,7 +3,7 @@
 use lambda_http::{service_fn, Error, Request};
 use pictor_aws::config::load;
 use pictor_aws::function::config_or_exit;
-use pictor_query::{AwsQuery, Config};
+use pictor_query::{Config, Query};
 use std::sync::Arc;
 
 #[tokio::main]
@@ -11,7 +11,7 @@ async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
     let config = config_or_exit(Config::from_env());
     let sdk = load().await;
-    let handler = Arc::new(AwsQuery::on_aws(&sdk, config));
+    let handler = Arc::new(Query::on_aws(&sdk, config));
     lambda_http::run(service_fn(move |request: Request| {
         let handler = Arc::clone(&handler);
         async move { Ok::<_, Error>(handler.handle(request).await) }

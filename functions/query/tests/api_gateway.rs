@@ -5,7 +5,7 @@ use lambda_http::{Body, Response};
 use pictor_aws::testing::{fresh_resources, sdk_config};
 use pictor_aws::{config, DynamoAssetStore, S3BlobStore, S3Originals};
 use pictor_core::{AssetId, Ingestor, Intent, Pipeline, SourceLocation, Spec, Upload};
-use pictor_query::{AwsQuery, Config};
+use pictor_query::{Config, Query};
 use serde_json::Value;
 use std::io::{Read, Write};
 use std::sync::Arc;
@@ -75,8 +75,8 @@ fn fetch(url: &str) -> (u16, Vec<u8>) {
 }
 
 struct Setup {
-    query: AwsQuery,
-    cdn: AwsQuery,
+    query: Query,
+    cdn: Query,
     ids: Vec<AssetId>,
 }
 
@@ -117,8 +117,8 @@ async fn setup() -> Setup {
         url_expiry: Duration::from_secs(120),
     };
     Setup {
-        query: AwsQuery::on_aws(&sdk, config.clone()),
-        cdn: AwsQuery::on_aws(
+        query: Query::on_aws(&sdk, config.clone()),
+        cdn: Query::on_aws(
             &sdk,
             Config {
                 cdn_base_url: Some("https://img.example.test".into()),

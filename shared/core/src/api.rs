@@ -1,7 +1,7 @@
-//! The asset query API, independent of how a request arrives (API Gateway through a Lambda
-//! function, or `pictor serve` on a laptop): a parsed request in, a status and a JSON body out.
+//! The asset query API as one `axum::Router`, whoever serves it: the query function through
+//! `lambda_http`, `pictor serve` through hyper, tests through `tower::ServiceExt::oneshot`.
 //!
-//! Routes (GET only):
+//! Routes (GET only; any other method is a 405, any other path a 404, both with JSON bodies):
 //! - `/assets/{id}`: the record, each variant with a `url`; 404 when unknown.
 //! - `/assets?creator=&status=&since=&limit=&cursor=`: newest first, one page at a time.
 //! - `/assets/{id}/srcset`: `srcset` and `sizes` per format, ready for `<img>`/`<source>`.
@@ -10,10 +10,18 @@
 //! No error body ever carries a store's own error text.
 
 use crate::asset::{Asset, AssetId, AssetStatus};
+use crate::asset_json::asset_json;
 use crate::ports::{AssetQuery, AssetStore, StoreError, DEFAULT_PAGE, MAX_API_PAGE};
 use crate::spec::OutputFormat;
 use async_trait::async_trait;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
 use serde_json::{json, Value};
+use std::sync::Arc;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
@@ -40,14 +48,7 @@ impl RenditionUrls for BaseUrl {
     }
 }
 
-/// A request as the API sees it: method, path and decoded query parameters.
-#[derive(Debug, Clone, Default)]
-pub struct ApiRequest {
-    pub method: String,
-    pub path: String,
-    pub query: Vec<(String, String)>,
-}
-
+/// A status and a JSON body: every answer of the API.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiResponse {
     pub status: u16,
@@ -66,7 +67,7 @@ impl ApiResponse {
         }
     }
 
-    fn bad_parameter(parameter: &str, message: impl Into<String>) -> ApiResponse {
+    pub fn bad_parameter(parameter: &str, message: impl Into<String>) -> ApiResponse {
         ApiResponse {
             status: 400,
             body: json!({"error": "bad_parameter", "parameter": parameter, "message": message.into()}),
@@ -84,6 +85,71 @@ impl ApiResponse {
     }
 }
 
+impl IntoResponse for ApiResponse {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = (status, self.body.to_string()).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        response
+    }
+}
+
+/// The API's routes over `api`. Every answer is JSON, errors included.
+pub fn router<S, U>(api: Api<S, U>) -> Router
+where
+    S: AssetStore + 'static,
+    U: RenditionUrls + 'static,
+{
+    let only_get =
+        || async { ApiResponse::error(405, "method_not_allowed", "only GET is supported") };
+    Router::new()
+        .route("/assets", get(list::<S, U>).fallback(only_get))
+        .route("/assets/", get(list::<S, U>).fallback(only_get))
+        .route("/assets/{id}", get(one::<S, U>).fallback(only_get))
+        .route(
+            "/assets/{id}/srcset",
+            get(srcset::<S, U>).fallback(only_get),
+        )
+        .fallback(|| async { ApiResponse::error(404, "not_found", "no such route") })
+        .with_state(Arc::new(api))
+}
+
+type Shared<S, U> = State<Arc<Api<S, U>>>;
+
+async fn list<S: AssetStore, U: RenditionUrls>(
+    State(api): Shared<S, U>,
+    RawQuery(query): RawQuery,
+) -> ApiResponse {
+    let pairs: Vec<(String, String)> = query
+        .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+        .unwrap_or_default();
+    api.list(&pairs).await
+}
+
+async fn one<S: AssetStore, U: RenditionUrls>(
+    State(api): Shared<S, U>,
+    id: Result<Path<String>, PathRejection>,
+) -> ApiResponse {
+    match parse_id(id) {
+        Ok(id) => api.get(&id).await,
+        Err(response) => response,
+    }
+}
+
+async fn srcset<S: AssetStore, U: RenditionUrls>(
+    State(api): Shared<S, U>,
+    id: Result<Path<String>, PathRejection>,
+) -> ApiResponse {
+    match parse_id(id) {
+        Ok(id) => api.srcset(&id).await,
+        Err(response) => response,
+    }
+}
+
+/// The API's state: where records are read and how rendition URLs are made.
 pub struct Api<S, U> {
     assets: S,
     urls: U,
@@ -92,30 +158,6 @@ pub struct Api<S, U> {
 impl<S: AssetStore, U: RenditionUrls> Api<S, U> {
     pub fn new(assets: S, urls: U) -> Api<S, U> {
         Api { assets, urls }
-    }
-
-    pub async fn handle(&self, request: &ApiRequest) -> ApiResponse {
-        if request.method != "GET" {
-            return ApiResponse::error(405, "method_not_allowed", "only GET is supported");
-        }
-        let segments: Vec<&str> = request
-            .path
-            .trim_matches('/')
-            .split('/')
-            .filter(|s| !s.is_empty())
-            .collect();
-        match segments.as_slice() {
-            ["assets"] => self.list(request).await,
-            ["assets", id] => match parse_id(id) {
-                Ok(id) => self.get(&id).await,
-                Err(response) => response,
-            },
-            ["assets", id, "srcset"] => match parse_id(id) {
-                Ok(id) => self.srcset(&id).await,
-                Err(response) => response,
-            },
-            _ => ApiResponse::error(404, "not_found", "no such route"),
-        }
     }
 
     async fn find(&self, id: &AssetId) -> Result<Asset, ApiResponse> {
@@ -140,19 +182,21 @@ impl<S: AssetStore, U: RenditionUrls> Api<S, U> {
         }
     }
 
-    /// The record as JSON with a `url` on every variant.
+    /// The record in its one JSON shape (`asset_json`), with the `key` and a `url` on every
+    /// variant.
     async fn with_urls(&self, asset: &Asset) -> Result<Value, StoreError> {
-        let mut body = serde_json::to_value(asset).map_err(|e| StoreError::Other(e.to_string()))?;
+        let mut body = asset_json(asset);
         if let Some(variants) = body["variants"].as_array_mut() {
             for (json, variant) in variants.iter_mut().zip(&asset.variants) {
+                json["key"] = Value::String(variant.key.clone());
                 json["url"] = Value::String(self.urls.url(&variant.key).await?);
             }
         }
         Ok(body)
     }
 
-    async fn list(&self, request: &ApiRequest) -> ApiResponse {
-        let query = match parse_list_query(request) {
+    async fn list(&self, pairs: &[(String, String)]) -> ApiResponse {
+        let query = match parse_list_query(pairs) {
             Ok(q) => q,
             Err(response) => return response,
         };
@@ -236,8 +280,10 @@ impl<S: AssetStore, U: RenditionUrls> Api<S, U> {
     }
 }
 
-fn parse_id(raw: &str) -> Result<AssetId, ApiResponse> {
-    AssetId::parse(raw).map_err(|_| ApiResponse::bad_parameter("id", "not an asset id"))
+fn parse_id(raw: Result<Path<String>, PathRejection>) -> Result<AssetId, ApiResponse> {
+    raw.ok()
+        .and_then(|Path(id)| AssetId::parse(&id).ok())
+        .ok_or_else(|| ApiResponse::bad_parameter("id", "not an asset id"))
 }
 
 struct ListQuery {
@@ -245,7 +291,7 @@ struct ListQuery {
     since: Option<OffsetDateTime>,
 }
 
-fn parse_list_query(request: &ApiRequest) -> Result<ListQuery, ApiResponse> {
+fn parse_list_query(pairs: &[(String, String)]) -> Result<ListQuery, ApiResponse> {
     let mut query = ListQuery {
         store: AssetQuery {
             limit: DEFAULT_PAGE,
@@ -253,7 +299,7 @@ fn parse_list_query(request: &ApiRequest) -> Result<ListQuery, ApiResponse> {
         },
         since: None,
     };
-    for (name, value) in &request.query {
+    for (name, value) in pairs {
         match name.as_str() {
             "creator" if !value.is_empty() => query.store.creator = Some(value.clone()),
             "status" => {

@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod asset;
+pub mod asset_json;
 pub mod error;
 pub mod ingest;
 pub mod layout;

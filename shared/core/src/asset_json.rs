@@ -1,7 +1,9 @@
-//! The JSON shape of an asset on the command line (one object per line). Scripts depend on
-//! it: fields are only ever added.
+//! The one JSON shape of an asset: `pictor assets --json` prints it (one object per line) and
+//! the query API answers with it (adding `key` and `url` to each variant). Scripts depend on
+//! it: fields are only ever added. It never carries `source_identity` (a bucket name or a
+//! path on the machine that processed the upload) or the store's bookkeeping.
 
-use pictor_core::Asset;
+use crate::asset::Asset;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -18,10 +20,11 @@ struct VariantJson<'a> {
     height: u32,
     format: &'a str,
     bytes: u64,
-    /// Relative to the output directory.
+    /// The rendition's key: relative to the output directory, or in the output bucket.
     path: &'a str,
 }
 
+/// The asset as JSON, in the documented shape.
 pub fn asset_json(asset: &Asset) -> Value {
     let image = asset.image.as_ref();
     let variants: Vec<VariantJson> = asset
