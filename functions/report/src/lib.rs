@@ -9,6 +9,7 @@ pub use config::{Config, ConfigError, DEFAULT_MEMORY_MB, ENV_VARS};
 use pictor_aws::function::ErrorType;
 use pictor_core::ports::{AssetStore, BlobStore, StoreError};
 use pictor_core::report::{self, Window};
+use pictor_core::SourceLocation;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -100,8 +101,8 @@ impl<A: AssetStore, B: BlobStore> NightlyReport<A, B> {
             "report written"
         );
         Ok(json!({
-            "json": format!("s3://{bucket}/{}", published.json_key),
-            "html": format!("s3://{bucket}/{}", published.html_key),
+            "json": SourceLocation::s3(bucket, &published.json_key).to_string(),
+            "html": SourceLocation::s3(bucket, &published.html_key).to_string(),
             "counts": built.counts,
         }))
     }

@@ -37,7 +37,7 @@ impl S3BlobStore {
     }
 
     fn url(&self, key: &str) -> String {
-        format!("s3://{}/{key}", self.bucket)
+        pictor_core::SourceLocation::s3(&self.bucket, key).to_string()
     }
 }
 

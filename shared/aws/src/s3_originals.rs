@@ -55,7 +55,7 @@ pub(crate) async fn get_object(
     key: &str,
     limit: u64,
 ) -> Result<FetchedObject, ReadError> {
-    let url = || format!("s3://{bucket}/{key}");
+    let url = || SourceLocation::s3(bucket, key).to_string();
     let out = match client.get_object().bucket(bucket).key(key).send().await {
         Ok(out) => out,
         Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => {
