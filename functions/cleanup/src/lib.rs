@@ -28,15 +28,6 @@ pub enum Handled {
 /// The handler on the AWS adapters, as the function runs it.
 pub type AwsCleanup = Cleanup<pictor_aws::S3BlobStore, pictor_aws::DynamoAssetStore>;
 
-impl AwsCleanup {
-    /// The handler on S3 and DynamoDB, for `config`'s bucket and table.
-    pub fn on_aws(sdk: &aws_config::SdkConfig, config: Config) -> AwsCleanup {
-        let renditions = pictor_aws::config::rendition_store(sdk, &config.output_bucket);
-        let assets = pictor_aws::config::asset_store(sdk, &config.table);
-        Cleanup::new(config, renditions, assets)
-    }
-}
-
 /// The handler, over any adapters of the two ports it touches.
 pub struct Cleanup<B, A> {
     remover: Remover<B, A>,

@@ -2,9 +2,10 @@
 //! renditions gone, record DELETED. Against the local S3/SQS/DynamoDB server.
 
 use aws_sdk_s3::primitives::ByteStream;
+use pictor_aws::config::{asset_store, rendition_store, AwsStores};
 use pictor_aws::testing::{fresh_resources, sdk_config};
 use pictor_aws::{config, DynamoAssetStore};
-use pictor_cleanup::{AwsCleanup, Config, Handled};
+use pictor_cleanup::{AwsCleanup, Cleanup, Config, Handled};
 use pictor_core::ports::AssetStore;
 use pictor_core::samples::SampleAsset;
 use pictor_core::SourceLocation;
@@ -67,7 +68,7 @@ async fn delete_removes_renditions_and_marks_the_record() {
         .await
         .unwrap();
     let created = receive_one(&sqs, &r.ingest_queue_url).await;
-    let ingest = pictor_ingest::AwsIngest::on_aws(
+    let ingest = ingest_on(
         &sdk,
         pictor_ingest::Config {
             output_bucket: r.output_bucket.clone(),
@@ -105,7 +106,7 @@ async fn delete_removes_renditions_and_marks_the_record() {
         .await
         .unwrap();
     let removed = receive_one(&sqs, &r.cleanup_queue_url).await;
-    let cleanup = AwsCleanup::on_aws(
+    let cleanup = cleanup_on(
         &sdk,
         Config {
             output_bucket: r.output_bucket.clone(),
@@ -147,7 +148,7 @@ async fn delete_removes_renditions_and_marks_the_record() {
 async fn a_delete_older_than_the_current_upload_is_ignored() {
     let sdk = sdk_config();
     let r = fresh_resources(&sdk).await.unwrap();
-    let cleanup = AwsCleanup::on_aws(
+    let cleanup = cleanup_on(
         &sdk,
         Config {
             output_bucket: r.output_bucket.clone(),
@@ -187,4 +188,19 @@ async fn a_delete_older_than_the_current_upload_is_ignored() {
         [Handled::Nothing]
     );
     assert_eq!(assets.get(&id).await.unwrap().unwrap(), newer);
+}
+
+/// The handlers on the AWS adapters, wired as their `main`s wire them.
+fn cleanup_on(sdk: &aws_config::SdkConfig, config: Config) -> AwsCleanup {
+    let renditions = rendition_store(sdk, &config.output_bucket);
+    let assets = asset_store(sdk, &config.table);
+    Cleanup::new(config, renditions, assets)
+}
+
+fn ingest_on(
+    sdk: &aws_config::SdkConfig,
+    config: pictor_ingest::Config,
+) -> pictor_ingest::AwsIngest {
+    let stores = AwsStores::new(sdk, &config.output_bucket, &config.table);
+    pictor_ingest::Ingest::new(config, stores.originals, stores.renditions, stores.assets)
 }

@@ -6,13 +6,16 @@
 //! PICTOR_QUEUE_URL; `scripts/local-cloud up` prints all of them.
 
 use pictor_aws::batch::sqs_event;
-use pictor_ingest::{AwsIngest, Config};
+use pictor_aws::config::AwsStores;
+use pictor_ingest::{Config, Ingest};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let queue = std::env::var("PICTOR_QUEUE_URL").map_err(|_| "PICTOR_QUEUE_URL must be set")?;
     let sdk = pictor_aws::config::load().await;
-    let ingest = AwsIngest::on_aws(&sdk, Config::from_env()?);
+    let config = Config::from_env()?;
+    let stores = AwsStores::new(&sdk, &config.output_bucket, &config.table);
+    let ingest = Ingest::new(config, stores.originals, stores.renditions, stores.assets);
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     eprintln!("waiting for uploads on {queue} (Ctrl-C to stop)");
     loop {

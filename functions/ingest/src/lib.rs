@@ -39,14 +39,6 @@ pub enum Handled {
 pub type AwsIngest =
     Ingest<pictor_aws::S3Originals, pictor_aws::S3BlobStore, pictor_aws::DynamoAssetStore>;
 
-impl AwsIngest {
-    /// The handler on S3 and DynamoDB, for `config`'s bucket and table.
-    pub fn on_aws(sdk: &aws_config::SdkConfig, config: Config) -> AwsIngest {
-        let stores = pictor_aws::config::AwsStores::new(sdk, &config.output_bucket, &config.table);
-        Ingest::new(config, stores.originals, stores.renditions, stores.assets)
-    }
-}
-
 /// The handler, over any adapters of the three ports (`main` wires S3 and DynamoDB).
 pub struct Ingest<O, B, A> {
     ingestor: Ingestor<O, B, A>,

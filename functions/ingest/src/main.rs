@@ -1,9 +1,9 @@
 //! Wiring only: configuration from the environment, the adapters, then the runtime loop.
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
-use pictor_aws::config::load;
+use pictor_aws::config::{load, AwsStores};
 use pictor_aws::function::{config_or_exit, diagnostic};
-use pictor_ingest::{AwsIngest, Config};
+use pictor_ingest::{Config, Ingest};
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -12,7 +12,9 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = config_or_exit(Config::from_env());
     let sdk = load().await;
-    let handler = Arc::new(AwsIngest::on_aws(&sdk, config));
+    let stores = AwsStores::new(&sdk, &config.output_bucket, &config.table);
+    let handler = Ingest::new(config, stores.originals, stores.renditions, stores.assets);
+    let handler = Arc::new(handler);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let handler = Arc::clone(&handler);
         async move {

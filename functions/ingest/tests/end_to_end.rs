@@ -3,12 +3,13 @@
 
 use aws_sdk_s3::primitives::ByteStream;
 use pictor_aws::batch::sqs_event;
+use pictor_aws::config::AwsStores;
 use pictor_aws::provision::Resources;
 use pictor_aws::testing::{fresh_resources, sdk_config};
 use pictor_aws::{config, DynamoAssetStore};
 use pictor_core::ports::AssetStore;
 use pictor_core::{Asset, AssetId, AssetStatus, ErrorKind, Pipeline, Spec};
-use pictor_ingest::{AwsIngest, Config, Handled};
+use pictor_ingest::{AwsIngest, Config, Handled, Ingest};
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,7 +37,7 @@ struct Cloud {
 async fn cloud() -> Cloud {
     let sdk = sdk_config();
     let resources = fresh_resources(&sdk).await.unwrap();
-    let ingest = AwsIngest::on_aws(&sdk, config_for(&resources));
+    let ingest = ingest_on(&sdk, config_for(&resources));
     Cloud {
         s3: config::s3_client(&sdk),
         sqs: aws_sdk_sqs::Client::new(&sdk),
@@ -44,6 +45,12 @@ async fn cloud() -> Cloud {
         resources,
         ingest,
     }
+}
+
+/// The handler on the AWS adapters, wired as `main` wires it.
+fn ingest_on(sdk: &aws_config::SdkConfig, config: Config) -> AwsIngest {
+    let stores = AwsStores::new(sdk, &config.output_bucket, &config.table);
+    Ingest::new(config, stores.originals, stores.renditions, stores.assets)
 }
 
 fn config_for(r: &Resources) -> Config {
@@ -302,7 +309,7 @@ async fn transient_s3_failure_fails_only_that_message_and_a_retry_succeeds() {
         ))
         .retry_config(aws_config::retry::RetryConfig::disabled())
         .build();
-    let broken = AwsIngest::on_aws(&down, config_for(&c.resources));
+    let broken = ingest_on(&down, config_for(&c.resources));
     let response = broken.handle(batch.clone()).await.unwrap();
     let id = batch["Records"][0]["messageId"].as_str().unwrap();
     assert_eq!(failures(&response), [id]);
@@ -364,7 +371,7 @@ async fn too_large_upload_is_failed_without_download() {
     let mut spec = Spec::from_toml(SPEC).unwrap();
     spec.limits.max_file_bytes = 10_000;
     config.pipeline = Arc::new(Pipeline::new(spec).unwrap());
-    let small_limit = AwsIngest::on_aws(&c.sdk, config);
+    let small_limit = ingest_on(&c.sdk, config);
     let key = "uploads/ana/big.jpg";
     c.upload(key, fixture("images/photos/rocket.jpg")).await;
     let batch = c.receive(&r.ingest_queue_url, 1).await;

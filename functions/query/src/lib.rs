@@ -20,6 +20,20 @@ pub enum Urls {
     Cdn(BaseUrl),
 }
 
+impl Urls {
+    /// A CDN when `config` names one, else URLs presigned with `s3` for the output bucket.
+    pub fn for_config(s3: aws_sdk_s3::Client, config: &Config) -> Urls {
+        match &config.cdn_base_url {
+            Some(base) => Urls::Cdn(BaseUrl(base.clone())),
+            None => Urls::Presigned(PresignedUrls::new(
+                s3,
+                &config.output_bucket,
+                config.url_expiry,
+            )),
+        }
+    }
+}
+
 #[async_trait]
 impl RenditionUrls for Urls {
     async fn url(&self, key: &str) -> Result<String, StoreError> {
@@ -27,22 +41,6 @@ impl RenditionUrls for Urls {
             Urls::Presigned(p) => p.url(key).await,
             Urls::Cdn(c) => c.url(key).await,
         }
-    }
-}
-
-impl Query {
-    /// The handler on DynamoDB, with presigned or CDN URLs as `config` says.
-    pub fn on_aws(sdk: &aws_config::SdkConfig, config: Config) -> Query {
-        let assets = pictor_aws::config::asset_store(sdk, &config.table);
-        let urls = match config.cdn_base_url {
-            Some(base) => Urls::Cdn(BaseUrl(base)),
-            None => Urls::Presigned(PresignedUrls::new(
-                pictor_aws::config::s3_client(sdk),
-                &config.output_bucket,
-                config.url_expiry,
-            )),
-        };
-        Query::new(assets, urls)
     }
 }
 

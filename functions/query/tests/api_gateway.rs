@@ -5,7 +5,7 @@ use lambda_http::{Body, Response};
 use pictor_aws::testing::{fresh_resources, sdk_config};
 use pictor_aws::{config, DynamoAssetStore, S3BlobStore, S3Originals};
 use pictor_core::{AssetId, Ingestor, Intent, Pipeline, SourceLocation, Spec, Upload};
-use pictor_query::{Config, Query};
+use pictor_query::{Config, Query, Urls};
 use serde_json::Value;
 use std::io::{Read, Write};
 use std::sync::Arc;
@@ -117,8 +117,8 @@ async fn setup() -> Setup {
         url_expiry: Duration::from_secs(120),
     };
     Setup {
-        query: Query::on_aws(&sdk, config.clone()),
-        cdn: Query::on_aws(
+        query: query_on(&sdk, config.clone()),
+        cdn: query_on(
             &sdk,
             Config {
                 cdn_base_url: Some("https://img.example.test".into()),
@@ -258,4 +258,10 @@ async fn srcset_is_ready_to_use() {
         .handle(event("apigw-srcset.json", s.ids[3].as_str(), None))
         .await;
     assert_eq!(failed.status(), 409);
+}
+
+/// The handler on the AWS adapters, wired as `main` wires it.
+fn query_on(sdk: &aws_config::SdkConfig, config: Config) -> Query {
+    let assets = config::asset_store(sdk, &config.table);
+    Query::new(assets, Urls::for_config(config::s3_client(sdk), &config))
 }

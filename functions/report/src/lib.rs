@@ -61,18 +61,6 @@ pub fn window_for(event: &Value) -> Result<Window, ReportError> {
 /// The handler on the AWS adapters, as the function runs it.
 pub type AwsNightlyReport = NightlyReport<pictor_aws::DynamoAssetStore, pictor_aws::S3BlobStore>;
 
-impl AwsNightlyReport {
-    /// The handler on DynamoDB and S3, for `config`'s table and bucket. Reports are rewritten
-    /// when a day is redone, so they are never cached.
-    pub fn on_aws(sdk: &aws_config::SdkConfig, config: Config) -> AwsNightlyReport {
-        let assets = pictor_aws::config::asset_store(sdk, &config.table);
-        let reports =
-            pictor_aws::S3BlobStore::new(pictor_aws::config::s3_client(sdk), &config.output_bucket)
-                .with_cache_control("no-cache");
-        NightlyReport::new(config, assets, reports)
-    }
-}
-
 /// The handler, over any asset store to read and blob store to write the report to.
 pub struct NightlyReport<A, B> {
     assets: A,

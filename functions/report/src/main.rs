@@ -1,9 +1,10 @@
 //! Wiring only: configuration from the environment, the adapters, then the runtime loop.
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
-use pictor_aws::config::load;
+use pictor_aws::config::{asset_store, load, s3_client};
 use pictor_aws::function::{config_or_exit, diagnostic};
-use pictor_report::{AwsNightlyReport, Config};
+use pictor_aws::S3BlobStore;
+use pictor_report::{Config, NightlyReport};
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -12,7 +13,12 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = config_or_exit(Config::from_env());
     let sdk = load().await;
-    let handler = Arc::new(AwsNightlyReport::on_aws(&sdk, config));
+    let assets = asset_store(&sdk, &config.table);
+    // Reports are rewritten when a day is redone: never cached.
+    let reports =
+        S3BlobStore::new(s3_client(&sdk), &config.output_bucket).with_cache_control("no-cache");
+    let handler = NightlyReport::new(config, assets, reports);
+    let handler = Arc::new(handler);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let handler = Arc::clone(&handler);
         async move {

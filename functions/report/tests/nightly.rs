@@ -6,7 +6,7 @@ use pictor_aws::{config, DynamoAssetStore};
 use pictor_core::ports::{AssetStore, Expected};
 use pictor_core::report::CostModel;
 use pictor_core::samples::{check_report_json, report_sample};
-use pictor_report::{AwsNightlyReport, Config, ReportError};
+use pictor_report::{AwsNightlyReport, Config, NightlyReport, ReportError};
 use serde_json::Value;
 
 #[tokio::test]
@@ -17,7 +17,7 @@ async fn the_scheduled_run_reports_the_previous_day_from_the_table() {
     for asset in report_sample() {
         assets.put(&asset, Expected::Absent).await.unwrap();
     }
-    let report = AwsNightlyReport::on_aws(
+    let report = report_on(
         &sdk,
         Config {
             output_bucket: r.output_bucket.clone(),
@@ -60,4 +60,13 @@ async fn the_scheduled_run_reports_the_previous_day_from_the_table() {
         report.handle(serde_json::json!({"hello": 1})).await,
         Err(ReportError::BadEvent(_))
     ));
+}
+
+/// The handler on the AWS adapters, wired as `main` wires it.
+fn report_on(sdk: &aws_config::SdkConfig, config: Config) -> AwsNightlyReport {
+    let assets = pictor_aws::config::asset_store(sdk, &config.table);
+    let reports =
+        pictor_aws::S3BlobStore::new(pictor_aws::config::s3_client(sdk), &config.output_bucket)
+            .with_cache_control("no-cache");
+    NightlyReport::new(config, assets, reports)
 }

@@ -44,26 +44,6 @@ impl ErrorType for ReprocessError {
 pub type AwsReprocess =
     Reprocess<pictor_aws::S3Originals, pictor_aws::S3BlobStore, pictor_aws::DynamoAssetStore>;
 
-impl AwsReprocess {
-    /// The handler on S3, SQS and DynamoDB, for `config`'s bucket, table and queue.
-    pub fn on_aws(sdk: &aws_config::SdkConfig, config: Config) -> AwsReprocess {
-        let stores = pictor_aws::config::AwsStores::new(sdk, &config.output_bucket, &config.table);
-        let planner = Planner::new(
-            pictor_aws::config::s3_client(sdk),
-            aws_sdk_sqs::Client::new(sdk),
-            config.output_bucket.clone(),
-            config.ingest_queue_url.clone(),
-        );
-        Reprocess::new(
-            config,
-            stores.originals,
-            stores.renditions,
-            stores.assets,
-            planner,
-        )
-    }
-}
-
 /// The handler, over any adapters of the three ports, with the planner's AWS outputs.
 pub struct Reprocess<O, B, A> {
     ingestor: Ingestor<O, B, Arc<A>>,

@@ -1,9 +1,10 @@
 //! Wiring only: configuration from the environment, the adapters, then the runtime loop.
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
-use pictor_aws::config::load;
+use pictor_aws::config::{load, s3_client, AwsStores};
 use pictor_aws::function::{config_or_exit, diagnostic};
-use pictor_reprocess::{AwsReprocess, Config};
+use pictor_reprocess::plan::Planner;
+use pictor_reprocess::{Config, Reprocess};
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -12,7 +13,16 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = config_or_exit(Config::from_env());
     let sdk = load().await;
-    let handler = Arc::new(AwsReprocess::on_aws(&sdk, config));
+    let stores = AwsStores::new(&sdk, &config.output_bucket, &config.table);
+    let planner = Planner::new(
+        s3_client(&sdk),
+        aws_sdk_sqs::Client::new(&sdk),
+        config.output_bucket.clone(),
+        config.ingest_queue_url.clone(),
+    );
+    let (originals, renditions, assets) = (stores.originals, stores.renditions, stores.assets);
+    let handler = Reprocess::new(config, originals, renditions, assets, planner);
+    let handler = Arc::new(handler);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let handler = Arc::clone(&handler);
         async move {

@@ -3,6 +3,7 @@
 //! fixtures) regenerate them; planning again selects nothing.
 
 use aws_sdk_s3::primitives::ByteStream;
+use pictor_aws::config::AwsStores;
 use pictor_aws::provision::Resources;
 use pictor_aws::testing::{fresh_resources, sdk_config, unique};
 use pictor_aws::{config, DynamoAssetStore, S3BlobStore, S3Originals};
@@ -10,8 +11,9 @@ use pictor_core::ports::AssetStore;
 use pictor_core::{
     Asset, AssetId, AssetStatus, Ingestor, Intent, Outcome, Pipeline, SourceLocation, Spec, Upload,
 };
+use pictor_reprocess::plan::Planner;
 use pictor_reprocess::plan::{PlanRequest, Target};
-use pictor_reprocess::{AwsReprocess, Config, ReprocessError};
+use pictor_reprocess::{AwsReprocess, Config, Reprocess, ReprocessError};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -155,7 +157,7 @@ async fn a_spec_change_is_planned_and_batch_tasks_regenerate_exactly_the_stale_a
         .seed(FRESH, "images/photos/astronaut.jpg", NEW_SPEC)
         .await;
     let old_trip = cloud.asset(TRIP).await;
-    let reprocess = AwsReprocess::on_aws(&cloud.sdk, cloud.config(None));
+    let reprocess = reprocess_on(&cloud.sdk, cloud.config(None));
     let bucket = cloud.r.uploads_bucket.clone();
 
     // A dry run counts and writes nothing.
@@ -271,7 +273,7 @@ async fn a_spec_change_is_planned_and_batch_tasks_regenerate_exactly_the_stale_a
 #[tokio::test]
 async fn tasks_that_cannot_succeed_fail_permanently_and_storage_trouble_temporarily() {
     let cloud = Cloud::new().await;
-    let reprocess = AwsReprocess::on_aws(&cloud.sdk, cloud.config(None));
+    let reprocess = reprocess_on(&cloud.sdk, cloud.config(None));
     let bucket = cloud.r.uploads_bucket.clone();
 
     let gone = batch_event("s3-batch-v1.json", &bucket, "uploads/ana/gone.jpg");
@@ -309,7 +311,7 @@ async fn tasks_that_cannot_succeed_fail_permanently_and_storage_trouble_temporar
         .credentials_provider(cloud.sdk.credentials_provider().unwrap())
         .retry_config(aws_config::retry::RetryConfig::disabled())
         .build();
-    let down = AwsReprocess::on_aws(&unreachable, cloud.config(None));
+    let down = reprocess_on(&unreachable, cloud.config(None));
     let task = batch_event("s3-batch-v1.json", &bucket, "uploads/ana/a.jpg");
     assert_eq!(result_of(&down, task).await.0, "TemporaryFailure");
 
@@ -335,7 +337,7 @@ async fn a_queue_plan_sends_each_stale_original_to_ingest_once() {
     cloud
         .seed("uploads/ana/c.jpg", "images/photos/rocket.jpg", NEW_SPEC)
         .await;
-    let no_queue = AwsReprocess::on_aws(&cloud.sdk, cloud.config(None));
+    let no_queue = reprocess_on(&cloud.sdk, cloud.config(None));
     let request = PlanRequest {
         target: Target::Queue,
         ..PlanRequest::default()
@@ -353,7 +355,7 @@ async fn a_queue_plan_sends_each_stale_original_to_ingest_once() {
         .queue_url()
         .unwrap()
         .to_string();
-    let reprocess = AwsReprocess::on_aws(&cloud.sdk, cloud.config(Some(queue.clone())));
+    let reprocess = reprocess_on(&cloud.sdk, cloud.config(Some(queue.clone())));
     let result = reprocess.plan(&request).await.unwrap();
     assert_eq!((result.selected, result.enqueued), (1, 1));
 
@@ -380,4 +382,17 @@ async fn a_queue_plan_sends_each_stale_original_to_ingest_once() {
     assert_eq!(records[0].bucket, cloud.r.uploads_bucket);
     assert_eq!(records[0].key, "uploads/ana/a+b.jpg");
     assert_eq!(records[0].kind, pictor_aws::events::EventKind::Created);
+}
+
+/// The handler on the AWS adapters, wired as `main` wires it.
+fn reprocess_on(sdk: &aws_config::SdkConfig, config: Config) -> AwsReprocess {
+    let stores = AwsStores::new(sdk, &config.output_bucket, &config.table);
+    let planner = Planner::new(
+        config::s3_client(sdk),
+        aws_sdk_sqs::Client::new(sdk),
+        config.output_bucket.clone(),
+        config.ingest_queue_url.clone(),
+    );
+    let (originals, renditions, assets) = (stores.originals, stores.renditions, stores.assets);
+    Reprocess::new(config, originals, renditions, assets, planner)
 }

@@ -28,14 +28,6 @@ impl S3BlobStore {
         self
     }
 
-    pub fn bucket(&self) -> &str {
-        &self.bucket
-    }
-
-    pub fn client(&self) -> &aws_sdk_s3::Client {
-        &self.client
-    }
-
     fn url(&self, key: &str) -> String {
         pictor_core::SourceLocation::s3(&self.bucket, key).to_string()
     }
