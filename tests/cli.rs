@@ -213,7 +213,7 @@ fn usage_errors_exit_1_with_a_message() {
 }
 
 #[test]
-fn a_missing_input_is_a_failed_record_not_a_crash() {
+fn a_missing_input_fails_the_run_and_is_recorded_as_deleted() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     let output = run(pictor()
@@ -222,9 +222,10 @@ fn a_missing_input_is_a_failed_record_not_a_crash() {
         .arg(dir.path().join("nope.jpg"))
         .arg(testdata("photos/rocket.jpg")));
     assert_eq!(output.status.code(), Some(2));
-    let failed = list_json(&out, &["--status", "failed"]);
-    assert_eq!(failed.len(), 1);
-    assert_eq!(failed[0]["error"]["kind"], "not_found");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("does not exist"));
+    // The file system is the truth: what is not there is a DELETED asset, not a failure.
+    assert_eq!(list_json(&out, &["--status", "deleted"]).len(), 1);
+    assert!(list_json(&out, &["--status", "failed"]).is_empty());
     assert_eq!(list_json(&out, &["--status", "ready"]).len(), 1);
 }
 

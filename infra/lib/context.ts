@@ -12,6 +12,8 @@ import { PictorStackProps, QueryAuth } from './pictor-stack';
  * - `pictor:ingestMaxConcurrency`: default 50
  * - `pictor:jwtIssuer` and `pictor:jwtAudience` (comma-separated): JWT instead of IAM auth
  * - `pictor:cdnBaseUrl`: rendition URLs from a CDN instead of presigned
+ * - `pictor:noncurrentVersionDays`: days deleted or replaced originals stay recoverable
+ *   (default 30)
  */
 export function propsFromContext(get: (key: string) => unknown): PictorStackProps {
   const text = (key: string): string | undefined => {
@@ -39,6 +41,10 @@ export function propsFromContext(get: (key: string) => unknown): PictorStackProp
   if (concurrency !== undefined && (Number(concurrency) < 2 || Number(concurrency) > 1000)) {
     throw new Error(`pictor:ingestMaxConcurrency must be from 2 to 1000, not ${concurrency}`);
   }
+  const keepDays = text('pictor:noncurrentVersionDays');
+  if (keepDays !== undefined && !/^[1-9]\d*$/.test(keepDays)) {
+    throw new Error(`pictor:noncurrentVersionDays must be a whole number of days, not ${keepDays}`);
+  }
   return {
     namePrefix: text('pictor:prefix') ?? 'pictor',
     removalPolicy: removal === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
@@ -47,5 +53,6 @@ export function propsFromContext(get: (key: string) => unknown): PictorStackProp
     ingestMaxConcurrency: concurrency === undefined ? undefined : Number(concurrency),
     queryAuth,
     cdnBaseUrl: text('pictor:cdnBaseUrl'),
+    noncurrentVersionDays: keepDays === undefined ? undefined : Number(keepDays),
   };
 }

@@ -39,6 +39,11 @@ export interface PictorStackProps extends StackProps {
   readonly queryThrottle?: { readonly rateLimit: number; readonly burstLimit: number };
   /** Serve rendition URLs from this base instead of presigning them. */
   readonly cdnBaseUrl?: string;
+  /**
+   * Days a replaced or deleted original stays recoverable as a noncurrent version before
+   * S3 expires it (default 30).
+   */
+  readonly noncurrentVersionDays?: number;
   readonly logRetention?: logs.RetentionDays;
 }
 
@@ -47,7 +52,9 @@ export type FunctionName = 'ingest' | 'cleanup' | 'query' | 'reprocess' | 'repor
 export const DEFAULT_SIZES: Record<FunctionName, FunctionSize> = {
   // 1769 MB is one whole vCPU: the pipeline is CPU-bound.
   ingest: { memoryMb: 1769, timeoutSeconds: 120 },
-  cleanup: { memoryMb: 256, timeoutSeconds: 30 },
+  // Runs the ingest handler: a removal that makes an older version current again (or a
+  // restore) is ingested like an upload.
+  cleanup: { memoryMb: 1769, timeoutSeconds: 120 },
   query: { memoryMb: 256, timeoutSeconds: 10 },
   reprocess: { memoryMb: 1769, timeoutSeconds: 300 },
   report: { memoryMb: 1024, timeoutSeconds: 900 },
@@ -79,7 +86,11 @@ export class PictorStack extends Stack {
     const sizes = { ...DEFAULT_SIZES, ...props.sizes };
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
 
-    const storage = new Storage(this, 'Storage', { removalPolicy, abortMultipartAfterDays: 7 });
+    const storage = new Storage(this, 'Storage', {
+      removalPolicy,
+      abortMultipartAfterDays: 7,
+      noncurrentVersionDays: props.noncurrentVersionDays ?? 30,
+    });
     this.storage = storage;
     const { uploads, output, table } = storage;
 
@@ -99,13 +110,18 @@ export class PictorStack extends Stack {
     };
     const spec = props.specToml ?? '';
 
-    const ingest = make('ingest', {
-      ...shared,
-      PICTOR_UPLOAD_PREFIX: uploadPrefix,
-      PICTOR_SPEC: spec,
-      PICTOR_ENCODE_THREADS: String(encodeThreads(sizes.ingest.memoryMb)),
-    });
-    const cleanup = make('cleanup', { ...shared, PICTOR_UPLOAD_PREFIX: uploadPrefix });
+    // Creations and removals both converge the asset to the key's current state; the two
+    // functions run the same handler on their own queues.
+    const converging = (name: 'ingest' | 'cleanup') =>
+      make(name, {
+        ...shared,
+        PICTOR_UPLOAD_PREFIX: uploadPrefix,
+        PICTOR_SPEC: spec,
+        PICTOR_ENCODE_THREADS: String(encodeThreads(sizes[name].memoryMb)),
+        PICTOR_MAX_RECEIVES: String(MAX_RECEIVE_COUNT),
+      });
+    const ingest = converging('ingest');
+    const cleanup = converging('cleanup');
     const query = make('query', {
       ...shared,
       PICTOR_CDN_BASE_URL: props.cdnBaseUrl ?? '',
@@ -176,18 +192,21 @@ export class PictorStack extends Stack {
     const originals = uploads.arnForObjects(`${uploadPrefix}*`);
     const renditionObjects = output.arnForObjects(`${RENDITIONS_PREFIX}*`);
 
-    allow(ingest, ['s3:GetObject'], [originals]);
-    allow(ingest, ['s3:PutObject', 's3:DeleteObject'], [renditionObjects]);
-    allow(ingest, ['dynamodb:GetItem', 'dynamodb:PutItem'], [table.tableArn]);
-
-    allow(cleanup, ['s3:DeleteObject'], [renditionObjects]);
-    allow(cleanup, ['dynamodb:GetItem', 'dynamodb:PutItem'], [table.tableArn]);
+    // Both look at the key's current state: without s3:ListBucket, S3 answers a HEAD of a
+    // missing key with 403 instead of 404, and a deleted upload would look access-denied.
+    for (const fn of [ingest, cleanup]) {
+      allow(fn, ['s3:GetObject'], [originals]);
+      allow(fn, ['s3:ListBucket'], [uploads.bucketArn]);
+      allow(fn, ['s3:PutObject', 's3:DeleteObject'], [renditionObjects]);
+      allow(fn, ['dynamodb:GetItem', 'dynamodb:PutItem'], [table.tableArn]);
+    }
 
     // Presigned URLs carry the signer's rights: reading renditions only.
     allow(query, ['s3:GetObject'], [renditionObjects]);
     allow(query, ['dynamodb:GetItem', 'dynamodb:Query'], [table.tableArn, indexes]);
 
     allow(reprocess, ['s3:GetObject'], [originals]);
+    allow(reprocess, ['s3:ListBucket'], [uploads.bucketArn]);
     allow(reprocess, ['s3:PutObject', 's3:DeleteObject'], [renditionObjects]);
     allow(reprocess, ['s3:PutObject'], [output.arnForObjects(`${MANIFESTS_PREFIX}*`)]);
     allow(reprocess, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'], [

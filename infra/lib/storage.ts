@@ -9,6 +9,8 @@ export interface StorageProps {
   readonly removalPolicy: RemovalPolicy;
   /** Days before an unfinished multipart upload is aborted. */
   readonly abortMultipartAfterDays: number;
+  /** Days a noncurrent version of an original is kept before it expires. */
+  readonly noncurrentVersionDays: number;
 }
 
 /** The uploads and output buckets, their access-log bucket, and the asset table. */
@@ -41,6 +43,12 @@ export class Storage extends Construct {
       serverAccessLogsPrefix: 'uploads/',
       lifecycleRules: [
         { abortIncompleteMultipartUploadAfter: Duration.days(props.abortMultipartAfterDays) },
+        // Deleted and replaced originals stay recoverable for a while, not forever; a delete
+        // marker with no versions left behind it goes too.
+        {
+          noncurrentVersionExpiration: Duration.days(props.noncurrentVersionDays),
+          expiredObjectDeleteMarker: true,
+        },
       ],
     });
     // Renditions are content-addressed and can be remade from the originals: no versions.

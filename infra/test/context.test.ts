@@ -28,6 +28,7 @@ test('every setting is read, and a bad removal policy is refused', () => {
     'pictor:jwtIssuer': 'https://issuer.example',
     'pictor:jwtAudience': 'web,app',
     'pictor:cdnBaseUrl': 'https://cdn.example',
+    'pictor:noncurrentVersionDays': '7',
   });
   assert.equal(props.namePrefix, 'media');
   assert.equal(props.removalPolicy, RemovalPolicy.DESTROY);
@@ -40,6 +41,8 @@ test('every setting is read, and a bad removal policy is refused', () => {
     audience: ['web', 'app'],
   });
   assert.equal(props.cdnBaseUrl, 'https://cdn.example');
+  assert.equal(props.noncurrentVersionDays, 7);
+  assert.throws(() => from({ 'pictor:noncurrentVersionDays': '0' }), /whole number of days/);
   assert.throws(() => from({ 'pictor:removalPolicy': 'keep' }), /retain or destroy/);
   assert.throws(() => from({ 'pictor:ingestMaxConcurrency': 'lots' }), /whole number/);
   assert.throws(() => from({ 'pictor:ingestMaxConcurrency': '1' }), /2 to 1000/);

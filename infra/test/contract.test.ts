@@ -18,9 +18,12 @@ import { resources, synth } from './helpers';
 
 const { template } = synth();
 
+/** Crates that re-export another function's handler and configuration. */
+const CONFIG_FROM: Record<string, string> = { cleanup: 'ingest' };
+
 /** The strings in `pub const ENV_VARS: [&str; N] = [...]` somewhere in the crate's sources. */
 function envVarsOf(crate: string): string[] {
-  const dir = path.join(WORKSPACE, 'functions', crate, 'src');
+  const dir = path.join(WORKSPACE, 'functions', CONFIG_FROM[crate] ?? crate, 'src');
   for (const file of fs.readdirSync(dir)) {
     const source = fs.readFileSync(path.join(dir, file), 'utf8');
     const found = /pub const ENV_VARS: \[&str; (\d+)\] = \[([^\]]*)\]/.exec(source);

@@ -28,6 +28,22 @@ describe('buckets', () => {
       LifecycleConfiguration: {
         Rules: Match.arrayWith([
           Match.objectLike({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 } }),
+          Match.objectLike({
+            NoncurrentVersionExpiration: { NoncurrentDays: 30 },
+            ExpiredObjectDeleteMarker: true,
+          }),
+        ]),
+      },
+    });
+  });
+
+  test('noncurrent versions expire after the configured days', () => {
+    const { template: kept } = synth({ noncurrentVersionDays: 90 });
+    kept.hasResourceProperties('AWS::S3::Bucket', {
+      VersioningConfiguration: { Status: 'Enabled' },
+      LifecycleConfiguration: {
+        Rules: Match.arrayWith([
+          Match.objectLike({ NoncurrentVersionExpiration: { NoncurrentDays: 90 } }),
         ]),
       },
     });
@@ -104,6 +120,15 @@ describe('queues', () => {
       FunctionName: { Ref: Match.stringLikeRegexp('^IngestFunction') },
     });
     template.resourceCountIs('AWS::Lambda::EventSourceMapping', 2);
+    // The functions know the redrive setting: the last delivery records a failure.
+    for (const fn of ['Ingest', 'Cleanup']) {
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        FunctionName: `pictor-${fn.toLowerCase()}`,
+        Environment: {
+          Variables: Match.objectLike({ PICTOR_MAX_RECEIVES: String(MAX_RECEIVE_COUNT) }),
+        },
+      });
+    }
     template.hasResourceProperties('AWS::SQS::Queue', {
       VisibilityTimeout: 720,
       RedrivePolicy: { maxReceiveCount: MAX_RECEIVE_COUNT, deadLetterTargetArn: Match.anyValue() },
@@ -203,12 +228,15 @@ describe('least privilege', () => {
     'sqs:GetQueueAttributes',
   ];
 
+  // HEAD of a missing key answers 404 only with s3:ListBucket (403 without).
+  const converging = ['s3:GetObject', 's3:ListBucket', 's3:PutObject', 's3:DeleteObject', 'dynamodb:GetItem', 'dynamodb:PutItem'];
+
   test('each function has only the actions it uses', () => {
     const expected: Record<string, string[]> = {
-      Ingest: [...tracing, ...sqsConsume, 's3:GetObject', 's3:PutObject', 's3:DeleteObject', 'dynamodb:GetItem', 'dynamodb:PutItem'],
-      Cleanup: [...tracing, ...sqsConsume, 's3:DeleteObject', 'dynamodb:GetItem', 'dynamodb:PutItem'],
+      Ingest: [...tracing, ...sqsConsume, ...converging],
+      Cleanup: [...tracing, ...sqsConsume, ...converging],
       Query: [...tracing, 's3:GetObject', 'dynamodb:GetItem', 'dynamodb:Query'],
-      Reprocess: [...tracing, 's3:GetObject', 's3:PutObject', 's3:DeleteObject', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'sqs:SendMessage'],
+      Reprocess: [...tracing, 's3:GetObject', 's3:ListBucket', 's3:PutObject', 's3:DeleteObject', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'sqs:SendMessage'],
       Report: [...tracing, 'dynamodb:Query', 's3:PutObject'],
     };
     for (const [fn, actions] of Object.entries(expected)) {

@@ -28,10 +28,11 @@ impl Summary {
             Err(_) => return self.fail("storage"),
         };
         match outcome {
-            Outcome::Unchanged(_)
-            | Outcome::Repeat(_)
-            | Outcome::UpToDate(_)
-            | Outcome::AlreadyDeleted(_) => self.unchanged += 1,
+            Outcome::Unchanged(_) | Outcome::Repeat(_) | Outcome::UpToDate(_) => {
+                self.unchanged += 1
+            }
+            // Asked to process what does not exist: the record says DELETED, the run failed.
+            Outcome::Deleted(_) | Outcome::AlreadyDeleted(_) => self.fail("not_found"),
             Outcome::SourceMissing(_) => self.fail("source_missing"),
             Outcome::Written(asset) if asset.status == AssetStatus::Ready => self.ready += 1,
             Outcome::Written(asset) => {
@@ -89,7 +90,12 @@ pub fn describe(label: &str, result: &Ingested) -> String {
         Ok(Outcome::SourceMissing(id)) => {
             format!("skipped {id} {label}: the original is gone; its record is left as it was")
         }
-        Ok(Outcome::AlreadyDeleted(a)) => format!("deleted {} {label}", a.id),
+        Ok(Outcome::Deleted(a) | Outcome::AlreadyDeleted(a)) => {
+            format!(
+                "deleted {} {label}: the original does not exist (any more)",
+                a.id
+            )
+        }
         Ok(other) => format!("unchanged {} {label}", other.asset_id()),
         Err(e) => format!("error {label}: {e}"),
     }

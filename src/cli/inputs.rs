@@ -10,7 +10,7 @@ pub fn collect(inputs: &[PathBuf], exclude: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for input in inputs {
         if !input.is_dir() {
-            // Files, and paths that do not exist: the latter become not_found failures.
+            // Files, and paths that do not exist: the latter are recorded as DELETED and fail the run.
             out.push(input.clone());
             continue;
         }

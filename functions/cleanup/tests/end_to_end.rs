@@ -1,17 +1,25 @@
-//! Upload -> ingest -> delete the original -> the removal notification reaches cleanup ->
-//! renditions gone, record DELETED. Against the local S3/SQS/DynamoDB server.
+//! Removals and the other orders events arrive in, against the local S3/SQS/DynamoDB server:
+//! whatever the order, the asset converges to what the (versioned) uploads bucket holds.
 
 use aws_sdk_s3::primitives::ByteStream;
-use pictor_aws::config::{asset_store, rendition_store, AwsStores};
+use pictor_aws::config::{self, AwsStores};
 use pictor_aws::testing::{fresh_resources, sdk_config};
-use pictor_aws::{config, DynamoAssetStore};
+use pictor_aws::DynamoAssetStore;
 use pictor_cleanup::{AwsCleanup, Cleanup, Config, Handled};
 use pictor_core::ports::AssetStore;
 use pictor_core::samples::SampleAsset;
-use pictor_core::SourceLocation;
-use pictor_core::{AssetId, AssetStatus, Pipeline, Spec};
+use pictor_core::{Asset, AssetId, AssetStatus, Pipeline, SourceLocation, Spec};
 use serde_json::{json, Value};
 use std::sync::Arc;
+
+const PHOTO: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../testdata/images/photos/coffee.jpg"
+);
+const OTHER_PHOTO: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../testdata/images/photos/rocket.jpg"
+);
 
 async fn receive_one(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> String {
     for _ in 0..20 {
@@ -47,160 +55,358 @@ fn sqs_event(bodies: &[&str]) -> Value {
     )
 }
 
-#[tokio::test]
-async fn delete_removes_renditions_and_marks_the_record() {
-    let sdk = sdk_config();
-    let r = fresh_resources(&sdk).await.unwrap();
-    let s3 = config::s3_client(&sdk);
-    let sqs = aws_sdk_sqs::Client::new(&sdk);
-    let key = "uploads/ana/gone soon+.jpg";
-    let photo = std::fs::read(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../testdata/images/photos/coffee.jpg"
-    ))
-    .unwrap();
-    let put = s3
-        .put_object()
-        .bucket(&r.uploads_bucket)
-        .key(key)
-        .body(ByteStream::from(photo))
-        .send()
-        .await
-        .unwrap();
-    let created = receive_one(&sqs, &r.ingest_queue_url).await;
-    let ingest = ingest_on(
-        &sdk,
-        pictor_ingest::Config {
-            output_bucket: r.output_bucket.clone(),
-            table: r.table.clone(),
-            upload_prefix: pictor_core::UploadPrefix::default(),
-            pipeline: Arc::new(
-                Pipeline::new(
-                    Spec::from_toml("[[variants]]\nname='sm'\nwidth=128\nformat='jpeg'").unwrap(),
-                )
-                .unwrap(),
-            ),
-        },
-    );
-    ingest.handle(sqs_event(&[&created])).await.unwrap();
-    let assets = DynamoAssetStore::new(config::dynamodb_client(&sdk), &r.table);
-    let id = AssetId::for_source(&format!("s3://{}/{key}", r.uploads_bucket));
-    let ready = assets.get(&id).await.unwrap().unwrap();
-    assert_eq!(ready.status, AssetStatus::Ready);
-    let listed = s3
-        .list_objects_v2()
-        .bucket(&r.output_bucket)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(listed.contents().len(), 1);
+/// A notification as S3 sends it (for the events the local server does not send, such as
+/// delete markers, and to deliver events in any order).
+fn notification(name: &str, bucket: &str, key: &str, version: Option<&str>, seq: &str) -> String {
+    json!({"Records": [{
+        "eventSource": "aws:s3", "eventName": name,
+        "s3": {"bucket": {"name": bucket}, "object": {
+            "key": pictor_aws::events::encode_key(key), "versionId": version, "sequencer": seq
+        }}
+    }]})
+    .to_string()
+}
 
-    // The uploads bucket is versioned: deleting the only version removes the object. (A plain
-    // delete would add a delete marker, which S3 reports as ObjectRemoved:DeleteMarkerCreated;
-    // the local server sends no notification for that.)
-    s3.delete_object()
-        .bucket(&r.uploads_bucket)
-        .key(key)
-        .set_version_id(put.version_id().map(String::from))
-        .send()
-        .await
-        .unwrap();
-    let removed = receive_one(&sqs, &r.cleanup_queue_url).await;
-    let cleanup = cleanup_on(
-        &sdk,
-        Config {
-            output_bucket: r.output_bucket.clone(),
-            table: r.table.clone(),
-            upload_prefix: pictor_core::UploadPrefix::default(),
-        },
-    );
-    assert_eq!(
-        cleanup.handle_body(&removed).await.unwrap(),
-        [Handled::Deleted(id.clone())]
-    );
-    let deleted = assets.get(&id).await.unwrap().unwrap();
-    assert_eq!(deleted.status, AssetStatus::Deleted);
-    assert!(deleted.variants.is_empty());
-    let listed = s3
-        .list_objects_v2()
-        .bucket(&r.output_bucket)
-        .send()
-        .await
-        .unwrap();
-    assert!(listed.contents().is_empty());
+fn config(r: &pictor_aws::provision::Resources) -> Config {
+    Config {
+        output_bucket: r.output_bucket.clone(),
+        table: r.table.clone(),
+        upload_prefix: pictor_core::UploadPrefix::default(),
+        pipeline: Arc::new(
+            Pipeline::new(
+                Spec::from_toml("[[variants]]\nname='sm'\nwidth=128\nformat='jpeg'").unwrap(),
+            )
+            .unwrap(),
+        ),
+        max_receives: Some(5),
+    }
+}
 
-    // Delivered again: nothing left to do, no error.
-    let response = cleanup.handle(sqs_event(&[&removed])).await.unwrap();
-    assert_eq!(response["batchItemFailures"], json!([]));
-    assert_eq!(
-        cleanup.handle_body(&removed).await.unwrap(),
-        [Handled::Nothing]
-    );
-    // A late creation notification for the deleted write changes nothing either.
-    ingest.handle(sqs_event(&[&created])).await.unwrap();
-    assert_eq!(
-        assets.get(&id).await.unwrap().unwrap().status,
-        AssetStatus::Deleted
-    );
+/// The handler on the AWS adapters, wired as `main` wires it (the ingest and cleanup
+/// functions run the same one).
+fn handler_on(sdk: &aws_config::SdkConfig, config: Config) -> AwsCleanup {
+    let stores = AwsStores::new(sdk, &config.output_bucket, &config.table);
+    Cleanup::new(config, stores.originals, stores.renditions, stores.assets)
+}
+
+struct World {
+    s3: aws_sdk_s3::Client,
+    sqs: aws_sdk_sqs::Client,
+    r: pictor_aws::provision::Resources,
+    handler: AwsCleanup,
+    assets: DynamoAssetStore,
+}
+
+impl World {
+    async fn new() -> World {
+        let sdk = sdk_config();
+        let r = fresh_resources(&sdk).await.unwrap();
+        World {
+            s3: config::s3_client(&sdk),
+            sqs: aws_sdk_sqs::Client::new(&sdk),
+            handler: handler_on(&sdk, config(&r)),
+            assets: DynamoAssetStore::new(config::dynamodb_client(&sdk), &r.table),
+            r,
+        }
+    }
+
+    fn id(&self, key: &str) -> AssetId {
+        SourceLocation::s3(&self.r.uploads_bucket, key).asset_id()
+    }
+
+    async fn put(&self, key: &str, path: &str) -> String {
+        let put = self
+            .s3
+            .put_object()
+            .bucket(&self.r.uploads_bucket)
+            .key(key)
+            .body(ByteStream::from(std::fs::read(path).unwrap()))
+            .send()
+            .await
+            .unwrap();
+        put.version_id().unwrap().to_string()
+    }
+
+    /// Deletes one version for good, or (`None`) adds a delete marker; returns the version
+    /// id the delete names (the marker's, for a marker).
+    async fn delete(&self, key: &str, version: Option<&str>) -> String {
+        let out = self
+            .s3
+            .delete_object()
+            .bucket(&self.r.uploads_bucket)
+            .key(key)
+            .set_version_id(version.map(String::from))
+            .send()
+            .await
+            .unwrap();
+        out.version_id().unwrap_or_default().to_string()
+    }
+
+    async fn handle(&self, body: &str) -> Vec<Handled> {
+        self.handler.handle_body(body).await.unwrap()
+    }
+
+    async fn record(&self, key: &str) -> Asset {
+        self.assets.get(&self.id(key)).await.unwrap().unwrap()
+    }
+
+    async fn renditions(&self) -> Vec<String> {
+        let listed = self
+            .s3
+            .list_objects_v2()
+            .bucket(&self.r.output_bucket)
+            .send()
+            .await
+            .unwrap();
+        let mut keys: Vec<String> = listed
+            .contents()
+            .iter()
+            .filter_map(|o| o.key().map(String::from))
+            .collect();
+        keys.sort();
+        keys
+    }
+
+    fn created(&self, key: &str, version: &str, seq: &str) -> String {
+        notification(
+            "ObjectCreated:Put",
+            &self.r.uploads_bucket,
+            key,
+            Some(version),
+            seq,
+        )
+    }
+
+    fn removed(&self, key: &str, version: &str, seq: &str) -> String {
+        notification(
+            "ObjectRemoved:Delete",
+            &self.r.uploads_bucket,
+            key,
+            Some(version),
+            seq,
+        )
+    }
+}
+
+fn variant_keys(asset: &Asset) -> Vec<String> {
+    let mut keys: Vec<String> = asset.variants.iter().map(|v| v.key.clone()).collect();
+    keys.sort();
+    keys
 }
 
 #[tokio::test]
-async fn a_delete_older_than_the_current_upload_is_ignored() {
-    let sdk = sdk_config();
-    let r = fresh_resources(&sdk).await.unwrap();
-    let cleanup = cleanup_on(
-        &sdk,
-        Config {
-            output_bucket: r.output_bucket.clone(),
-            table: r.table.clone(),
-            upload_prefix: pictor_core::UploadPrefix::default(),
-        },
+async fn delete_removes_renditions_and_marks_the_record() {
+    let w = World::new().await;
+    let key = "uploads/ana/gone soon+.jpg";
+    let version = w.put(key, PHOTO).await;
+    let created = receive_one(&w.sqs, &w.r.ingest_queue_url).await;
+    w.handler.handle(sqs_event(&[&created])).await.unwrap();
+    let id = w.id(key);
+    assert_eq!(w.record(key).await.status, AssetStatus::Ready);
+    assert_eq!(w.renditions().await.len(), 1);
+
+    // Deleting the only version removes the object. (A plain delete would add a delete
+    // marker, which S3 reports as ObjectRemoved:DeleteMarkerCreated; the local server sends
+    // no notification for that.)
+    w.delete(key, Some(&version)).await;
+    let removed = receive_one(&w.sqs, &w.r.cleanup_queue_url).await;
+    assert_eq!(w.handle(&removed).await, [Handled::Deleted(id.clone())]);
+    let deleted = w.record(key).await;
+    assert_eq!(deleted.status, AssetStatus::Deleted);
+    assert!(deleted.variants.is_empty());
+    assert!(w.renditions().await.is_empty());
+
+    // Delivered again: nothing left to do, no error.
+    let response = w.handler.handle(sqs_event(&[&removed])).await.unwrap();
+    assert_eq!(response["batchItemFailures"], json!([]));
+    // A late creation notification for the deleted write changes nothing either.
+    w.handler.handle(sqs_event(&[&created])).await.unwrap();
+    assert_eq!(w.record(key).await.status, AssetStatus::Deleted);
+}
+
+/// A delete handled before the upload's own notification: the tombstone is written although
+/// no record existed, and the late creation (in order, or replayed without a sequencer)
+/// cannot bring the deleted photo back.
+#[tokio::test]
+async fn a_delete_before_the_record_leaves_a_tombstone_the_late_ingest_respects() {
+    let w = World::new().await;
+    let key = "uploads/ana/early delete.jpg";
+    let version = w.put(key, PHOTO).await;
+    w.delete(key, Some(&version)).await;
+    let id = w.id(key);
+    assert_eq!(
+        w.handle(&w.removed(key, &version, "0B")).await,
+        [Handled::Deleted(id.clone())]
     );
-    // No record at all: nothing to do.
+    let tombstone = w.record(key).await;
+    assert_eq!(tombstone.status, AssetStatus::Deleted);
+    assert_eq!(tombstone.creator.as_deref(), Some("ana"));
+
+    assert_eq!(
+        w.handle(&w.created(key, &version, "0A")).await,
+        [Handled::Duplicate]
+    );
+    let replay = pictor_aws::events::replay_notification(&w.r.uploads_bucket, key);
+    assert_eq!(w.handle(&replay).await, [Handled::AlreadyDeleted(id)]);
+    assert_eq!(w.record(key).await.status, AssetStatus::Deleted);
+    assert!(w.renditions().await.is_empty());
+}
+
+/// Delete, then the same bytes uploaded again, and the notifications handled newest first:
+/// the record notes the new write, so the older delete leaves it READY.
+#[tokio::test]
+async fn identical_bytes_after_a_delete_keep_the_asset() {
+    let w = World::new().await;
+    let key = "uploads/ana/again.jpg";
+    let first = w.put(key, PHOTO).await;
+    w.handle(&w.created(key, &first, "0A")).await;
+    let ready = w.record(key).await;
+    let marker = w.delete(key, None).await;
+    let second = w.put(key, PHOTO).await;
+
+    let id = w.id(key);
+    assert_eq!(
+        w.handle(&w.created(key, &second, "0C")).await,
+        [Handled::Unchanged(id.clone())]
+    );
+    let noted = w.record(key).await;
+    assert_eq!(noted.status, AssetStatus::Ready);
+    assert_eq!(
+        noted
+            .revision
+            .as_ref()
+            .and_then(|r| r.version_id.as_deref()),
+        Some(second.as_str())
+    );
+    assert_eq!(variant_keys(&noted), variant_keys(&ready));
+
+    let delete = notification(
+        "ObjectRemoved:DeleteMarkerCreated",
+        &w.r.uploads_bucket,
+        key,
+        Some(&marker),
+        "0B",
+    );
+    w.handle(&delete).await;
+    let after = w.record(key).await;
+    assert_eq!(after.status, AssetStatus::Ready);
+    assert_eq!(w.renditions().await, variant_keys(&ready));
+}
+
+/// Versions: removing a noncurrent one changes nothing; removing the current one makes the
+/// previous one the asset; a delete marker tombstones it; removing the marker restores it.
+#[tokio::test]
+async fn versions_noncurrent_current_and_restore() {
+    let w = World::new().await;
+    let key = "uploads/bo/versions.jpg";
+    let v1 = w.put(key, PHOTO).await;
+    let v2 = w.put(key, OTHER_PHOTO).await;
+    w.handle(&w.created(key, &v2, "0B")).await;
+    let two = w.record(key).await;
+    assert_eq!(two.status, AssetStatus::Ready);
+
+    // A noncurrent version removed for good (a lifecycle expiry, say): nothing changes.
+    let v0 = w.put(key, PHOTO).await;
+    let current = w.put(key, OTHER_PHOTO).await;
+    w.handle(&w.created(key, &current, "0D")).await;
+    let before = w.record(key).await;
+    w.delete(key, Some(&v0)).await;
+    assert_eq!(
+        w.handle(&w.removed(key, &v0, "0E")).await,
+        [Handled::Duplicate]
+    );
+    let after = w.record(key).await;
+    assert_eq!(after.status, AssetStatus::Ready);
+    assert_eq!(variant_keys(&after), variant_keys(&before));
+    assert_eq!(w.renditions().await, variant_keys(&before));
+
+    // The current version removed: with v0 gone, v2 is current again and becomes the asset
+    // (the same bytes as the removed one, so only its revision is noted).
+    w.delete(key, Some(&current)).await;
+    w.handle(&w.removed(key, &current, "0F")).await;
+    let back = w.record(key).await;
+    assert_eq!(back.status, AssetStatus::Ready);
+    assert_eq!(back.sha256, two.sha256);
+    assert_eq!(
+        back.revision.as_ref().and_then(|r| r.version_id.as_deref()),
+        Some(v2.as_str())
+    );
+
+    // A delete marker: the asset is deleted. Removing the marker (a restore): it is back.
+    let marker = w.delete(key, None).await;
+    let hidden = notification(
+        "ObjectRemoved:DeleteMarkerCreated",
+        &w.r.uploads_bucket,
+        key,
+        Some(&marker),
+        "10",
+    );
+    assert_eq!(w.handle(&hidden).await, [Handled::Deleted(w.id(key))]);
+    assert!(w.renditions().await.is_empty());
+    w.delete(key, Some(&marker)).await;
+    w.handle(&w.removed(key, &marker, "11")).await;
+    let restored = w.record(key).await;
+    assert_eq!(restored.status, AssetStatus::Ready);
+    assert_eq!(restored.sha256, two.sha256);
+    assert_eq!(w.renditions().await, variant_keys(&restored));
+    let _ = v1;
+}
+
+/// A removal replayed from a queue (no sequencer) after the key was written again changes
+/// nothing: the object is there.
+#[tokio::test]
+async fn a_stale_replayed_delete_does_not_apply() {
+    let w = World::new().await;
+    let key = "uploads/ana/summer trip/café + bar 100%.jpg";
+    let version = w.put(key, PHOTO).await;
+    w.handle(&w.created(key, &version, "0A")).await;
+    let ready = w.record(key).await;
+    let stale = json!({"Records": [{
+        "eventName": "ObjectRemoved:Delete",
+        "s3": {"bucket": {"name": w.r.uploads_bucket}, "object": {
+            "key": pictor_aws::events::encode_key(key)
+        }}
+    }]})
+    .to_string();
+    assert_eq!(w.handle(&stale).await, [Handled::Duplicate]);
+    assert_eq!(w.record(key).await, ready);
+
+    // The shipped fixture, an older removal by sequencer, against a record of a later upload.
     let delete = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../../testdata/events/s3-delete.json"
     ))
     .unwrap()
-    .replace("pictor-uploads", &r.uploads_bucket);
-    assert_eq!(
-        cleanup.handle_body(&delete).await.unwrap(),
-        [Handled::Nothing]
-    );
-
-    // A record written by a later upload (greater sequencer) survives the older delete.
-    let key = "uploads/ana/summer trip/café + bar 100%.jpg";
-    let id = AssetId::for_source(&format!("s3://{}/{key}", r.uploads_bucket));
-    let assets = DynamoAssetStore::new(config::dynamodb_client(&sdk), &r.table);
-    let newer = SampleAsset::at(&SourceLocation::s3(&r.uploads_bucket, key))
+    .replace("pictor-uploads", &w.r.uploads_bucket);
+    let newer = SampleAsset::at(&SourceLocation::s3(&w.r.uploads_bucket, key))
         .creator("ana")
         .revision(pictor_core::Revision {
             sequencer: Some("0055AED6DCD9028201".into()),
             ..Default::default()
         })
         .build();
-    assets
-        .put(&newer, pictor_core::ports::Expected::Absent)
+    let id = newer.id.clone();
+    w.assets
+        .put(&newer, pictor_core::ports::Expected::Version(ready.version))
         .await
         .unwrap();
-    assert_eq!(
-        cleanup.handle_body(&delete).await.unwrap(),
-        [Handled::Nothing]
+    assert_eq!(w.handle(&delete).await, [Handled::Duplicate]);
+    assert_eq!(w.assets.get(&id).await.unwrap().unwrap(), newer);
+}
+
+/// Folder markers and keys outside the prefix are not uploads.
+#[tokio::test]
+async fn folder_markers_are_ignored() {
+    let w = World::new().await;
+    let marker = notification(
+        "ObjectCreated:Put",
+        &w.r.uploads_bucket,
+        "uploads/ana/holiday/",
+        None,
+        "0A",
     );
-    assert_eq!(assets.get(&id).await.unwrap().unwrap(), newer);
-}
-
-/// The handlers on the AWS adapters, wired as their `main`s wire them.
-fn cleanup_on(sdk: &aws_config::SdkConfig, config: Config) -> AwsCleanup {
-    let renditions = rendition_store(sdk, &config.output_bucket);
-    let assets = asset_store(sdk, &config.table);
-    Cleanup::new(config, renditions, assets)
-}
-
-fn ingest_on(
-    sdk: &aws_config::SdkConfig,
-    config: pictor_ingest::Config,
-) -> pictor_ingest::AwsIngest {
-    let stores = AwsStores::new(sdk, &config.output_bucket, &config.table);
-    pictor_ingest::Ingest::new(config, stores.originals, stores.renditions, stores.assets)
+    assert_eq!(
+        w.handle(&marker).await,
+        [Handled::Ignored("a folder marker")]
+    );
 }

@@ -6,12 +6,13 @@ use serde::Deserialize;
 use std::sync::Arc;
 
 /// Every variable the function reads (the CDK app must set exactly these).
-pub const ENV_VARS: [&str; 5] = [
+pub const ENV_VARS: [&str; 6] = [
     "PICTOR_OUTPUT_BUCKET",
     "PICTOR_TABLE",
     "PICTOR_UPLOAD_PREFIX",
     "PICTOR_SPEC",
     "PICTOR_ENCODE_THREADS",
+    "PICTOR_MAX_RECEIVES",
 ];
 
 /// The variables as read, `PICTOR_` left off.
@@ -22,6 +23,7 @@ struct Vars {
     upload_prefix: Option<String>,
     spec: Option<String>,
     encode_threads: Option<String>,
+    max_receives: Option<String>,
 }
 
 #[derive(Clone)]
@@ -31,6 +33,9 @@ pub struct Config {
     /// Only keys under it are processed (default `uploads/`).
     pub upload_prefix: UploadPrefix,
     pub pipeline: Arc<Pipeline>,
+    /// The queue's `maxReceiveCount`: a notification failing on that delivery is recorded
+    /// as FAILED `transient` before it moves to the dead-letter queue. `None`: never.
+    pub max_receives: Option<u32>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +44,8 @@ pub enum ConfigError {
     Env(#[from] EnvError),
     #[error(transparent)]
     Pipeline(#[from] PipelineSettingsError),
+    #[error("PICTOR_MAX_RECEIVES must be a whole number of at least 1, not {0:?}")]
+    MaxReceives(String),
 }
 
 impl Config {
@@ -52,6 +59,15 @@ impl Config {
             table: vars.table,
             upload_prefix: pictor_aws::config::upload_prefix(vars.upload_prefix),
             pipeline: pictor_aws::config::pipeline(vars.spec, vars.encode_threads)?,
+            max_receives: match vars.max_receives.filter(|v| !v.is_empty()) {
+                None => None,
+                Some(v) => Some(
+                    v.parse()
+                        .ok()
+                        .filter(|n| *n >= 1)
+                        .ok_or(ConfigError::MaxReceives(v))?,
+                ),
+            },
         })
     }
 }
@@ -77,6 +93,11 @@ mod tests {
             config(&lots),
             Err(ConfigError::Pipeline(PipelineSettingsError::Threads(_)))
         ));
+        let five = [env[0], env[1], ("PICTOR_MAX_RECEIVES", "5")];
+        assert_eq!(config(&five).unwrap().max_receives, Some(5));
+        assert_eq!(c.max_receives, None);
+        let zero = [env[0], env[1], ("PICTOR_MAX_RECEIVES", "0")];
+        assert!(matches!(config(&zero), Err(ConfigError::MaxReceives(_))));
         let missing = config(&[]).err().unwrap();
         assert_eq!(missing.to_string(), "PICTOR_OUTPUT_BUCKET must be set");
         let bad = [env[0], env[1], ("PICTOR_SPEC", "[[variants]]\nwidth = -3")];

@@ -2,14 +2,19 @@
 //! SQS batch, or directly from S3), and the object becomes renditions in the output bucket and
 //! a READY or FAILED record in the asset table.
 //!
-//! Exactly once in effect: a notification for a write the record already reflects does
-//! nothing; concurrent deliveries meet at the record's conditional write.
+//! Every notification, creation or removal, is a hint that a key changed: the handler looks at
+//! the key's current state and converges the asset to it (ingested, its newer write noted, or
+//! a DELETED tombstone). The cleanup function runs this same handler on the removal queue.
+//!
+//! Exactly once in effect: a notification the record already reflects does nothing;
+//! concurrent deliveries meet at the record's conditional write. A notification that fails on
+//! its last allowed delivery leaves a FAILED `transient` record before the dead-letter queue.
 
 mod config;
 
 pub use config::{Config, ConfigError, ENV_VARS};
 pub use pictor_aws::batch::HandlerError;
-use pictor_aws::batch::{dispatch, Retry};
+use pictor_aws::batch::{dispatch, Delivery, Limits, Retry};
 use pictor_aws::events::{self, EventKind, Notification, ObjectEvent};
 use pictor_aws::metrics::Emf;
 use pictor_core::ports::{AssetStore, BlobStore, OriginalStore};
@@ -21,7 +26,7 @@ use tracing::Instrument;
 /// What happened to one object event.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Handled {
-    /// Not ours: a test event, a key outside the upload prefix, not a creation.
+    /// Not ours: a test event, a key outside the upload prefix, a folder marker.
     Ignored(&'static str),
     /// The record already reflects this write (or a later one): nothing was done.
     Duplicate,
@@ -31,8 +36,13 @@ pub enum Handled {
     Failed(AssetId, ProcessError),
     /// Same bytes under the same spec were READY already.
     Unchanged(AssetId),
+    /// The object is gone: renditions removed, the record is a DELETED tombstone.
+    Deleted(AssetId),
     /// The object is gone and its record already says DELETED (a late notification).
     AlreadyDeleted(AssetId),
+    /// The last allowed delivery failed: a FAILED `transient` record says so, and the message
+    /// goes to the dead-letter queue.
+    GaveUp(AssetId),
 }
 
 /// The handler on the AWS adapters, as the function runs it.
@@ -57,14 +67,42 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingest<O, B, A> {
     /// Entry point for any invocation: an SQS batch returns its `batchItemFailures`; a direct
     /// S3 notification succeeds or fails as a whole.
     pub async fn handle(&self, event: Value) -> Result<Value, HandlerError> {
-        dispatch(event, |body| async move {
-            self.handle_body(&body).await.map(|_| ())
+        self.handle_until(event, None).await
+    }
+
+    /// [`Self::handle`] within the invocation's deadline (milliseconds since the epoch, as
+    /// the runtime gives it): messages that cannot finish by then are returned for retry.
+    pub async fn handle_until(
+        &self,
+        event: Value,
+        deadline_ms: Option<u64>,
+    ) -> Result<Value, HandlerError> {
+        let mut limits = Limits {
+            max_receives: self.config.max_receives,
+            deadline: None,
+        };
+        if let Some(ms) = deadline_ms {
+            limits = limits.with_deadline_ms(ms);
+        }
+        dispatch(event, limits, |delivery| async move {
+            self.handle_delivery(&delivery).await.map(|_| ())
         })
         .await
     }
 
-    /// One notification body; `Err` when the message must be retried.
+    /// One notification body, delivered for the first time.
     pub async fn handle_body(&self, body: &str) -> Result<Vec<Handled>, Retry> {
+        let delivery = Delivery {
+            body: body.to_string(),
+            receive_count: 1,
+            is_last: false,
+        };
+        self.handle_delivery(&delivery).await
+    }
+
+    /// One delivery of a notification; `Err` when the message must be retried.
+    pub async fn handle_delivery(&self, delivery: &Delivery) -> Result<Vec<Handled>, Retry> {
+        let body = delivery.body.as_str();
         let records = match events::parse(body) {
             Ok(Notification::Test) => return Ok(vec![Handled::Ignored("test event")]),
             Ok(Notification::Records(records)) => records,
@@ -83,30 +121,78 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingest<O, B, A> {
                 asset_id = %event.location().asset_id(),
             );
             // Boxed: the whole pipeline's future inline would make every caller's future huge.
-            handled.push(Box::pin(self.handle_object(event)).instrument(span).await?);
+            let outcome = Box::pin(self.handle_object(event, delivery.is_last))
+                .instrument(span)
+                .await?;
+            handled.push(outcome);
         }
         Ok(handled)
     }
 
-    async fn handle_object(&self, event: &ObjectEvent) -> Result<Handled, Retry> {
-        if event.kind != EventKind::Created {
-            return Ok(Handled::Ignored("not an object creation"));
+    async fn handle_object(&self, event: &ObjectEvent, is_last: bool) -> Result<Handled, Retry> {
+        if event.kind == EventKind::Other {
+            return Ok(Handled::Ignored("neither a creation nor a removal"));
         }
         let upload = match Upload::try_from(event.under(&self.config.upload_prefix)) {
             Ok(upload) => upload,
-            Err(_) => return Ok(Handled::Ignored("outside the upload prefix")),
+            Err(why) => return Ok(Handled::Ignored(why.as_str())),
         };
-        let outcome = self
-            .ingestor
-            .ingest(&upload, Intent::Upload)
-            .await
-            .map_err(|e| Retry(e.to_string()))?;
-        Ok(report(&outcome))
+        let error = match self.ingestor.ingest(&upload, Intent::Upload).await {
+            Ok(outcome) => return Ok(report(&outcome)),
+            Err(e) => e.to_string(),
+        };
+        if !is_last {
+            return Err(Retry(error));
+        }
+        // The queue will not deliver this again: leave a record of why before the DLQ.
+        match self.ingestor.give_up(&upload, &error).await {
+            Ok(Outcome::Written(asset)) => {
+                tracing::error!(%error, "last delivery failed: recorded as failed");
+                Emf::new("ingest")
+                    .property("assetId", asset.id.as_str())
+                    .dimension("Kind", pictor_core::ErrorKind::Transient.as_str())
+                    .count("Failed", 1.0)
+                    .count("GaveUp", 1.0)
+                    .emit();
+                Err(Retry(error))
+            }
+            Ok(outcome) => Ok(report(&outcome)),
+            Err(e) => Err(Retry(format!(
+                "{error}; recording the failure failed too: {e}"
+            ))),
+        }
     }
 
     pub fn config(&self) -> &Config {
         &self.config
     }
+}
+
+/// The function's wiring: configuration from the environment, the AWS adapters, then the
+/// runtime loop. The ingest and cleanup binaries both run it.
+pub async fn run() -> Result<(), lambda_runtime::Error> {
+    use lambda_runtime::{service_fn, LambdaEvent};
+    use pictor_aws::function::{config_or_exit, diagnostic};
+    lambda_runtime::tracing::init_default_subscriber();
+    let config = config_or_exit(Config::from_env());
+    let sdk = pictor_aws::config::load().await;
+    let stores = pictor_aws::config::AwsStores::new(&sdk, &config.output_bucket, &config.table);
+    let handler = Arc::new(Ingest::new(
+        config,
+        stores.originals,
+        stores.renditions,
+        stores.assets,
+    ));
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+        let handler = Arc::clone(&handler);
+        async move {
+            handler
+                .handle_until(event.payload, Some(event.context.deadline))
+                .await
+                .map_err(|e| diagnostic(&e))
+        }
+    }))
+    .await
 }
 
 /// Logs the outcome and emits its metrics.
@@ -117,6 +203,11 @@ fn report(outcome: &Outcome) -> Handled {
         Outcome::Repeat(_) | Outcome::UpToDate(_) => {
             tracing::info!("duplicate or out-of-order notification: nothing to do");
             Handled::Duplicate
+        }
+        Outcome::Deleted(_) => {
+            tracing::info!("the object is gone: renditions removed, record marked deleted");
+            emf.count("Deleted", 1.0).emit();
+            Handled::Deleted(id)
         }
         Outcome::AlreadyDeleted(_) | Outcome::SourceMissing(_) => {
             tracing::info!("the object is gone and its record says deleted");

@@ -1,28 +1,6 @@
-//! Wiring only: configuration from the environment, the adapters, then the runtime loop.
-
-use lambda_runtime::{service_fn, Error, LambdaEvent};
-use pictor_aws::config::{load, AwsStores};
-use pictor_aws::function::{config_or_exit, diagnostic};
-use pictor_ingest::{Config, Ingest};
-use serde_json::Value;
-use std::sync::Arc;
+//! The ingest function's binary: see [`pictor_ingest::run`].
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
-    let config = config_or_exit(Config::from_env());
-    let sdk = load().await;
-    let stores = AwsStores::new(&sdk, &config.output_bucket, &config.table);
-    let handler = Ingest::new(config, stores.originals, stores.renditions, stores.assets);
-    let handler = Arc::new(handler);
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
-        let handler = Arc::clone(&handler);
-        async move {
-            handler
-                .handle(event.payload)
-                .await
-                .map_err(|e| diagnostic(&e))
-        }
-    }))
-    .await
+async fn main() -> Result<(), lambda_runtime::Error> {
+    pictor_ingest::run().await
 }

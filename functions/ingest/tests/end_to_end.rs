@@ -59,6 +59,7 @@ fn config_for(r: &Resources) -> Config {
         table: r.table.clone(),
         upload_prefix: pictor_core::UploadPrefix::default(),
         pipeline: Arc::new(Pipeline::new(Spec::from_toml(SPEC).unwrap()).unwrap()),
+        max_receives: Some(3),
     }
 }
 
@@ -320,6 +321,48 @@ async fn transient_s3_failure_fails_only_that_message_and_a_retry_succeeds() {
     assert_eq!(c.asset(key).await.status, AssetStatus::Ready);
 }
 
+/// Retries run out (the output bucket is gone, say): the last allowed delivery records the
+/// upload as FAILED `transient` with the error before the message moves to the DLQ; earlier
+/// deliveries leave no record.
+#[tokio::test]
+async fn the_last_allowed_delivery_leaves_a_failed_record() {
+    let c = cloud().await;
+    let key = "uploads/bo/exhausted.jpg";
+    c.upload(key, fixture("images/photos/coffee.jpg")).await;
+    let mut batch = c.receive(&c.resources.ingest_queue_url, 1).await;
+    let id = batch["Records"][0]["messageId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut config = config_for(&c.resources);
+    config.output_bucket = pictor_aws::testing::unique("no-such-bucket");
+    let broken = ingest_on(&c.sdk, config);
+
+    batch["Records"][0]["attributes"]["ApproximateReceiveCount"] = "2".into();
+    let response = broken.handle(batch.clone()).await.unwrap();
+    assert_eq!(failures(&response), std::slice::from_ref(&id));
+    let asset_id = AssetId::for_source(&format!("s3://{}/{key}", c.resources.uploads_bucket));
+    assert_eq!(c.assets().get(&asset_id).await.unwrap(), None);
+
+    batch["Records"][0]["attributes"]["ApproximateReceiveCount"] = "3".into();
+    let response = broken.handle(batch.clone()).await.unwrap();
+    assert_eq!(
+        failures(&response),
+        [id],
+        "still goes to the dead-letter queue"
+    );
+    let asset = c.asset(key).await;
+    assert_eq!(asset.status, AssetStatus::Failed);
+    let error = asset.error.unwrap();
+    assert_eq!(error.kind, ErrorKind::Transient);
+    assert!(error.message.contains("NoSuchBucket"), "{}", error.message);
+
+    // Redriven from the DLQ once the bucket is back: processed.
+    let response = c.ingest.handle(batch).await.unwrap();
+    assert!(failures(&response).is_empty());
+    assert_eq!(c.asset(key).await.status, AssetStatus::Ready);
+}
+
 #[tokio::test]
 async fn direct_invocation_and_documented_event_shapes() {
     let c = cloud().await;
@@ -336,10 +379,16 @@ async fn direct_invocation_and_documented_event_shapes() {
     assert_eq!(asset.creator.as_deref(), Some("ana"));
     let stored = asset.revision.clone().unwrap();
     assert_eq!(stored.sequencer.as_deref(), Some("0055AED6DCD90281E5"));
-    assert_eq!(
-        stored.version_id.as_deref(),
-        Some("096fKKXTRTtl3on89fVO.nfljtsv6qko")
-    );
+    // The version the store holds, not the one the (documented) event names: the record
+    // describes what was read.
+    let head =
+        c.s3.head_object()
+            .bucket(&c.resources.uploads_bucket)
+            .key(key)
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(stored.version_id.as_deref(), head.version_id());
 
     // The same event again, and an older write's event: no work, by sequencer alone.
     let older = text.replace("0055AED6DCD90281E5", "0055AED6DCD90281E4");
@@ -349,12 +398,15 @@ async fn direct_invocation_and_documented_event_shapes() {
             [Handled::Duplicate]
         );
     }
-    // A newer write's event is processed (here: same bytes, so the record stays unchanged).
+    // A newer event about the version the record already describes: nothing is read, and
+    // the record keeps the newer place in the order.
     let newer = text.replace("0055AED6DCD90281E5", "0055AED6DCD9028300");
-    assert!(matches!(
-        c.ingest.handle_body(&newer).await.unwrap()[..],
-        [Handled::Unchanged(_)]
-    ));
+    assert_eq!(
+        c.ingest.handle_body(&newer).await.unwrap(),
+        [Handled::Duplicate]
+    );
+    let noted = c.asset(key).await.revision.unwrap();
+    assert_eq!(noted.sequencer.as_deref(), Some("0055AED6DCD9028300"));
 
     // A batch with a test event and a key outside the upload prefix: acknowledged, no work.
     let batch: Value = serde_json::from_slice(&fixture("events/sqs-batch.json")).unwrap();

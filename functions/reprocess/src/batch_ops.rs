@@ -198,9 +198,13 @@ where
             ),
             Some(error) => (ResultCode::PermanentFailure, format!("failed: {error}")),
         },
-        Ok(Outcome::Unchanged(_) | Outcome::Repeat(_) | Outcome::AlreadyDeleted(_)) => {
+        Ok(Outcome::Unchanged(_) | Outcome::Repeat(_)) => {
             (ResultCode::Succeeded, "unchanged".into())
         }
+        Ok(Outcome::Deleted(_) | Outcome::AlreadyDeleted(_)) => (
+            ResultCode::Succeeded,
+            "the original is gone: the asset is deleted".into(),
+        ),
         // Storage trouble: S3 retries the task when it may pass later.
         Err(e) if e.is_transient() => (ResultCode::TemporaryFailure, e.to_string()),
         Err(e) => (ResultCode::PermanentFailure, e.to_string()),

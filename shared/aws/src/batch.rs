@@ -9,6 +9,7 @@ use futures::FutureExt;
 use serde_json::Value;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
+use std::time::{Duration, Instant};
 use tracing::Instrument;
 
 /// A failure that a later attempt may fix (or that an operator must see in the DLQ).
@@ -16,26 +17,91 @@ use tracing::Instrument;
 #[error("{0}")]
 pub struct Retry(pub String);
 
-/// Runs `handle(message_id, body)` for every message and reports the ones to retry.
-pub async fn handle_batch<F, Fut>(event: SqsEvent, handle: F) -> SqsBatchResponse
+/// One delivery of a notification to a function.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub body: String,
+    /// Which delivery of the message this is (SQS `ApproximateReceiveCount`, 1 for the first
+    /// and for a direct invocation).
+    pub receive_count: u32,
+    /// Whether this is the last delivery the queue allows before the dead-letter queue: a
+    /// failure now is final, so the handler should leave a record saying so.
+    pub is_last: bool,
+}
+
+/// How a batch is run: the queue's redrive setting and the invocation's deadline.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Limits {
+    /// The queue's `maxReceiveCount` (deliveries before the dead-letter queue), when known.
+    pub max_receives: Option<u32>,
+    /// When the runtime stops the invocation; work that cannot finish by then is not started.
+    pub deadline: Option<Instant>,
+}
+
+impl Limits {
+    /// The deadline the Lambda runtime hands each invocation (milliseconds since the epoch).
+    pub fn with_deadline_ms(mut self, epoch_ms: u64) -> Limits {
+        let at = std::time::UNIX_EPOCH + Duration::from_millis(epoch_ms);
+        let left = at
+            .duration_since(std::time::SystemTime::now())
+            .unwrap_or_default();
+        self.deadline = Some(Instant::now() + left);
+        self
+    }
+}
+
+/// Time kept back before the deadline to answer the runtime.
+const DEADLINE_MARGIN: Duration = Duration::from_millis(1500);
+
+/// Runs `handle` for every message and reports the ones to retry. Near the deadline, messages
+/// not yet started are returned for retry, and one running past it is abandoned and retried,
+/// so the invocation answers before the runtime kills it.
+pub async fn handle_batch<F, Fut>(event: SqsEvent, limits: Limits, handle: F) -> SqsBatchResponse
 where
-    F: Fn(String, String) -> Fut,
+    F: Fn(String, Delivery) -> Fut,
     Fut: Future<Output = Result<(), Retry>>,
 {
     let mut response = SqsBatchResponse::default();
+    // The longest message so far: the best guess at what the next one needs.
+    let mut longest = Duration::ZERO;
     for (i, message) in event.records.into_iter().enumerate() {
         // Without an id the message cannot be singled out: fail the batch from here on by
         // naming it with its position, which SQS treats as a whole-batch failure.
         let id = message.message_id.unwrap_or_else(|| format!("#{i}"));
-        let body = message.body.unwrap_or_default();
-        let outcome = AssertUnwindSafe(handle(id.clone(), body))
-            .catch_unwind()
-            .await;
-        let failure = match outcome {
-            Ok(Ok(())) => None,
-            Ok(Err(retry)) => Some(retry.0),
-            Err(panic) => Some(format!("panicked: {}", panic_message(&panic))),
+        let receive_count = message
+            .attributes
+            .get("ApproximateReceiveCount")
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(1);
+        let delivery = Delivery {
+            body: message.body.unwrap_or_default(),
+            receive_count,
+            is_last: limits.max_receives.is_some_and(|max| receive_count >= max),
         };
+        let started = Instant::now();
+        let time_left = limits.deadline.map(|d| {
+            d.saturating_duration_since(started)
+                .saturating_sub(DEADLINE_MARGIN)
+        });
+        let failure = match time_left {
+            Some(left) if left.is_zero() || (i > 0 && left < longest) => {
+                Some("not started: too close to the invocation's deadline".to_string())
+            }
+            _ => {
+                let run = AssertUnwindSafe(handle(id.clone(), delivery)).catch_unwind();
+                let outcome = match time_left {
+                    Some(left) => tokio::time::timeout(left, run).await.ok(),
+                    None => Some(run.await),
+                };
+                match outcome {
+                    Some(Ok(Ok(()))) => None,
+                    Some(Ok(Err(retry))) => Some(retry.0),
+                    Some(Err(panic)) => Some(format!("panicked: {}", panic_message(&panic))),
+                    None => Some("abandoned at the invocation's deadline".to_string()),
+                }
+            }
+        };
+        longest = longest.max(started.elapsed());
         if let Some(reason) = failure {
             tracing::error!(message_id = %id, %reason, "message will be retried");
             let mut item = BatchItemFailure::default();
@@ -75,21 +141,31 @@ impl crate::function::ErrorType for HandlerError {
 
 /// The entry point of every function fed by S3 notifications: an SQS batch is answered with
 /// its `batchItemFailures` (each message in its own `message` span); a notification invoking
-/// the function directly succeeds or fails as a whole. `handle_body` takes one notification.
-pub async fn dispatch<F, Fut>(event: Value, handle_body: F) -> Result<Value, HandlerError>
+/// the function directly succeeds or fails as a whole. `handle` takes one delivery.
+pub async fn dispatch<F, Fut>(
+    event: Value,
+    limits: Limits,
+    handle: F,
+) -> Result<Value, HandlerError>
 where
-    F: Fn(String) -> Fut,
+    F: Fn(Delivery) -> Fut,
     Fut: Future<Output = Result<(), Retry>>,
 {
     if !is_sqs_event(&event) {
-        return match handle_body(event.to_string()).await {
+        // Lambda's own retries of a direct invocation are not counted here.
+        let delivery = Delivery {
+            body: event.to_string(),
+            receive_count: 1,
+            is_last: false,
+        };
+        return match handle(delivery).await {
             Ok(()) => Ok(Value::Null),
             Err(Retry(reason)) => Err(HandlerError::Retry(reason)),
         };
     }
     let batch = serde_json::from_value(event).map_err(|e| HandlerError::BadEvent(e.to_string()))?;
-    let response = handle_batch(batch, |id, body| {
-        handle_body(body).instrument(tracing::info_span!("message", message_id = %id))
+    let response = handle_batch(batch, limits, |id, delivery| {
+        handle(delivery).instrument(tracing::info_span!("message", message_id = %id))
     })
     .await;
     serde_json::to_value(response).map_err(|e| HandlerError::BadEvent(e.to_string()))
@@ -142,8 +218,8 @@ mod tests {
             message("c", "panic"),
             message("d", "ok"),
         ];
-        let response = handle_batch(event, |_, body| async move {
-            match body.as_str() {
+        let response = handle_batch(event, Limits::default(), |_, d| async move {
+            match d.body.as_str() {
                 "fail" => Err(Retry("throttled".into())),
                 "panic" => panic!("decoder bug"),
                 _ => Ok(()),
@@ -156,5 +232,65 @@ mod tests {
             .map(|f| f.item_identifier.as_str())
             .collect();
         assert_eq!(ids, ["b", "c"]);
+    }
+
+    fn counted(id: &str, count: &str) -> SqsMessage {
+        let mut m = message(id, id);
+        m.attributes
+            .insert("ApproximateReceiveCount".into(), count.into());
+        m
+    }
+
+    #[tokio::test]
+    async fn the_last_allowed_delivery_is_marked() {
+        let mut event = SqsEvent::default();
+        event.records = vec![counted("a", "1"), counted("b", "4"), counted("c", "5")];
+        let limits = Limits {
+            max_receives: Some(5),
+            deadline: None,
+        };
+        let seen = std::sync::Mutex::new(Vec::new());
+        handle_batch(event, limits, |_, d| {
+            seen.lock()
+                .unwrap()
+                .push((d.body, d.receive_count, d.is_last));
+            async { Ok(()) }
+        })
+        .await;
+        assert_eq!(
+            seen.into_inner().unwrap(),
+            [
+                ("a".to_string(), 1, false),
+                ("b".to_string(), 4, false),
+                ("c".to_string(), 5, true)
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn work_that_cannot_finish_by_the_deadline_is_returned() {
+        let mut event = SqsEvent::default();
+        event.records = vec![message("slow", "slow"), message("next", "next")];
+        let limits = Limits {
+            max_receives: None,
+            deadline: Some(Instant::now() + DEADLINE_MARGIN + Duration::from_millis(300)),
+        };
+        let started = std::sync::Mutex::new(Vec::new());
+        let response = handle_batch(event, limits, |id, _| {
+            started.lock().unwrap().push(id);
+            async {
+                tokio::time::sleep(Duration::from_secs(30)).await;
+                Ok(())
+            }
+        })
+        .await;
+        let ids: Vec<&str> = response
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.as_str())
+            .collect();
+        assert_eq!(ids, ["slow", "next"]);
+        // The second was never started: the first showed it would not fit.
+        assert_eq!(started.into_inner().unwrap(), ["slow"]);
     }
 }

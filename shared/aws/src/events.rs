@@ -195,24 +195,38 @@ impl ObjectEvent {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum NotAnUpload {
     /// Outputs and anything else never trigger processing.
-    #[error("outside the upload prefix")]
+    #[error("{}", self.as_str())]
     OutsidePrefix,
+    /// A key ending in `/`: the "folder" consoles create, not a file.
+    #[error("{}", self.as_str())]
+    FolderMarker,
+}
+
+impl NotAnUpload {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotAnUpload::OutsidePrefix => "outside the upload prefix",
+            NotAnUpload::FolderMarker => "a folder marker",
+        }
+    }
 }
 
 impl TryFrom<UnderPrefix<'_>> for Upload {
     type Error = NotAnUpload;
 
-    /// The key names the creator by its first folder below the prefix; the event's size and
-    /// revision travel with the upload.
+    /// The key names the creator by its first folder below the prefix; the event's revision
+    /// travels with the upload (its size does not: the store's current one decides).
     fn try_from(scoped: UnderPrefix<'_>) -> Result<Upload, NotAnUpload> {
         let event = scoped.event;
         if scoped.prefix.below(&event.key).is_none() {
             return Err(NotAnUpload::OutsidePrefix);
         }
+        if event.key.ends_with('/') {
+            return Err(NotAnUpload::FolderMarker);
+        }
         Ok(Upload::new(event.location())
             .with_creator(scoped.prefix.creator_of(&event.key))
-            .with_revision(Some(event.revision.clone()))
-            .with_size(event.size))
+            .with_revision(Some(event.revision.clone())))
     }
 }
 
@@ -231,10 +245,17 @@ mod tests {
         assert_eq!(upload.location.to_string(), "s3://up/uploads/ana/x y.png");
         assert_eq!(upload.display, "uploads/ana/x y.png");
         assert_eq!(upload.creator.as_deref(), Some("ana"));
-        assert_eq!(upload.size, Some(12));
         assert_eq!(
             upload.revision.and_then(|r| r.sequencer).as_deref(),
             Some("0A")
+        );
+        let folder = parse(&body.replace("x+y.png", "holiday%2F")).unwrap();
+        let Notification::Records(folder) = folder else {
+            panic!("records expected")
+        };
+        assert_eq!(
+            Upload::try_from(folder[0].under(&prefix)),
+            Err(NotAnUpload::FolderMarker)
         );
         let other = UploadPrefix::new("incoming");
         assert_eq!(

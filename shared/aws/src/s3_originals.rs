@@ -2,8 +2,11 @@
 
 use crate::errors::store_error;
 use async_trait::async_trait;
-use pictor_core::ports::{Original, OriginalStore, ReadError, StoreError};
-use pictor_core::{Revision, SourceLocation};
+use aws_sdk_s3::config::http::HttpResponse;
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::types::{ArchiveStatus, StorageClass};
+use pictor_core::ports::{Original, OriginalState, OriginalStore, ReadError, StoreError};
+use pictor_core::{ErrorKind, ProcessError, Revision, SourceLocation};
 
 #[derive(Clone)]
 pub struct S3Originals {
@@ -16,15 +19,48 @@ impl S3Originals {
     }
 }
 
+fn bucket_and_key(location: &SourceLocation) -> Result<(&str, &str), ReadError> {
+    match location {
+        SourceLocation::S3 { bucket, key } => Ok((bucket, key)),
+        _ => Err(ReadError::Store(StoreError::InvalidKey {
+            key: location.to_string(),
+            reason: "not an S3 object".into(),
+        })),
+    }
+}
+
 #[async_trait]
 impl OriginalStore for S3Originals {
-    async fn read(&self, location: &SourceLocation, limit: u64) -> Result<Original, ReadError> {
-        let SourceLocation::S3 { bucket, key } = location else {
-            return Err(ReadError::Store(StoreError::InvalidKey {
-                key: location.to_string(),
-                reason: "not an S3 object".into(),
-            }));
+    async fn head(&self, location: &SourceLocation) -> Result<Option<OriginalState>, ReadError> {
+        let (bucket, key) = bucket_and_key(location)?;
+        let out = match self
+            .client
+            .head_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            // A delete marker as the current version answers 404 too: the object is gone.
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => return Ok(None),
+            Err(e) => return Err(read_error(&format!("head {location}"), e)),
         };
+        if let Some(error) = archived(out.storage_class(), out.archive_status(), out.restore()) {
+            return Err(ReadError::Unreadable(error));
+        }
+        Ok(Some(OriginalState {
+            size: out.content_length().map_or(0, |n| n.max(0) as u64),
+            revision: Revision {
+                sequencer: None,
+                version_id: out.version_id().map(str::to_string),
+                etag: out.e_tag().map(str::to_string),
+            },
+        }))
+    }
+
+    async fn read(&self, location: &SourceLocation, limit: u64) -> Result<Original, ReadError> {
+        let (bucket, key) = bucket_and_key(location)?;
         let object = get_object(&self.client, bucket, key, limit).await?;
         Ok(Original {
             creator: object.metadata.get("creator").cloned(),
@@ -61,7 +97,7 @@ pub(crate) async fn get_object(
         Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => {
             return Err(ReadError::NotFound)
         }
-        Err(e) => return Err(store_error(&format!("get {}", url()), e).into()),
+        Err(e) => return Err(read_error(&format!("get {}", url()), e)),
     };
     let size = out.content_length().map_or(0, |n| n.max(0) as u64);
     if size > limit {
@@ -80,5 +116,59 @@ pub(crate) async fn get_object(
         metadata,
         version_id,
         etag,
+    })
+}
+
+/// An SDK failure reading an original: access denied (including a KMS key the caller may not
+/// use) and archived objects are permanent and become FAILED records; everything else is the
+/// store's (see [`store_error`]).
+fn read_error<E>(context: &str, err: SdkError<E, HttpResponse>) -> ReadError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    if let SdkError::ServiceError(service) = &err {
+        let code = service.err().code().unwrap_or_default();
+        let status = service.raw().status().as_u16();
+        let kind = match code {
+            "InvalidObjectState" => Some(ErrorKind::Archived),
+            "AccessDenied"
+            | "Forbidden"
+            | "KMS.DisabledException"
+            | "KMS.AccessDeniedException" => Some(ErrorKind::AccessDenied),
+            _ if status == 403 => Some(ErrorKind::AccessDenied),
+            _ => None,
+        };
+        if let Some(kind) = kind {
+            let detail = service.err().message().unwrap_or(code);
+            let message = match kind {
+                ErrorKind::Archived => format!(
+                    "{context}: the original is archived and must be restored first ({detail})"
+                ),
+                _ => format!(
+                    "{context}: access denied; check the bucket policy and any KMS key policy ({detail})"
+                ),
+            };
+            return ReadError::Unreadable(ProcessError::new(kind, message));
+        }
+    }
+    store_error(context, err).into()
+}
+
+/// Whether the object is in an archive tier it cannot be read from without a restore.
+fn archived(
+    class: Option<&StorageClass>,
+    tier: Option<&ArchiveStatus>,
+    restore: Option<&str>,
+) -> Option<ProcessError> {
+    let restored = restore.is_some_and(|r| r.contains("ongoing-request=\"false\""));
+    let in_archive = matches!(
+        class,
+        Some(StorageClass::Glacier | StorageClass::DeepArchive)
+    ) || tier.is_some();
+    (in_archive && !restored).then(|| {
+        ProcessError::new(
+            ErrorKind::Archived,
+            "the original is in an archive storage class; restore it to process it",
+        )
     })
 }

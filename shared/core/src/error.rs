@@ -16,6 +16,11 @@ pub enum ErrorKind {
     TooLarge,
     /// The source disappeared before it could be read.
     NotFound,
+    /// The store refuses to hand the original over (no permission, or a KMS key the
+    /// functions may not use): retrying will not help until an operator changes access.
+    AccessDenied,
+    /// The original is in an archive storage class and must be restored before it is read.
+    Archived,
     /// A storage or network problem that may go away on its own.
     Transient,
     /// A bug in Pictor; reported rather than crashing the batch.
@@ -34,6 +39,8 @@ impl ErrorKind {
             ErrorKind::Corrupt => "corrupt",
             ErrorKind::TooLarge => "too_large",
             ErrorKind::NotFound => "not_found",
+            ErrorKind::AccessDenied => "access_denied",
+            ErrorKind::Archived => "archived",
             ErrorKind::Transient => "transient",
             ErrorKind::Internal => "internal",
         }

@@ -55,8 +55,9 @@ impl IngestError {
 /// Why the ingest runs, which decides what counts as work and what a missing original means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Intent {
-    /// A new upload, or a notification about one: a write the record already reflects is a
-    /// repeat, and an original that is gone is recorded as FAILED `not_found`.
+    /// A notification (creation or removal) or a watcher says the key changed. It is only a
+    /// hint: the key's current state decides. An original that exists is ingested (or its
+    /// newer revision noted), one that is gone leaves a DELETED tombstone.
     Upload,
     /// An existing asset again, after a spec change or an upgrade: only an asset that needs
     /// work is read (see [`Selection`]), its record's creator and revision are kept, and an
@@ -69,11 +70,17 @@ pub enum Intent {
 pub enum Outcome {
     /// Renditions were (re)made, or the failure recorded.
     Written(Asset),
-    /// The same bytes under the same spec were READY already: read, nothing written.
+    /// The same bytes under the same spec were READY already: nothing was made (the record
+    /// may have noted the newer write of the same bytes).
     Unchanged(Asset),
     /// The record already reflects this write of the original or a later one (a repeated or
-    /// late notification): nothing was read.
+    /// late notification, or a removal of a version that is not the current one): nothing
+    /// was read.
     Repeat(Asset),
+    /// The original is gone: its record is now a DELETED tombstone and its renditions are
+    /// removed (a record is written even when none existed, so an ingest finishing later
+    /// cannot bring the asset back).
+    Deleted(Asset),
     /// The original is gone and its record already says DELETED.
     AlreadyDeleted(Asset),
     /// Reprocess: the record needs no work (current, deleted, or a failure this release would
@@ -91,6 +98,7 @@ impl Outcome {
             Outcome::Written(a)
             | Outcome::Unchanged(a)
             | Outcome::Repeat(a)
+            | Outcome::Deleted(a)
             | Outcome::AlreadyDeleted(a)
             | Outcome::UpToDate(a) => Some(a),
             Outcome::SourceMissing(_) => None,
@@ -103,6 +111,7 @@ impl Outcome {
             Outcome::Written(a)
             | Outcome::Unchanged(a)
             | Outcome::Repeat(a)
+            | Outcome::Deleted(a)
             | Outcome::AlreadyDeleted(a)
             | Outcome::UpToDate(a) => &a.id,
         }
@@ -133,13 +142,14 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
         }
     }
 
-    /// Brings the asset of `upload` up to date with its original, in one place: reads the
-    /// record once, recognises a repeat (or, for a reprocess, an asset needing no work),
-    /// applies the size limit, reads the original, falls back to the creator its metadata
-    /// names, runs the pipeline, writes renditions and the record, and records failures.
+    /// Converges the asset of `upload` to the current state of its original, in one place:
+    /// reads the record once, recognises a repeat by its sequencer (or, for a reprocess, an
+    /// asset needing no work), looks at the original's current version, and then tombstones
+    /// a gone original, notes a newer write of the same bytes, or reads the original, runs
+    /// the pipeline, writes renditions and the record, and records failures.
     ///
-    /// `Err` only when the outcome could not be recorded (a store failed); see
-    /// [`IngestError::is_transient`].
+    /// `Err` only when the outcome could not be recorded (a store failed, or a concurrent
+    /// write won); see [`IngestError::is_transient`].
     pub async fn ingest(&self, upload: &Upload, intent: Intent) -> Result<Outcome, IngestError> {
         let id = upload.asset_id();
         let existing = self.assets.get(&id).await?;
@@ -149,7 +159,7 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
                 if upload
                     .revision
                     .as_ref()
-                    .is_some_and(|r| self.supersedes(asset, r)) =>
+                    .is_some_and(|r| self.sequenced_after(asset, r)) =>
             {
                 return Ok(Outcome::Repeat(asset.clone()));
             }
@@ -168,36 +178,181 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
             _ => {}
         }
 
+        // The notification is a hint; what the store holds now decides.
+        let state = match self.originals.head(&upload.location).await {
+            Ok(Some(state)) => state,
+            Ok(None) => return self.absent(&upload, intent, existing).await,
+            Err(e) => return self.read_failed(&upload, e, intent, existing).await,
+        };
+        let revision = upload.revision.get_or_insert_with(Revision::default);
+        revision.version_id = state.revision.version_id;
+        revision.etag = state.revision.etag;
+        if intent == Intent::Upload {
+            if let Some(asset) = existing.as_ref().filter(|a| self.reflects(a, revision)) {
+                return self.note_revision(&upload, asset, Outcome::Repeat).await;
+            }
+        }
+
         let limit = self.pipeline.spec().limits.max_file_bytes;
-        let read = match upload.size {
-            Some(size) if size > limit => Err(ReadError::TooLarge { size, limit }),
+        let read = match state.size {
+            size if size > limit => Err(ReadError::TooLarge { size, limit }),
             _ => self.originals.read(&upload.location, limit).await,
         };
-        let error = match read {
-            Ok(original) => return self.process(upload, original, existing).await,
-            Err(ReadError::Store(e)) => return Err(e.into()),
-            Err(ReadError::NotFound) => match (intent, existing) {
-                (Intent::Reprocess, _) => return Ok(Outcome::SourceMissing(id)),
-                (Intent::Upload, Some(asset)) if asset.status == AssetStatus::Deleted => {
-                    return Ok(Outcome::AlreadyDeleted(asset));
+        match read {
+            Ok(original) => self.process(upload, original, existing).await,
+            Err(e) => self.read_failed(&upload, e, intent, existing).await,
+        }
+    }
+
+    /// Records that the upload could not be processed after every allowed attempt (the last
+    /// delivery of a notification failed again), as FAILED `transient` with `reason`, so the
+    /// upload is not left without a record. A record that already reflects the original as
+    /// it stands, or a gone original, is left alone (or tombstoned).
+    pub async fn give_up(&self, upload: &Upload, reason: &str) -> Result<Outcome, IngestError> {
+        let id = upload.asset_id();
+        let existing = self.assets.get(&id).await?;
+        if let Some(asset) = &existing {
+            if upload
+                .revision
+                .as_ref()
+                .is_some_and(|r| self.sequenced_after(asset, r))
+            {
+                return Ok(Outcome::Repeat(asset.clone()));
+            }
+        }
+        let mut upload = upload.clone();
+        match self.originals.head(&upload.location).await {
+            Ok(None) => return self.absent(&upload, Intent::Upload, existing).await,
+            Ok(Some(state)) => {
+                let revision = upload.revision.get_or_insert_with(Revision::default);
+                revision.version_id = state.revision.version_id;
+                revision.etag = state.revision.etag;
+                if let Some(asset) = existing.as_ref().filter(|a| self.reflects(a, revision)) {
+                    return Ok(Outcome::Repeat(asset.clone()));
                 }
-                (Intent::Upload, existing) => {
-                    let error = ProcessError::new(
-                        ErrorKind::NotFound,
-                        "the original is gone: deleted or moved before it could be read",
-                    );
-                    return self
-                        .record(&upload, None, Err(error), existing.as_ref())
-                        .await;
+            }
+            // Uncertain: keep a good record rather than overwrite it on a guess.
+            Err(_) => {
+                if let Some(asset) = existing
+                    .as_ref()
+                    .filter(|a| a.status != AssetStatus::Failed)
+                {
+                    return Ok(Outcome::Repeat(asset.clone()));
                 }
-            },
-            Err(ReadError::TooLarge { size, limit }) => ProcessError::too_large(format!(
-                "the original has {size} bytes; the limit is {limit}"
-            )),
-            Err(ReadError::Unreadable(error)) => error,
-        };
+            }
+        }
+        let error = ProcessError::new(
+            ErrorKind::Transient,
+            format!("gave up after the last allowed attempt: {reason}"),
+        );
         self.record(&upload, None, Err(error), existing.as_ref())
             .await
+    }
+
+    /// What a failed read of the original means: a store failure is retried, a gone original
+    /// is converged to, anything else is recorded as FAILED.
+    async fn read_failed(
+        &self,
+        upload: &Upload,
+        error: ReadError,
+        intent: Intent,
+        existing: Option<Asset>,
+    ) -> Result<Outcome, IngestError> {
+        let error = match error {
+            ReadError::Store(e) => return Err(e.into()),
+            ReadError::NotFound => return self.absent(upload, intent, existing).await,
+            ReadError::TooLarge { size, limit } => ProcessError::too_large(format!(
+                "the original has {size} bytes; the limit is {limit}"
+            )),
+            ReadError::Unreadable(error) => error,
+        };
+        self.record(upload, None, Err(error), existing.as_ref())
+            .await
+    }
+
+    /// The original is gone. A notification makes the record a DELETED tombstone (written
+    /// even when there was none, so a late ingest cannot resurrect it); a reprocess leaves
+    /// things as they are.
+    async fn absent(
+        &self,
+        upload: &Upload,
+        intent: Intent,
+        existing: Option<Asset>,
+    ) -> Result<Outcome, IngestError> {
+        match (intent, existing) {
+            (Intent::Reprocess, _) => Ok(Outcome::SourceMissing(upload.asset_id())),
+            (Intent::Upload, Some(asset)) if asset.status == AssetStatus::Deleted => {
+                Ok(Outcome::AlreadyDeleted(asset))
+            }
+            (Intent::Upload, existing) => {
+                // Only the notification's place in the order is known of a gone write.
+                let sequencer = upload.revision.as_ref().and_then(|r| r.sequencer.clone());
+                let revision = Revision {
+                    sequencer,
+                    ..Revision::default()
+                };
+                let mut tombstone = match &existing {
+                    // The facts of the last upload stay: the history remains queryable.
+                    Some(previous) => Asset {
+                        status: AssetStatus::Deleted,
+                        variants: Vec::new(),
+                        updated_at: OffsetDateTime::now_utc(),
+                        version: previous.version + 1,
+                        engine: Some(ENGINE.to_string()),
+                        ..previous.clone()
+                    },
+                    None => Asset {
+                        status: AssetStatus::Deleted,
+                        ..self.next_record(upload, None)
+                    },
+                };
+                tombstone.revision = Some(revision);
+                match self.write(tombstone, existing.as_ref()).await? {
+                    Outcome::Written(asset) => Ok(Outcome::Deleted(asset)),
+                    other => Ok(other),
+                }
+            }
+        }
+    }
+
+    /// The record already reflects the original's current bytes: keep the notification's
+    /// place in the order on it (so older notifications are recognised without a look at
+    /// the store), then answer `outcome`.
+    async fn note_revision(
+        &self,
+        upload: &Upload,
+        asset: &Asset,
+        outcome: fn(Asset) -> Outcome,
+    ) -> Result<Outcome, IngestError> {
+        let Some(revision) = upload.revision.as_ref() else {
+            return Ok(outcome(asset.clone()));
+        };
+        let stored = asset.revision.clone().unwrap_or_default();
+        let newer_order = match stored.compare_sequencer(revision) {
+            Some(order) => order == Ordering::Less,
+            None => revision.sequencer.is_some() && stored.sequencer.is_none(),
+        };
+        let newer_write = revision.version_id != stored.version_id
+            || (revision.etag.is_some() && revision.etag != stored.etag);
+        if !newer_order && !newer_write {
+            return Ok(outcome(asset.clone()));
+        }
+        let mut noted = asset.clone();
+        noted.revision = Some(Revision {
+            sequencer: if newer_order {
+                revision.sequencer.clone()
+            } else {
+                stored.sequencer
+            },
+            version_id: revision.version_id.clone(),
+            etag: revision.etag.clone().or(stored.etag),
+        });
+        noted.updated_at = OffsetDateTime::now_utc();
+        noted.version = asset.version + 1;
+        self.assets
+            .put(&noted, Expected::Version(asset.version))
+            .await?;
+        Ok(outcome(noted))
     }
 
     /// Runs the pipeline on `original` and records the result, unless the record already
@@ -211,9 +366,11 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
         if upload.creator.is_none() {
             upload.creator = original.creator;
         }
+        // What was read is what the record describes (a newer write may have landed since
+        // the look at the store).
         let revision = upload.revision.get_or_insert_with(Revision::default);
-        revision.version_id = revision.version_id.take().or(original.revision.version_id);
-        revision.etag = revision.etag.take().or(original.revision.etag);
+        revision.version_id = original.revision.version_id.or(revision.version_id.take());
+        revision.etag = original.revision.etag.or(revision.etag.take());
 
         let bytes = original.bytes;
         let sha256 = hex::encode(Sha256::digest(&bytes));
@@ -221,7 +378,9 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
             .as_ref()
             .filter(|c| self.is_current(c, Some(&sha256)))
         {
-            return Ok(Outcome::Unchanged(current.clone()));
+            return self
+                .note_revision(&upload, current, Outcome::Unchanged)
+                .await;
         }
         let source_bytes = bytes.len() as u64;
         let pipeline = Arc::clone(&self.pipeline);
@@ -277,35 +436,45 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
         futures::future::try_join_all(puts).await
     }
 
-    /// Whether the stored record already reflects `revision` of its original or a later one,
-    /// under the current spec: a duplicate or out-of-order notification that needs no work.
-    ///
-    /// Sequencers order writes; without them an equal version id (versioned buckets) or ETag
-    /// (same bytes) still identifies a repeat. Anything unidentified is processed again.
-    fn supersedes(&self, existing: &Asset, revision: &Revision) -> bool {
+    /// Whether the stored record already reflects the write `revision` names or a later one,
+    /// by the notifications' sequencers alone: the cheap check for a duplicate or out-of-order
+    /// notification. Without sequencers nothing is concluded here.
+    fn sequenced_after(&self, existing: &Asset, revision: &Revision) -> bool {
         let Some(stored) = existing.revision.as_ref() else {
             return false;
         };
-        let same_spec_or_gone = existing.status == AssetStatus::Deleted
-            || existing.spec_hash == self.pipeline.spec_hash();
-        if let Some(order) = stored.compare_sequencer(revision) {
-            return match order {
-                Ordering::Greater => true,
-                // The same write again: done, unless the spec changed since.
-                Ordering::Equal => same_spec_or_gone,
-                Ordering::Less => false,
-            };
-        }
-        if let (Some(a), Some(b)) = (&stored.version_id, &revision.version_id) {
-            return a == b && same_spec_or_gone;
-        }
-        match (&stored.etag, &revision.etag) {
-            // Same bytes; but after a delete, equal bytes may be a new upload.
-            (Some(a), Some(b)) => {
-                a == b
-                    && existing.status != AssetStatus::Deleted
-                    && existing.spec_hash == self.pipeline.spec_hash()
+        match stored.compare_sequencer(revision) {
+            Some(Ordering::Greater) => true,
+            // The same notification again: done, unless the spec changed since.
+            Some(Ordering::Equal) => {
+                existing.status == AssetStatus::Deleted
+                    || existing.spec_hash == self.pipeline.spec_hash()
             }
+            _ => false,
+        }
+    }
+
+    /// Whether the record describes the original's current write (`revision`, as the store
+    /// reports it now) under the current spec, as READY or as a failure a retry would repeat.
+    /// A versioned store is compared by version id, another by ETag.
+    fn reflects(&self, existing: &Asset, revision: &Revision) -> bool {
+        let Some(stored) = existing.revision.as_ref() else {
+            return false;
+        };
+        let settled = match existing.status {
+            AssetStatus::Ready => true,
+            AssetStatus::Failed => existing
+                .error
+                .as_ref()
+                .is_some_and(|e| e.kind.is_permanent()),
+            AssetStatus::Deleted => false,
+        };
+        if !settled || existing.spec_hash != self.pipeline.spec_hash() {
+            return false;
+        }
+        match (&stored.version_id, &revision.version_id) {
+            (Some(a), Some(b)) => a == b,
+            (None, None) => stored.etag.is_some() && stored.etag == revision.etag,
             _ => false,
         }
     }
@@ -375,12 +544,21 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
                 // Another worker wrote this asset meanwhile (a duplicate delivery). If it made
                 // the same bytes under the same spec, the work is done; otherwise retry later.
                 let current = self.assets.get(&asset.id).await?;
-                return match current {
-                    Some(c) if self.is_current(&c, asset.sha256.as_deref()) => {
-                        Ok(Outcome::Unchanged(c))
+                if let Some(c) = current
+                    .as_ref()
+                    .filter(|c| self.is_current(c, asset.sha256.as_deref()))
+                {
+                    return Ok(Outcome::Unchanged(c.clone()));
+                }
+                // A newer state won (a tombstone, a later upload): what this attempt uploaded
+                // is not referenced and must not stay behind. The retry converges again.
+                let keep = current.as_ref().map_or(&[][..], |c| &c.variants[..]);
+                for made in &asset.variants {
+                    if !keep.iter().any(|k| k.key == made.key) {
+                        self.renditions.delete(&made.key).await?;
                     }
-                    _ => Err(StoreError::Conflict(what).into()),
-                };
+                }
+                return Err(StoreError::Conflict(what).into());
             }
             Err(e) => return Err(e.into()),
         }

@@ -12,7 +12,6 @@ pub mod layout;
 pub mod local;
 pub mod pipeline;
 pub mod ports;
-pub mod remove;
 pub mod report;
 pub mod reprocess;
 pub mod source;
@@ -27,6 +26,6 @@ pub use asset::{Asset, AssetId, AssetStatus, Revision, StoredRendition};
 pub use error::{ErrorKind, ProcessError};
 pub use ingest::{Ingestor, Intent, Outcome};
 pub use pipeline::Pipeline;
-pub use remove::Remover;
+
 pub use source::{SourceLocation, Upload, UploadPrefix};
 pub use spec::Spec;

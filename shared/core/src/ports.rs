@@ -171,9 +171,24 @@ pub enum ReadError {
     Store(#[from] StoreError),
 }
 
+/// What the store says about an original's current version, without its bytes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OriginalState {
+    pub size: u64,
+    /// The current write (version id, ETag), as far as the store reports it.
+    pub revision: Revision,
+}
+
 /// Where originals are read from (a bucket, this machine's files).
 #[async_trait]
 pub trait OriginalStore: Send + Sync {
+    /// The current state of the original at `location`: `None` when there is none (never
+    /// written, deleted, or hidden behind a delete marker).
+    ///
+    /// MUST agree with `read`: a location `head` finds is one `read` may read, and the same
+    /// `Unreadable`/`Store` errors apply.
+    async fn head(&self, location: &SourceLocation) -> Result<Option<OriginalState>, ReadError>;
+
     /// Reads the original at `location` whole.
     ///
     /// MUST return `NotFound` for a missing original, and `TooLarge` (without reading the

@@ -107,9 +107,6 @@ pub struct Upload {
     pub creator: Option<String>,
     /// Which write of the original this is, when the store reports one.
     pub revision: Option<Revision>,
-    /// The original's size as the notification reported it: over the limit, it is refused
-    /// without a download.
-    pub size: Option<u64>,
 }
 
 impl Upload {
@@ -119,7 +116,6 @@ impl Upload {
             location,
             creator: None,
             revision: None,
-            size: None,
         }
     }
 
@@ -135,11 +131,6 @@ impl Upload {
 
     pub fn with_revision(mut self, revision: Option<Revision>) -> Upload {
         self.revision = revision;
-        self
-    }
-
-    pub fn with_size(mut self, size: Option<u64>) -> Upload {
-        self.size = size;
         self
     }
 

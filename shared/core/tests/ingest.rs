@@ -6,9 +6,12 @@ mod common;
 
 use common::place;
 use pictor_core::local::{FsBlobStore, FsOriginals, SqliteAssetStore};
-use pictor_core::ports::{AssetStore, BlobStore};
+use pictor_core::ports::{
+    AssetStore, BlobStore, Original, OriginalState, OriginalStore, ReadError,
+};
 use pictor_core::{
-    AssetStatus, ErrorKind, Ingestor, Intent, Outcome, Pipeline, Remover, Revision, Spec, Upload,
+    AssetStatus, ErrorKind, Ingestor, Intent, Outcome, Pipeline, Revision, SourceLocation, Spec,
+    Upload,
 };
 use std::path::Path;
 use std::sync::Arc;
@@ -173,43 +176,34 @@ async fn duplicate_concurrent_delivery_makes_one_record() {
 }
 
 #[tokio::test]
-async fn unreadable_originals_are_recorded_as_failed() {
+async fn gone_originals_are_tombstoned_and_unreadable_ones_failed() {
     let dir = tempfile::tempdir().unwrap();
     let l = local(dir.path(), Spec::default());
 
-    let gone = Upload::new(pictor_core::SourceLocation::file(
-        &dir.path().join("gone.jpg"),
-    ));
+    // Gone before anything was recorded: a tombstone, not a failure.
+    let gone = Upload::new(SourceLocation::file(&dir.path().join("gone.jpg")));
     let outcome = l.ingest.ingest(&gone, Intent::Upload).await.unwrap();
-    let asset = outcome.asset().unwrap();
-    assert_eq!(asset.status, AssetStatus::Failed);
-    assert_eq!(
-        asset.error.as_ref().map(|e| e.kind),
-        Some(ErrorKind::NotFound)
-    );
-    assert_eq!(asset.sha256, None);
+    let Outcome::Deleted(asset) = &outcome else {
+        panic!("a tombstone expected: {outcome:?}")
+    };
+    assert_eq!(asset.status, AssetStatus::Deleted);
+    assert_eq!(asset.error, None);
+    assert_eq!(l.assets.get(&asset.id).await.unwrap().as_ref(), Some(asset));
 
     let folder = Upload::new(pictor_core::SourceLocation::file(dir.path()));
     let outcome = l.ingest.ingest(&folder, Intent::Upload).await.unwrap();
     let error = outcome.asset().unwrap().error.clone().unwrap();
     assert_eq!(error.kind, ErrorKind::Unsupported, "{error}");
 
-    // Over the limit by the size the notification reported: refused without a read.
+    // Over the limit by the size the store reports: refused without a read.
     let small = Spec::from_toml("[limits]\nmax_file_bytes = 1000").unwrap();
     let l = local(dir.path(), small);
-    let big = place(dir.path(), "big.jpg", "photos/coffee.jpg").with_size(Some(5000));
+    let big = place(dir.path(), "big.jpg", "photos/coffee.jpg");
+    let size = std::fs::metadata(dir.path().join("big.jpg")).unwrap().len();
     let outcome = l.ingest.ingest(&big, Intent::Upload).await.unwrap();
     let error = outcome.asset().unwrap().error.clone().unwrap();
     assert_eq!(error.kind, ErrorKind::TooLarge);
-    assert!(error.message.contains("5000"), "{error}");
-    // Over the limit by the file's own size.
-    let outcome = l
-        .ingest
-        .ingest(&big.with_size(None), Intent::Upload)
-        .await
-        .unwrap();
-    let error = outcome.asset().unwrap().error.clone().unwrap();
-    assert_eq!(error.kind, ErrorKind::TooLarge);
+    assert!(error.message.contains(&size.to_string()), "{error}");
 }
 
 #[tokio::test]
@@ -248,28 +242,92 @@ async fn repeated_and_late_notifications_do_nothing() {
         Some(640)
     );
 
-    // Removed: a late notification of the last write finds the record DELETED.
-    let remover = Remover::new(l.blobs, Arc::clone(&l.assets));
-    let removal = Revision {
-        sequencer: Some("0C".into()),
-        ..Revision::default()
-    };
+    // Removed: the removal's notification tombstones the asset and removes its renditions;
+    // a late notification of the last write, or the removal again, finds it DELETED.
     std::fs::remove_file(dir.path().join("a.jpg")).unwrap();
-    let deleted = remover
-        .remove(&upload.location, Some(&removal))
-        .await
-        .unwrap()
-        .expect("deleted");
-    assert_eq!(deleted.status, AssetStatus::Deleted);
-    assert!(deleted.variants.is_empty());
-    let late = l
+    let removal = l
         .ingest
-        .ingest(&upload.clone(), Intent::Upload)
+        .ingest(&sequenced(upload.clone(), "0C"), Intent::Upload)
         .await
         .unwrap();
-    assert!(matches!(late, Outcome::AlreadyDeleted(_)), "{late:?}");
-    // Removing again does nothing.
-    assert_eq!(remover.remove(&upload.location, None).await.unwrap(), None);
+    let Outcome::Deleted(deleted) = removal else {
+        panic!("a tombstone expected: {removal:?}")
+    };
+    assert!(deleted.variants.is_empty());
+    assert!(l.blobs.list("renditions/").await.unwrap().is_empty());
+    for again in [upload.clone(), sequenced(upload.clone(), "0D")] {
+        let late = l.ingest.ingest(&again, Intent::Upload).await.unwrap();
+        assert!(matches!(late, Outcome::AlreadyDeleted(_)), "{late:?}");
+    }
+}
+
+/// Reads the original, then deletes it and lets another worker handle the removal before
+/// handing the bytes over: an ingest that read the object just before it was deleted.
+struct DeletedWhileRead {
+    other_worker: LocalIngestor,
+}
+
+#[async_trait::async_trait]
+impl OriginalStore for DeletedWhileRead {
+    async fn head(&self, location: &SourceLocation) -> Result<Option<OriginalState>, ReadError> {
+        FsOriginals.head(location).await
+    }
+
+    async fn read(&self, location: &SourceLocation, limit: u64) -> Result<Original, ReadError> {
+        let original = FsOriginals.read(location, limit).await?;
+        let SourceLocation::File(path) = location else {
+            panic!("a local file expected")
+        };
+        std::fs::remove_file(path).unwrap();
+        let removal = self
+            .other_worker
+            .ingest(&Upload::new(location.clone()), Intent::Upload)
+            .await
+            .unwrap();
+        assert!(matches!(removal, Outcome::Deleted(_)), "{removal:?}");
+        Ok(original)
+    }
+}
+
+#[tokio::test]
+async fn an_ingest_that_read_a_deleted_original_cannot_bring_it_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = local(dir.path(), Spec::default());
+    let upload = place(dir.path(), "a.jpg", "photos/coffee.jpg");
+    let racing = Ingestor::new(
+        Arc::new(Pipeline::new(Spec::default()).unwrap()),
+        DeletedWhileRead {
+            other_worker: l.ingest,
+        },
+        FsBlobStore::new(&dir.path().join("out")),
+        Arc::clone(&l.assets),
+    );
+    let lost = racing.ingest(&upload, Intent::Upload).await;
+    let error = lost.expect_err("the tombstone must win");
+    assert!(error.is_transient(), "{error}");
+    let stored = l.assets.get(&upload.asset_id()).await.unwrap().unwrap();
+    assert_eq!(stored.status, AssetStatus::Deleted);
+    // What the losing ingest uploaded went with it.
+    assert!(l.blobs.list("renditions/").await.unwrap().is_empty());
+    // Its retry converges to the tombstone.
+    let retry = racing.ingest(&upload, Intent::Upload).await.unwrap();
+    assert!(matches!(retry, Outcome::AlreadyDeleted(_)), "{retry:?}");
+}
+
+/// The last allowed attempt failed: a FAILED `transient` record says why, unless the record
+/// already reflects the original as it stands.
+#[tokio::test]
+async fn giving_up_leaves_a_transient_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = local(dir.path(), Spec::default());
+    let upload = place(dir.path(), "a.jpg", "photos/coffee.jpg");
+    let outcome = l.ingest.give_up(&upload, "timed out").await.unwrap();
+    let error = outcome.asset().and_then(|a| a.error.clone()).unwrap();
+    assert_eq!(error.kind, ErrorKind::Transient);
+    assert!(error.message.contains("timed out"), "{error}");
+    // A transient failure is not settled: the next notification processes the upload.
+    let redone = l.ingest.ingest(&upload, Intent::Upload).await.unwrap();
+    assert!(redone.is_ready(), "{redone:?}");
 }
 
 #[tokio::test]

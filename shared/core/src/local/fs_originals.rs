@@ -2,44 +2,76 @@
 
 use crate::asset::Revision;
 use crate::error::{ErrorKind, ProcessError};
-use crate::ports::{Original, OriginalStore, ReadError, StoreError};
+use crate::ports::{Original, OriginalState, OriginalStore, ReadError, StoreError};
 use crate::source::SourceLocation;
 use async_trait::async_trait;
 use std::io::ErrorKind as IoKind;
+use std::path::Path;
 
 /// Reads `file://` locations; the file system keeps no creator metadata and no versions.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct FsOriginals;
 
+fn local_path(location: &SourceLocation) -> Result<&Path, ReadError> {
+    match location {
+        SourceLocation::File(path) => Ok(path),
+        _ => Err(ReadError::Store(StoreError::InvalidKey {
+            key: location.to_string(),
+            reason: "not a local file".into(),
+        })),
+    }
+}
+
+fn io_error(path: &Path, e: std::io::Error) -> ReadError {
+    match e.kind() {
+        IoKind::NotFound => ReadError::NotFound,
+        IoKind::PermissionDenied => ReadError::Unreadable(ProcessError::new(
+            ErrorKind::AccessDenied,
+            format!("cannot read {}: {e}", path.display()),
+        )),
+        _ => ReadError::Unreadable(ProcessError::new(
+            ErrorKind::Internal,
+            format!("cannot read {}: {e}", path.display()),
+        )),
+    }
+}
+
+/// The metadata of a regular file, or why it is none.
+async fn file_meta(path: &Path) -> Result<std::fs::Metadata, ReadError> {
+    let meta = tokio::fs::metadata(path)
+        .await
+        .map_err(|e| io_error(path, e))?;
+    if !meta.is_file() {
+        return Err(ReadError::Unreadable(ProcessError::unsupported(
+            "not a regular file",
+        )));
+    }
+    Ok(meta)
+}
+
 #[async_trait]
 impl OriginalStore for FsOriginals {
-    async fn read(&self, location: &SourceLocation, limit: u64) -> Result<Original, ReadError> {
-        let SourceLocation::File(path) = location else {
-            return Err(ReadError::Store(StoreError::InvalidKey {
-                key: location.to_string(),
-                reason: "not a local file".into(),
-            }));
-        };
-        let io_error = |e: std::io::Error| match e.kind() {
-            IoKind::NotFound => ReadError::NotFound,
-            _ => ReadError::Unreadable(ProcessError::new(
-                ErrorKind::Internal,
-                format!("cannot read {}: {e}", path.display()),
-            )),
-        };
-        let meta = tokio::fs::metadata(path).await.map_err(io_error)?;
-        if !meta.is_file() {
-            return Err(ReadError::Unreadable(ProcessError::unsupported(
-                "not a regular file",
-            )));
+    async fn head(&self, location: &SourceLocation) -> Result<Option<OriginalState>, ReadError> {
+        match file_meta(local_path(location)?).await {
+            Ok(meta) => Ok(Some(OriginalState {
+                size: meta.len(),
+                revision: Revision::default(),
+            })),
+            Err(ReadError::NotFound) => Ok(None),
+            Err(e) => Err(e),
         }
+    }
+
+    async fn read(&self, location: &SourceLocation, limit: u64) -> Result<Original, ReadError> {
+        let path = local_path(location)?;
+        let meta = file_meta(path).await?;
         if meta.len() > limit {
             return Err(ReadError::TooLarge {
                 size: meta.len(),
                 limit,
             });
         }
-        let bytes = tokio::fs::read(path).await.map_err(io_error)?;
+        let bytes = tokio::fs::read(path).await.map_err(|e| io_error(path, e))?;
         Ok(Original {
             bytes,
             creator: None,
