@@ -299,7 +299,7 @@ async fn an_ingest_that_read_a_deleted_original_cannot_bring_it_back() {
         DeletedWhileRead {
             other_worker: l.ingest,
         },
-        FsBlobStore::new(&dir.path().join("out")),
+        FsBlobStore::new(dir.path().join("out")),
         Arc::clone(&l.assets),
     );
     let lost = racing.ingest(&upload, Intent::Upload).await;
