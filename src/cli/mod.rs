@@ -5,6 +5,7 @@ mod assets;
 mod batch;
 mod inputs;
 mod process;
+mod reconcile;
 mod report;
 mod reprocess;
 mod serve;
@@ -50,6 +51,8 @@ enum Command {
     Report(report::ReportArgs),
     /// Serve the query API (and, for --out, the renditions) over HTTP until interrupted.
     Serve(serve::ServeArgs),
+    /// Find and repair drift between the originals, the records and the renditions.
+    Reconcile(reconcile::ReconcileArgs),
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<u8> {
@@ -60,6 +63,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Reprocess(args) => reprocess::run(args).await,
         Command::Report(args) => report::run(args).await,
         Command::Serve(args) => serve::run(args).await,
+        Command::Reconcile(args) => reconcile::run(args).await,
     }
 }
 

@@ -58,6 +58,7 @@ impl BlobStore for S3BlobStore {
             Ok(out) => Ok(Some(BlobMeta {
                 key: key.to_string(),
                 size: out.content_length().map_or(0, |n| n.max(0) as u64),
+                modified: out.last_modified().and_then(crate::s3_originals::to_time),
             })),
             Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => Ok(None),
             Err(e) => Err(store_error(&format!("head {}", self.url(key)), e)),
@@ -95,6 +96,9 @@ impl BlobStore for S3BlobStore {
                     out.push(BlobMeta {
                         key: key.to_string(),
                         size: object.size().map_or(0, |n| n.max(0) as u64),
+                        modified: object
+                            .last_modified()
+                            .and_then(crate::s3_originals::to_time),
                     });
                 }
             }

@@ -5,7 +5,9 @@ use async_trait::async_trait;
 use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::types::{ArchiveStatus, StorageClass};
-use pictor_core::ports::{Original, OriginalState, OriginalStore, ReadError, StoreError};
+use pictor_core::ports::{
+    ListedOriginal, Original, OriginalState, OriginalStore, ReadError, StoreError,
+};
 use pictor_core::{ErrorKind, ProcessError, Revision, SourceLocation};
 
 #[derive(Clone)]
@@ -31,6 +33,46 @@ fn bucket_and_key(location: &SourceLocation) -> Result<(&str, &str), ReadError> 
 
 #[async_trait]
 impl OriginalStore for S3Originals {
+    async fn list(&self, root: &SourceLocation) -> Result<Vec<ListedOriginal>, StoreError> {
+        let SourceLocation::S3 {
+            bucket,
+            key: prefix,
+        } = root
+        else {
+            return Err(StoreError::InvalidKey {
+                key: root.to_string(),
+                reason: "not an S3 prefix".into(),
+            });
+        };
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix(prefix)
+            .into_paginator()
+            .send();
+        let mut out = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| store_error(&format!("list {root}"), e))?;
+            for object in page.contents() {
+                let Some(key) = object.key().filter(|k| !k.ends_with('/')) else {
+                    continue;
+                };
+                out.push(ListedOriginal {
+                    location: SourceLocation::s3(bucket, key),
+                    state: OriginalState {
+                        size: object.size().map_or(0, |n| n.max(0) as u64),
+                        revision: Revision {
+                            etag: object.e_tag().map(str::to_string),
+                            ..Revision::default()
+                        },
+                    },
+                });
+            }
+        }
+        Ok(out)
+    }
+
     async fn head(&self, location: &SourceLocation) -> Result<Option<OriginalState>, ReadError> {
         let (bucket, key) = bucket_and_key(location)?;
         let out = match self
@@ -171,4 +213,9 @@ fn archived(
             "the original is in an archive storage class; restore it to process it",
         )
     })
+}
+
+/// An S3 timestamp as the core's time type.
+pub(crate) fn to_time(t: &aws_sdk_s3::primitives::DateTime) -> Option<time::OffsetDateTime> {
+    time::OffsetDateTime::from_unix_timestamp_nanos(t.as_nanos()).ok()
 }

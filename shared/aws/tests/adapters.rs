@@ -101,6 +101,9 @@ impl OriginalsFixture for Bucket {
     fn foreign(&self) -> SourceLocation {
         SourceLocation::file(std::path::Path::new("/tmp/a.jpg"))
     }
+    fn root(&self) -> SourceLocation {
+        SourceLocation::s3(&self.name, "uploads/")
+    }
     fn keeps_metadata(&self) -> bool {
         true
     }

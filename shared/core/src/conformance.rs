@@ -20,6 +20,8 @@ pub trait OriginalsFixture: Send + Sync {
     fn missing(&self, name: &str) -> SourceLocation;
     /// A location this store does not serve.
     fn foreign(&self) -> SourceLocation;
+    /// The folder every `place`d original is under, as `OriginalStore::list` takes it.
+    fn root(&self) -> SourceLocation;
     /// Whether the store keeps a creator with the original.
     fn keeps_metadata(&self) -> bool;
 }
@@ -66,6 +68,29 @@ pub async fn original_store_suite<O: OriginalStore, F: OriginalsFixture>(store: 
         .place("bo/summer trip/ünï cødé +%.png", vec![9], None)
         .await;
     assert_eq!(store.read(&odd, 10).await.unwrap().bytes, [9]);
+
+    // A listing finds exactly the originals there are now, with their sizes, and agrees
+    // with `head`.
+    let mut listed = store.list(&fixture.root()).await.unwrap();
+    listed.sort_by_key(|l| l.location.to_string());
+    let mut expected = vec![(location.clone(), 10), (odd.clone(), 1)];
+    expected.sort_by_key(|(l, _)| l.to_string());
+    let found: Vec<_> = listed
+        .iter()
+        .map(|l| (l.location.clone(), l.state.size))
+        .collect();
+    assert_eq!(found, expected);
+    let head = store.head(&location).await.unwrap().unwrap();
+    assert_eq!(head.size, 10);
+    if let Some(etag) = &head.revision.etag {
+        let listed_etag = listed.iter().find(|l| l.location == location);
+        assert_eq!(
+            listed_etag.and_then(|l| l.state.revision.etag.as_ref()),
+            Some(etag)
+        );
+    }
+    let gone = fixture.missing("ana/nothing.jpg");
+    assert_eq!(store.head(&gone).await.unwrap(), None);
 }
 
 /// Checks get/head/put/list/delete semantics on an empty blob store.

@@ -63,6 +63,10 @@ pub enum Intent {
     /// work is read (see [`Selection`]), its record's creator and revision are kept, and an
     /// original that is gone leaves the record and its renditions as they are.
     Reprocess,
+    /// The reconciler found the record wrong in a way it cannot tell itself (renditions it
+    /// lists are missing): like `Upload`, but the original is processed again even when the
+    /// record claims to reflect it.
+    Repair,
 }
 
 /// What an ingest did.
@@ -127,9 +131,10 @@ impl Outcome {
 /// written, where records are kept.
 pub struct Ingestor<O, B, A> {
     pipeline: Arc<Pipeline>,
-    originals: O,
-    renditions: B,
-    assets: A,
+    // The reconciler (`reconcile.rs`) lists the same stores.
+    pub(crate) originals: O,
+    pub(crate) renditions: B,
+    pub(crate) assets: A,
 }
 
 impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
@@ -199,7 +204,10 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
             _ => self.originals.read(&upload.location, limit).await,
         };
         match read {
-            Ok(original) => self.process(upload, original, existing).await,
+            Ok(original) => {
+                let redo = intent == Intent::Repair;
+                self.process(upload, original, existing, redo).await
+            }
             Err(e) => self.read_failed(&upload, e, intent, existing).await,
         }
     }
@@ -281,10 +289,10 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
     ) -> Result<Outcome, IngestError> {
         match (intent, existing) {
             (Intent::Reprocess, _) => Ok(Outcome::SourceMissing(upload.asset_id())),
-            (Intent::Upload, Some(asset)) if asset.status == AssetStatus::Deleted => {
+            (_, Some(asset)) if asset.status == AssetStatus::Deleted => {
                 Ok(Outcome::AlreadyDeleted(asset))
             }
-            (Intent::Upload, existing) => {
+            (Intent::Upload | Intent::Repair, existing) => {
                 // Only the notification's place in the order is known of a gone write.
                 let sequencer = upload.revision.as_ref().and_then(|r| r.sequencer.clone());
                 let revision = Revision {
@@ -356,12 +364,13 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
     }
 
     /// Runs the pipeline on `original` and records the result, unless the record already
-    /// holds these bytes under this spec.
+    /// holds these bytes under this spec (and `redo`, a repair, is not asked for).
     async fn process(
         &self,
         mut upload: Upload,
         original: Original,
         existing: Option<Asset>,
+        redo: bool,
     ) -> Result<Outcome, IngestError> {
         if upload.creator.is_none() {
             upload.creator = original.creator;
@@ -376,7 +385,7 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
         let sha256 = hex::encode(Sha256::digest(&bytes));
         if let Some(current) = existing
             .as_ref()
-            .filter(|c| self.is_current(c, Some(&sha256)))
+            .filter(|c| !redo && self.is_current(c, Some(&sha256)))
         {
             return self
                 .note_revision(&upload, current, Outcome::Unchanged)

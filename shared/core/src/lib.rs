@@ -12,6 +12,7 @@ pub mod layout;
 pub mod local;
 pub mod pipeline;
 pub mod ports;
+pub mod reconcile;
 pub mod report;
 pub mod reprocess;
 pub mod source;

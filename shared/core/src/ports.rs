@@ -38,6 +38,9 @@ impl StoreError {
 pub struct BlobMeta {
     pub key: String,
     pub size: u64,
+    /// When the blob was last written, where the store says: the reconciler leaves blobs
+    /// younger than its grace period alone (an ingest may be about to reference them).
+    pub modified: Option<time::OffsetDateTime>,
 }
 
 /// Flat key -> bytes storage (a bucket, a directory).
@@ -179,9 +182,22 @@ pub struct OriginalState {
     pub revision: Revision,
 }
 
+/// One original found by a listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedOriginal {
+    pub location: SourceLocation,
+    /// Size and, where the store lists it, the ETag of the current version.
+    pub state: OriginalState,
+}
+
 /// Where originals are read from (a bucket, this machine's files).
 #[async_trait]
 pub trait OriginalStore: Send + Sync {
+    /// Every original currently under `root` (a bucket and key prefix, or a directory),
+    /// recursively: what the reconciler holds the records to. Folder markers (keys ending in
+    /// `/`) and hidden files are not originals.
+    async fn list(&self, root: &SourceLocation) -> Result<Vec<ListedOriginal>, StoreError>;
+
     /// The current state of the original at `location`: `None` when there is none (never
     /// written, deleted, or hidden behind a delete marker).
     ///

@@ -54,6 +54,29 @@ impl SourceLocation {
         AssetId::for_source(&self.to_string())
     }
 
+    /// The part of this location below `root` (a bucket and key prefix, or a directory), as
+    /// a `/`-separated relative path; `None` when it is not below it.
+    pub fn below(&self, root: &SourceLocation) -> Option<String> {
+        match (self, root) {
+            (
+                SourceLocation::S3 { bucket, key },
+                SourceLocation::S3 {
+                    bucket: b,
+                    key: prefix,
+                },
+            ) if bucket == b => key.strip_prefix(prefix.as_str()).map(str::to_string),
+            (SourceLocation::File(path), SourceLocation::File(dir)) => {
+                let relative = path.strip_prefix(dir).ok()?;
+                let parts: Vec<_> = relative
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy())
+                    .collect();
+                Some(parts.join("/"))
+            }
+            _ => None,
+        }
+    }
+
     /// The location as a person reads it: the key of an object, the path of a file.
     pub fn short_name(&self) -> String {
         match self {

@@ -7,7 +7,8 @@ mod common;
 use common::place;
 use pictor_core::local::{FsBlobStore, FsOriginals, SqliteAssetStore};
 use pictor_core::ports::{
-    AssetStore, BlobStore, Original, OriginalState, OriginalStore, ReadError,
+    AssetStore, BlobStore, ListedOriginal, Original, OriginalState, OriginalStore, ReadError,
+    StoreError,
 };
 use pictor_core::{
     AssetStatus, ErrorKind, Ingestor, Intent, Outcome, Pipeline, Revision, SourceLocation, Spec,
@@ -269,6 +270,10 @@ struct DeletedWhileRead {
 
 #[async_trait::async_trait]
 impl OriginalStore for DeletedWhileRead {
+    async fn list(&self, root: &SourceLocation) -> Result<Vec<ListedOriginal>, StoreError> {
+        FsOriginals.list(root).await
+    }
+
     async fn head(&self, location: &SourceLocation) -> Result<Option<OriginalState>, ReadError> {
         FsOriginals.head(location).await
     }

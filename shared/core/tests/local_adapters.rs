@@ -44,6 +44,9 @@ impl OriginalsFixture for Folder {
     fn foreign(&self) -> SourceLocation {
         SourceLocation::s3("bucket", "uploads/a.jpg")
     }
+    fn root(&self) -> SourceLocation {
+        SourceLocation::file(&self.0)
+    }
     fn keeps_metadata(&self) -> bool {
         false
     }

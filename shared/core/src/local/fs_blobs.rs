@@ -48,6 +48,7 @@ impl BlobStore for FsBlobStore {
             Ok(meta) if meta.is_file() => Ok(Some(BlobMeta {
                 key: key.to_string(),
                 size: meta.len(),
+                modified: meta.modified().ok().map(time::OffsetDateTime::from),
             })),
             Ok(_) => Ok(None),
             Err(e) if e.kind() == IoKind::NotFound => Ok(None),
@@ -111,8 +112,14 @@ impl BlobStore for FsBlobStore {
                         .collect::<Vec<_>>()
                         .join("/");
                     if !hidden && kind.is_file() && key.starts_with(&prefix) {
-                        let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
-                        out.push(BlobMeta { key, size });
+                        let meta = entry.metadata().ok();
+                        out.push(BlobMeta {
+                            key,
+                            size: meta.as_ref().map_or(0, |m| m.len()),
+                            modified: meta
+                                .and_then(|m| m.modified().ok())
+                                .map(time::OffsetDateTime::from),
+                        });
                     }
                 }
             }

@@ -2,7 +2,7 @@
 
 use crate::asset::Revision;
 use crate::error::{ErrorKind, ProcessError};
-use crate::ports::{Original, OriginalState, OriginalStore, ReadError, StoreError};
+use crate::ports::{ListedOriginal, Original, OriginalState, OriginalStore, ReadError, StoreError};
 use crate::source::SourceLocation;
 use async_trait::async_trait;
 use std::io::ErrorKind as IoKind;
@@ -51,6 +51,19 @@ async fn file_meta(path: &Path) -> Result<std::fs::Metadata, ReadError> {
 
 #[async_trait]
 impl OriginalStore for FsOriginals {
+    async fn list(&self, root: &SourceLocation) -> Result<Vec<ListedOriginal>, StoreError> {
+        let SourceLocation::File(dir) = root else {
+            return Err(StoreError::InvalidKey {
+                key: root.to_string(),
+                reason: "not a local folder".into(),
+            });
+        };
+        let dir = dir.clone();
+        tokio::task::spawn_blocking(move || list_files(&dir))
+            .await
+            .map_err(|e| StoreError::Other(format!("list: {e}")))?
+    }
+
     async fn head(&self, location: &SourceLocation) -> Result<Option<OriginalState>, ReadError> {
         match file_meta(local_path(location)?).await {
             Ok(meta) => Ok(Some(OriginalState {
@@ -78,4 +91,37 @@ impl OriginalStore for FsOriginals {
             revision: Revision::default(),
         })
     }
+}
+
+/// Every regular, non-hidden file below `dir`, hidden folders skipped.
+fn list_files(dir: &Path) -> Result<Vec<ListedOriginal>, StoreError> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == IoKind::NotFound => continue,
+            Err(e) => return Err(StoreError::Other(format!("{}: {e}", dir.display()))),
+        };
+        for entry in entries.flatten() {
+            if entry.file_name().to_string_lossy().starts_with('.') {
+                continue;
+            }
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            if kind.is_dir() {
+                stack.push(entry.path());
+            } else if let Some(meta) = entry.metadata().ok().filter(|_| kind.is_file()) {
+                out.push(ListedOriginal {
+                    location: SourceLocation::file(&entry.path()),
+                    state: OriginalState {
+                        size: meta.len(),
+                        revision: Revision::default(),
+                    },
+                });
+            }
+        }
+    }
+    Ok(out)
 }

@@ -1,0 +1,215 @@
+//! Repair of what drifts anyway. Notifications can be lost for good (a dead-letter queue
+//! expires, a function is misconfigured for a day), a process can die between two writes, a
+//! delete can fail. The reconciler compares the three places state lives — the originals
+//! under a root, the records, and the renditions — and converges each difference through the
+//! same use case a notification would, so the repair follows exactly the rules of normal
+//! operation.
+
+use crate::asset::{Asset, AssetId, AssetStatus};
+use crate::ingest::{IngestError, Ingestor, Intent};
+use crate::layout;
+use crate::ports::{AssetQuery, AssetStore, BlobStore, OriginalStore, StoreError, MAX_PAGE};
+use crate::source::{creator_from_first_folder, SourceLocation, Upload};
+use serde::Serialize;
+use std::collections::{HashMap, HashSet};
+use time::{Duration, OffsetDateTime};
+
+/// How a pass runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReconcileOptions {
+    /// Count what is wrong, change nothing.
+    pub dry_run: bool,
+    /// Renditions no record references are deleted only once they are older than this: an
+    /// ingest in flight writes its renditions before its record.
+    pub grace: Duration,
+}
+
+impl Default for ReconcileOptions {
+    fn default() -> Self {
+        ReconcileOptions {
+            dry_run: false,
+            grace: Duration::hours(1),
+        }
+    }
+}
+
+/// What a pass found, class by class, and what it repaired.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ReconcileReport {
+    pub dry_run: bool,
+    /// Originals listed under the root.
+    pub originals: u64,
+    /// Records of originals under the root (any status).
+    pub records: u64,
+    /// Originals with no record, or a DELETED one (a lost notification, a restore).
+    pub unrecorded: u64,
+    /// Records of another write than the one the store now lists (a lost overwrite).
+    pub outdated: u64,
+    /// Live records whose original is gone (a lost delete).
+    pub gone: u64,
+    /// READY records missing renditions they list.
+    pub broken: u64,
+    /// Renditions no record references, older than the grace period.
+    pub orphans: u64,
+    /// Renditions no record references yet, younger than the grace period: left alone.
+    pub young_orphans: u64,
+    /// Differences converged (zero on a dry run).
+    pub repaired: u64,
+    /// Differences whose repair failed; a later pass tries again.
+    pub failed: u64,
+}
+
+impl ReconcileReport {
+    /// Differences found, whether or not they were repaired.
+    pub fn drift(&self) -> u64 {
+        self.unrecorded + self.outdated + self.gone + self.broken + self.orphans
+    }
+}
+
+/// One difference between the originals and the records, and how it is converged.
+struct Difference {
+    location: SourceLocation,
+    creator: Option<String>,
+    intent: Intent,
+}
+
+impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
+    /// One reconcile pass over the originals under `root` (an S3 bucket and prefix, or a
+    /// directory), every record, and every rendition. `Err` only when a listing failed;
+    /// repairs that fail are counted in [`ReconcileReport::failed`] and logged.
+    pub async fn reconcile(
+        &self,
+        root: &SourceLocation,
+        options: ReconcileOptions,
+    ) -> Result<ReconcileReport, StoreError> {
+        let mut report = ReconcileReport {
+            dry_run: options.dry_run,
+            ..ReconcileReport::default()
+        };
+        let originals = self.originals.list(root).await?;
+        report.originals = originals.len() as u64;
+        let records = all_records(&self.assets).await?;
+        // Listed after the records, so a rendition written in between is young, not orphaned.
+        let renditions = self.renditions.list(layout::RENDITIONS).await?;
+        let stored: HashSet<&str> = renditions.iter().map(|b| b.key.as_str()).collect();
+
+        let mut differences = Vec::new();
+        let mut present = HashSet::new();
+        for listed in &originals {
+            let id = listed.location.asset_id();
+            present.insert(id.clone());
+            let relative = listed.location.below(root).unwrap_or_default();
+            let intent = match records.get(&id) {
+                None => Some((&mut report.unrecorded, Intent::Upload)),
+                Some(a) if a.status == AssetStatus::Deleted => {
+                    Some((&mut report.unrecorded, Intent::Upload))
+                }
+                Some(a) if is_outdated(a, listed.state.revision.etag.as_deref()) => {
+                    Some((&mut report.outdated, Intent::Upload))
+                }
+                Some(a)
+                    if a.status == AssetStatus::Ready
+                        && a.variants.iter().any(|v| !stored.contains(v.key.as_str())) =>
+                {
+                    Some((&mut report.broken, Intent::Repair))
+                }
+                Some(_) => None,
+            };
+            if let Some((count, intent)) = intent {
+                *count += 1;
+                differences.push(Difference {
+                    location: listed.location.clone(),
+                    creator: creator_from_first_folder(&relative),
+                    intent,
+                });
+            }
+        }
+        for asset in records.values() {
+            let Ok(location) = asset.source_identity.parse::<SourceLocation>() else {
+                continue;
+            };
+            if location.below(root).is_none() {
+                continue;
+            }
+            report.records += 1;
+            if asset.status != AssetStatus::Deleted && !present.contains(&asset.id) {
+                report.gone += 1;
+                differences.push(Difference {
+                    location,
+                    creator: asset.creator.clone(),
+                    intent: Intent::Upload,
+                });
+            }
+        }
+
+        let referenced: HashSet<&str> = records
+            .values()
+            .flat_map(|a| a.variants.iter().map(|v| v.key.as_str()))
+            .collect();
+        let cutoff = OffsetDateTime::now_utc() - options.grace;
+        let mut orphans = Vec::new();
+        for blob in &renditions {
+            if referenced.contains(blob.key.as_str()) {
+                continue;
+            }
+            // A store that keeps no times gets no benefit of the doubt beyond the grace of
+            // this pass: its orphans are deleted.
+            if blob.modified.is_some_and(|m| m > cutoff) {
+                report.young_orphans += 1;
+            } else {
+                report.orphans += 1;
+                orphans.push(blob.key.as_str());
+            }
+        }
+
+        if options.dry_run {
+            return Ok(report);
+        }
+        for difference in differences {
+            let upload = Upload::new(difference.location).with_creator(difference.creator);
+            match self.ingest(&upload, difference.intent).await {
+                Ok(_) => report.repaired += 1,
+                Err(e) => failed(&mut report, &upload.location.to_string(), &e),
+            }
+        }
+        for key in orphans {
+            match self.renditions.delete(key).await {
+                Ok(()) => report.repaired += 1,
+                Err(e) => failed(&mut report, key, &IngestError::Store(e)),
+            }
+        }
+        Ok(report)
+    }
+}
+
+fn failed(report: &mut ReconcileReport, what: &str, error: &IngestError) {
+    tracing::warn!(%what, %error, "reconcile: repair failed; the next pass tries again");
+    report.failed += 1;
+}
+
+/// Whether a live record describes another write than the one listed now. Only stores that
+/// list ETags can tell; the record keeps the ETag of what it last read.
+fn is_outdated(asset: &Asset, listed_etag: Option<&str>) -> bool {
+    let recorded = asset.revision.as_ref().and_then(|r| r.etag.as_deref());
+    matches!((recorded, listed_etag), (Some(a), Some(b)) if a != b)
+}
+
+/// Every record, page by page.
+async fn all_records<A: AssetStore>(assets: &A) -> Result<HashMap<AssetId, Asset>, StoreError> {
+    let mut records = HashMap::new();
+    let mut cursor = None;
+    loop {
+        let page = assets
+            .list(&AssetQuery {
+                limit: MAX_PAGE,
+                cursor,
+                ..AssetQuery::default()
+            })
+            .await?;
+        records.extend(page.items.into_iter().map(|a| (a.id.clone(), a)));
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => return Ok(records),
+        }
+    }
+}

@@ -1,0 +1,120 @@
+//! The reconciler on the local adapters: every class of drift is found, counted, repaired,
+//! and a second pass finds nothing; a dry run changes nothing.
+
+mod common;
+
+use common::place;
+use pictor_core::local::{FsBlobStore, FsOriginals, SqliteAssetStore};
+use pictor_core::ports::{AssetStore, BlobStore};
+use pictor_core::reconcile::{ReconcileOptions, ReconcileReport};
+use pictor_core::{AssetStatus, Ingestor, Intent, Pipeline, SourceLocation, Spec};
+use std::sync::Arc;
+use time::Duration;
+
+const SMALL: &str = "[[variants]]\nname='sm'\nwidth=96\nformat='jpeg'\n[[variants]]\nname='md'\nwidth=160\nformat='webp'";
+
+#[tokio::test]
+async fn every_kind_of_drift_is_found_and_repaired() {
+    let dir = tempfile::tempdir().unwrap();
+    let inbox = dir.path().join("inbox");
+    let out = dir.path().join("out");
+    let assets = Arc::new(SqliteAssetStore::open(&dir.path().join("assets.db")).unwrap());
+    let blobs = FsBlobStore::new(&out);
+    let ingestor = Ingestor::new(
+        Arc::new(Pipeline::new(Spec::from_toml(SMALL).unwrap()).unwrap()),
+        FsOriginals,
+        FsBlobStore::new(&out),
+        Arc::clone(&assets),
+    );
+    let root = SourceLocation::file(&inbox);
+
+    // In step: ingested as it arrived.
+    let fine = place(&inbox, "ana/fine.jpg", "photos/coffee.jpg");
+    ingestor.ingest(&fine, Intent::Upload).await.unwrap();
+    // Its notification lost: no record.
+    let unrecorded = place(&inbox, "ana/unrecorded.jpg", "photos/rocket.jpg");
+    // Deleted without a notification: a live record of nothing.
+    let gone = place(&inbox, "bo/gone.jpg", "photos/rocket.jpg");
+    ingestor.ingest(&gone, Intent::Upload).await.unwrap();
+    std::fs::remove_file(inbox.join("bo/gone.jpg")).unwrap();
+    // A rendition lost (a failed write the record did not notice): READY but broken.
+    let broken = place(&inbox, "bo/broken.jpg", "photos/astronaut.jpg");
+    let outcome = ingestor.ingest(&broken, Intent::Upload).await.unwrap();
+    let lost = outcome.asset().unwrap().variants[0].key.clone();
+    blobs.delete(&lost).await.unwrap();
+    // Left by a crash between a record write and the deletion of what it replaced.
+    let orphan = "renditions/0123456789abcdef0123456789abcdef/sm-000000000000.jpg";
+    blobs
+        .put(orphan, vec![1, 2, 3], "image/jpeg")
+        .await
+        .unwrap();
+
+    let expected = ReconcileReport {
+        originals: 3,
+        records: 3,
+        unrecorded: 1,
+        gone: 1,
+        broken: 1,
+        orphans: 1,
+        ..ReconcileReport::default()
+    };
+
+    // A dry run counts, and changes nothing.
+    let dry = ReconcileOptions {
+        dry_run: true,
+        grace: Duration::ZERO,
+    };
+    let counted = ingestor.reconcile(&root, dry).await.unwrap();
+    assert_eq!(
+        counted,
+        ReconcileReport {
+            dry_run: true,
+            ..expected.clone()
+        }
+    );
+    assert_eq!(assets.get(&unrecorded.asset_id()).await.unwrap(), None);
+    assert!(blobs.head(orphan).await.unwrap().is_some());
+
+    // Within the grace period an unreferenced rendition may belong to an ingest in flight.
+    let young = ReconcileOptions {
+        dry_run: true,
+        grace: Duration::hours(1),
+    };
+    let counted = ingestor.reconcile(&root, young).await.unwrap();
+    assert_eq!((counted.orphans, counted.young_orphans), (0, 1));
+
+    let options = ReconcileOptions {
+        dry_run: false,
+        grace: Duration::ZERO,
+    };
+    let repaired = ingestor.reconcile(&root, options).await.unwrap();
+    assert_eq!(
+        repaired,
+        ReconcileReport {
+            repaired: 4,
+            ..expected
+        }
+    );
+    let status = |id| {
+        let assets = Arc::clone(&assets);
+        async move { assets.get(&id).await.unwrap().map(|a| a.status) }
+    };
+    assert_eq!(
+        status(unrecorded.asset_id()).await,
+        Some(AssetStatus::Ready)
+    );
+    let creator = assets.get(&unrecorded.asset_id()).await.unwrap().unwrap();
+    assert_eq!(creator.creator.as_deref(), Some("ana"));
+    assert_eq!(status(gone.asset_id()).await, Some(AssetStatus::Deleted));
+    let remade = assets.get(&broken.asset_id()).await.unwrap().unwrap();
+    for v in &remade.variants {
+        assert!(blobs.head(&v.key).await.unwrap().is_some(), "{}", v.key);
+    }
+    assert_eq!(blobs.head(orphan).await.unwrap(), None);
+    assert_eq!(status(fine.asset_id()).await, Some(AssetStatus::Ready));
+
+    // Converged: the next pass finds nothing.
+    let again = ingestor.reconcile(&root, options).await.unwrap();
+    assert_eq!(again.drift(), 0, "{again:?}");
+    assert_eq!(again.repaired, 0);
+}

@@ -1,0 +1,104 @@
+//! `pictor reconcile`: finds and repairs what drifted between the originals, the records and
+//! the renditions (see `pictor_core::reconcile`), on a local run or on the cloud deployment.
+
+use super::{load_pipeline, open_local, EXIT_OK, EXIT_SOME_FAILED};
+use anyhow::Context;
+use pictor_core::reconcile::{ReconcileOptions, ReconcileReport};
+use pictor_core::{Ingestor, SourceLocation};
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub struct ReconcileArgs {
+    /// Output directory of `pictor process`/`watch` (with --inbox).
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["table", "bucket", "output_bucket"])]
+    out: Option<PathBuf>,
+    /// The folder whose files are the originals (with --out).
+    #[arg(long, value_name = "DIR", requires = "out")]
+    inbox: Option<PathBuf>,
+    /// The DynamoDB asset table (with --bucket and --output-bucket); AWS settings come from
+    /// the environment (AWS_REGION, credentials, AWS_ENDPOINT_URL).
+    #[arg(long, requires_all = ["bucket", "output_bucket"])]
+    table: Option<String>,
+    /// The uploads bucket.
+    #[arg(long, value_name = "BUCKET")]
+    bucket: Option<String>,
+    /// Key prefix of uploads in the bucket.
+    #[arg(long, default_value = "uploads/")]
+    prefix: String,
+    /// The output bucket (renditions).
+    #[arg(long, value_name = "BUCKET")]
+    output_bucket: Option<String>,
+    /// The rendition spec (TOML) the deployment runs; the built-in default when omitted.
+    #[arg(long)]
+    spec: Option<PathBuf>,
+    /// Count what is wrong; change nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Unreferenced renditions younger than this are left alone (an ingest may be in flight).
+    #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
+    grace: std::time::Duration,
+}
+
+pub async fn run(args: ReconcileArgs) -> anyhow::Result<u8> {
+    let pipeline = load_pipeline(args.spec.as_deref())?;
+    let options = ReconcileOptions {
+        dry_run: args.dry_run,
+        grace: time::Duration::try_from(args.grace).context("--grace is too long")?,
+    };
+    let report = match (&args.out, &args.table) {
+        (Some(out), None) => {
+            let inbox = args
+                .inbox
+                .as_ref()
+                .context("--out needs --inbox: the folder whose files are the originals")?;
+            let inbox = inbox
+                .canonicalize()
+                .with_context(|| format!("inbox {} is not an existing folder", inbox.display()))?;
+            let (ingestor, _) = open_local(out, pipeline)?;
+            ingestor
+                .reconcile(&SourceLocation::File(inbox), options)
+                .await?
+        }
+        (None, Some(table)) => {
+            let (Some(bucket), Some(output)) = (&args.bucket, &args.output_bucket) else {
+                anyhow::bail!("--table needs --bucket and --output-bucket");
+            };
+            let sdk = pictor_aws::config::load().await;
+            let stores = pictor_aws::config::AwsStores::new(&sdk, output, table);
+            let ingestor =
+                Ingestor::new(pipeline, stores.originals, stores.renditions, stores.assets);
+            let root = SourceLocation::s3(bucket, &args.prefix);
+            ingestor.reconcile(&root, options).await?
+        }
+        _ => anyhow::bail!("give --out DIR --inbox DIR, or --table, --bucket and --output-bucket"),
+    };
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    eprintln!("{}", summary(&report));
+    Ok(if report.failed > 0 {
+        EXIT_SOME_FAILED
+    } else {
+        EXIT_OK
+    })
+}
+
+fn summary(r: &ReconcileReport) -> String {
+    let verb = if r.dry_run {
+        "would repair"
+    } else {
+        "repaired"
+    };
+    let count = if r.dry_run { r.drift() } else { r.repaired };
+    format!(
+        "{} originals, {} records: {} unrecorded, {} outdated, {} gone, {} broken, {} orphaned \
+         renditions ({} younger than the grace period); {verb} {count}, {} failed",
+        r.originals,
+        r.records,
+        r.unrecorded,
+        r.outdated,
+        r.gone,
+        r.broken,
+        r.orphans,
+        r.young_orphans,
+        r.failed
+    )
+}
