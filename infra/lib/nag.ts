@@ -17,7 +17,10 @@ export function addNagSuppressions(stack: PictorStack): void {
         'Object wildcards are scoped to one key prefix of one bucket (uploads/, renditions/, ' +
         'manifests/, reports/) and index wildcards to the asset table\'s own indexes.',
       appliesTo: [
-        { regex: '/^Resource::.*\\/(uploads|renditions|manifests|manifests\\/reports|reports)\\/\\*$/' },
+        {
+          regex:
+            '/^Resource::.*\\/(uploads|renditions|manifests|manifests\\/reports|reports|reports\\/reconcile)\\/\\*$/',
+        },
         { regex: '/^Resource::.*\\/index\\/\\*$/' },
       ],
     },
@@ -34,9 +37,13 @@ export function addNagSuppressions(stack: PictorStack): void {
       { id: 'AwsSolutions-SQS3', reason: 'This is the dead-letter queue itself.' },
     ]);
   }
-  NagSuppressions.addResourceSuppressionsByPath(stack, `/${stack.stackName}/ReportFailures/Resource`, [
-    { id: 'AwsSolutions-SQS3', reason: "This is the report schedule's dead-letter queue itself." },
-  ]);
+  for (const schedule of ['Report', 'Reconcile']) {
+    NagSuppressions.addResourceSuppressionsByPath(
+      stack,
+      `/${stack.stackName}/${schedule}Failures/Resource`,
+      [{ id: 'AwsSolutions-SQS3', reason: `This is the ${schedule.toLowerCase()} schedule's dead-letter queue itself.` }],
+    );
+  }
   NagSuppressions.addResourceSuppressions(stack.storage.accessLogs, [
     {
       id: 'AwsSolutions-S1',

@@ -15,7 +15,12 @@ import { Construct } from 'constructs';
 import { FunctionSize, PictorFunction } from './rust-function';
 import { QueueTrigger } from './queue-trigger';
 import { Storage } from './storage';
-import { MANIFESTS_PREFIX, RENDITIONS_PREFIX, REPORTS_PREFIX } from './table-design';
+import {
+  MANIFESTS_PREFIX,
+  RECONCILE_LATEST,
+  RENDITIONS_PREFIX,
+  REPORTS_PREFIX,
+} from './table-design';
 
 /** How callers of the query API prove who they are. */
 export type QueryAuth =
@@ -47,7 +52,7 @@ export interface PictorStackProps extends StackProps {
   readonly logRetention?: logs.RetentionDays;
 }
 
-export type FunctionName = 'ingest' | 'cleanup' | 'query' | 'reprocess' | 'report';
+export type FunctionName = 'ingest' | 'cleanup' | 'query' | 'reprocess' | 'report' | 'reconcile';
 
 export const DEFAULT_SIZES: Record<FunctionName, FunctionSize> = {
   // 1769 MB is one whole vCPU: the pipeline is CPU-bound.
@@ -58,6 +63,8 @@ export const DEFAULT_SIZES: Record<FunctionName, FunctionSize> = {
   query: { memoryMb: 256, timeoutSeconds: 10 },
   reprocess: { memoryMb: 1769, timeoutSeconds: 300 },
   report: { memoryMb: 1024, timeoutSeconds: 900 },
+  // Lists the uploads, the table and the renditions, and ingests what it finds missing.
+  reconcile: { memoryMb: 1769, timeoutSeconds: 900 },
 };
 
 /**
@@ -155,7 +162,15 @@ export class PictorStack extends Stack {
       PICTOR_COST_MEMORY_MB: String(sizes.ingest.memoryMb),
       PICTOR_COST_ARCH: 'arm64',
     });
-    this.functions = { ingest, cleanup, query, reprocess, report };
+    const reconcile = make('reconcile', {
+      ...shared,
+      PICTOR_UPLOADS_BUCKET: uploads.bucketName,
+      PICTOR_UPLOAD_PREFIX: uploadPrefix,
+      PICTOR_SPEC: spec,
+      PICTOR_ENCODE_THREADS: String(encodeThreads(sizes.reconcile.memoryMb)),
+      PICTOR_GRACE_MINUTES: '60',
+    });
+    this.functions = { ingest, cleanup, query, reprocess, report, reconcile };
 
     uploads.addEventNotification(
       s3.EventType.OBJECT_CREATED,
@@ -172,7 +187,13 @@ export class PictorStack extends Stack {
     this.api = this.queryApi(query, props, logRetention, removalPolicy);
     this.batchOperationsRole = this.batchRole(reprocess);
     const reportFailures = this.nightlyReport(report);
-    this.dashboard([this.ingestTrigger.deadLetters, this.cleanupTrigger.deadLetters, reportFailures]);
+    const reconcileFailures = this.scheduledReconcile(reconcile);
+    this.dashboard([
+      this.ingestTrigger.deadLetters,
+      this.cleanupTrigger.deadLetters,
+      reportFailures,
+      reconcileFailures,
+    ]);
 
     new CfnOutput(this, 'UploadsBucket', { value: uploads.bucketName });
     new CfnOutput(this, 'OutputBucket', { value: output.bucketName });
@@ -185,7 +206,7 @@ export class PictorStack extends Stack {
   /** Each function gets the actions it uses on the resources it touches, and nothing else. */
   private grantLeastPrivilege(uploadPrefix: string): void {
     const { uploads, output, table } = this.storage;
-    const { ingest, cleanup, query, reprocess, report } = this.functions;
+    const { ingest, cleanup, query, reprocess, report, reconcile } = this.functions;
     const indexes = `${table.tableArn}/index/*`;
     const allow = (fn: PictorFunction, actions: string[], resources: string[]) =>
       fn.fn.addToRolePolicy(new iam.PolicyStatement({ actions, resources }));
@@ -217,6 +238,17 @@ export class PictorStack extends Stack {
 
     allow(report, ['dynamodb:Query'], [table.tableArn, indexes]);
     allow(report, ['s3:PutObject'], [output.arnForObjects(`${REPORTS_PREFIX}*`)]);
+    allow(report, ['s3:GetObject'], [output.arnForObjects(RECONCILE_LATEST)]);
+
+    // Lists all three places state lives, and repairs through the ingest use case.
+    allow(reconcile, ['s3:GetObject'], [originals]);
+    allow(reconcile, ['s3:ListBucket'], [uploads.bucketArn, output.bucketArn]);
+    allow(reconcile, ['s3:PutObject', 's3:DeleteObject'], [renditionObjects]);
+    allow(reconcile, ['s3:PutObject'], [output.arnForObjects(`${REPORTS_PREFIX}reconcile/*`)]);
+    allow(reconcile, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'], [
+      table.tableArn,
+      indexes,
+    ]);
   }
 
   private queryApi(
@@ -302,6 +334,44 @@ export class PictorStack extends Stack {
     return failures;
   }
 
+  /**
+   * Runs a reconcile pass daily at 23:30 UTC, before the nightly report reads its counts;
+   * failed runs are retried, then kept in a queue. An alarm fires when a pass finds drift.
+   */
+  private scheduledReconcile(reconcile: PictorFunction): sqs.Queue {
+    const failures = new sqs.Queue(this, 'ReconcileFailures', {
+      retentionPeriod: Duration.days(14),
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+    });
+    new events.Rule(this, 'DailyReconcile', {
+      description: 'Pictor: hold the records and renditions to the uploads bucket',
+      schedule: events.Schedule.cron({ minute: '30', hour: '23' }),
+      targets: [
+        new targets.LambdaFunction(reconcile.fn, { retryAttempts: 2, deadLetterQueue: failures }),
+      ],
+    });
+    new cloudwatch.Alarm(this, 'ReconcileFoundDrift', {
+      alarmDescription:
+        'the reconcile pass found records or renditions out of step with the uploads bucket ' +
+        '(lost notifications, failed deletes); it repaired them, but the cause needs a look',
+      metric: pictorMetric('reconcile', 'Drift', Duration.hours(6), 'Maximum'),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    new cloudwatch.Alarm(this, 'ReconcileRepairFailed', {
+      alarmDescription: 'the reconcile pass could not repair some drift; the next pass retries',
+      metric: pictorMetric('reconcile', 'RepairFailed', Duration.hours(6), 'Maximum'),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    return failures;
+  }
+
   private dashboard(deadLetterQueues: sqs.Queue[]): void {
     const fns = Object.entries(this.functions);
     const graph = (title: string, metric: (f: PictorFunction) => cloudwatch.IMetric) =>
@@ -330,14 +400,22 @@ export class PictorStack extends Stack {
       new cloudwatch.GraphWidget({
         title: 'Processed and failed uploads',
         width: 12,
-        left: ['Processed', 'Failed', 'Unchanged'].map(
-          (name) =>
-            new cloudwatch.Metric({
-              namespace: 'Pictor',
-              metricName: name,
-              statistic: 'Sum',
-              period: Duration.minutes(5),
-            }),
+        left: ['Processed', 'Failed', 'GaveUp', 'Unchanged', 'Deleted'].map((name) =>
+          pictorMetric('ingest', name, Duration.minutes(5), 'Sum'),
+        ),
+        right: ['Deleted', 'Processed', 'Failed'].map((name) =>
+          pictorMetric('cleanup', name, Duration.minutes(5), 'Sum').with({
+            label: `cleanup ${name}`,
+          }),
+        ),
+      }),
+    );
+    dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Reconcile: drift found and repaired',
+        width: 24,
+        left: ['Unrecorded', 'Outdated', 'Gone', 'Broken', 'Orphans', 'Repaired', 'RepairFailed'].map(
+          (name) => pictorMetric('reconcile', name, Duration.hours(6), 'Maximum'),
         ),
       }),
     );
@@ -350,6 +428,26 @@ export class PictorStack extends Stack {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
   }
+}
+
+/**
+ * A metric the functions publish (`shared/aws/src/metrics.rs`, whose catalogue the contract
+ * test holds every dashboard and alarm metric to), by its `Function` roll-up dimension.
+ */
+function pictorMetric(
+  fn: string,
+  name: string,
+  period: Duration,
+  statistic: string,
+): cloudwatch.Metric {
+  return new cloudwatch.Metric({
+    namespace: 'Pictor',
+    metricName: name,
+    dimensionsMap: { Function: fn },
+    statistic,
+    period,
+    label: name,
+  });
 }
 
 function withSlash(prefix: string): string {

@@ -16,3 +16,5 @@ export const INDEXES: ReadonlyArray<readonly [string, string]> = [
 export const RENDITIONS_PREFIX = 'renditions/';
 export const MANIFESTS_PREFIX = 'manifests/';
 export const REPORTS_PREFIX = 'reports/';
+/** The last reconcile pass's report, which the nightly report includes. */
+export const RECONCILE_LATEST = 'reports/reconcile/latest.json';

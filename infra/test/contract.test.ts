@@ -10,6 +10,7 @@ import {
   INDEXES,
   MANIFESTS_PREFIX,
   RENDITIONS_PREFIX,
+  RECONCILE_LATEST,
   REPORTS_PREFIX,
   SORT_KEY,
   TABLE_KEY,
@@ -38,7 +39,7 @@ function envVarsOf(crate: string): string[] {
 
 test('each function gets exactly the variables its crate reads', () => {
   const fns = resources(template, 'AWS::Lambda::Function');
-  const crates = ['ingest', 'cleanup', 'query', 'reprocess', 'report'];
+  const crates = ['ingest', 'cleanup', 'query', 'reprocess', 'report', 'reconcile'];
   for (const crate of crates) {
     const prefix = crate.charAt(0).toUpperCase() + crate.slice(1);
     const [, fn] = Object.entries(fns).find(([id]) => id.startsWith(`${prefix}Function`))!;
@@ -74,6 +75,69 @@ test('the output bucket prefixes are the ones the Rust layout module writes', ()
   assert.equal(RENDITIONS_PREFIX, constant('RENDITIONS'));
   assert.equal(MANIFESTS_PREFIX, constant('MANIFESTS'));
   assert.equal(REPORTS_PREFIX, constant('REPORTS'));
+  assert.equal(RECONCILE_LATEST, constant('RECONCILE_LATEST'));
+});
+
+/** `metrics.rs`'s catalogue: metric names by the `Function` dimension they are published under. */
+function metricsCatalogue(): Map<string, Set<string>> {
+  const source = fs.readFileSync(path.join(WORKSPACE, 'shared/aws/src/metrics.rs'), 'utf8');
+  const lists = new Map<string, string[]>();
+  for (const m of source.matchAll(/const (\w+): &\[&str\] = &\[([^\]]*)\];/g)) {
+    lists.set(m[1], [...m[2].matchAll(/"(\w+)"/g)].map((n) => n[1]));
+  }
+  const table = /pub const CATALOGUE: &\[\(&str, &\[&str\]\)\] = &\[([\s\S]*?)\n\];/.exec(source);
+  assert.ok(table, 'CATALOGUE in metrics.rs');
+  const catalogue = new Map<string, Set<string>>();
+  for (const entry of table[1].matchAll(/\(\s*"(\w+)",\s*(?:(\w+)|&\[([^\]]*)\])\s*,?\s*\)/g)) {
+    const names = entry[2] ? lists.get(entry[2]) : [...entry[3].matchAll(/"(\w+)"/g)].map((n) => n[1]);
+    assert.ok(names, `list ${entry[2]}`);
+    catalogue.set(entry[1], new Set(names));
+  }
+  return catalogue;
+}
+
+/** Every `Pictor` namespace metric the template's dashboards and alarms read. */
+function pictorMetricsUsed(): { where: string; name: string; dims: Record<string, string> }[] {
+  const used: { where: string; name: string; dims: Record<string, string> }[] = [];
+  for (const [id, alarm] of Object.entries(resources(template, 'AWS::CloudWatch::Alarm'))) {
+    const p = alarm.Properties;
+    if (p.Namespace !== 'Pictor') continue;
+    const dims = Object.fromEntries((p.Dimensions ?? []).map((d: any) => [d.Name, d.Value]));
+    used.push({ where: id, name: p.MetricName, dims });
+  }
+  for (const [id, board] of Object.entries(resources(template, 'AWS::CloudWatch::Dashboard'))) {
+    // The body is a Fn::Join of JSON text and tokens (inside strings): tokens become text.
+    const parts: unknown[] = board.Properties.DashboardBody['Fn::Join'][1];
+    const body = JSON.parse(parts.map((p) => (typeof p === 'string' ? p : 'TOKEN')).join(''));
+    for (const widget of body.widgets) {
+      const series = [...(widget.properties.metrics ?? [])];
+      for (const metric of series) {
+        const [namespace, name, ...rest] = metric as unknown[];
+        if (namespace !== 'Pictor') continue;
+        const dims: Record<string, string> = {};
+        for (let i = 0; i + 1 < rest.length && typeof rest[i] === 'string'; i += 2) {
+          dims[rest[i] as string] = rest[i + 1] as string;
+        }
+        used.push({ where: `${id} ${widget.properties.title}`, name: name as string, dims });
+      }
+    }
+  }
+  return used;
+}
+
+test('every dashboard and alarm metric is one the functions publish, as they publish it', () => {
+  const catalogue = metricsCatalogue();
+  assert.ok(catalogue.get('reconcile')?.has('Drift'), 'the catalogue parses');
+  const used = pictorMetricsUsed();
+  assert.ok(used.length >= 10, `found ${used.length} Pictor metrics in the template`);
+  for (const { where, name, dims } of used) {
+    // Published under `Function` alone (the roll-up); nothing else would match.
+    assert.deepEqual(Object.keys(dims), ['Function'], `${where}: ${name} dimensions ${JSON.stringify(dims)}`);
+    assert.ok(
+      catalogue.get(dims.Function)?.has(name),
+      `${where}: ${dims.Function} does not publish ${name}`,
+    );
+  }
 });
 
 test('every Lambda memory size gets a thread count the functions accept', () => {

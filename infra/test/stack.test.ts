@@ -204,7 +204,7 @@ describe('functions', () => {
   test('errors, throttles and duration are alarmed for every function', () => {
     const alarms = Object.values(resources(template, 'AWS::CloudWatch::Alarm'));
     for (const metric of ['Errors', 'Throttles', 'Duration']) {
-      assert.equal(alarms.filter((a: any) => a.Properties.MetricName === metric).length, 5, metric);
+      assert.equal(alarms.filter((a: any) => a.Properties.MetricName === metric).length, 6, metric);
     }
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
   });
@@ -237,7 +237,8 @@ describe('least privilege', () => {
       Cleanup: [...tracing, ...sqsConsume, ...converging],
       Query: [...tracing, 's3:GetObject', 'dynamodb:GetItem', 'dynamodb:Query'],
       Reprocess: [...tracing, 's3:GetObject', 's3:ListBucket', 's3:PutObject', 's3:DeleteObject', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'sqs:SendMessage'],
-      Report: [...tracing, 'dynamodb:Query', 's3:PutObject'],
+      Report: [...tracing, 'dynamodb:Query', 's3:PutObject', 's3:GetObject'],
+      Reconcile: [...tracing, ...converging, 's3:PutObject', 'dynamodb:Query'],
     };
     for (const [fn, actions] of Object.entries(expected)) {
       assert.deepEqual(new Set(policyOf(fn)), new Set(actions), fn);

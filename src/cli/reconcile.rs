@@ -3,7 +3,8 @@
 
 use super::{load_pipeline, open_local, EXIT_OK, EXIT_SOME_FAILED};
 use anyhow::Context;
-use pictor_core::reconcile::{ReconcileOptions, ReconcileReport};
+use pictor_core::local::FsBlobStore;
+use pictor_core::reconcile::{self, ReconcileOptions, ReconcileReport};
 use pictor_core::{Ingestor, SourceLocation};
 use std::path::PathBuf;
 
@@ -45,7 +46,7 @@ pub async fn run(args: ReconcileArgs) -> anyhow::Result<u8> {
         dry_run: args.dry_run,
         grace: time::Duration::try_from(args.grace).context("--grace is too long")?,
     };
-    let report = match (&args.out, &args.table) {
+    let (report, written) = match (&args.out, &args.table) {
         (Some(out), None) => {
             let inbox = args
                 .inbox
@@ -55,9 +56,12 @@ pub async fn run(args: ReconcileArgs) -> anyhow::Result<u8> {
                 .canonicalize()
                 .with_context(|| format!("inbox {} is not an existing folder", inbox.display()))?;
             let (ingestor, _) = open_local(out, pipeline)?;
-            ingestor
+            let report = ingestor
                 .reconcile(&SourceLocation::File(inbox), options)
-                .await?
+                .await?;
+            // Kept beside the daily reports, which include the latest pass.
+            let key = reconcile::publish(&FsBlobStore::new(out), &report).await?;
+            (report, Some(out.join(key)))
         }
         (None, Some(table)) => {
             let (Some(bucket), Some(output)) = (&args.bucket, &args.output_bucket) else {
@@ -68,12 +72,15 @@ pub async fn run(args: ReconcileArgs) -> anyhow::Result<u8> {
             let ingestor =
                 Ingestor::new(pipeline, stores.originals, stores.renditions, stores.assets);
             let root = SourceLocation::s3(bucket, &args.prefix);
-            ingestor.reconcile(&root, options).await?
+            (ingestor.reconcile(&root, options).await?, None)
         }
         _ => anyhow::bail!("give --out DIR --inbox DIR, or --table, --bucket and --output-bucket"),
     };
     println!("{}", serde_json::to_string_pretty(&report)?);
     eprintln!("{}", summary(&report));
+    if let Some(path) = written {
+        eprintln!("report: {}", path.display());
+    }
     Ok(if report.failed > 0 {
         EXIT_SOME_FAILED
     } else {

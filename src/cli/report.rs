@@ -38,16 +38,14 @@ pub async fn run(args: ReportArgs) -> anyhow::Result<u8> {
         None => Window::last_24_hours(time::OffsetDateTime::now_utc()),
     };
     let store = open_store(&args.out)?;
-    let built = report::build(&store, window, cost)
+    let mut built = report::build(&store, window, cost)
         .await
         .context("reading the asset store")?;
-    let published = report::publish(
-        &FsBlobStore::new(&args.out),
-        pictor_core::layout::REPORTS,
-        &built,
-    )
-    .await
-    .context("writing the report")?;
+    let blobs = FsBlobStore::new(&args.out);
+    built.reconcile = pictor_core::reconcile::latest(&blobs).await?;
+    let published = report::publish(&blobs, pictor_core::layout::REPORTS, &built)
+        .await
+        .context("writing the report")?;
     let c = &built.counts;
     eprintln!(
         "{} ready, {} failed, {} deleted; estimated Lambda cost ${:.6}",

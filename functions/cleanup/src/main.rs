@@ -3,5 +3,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    pictor_cleanup::run().await
+    pictor_cleanup::run("cleanup").await
 }

@@ -53,6 +53,8 @@ pub type AwsIngest =
 pub struct Ingest<O, B, A> {
     ingestor: Ingestor<O, B, A>,
     config: Config,
+    /// The `Function` dimension of its metrics: `ingest`, or `cleanup` on the removal queue.
+    function: &'static str,
 }
 
 impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingest<O, B, A> {
@@ -61,7 +63,15 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingest<O, B, A> {
         Ingest {
             ingestor: Ingestor::new(pipeline, originals, renditions, assets),
             config,
+            function: "ingest",
         }
+    }
+
+    /// The same handler, publishing its metrics as `function` (one of
+    /// `pictor_aws::metrics::CATALOGUE`'s).
+    pub fn publishing_as(mut self, function: &'static str) -> Self {
+        self.function = function;
+        self
     }
 
     /// Entry point for any invocation: an SQS batch returns its `batchItemFailures`; a direct
@@ -138,7 +148,7 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingest<O, B, A> {
             Err(why) => return Ok(Handled::Ignored(why.as_str())),
         };
         let error = match self.ingestor.ingest(&upload, Intent::Upload).await {
-            Ok(outcome) => return Ok(report(&outcome)),
+            Ok(outcome) => return Ok(report(self.function, &outcome)),
             Err(e) => e.to_string(),
         };
         if !is_last {
@@ -148,7 +158,7 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingest<O, B, A> {
         match self.ingestor.give_up(&upload, &error).await {
             Ok(Outcome::Written(asset)) => {
                 tracing::error!(%error, "last delivery failed: recorded as failed");
-                Emf::new("ingest")
+                Emf::new(self.function)
                     .property("assetId", asset.id.as_str())
                     .dimension("Kind", pictor_core::ErrorKind::Transient.as_str())
                     .count("Failed", 1.0)
@@ -156,7 +166,7 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingest<O, B, A> {
                     .emit();
                 Err(Retry(error))
             }
-            Ok(outcome) => Ok(report(&outcome)),
+            Ok(outcome) => Ok(report(self.function, &outcome)),
             Err(e) => Err(Retry(format!(
                 "{error}; recording the failure failed too: {e}"
             ))),
@@ -169,36 +179,35 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingest<O, B, A> {
 }
 
 /// The function's wiring: configuration from the environment, the AWS adapters, then the
-/// runtime loop. The ingest and cleanup binaries both run it.
-pub async fn run() -> Result<(), lambda_runtime::Error> {
+/// runtime loop. The ingest and cleanup binaries both run it, as `function`.
+pub async fn run(function: &'static str) -> Result<(), lambda_runtime::Error> {
     use lambda_runtime::{service_fn, LambdaEvent};
     use pictor_aws::function::{config_or_exit, diagnostic};
     lambda_runtime::tracing::init_default_subscriber();
     let config = config_or_exit(Config::from_env());
     let sdk = pictor_aws::config::load().await;
     let stores = pictor_aws::config::AwsStores::new(&sdk, &config.output_bucket, &config.table);
-    let handler = Arc::new(Ingest::new(
-        config,
-        stores.originals,
-        stores.renditions,
-        stores.assets,
-    ));
+    let handler = Ingest::new(config, stores.originals, stores.renditions, stores.assets)
+        .publishing_as(function);
+    let handler = Arc::new(handler);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let handler = Arc::clone(&handler);
-        async move {
+        let request_id = event.context.request_id.clone();
+        let work = async move {
             handler
                 .handle_until(event.payload, Some(event.context.deadline))
                 .await
                 .map_err(|e| diagnostic(&e))
-        }
+        };
+        pictor_aws::metrics::with_request_id(request_id, work)
     }))
     .await
 }
 
-/// Logs the outcome and emits its metrics.
-fn report(outcome: &Outcome) -> Handled {
+/// Logs the outcome and emits its metrics as `function`.
+fn report(function: &str, outcome: &Outcome) -> Handled {
     let id = outcome.asset_id().clone();
-    let emf = Emf::new("ingest").property("assetId", id.as_str());
+    let emf = Emf::new(function).property("assetId", id.as_str());
     match outcome {
         Outcome::Repeat(_) | Outcome::UpToDate(_) => {
             tracing::info!("duplicate or out-of-order notification: nothing to do");

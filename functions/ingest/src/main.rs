@@ -2,5 +2,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    pictor_ingest::run().await
+    pictor_ingest::run("ingest").await
 }

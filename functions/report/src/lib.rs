@@ -8,6 +8,7 @@ mod config;
 pub use config::{Config, ConfigError, DEFAULT_MEMORY_MB, ENV_VARS};
 use pictor_aws::function::ErrorType;
 use pictor_core::ports::{AssetStore, BlobStore, StoreError};
+use pictor_core::reconcile;
 use pictor_core::report::{self, Window};
 use pictor_core::SourceLocation;
 use serde::Deserialize;
@@ -79,7 +80,8 @@ impl<A: AssetStore, B: BlobStore> NightlyReport<A, B> {
 
     pub async fn handle(&self, event: Value) -> Result<Value, ReportError> {
         let window = window_for(&event)?;
-        let built = report::build(&self.assets, window, self.config.cost.clone()).await?;
+        let mut built = report::build(&self.assets, window, self.config.cost.clone()).await?;
+        built.reconcile = reconcile::latest(&self.reports).await?;
         let published = report::publish(&self.reports, &self.config.reports_prefix, &built).await?;
         let bucket = &self.config.output_bucket;
         tracing::info!(
@@ -92,6 +94,7 @@ impl<A: AssetStore, B: BlobStore> NightlyReport<A, B> {
             "json": SourceLocation::s3(bucket, &published.json_key).to_string(),
             "html": SourceLocation::s3(bucket, &published.html_key).to_string(),
             "counts": built.counts,
+            "reconcile": built.reconcile,
         }))
     }
 }

@@ -30,7 +30,23 @@ async fn the_scheduled_run_reports_the_previous_day_from_the_table() {
         "../../../testdata/events/eventbridge-scheduled.json"
     ))
     .unwrap();
+    // Without a reconcile pass the report says so; with one it carries its counts.
+    let first = report.handle(event.clone()).await.unwrap();
+    assert_eq!(first["reconcile"], Value::Null);
+    let pass = pictor_core::reconcile::ReconcileReport {
+        originals: 9,
+        gone: 2,
+        orphans: 3,
+        repaired: 5,
+        ..Default::default()
+    };
+    let s3_reports = pictor_aws::S3BlobStore::new(config::s3_client(&sdk), &r.output_bucket);
+    pictor_core::reconcile::publish(&s3_reports, &pass)
+        .await
+        .unwrap();
     let answer = report.handle(event).await.unwrap();
+    assert_eq!(answer["reconcile"]["gone"], 2);
+    assert_eq!(answer["reconcile"]["orphans"], 3);
     let json_url = format!("s3://{}/reports/2026-11-26.json", r.output_bucket);
     assert_eq!(answer["json"], json_url.as_str());
     assert_eq!(answer["counts"]["total"], 7);
@@ -55,6 +71,7 @@ async fn the_scheduled_run_reports_the_previous_day_from_the_table() {
     assert_eq!(html.content_type(), Some("text/html; charset=utf-8"));
     let page = String::from_utf8(html.body.collect().await.unwrap().to_vec()).unwrap();
     assert!(page.contains("Failures by kind") && page.contains("too_large"));
+    assert!(page.contains("renditions no record references</td><td>3"));
 
     assert!(matches!(
         report.handle(serde_json::json!({"hello": 1})).await,

@@ -1,10 +1,70 @@
 //! CloudWatch Embedded Metric Format: one JSON line on stdout per unit of work, which
 //! CloudWatch Logs turns into metrics without any API call from the function.
+//!
+//! Every metric is published under the dimension set `Function`; one with an extra dimension
+//! (`Failed` by `Kind`) is also published under `Function` plus that dimension. [`CATALOGUE`]
+//! lists what each function emits: the CDK app's dashboard and alarms may only use those (its
+//! contract test reads the table from this file), and emitting anything else fails the tests.
 
 use serde_json::{json, Map, Value};
+use std::future::Future;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub const NAMESPACE: &str = "Pictor";
+
+/// What the functions that converge uploads (ingest and cleanup run one handler) emit.
+const CONVERGING: &[&str] = &[
+    "Processed",
+    "Failed",
+    "GaveUp",
+    "Unchanged",
+    "Deleted",
+    "BytesIn",
+    "BytesOut",
+    "DecodeMs",
+    "OrientMs",
+    "AnalyzeMs",
+    "ResizeMs",
+    "WatermarkMs",
+    "EncodeMs",
+    "TotalMs",
+];
+
+/// Every metric name, by the `Function` dimension value it is published under.
+pub const CATALOGUE: &[(&str, &[&str])] = &[
+    ("ingest", CONVERGING),
+    ("cleanup", CONVERGING),
+    (
+        "reconcile",
+        &[
+            "Unrecorded",
+            "Outdated",
+            "Gone",
+            "Broken",
+            "Orphans",
+            "Drift",
+            "Repaired",
+            "RepairFailed",
+        ],
+    ),
+];
+
+/// Whether `function` is catalogued as emitting `metric`.
+pub fn is_catalogued(function: &str, metric: &str) -> bool {
+    CATALOGUE
+        .iter()
+        .any(|(f, names)| *f == function && names.contains(&metric))
+}
+
+tokio::task_local! {
+    /// The Lambda request being handled, which every metric line carries like the log lines.
+    static REQUEST_ID: String;
+}
+
+/// Runs `work` with `request_id` attached to every metric line it emits.
+pub async fn with_request_id<F: Future>(request_id: String, work: F) -> F::Output {
+    REQUEST_ID.scope(request_id, work).await
+}
 
 /// One EMF document: metrics (name, unit, value) under the given dimensions.
 #[derive(Debug, Default)]
@@ -27,18 +87,25 @@ impl Emf {
         self
     }
 
-    pub fn count(mut self, name: &str, value: f64) -> Emf {
-        self.metrics.push((name.to_string(), "Count", value));
-        self
+    pub fn count(self, name: &str, value: f64) -> Emf {
+        self.metric(name, "Count", value)
     }
 
-    pub fn millis(mut self, name: &str, value: f64) -> Emf {
-        self.metrics.push((name.to_string(), "Milliseconds", value));
-        self
+    pub fn millis(self, name: &str, value: f64) -> Emf {
+        self.metric(name, "Milliseconds", value)
     }
 
-    pub fn bytes(mut self, name: &str, value: f64) -> Emf {
-        self.metrics.push((name.to_string(), "Bytes", value));
+    pub fn bytes(self, name: &str, value: f64) -> Emf {
+        self.metric(name, "Bytes", value)
+    }
+
+    fn metric(mut self, name: &str, unit: &'static str, value: f64) -> Emf {
+        debug_assert!(
+            is_catalogued(&self.dimensions[0].1, name),
+            "{name} of {} is not in metrics::CATALOGUE",
+            self.dimensions[0].1
+        );
+        self.metrics.push((name.to_string(), unit, value));
         self
     }
 
@@ -59,7 +126,16 @@ impl Emf {
         for (name, _, value) in &self.metrics {
             doc.insert(name.clone(), json!(value));
         }
+        if let Ok(id) = REQUEST_ID.try_with(|id| id.clone()) {
+            doc.insert("requestId".to_string(), json!(id));
+        }
         let dims: Vec<&str> = self.dimensions.iter().map(|(n, _)| n.as_str()).collect();
+        // Always the `Function` roll-up, so a widget can ask for a function's total.
+        let sets = if dims.len() > 1 {
+            json!([["Function"], dims])
+        } else {
+            json!([dims])
+        };
         let defs: Vec<Value> = self
             .metrics
             .iter()
@@ -69,7 +145,7 @@ impl Emf {
             "_aws".to_string(),
             json!({
                 "Timestamp": timestamp,
-                "CloudWatchMetrics": [{"Namespace": NAMESPACE, "Dimensions": [dims], "Metrics": defs}]
+                "CloudWatchMetrics": [{"Namespace": NAMESPACE, "Dimensions": sets, "Metrics": defs}]
             }),
         );
         Value::Object(doc)
@@ -88,7 +164,7 @@ mod tests {
     #[test]
     fn document_declares_every_metric_it_carries() {
         let doc = Emf::new("ingest")
-            .dimension("Outcome", "failed")
+            .dimension("Kind", "corrupt")
             .count("Failed", 1.0)
             .millis("DecodeMs", 12.5)
             .property("assetId", "abc")
@@ -99,11 +175,37 @@ mod tests {
         assert_eq!(doc["assetId"], "abc");
         let cw = &doc["_aws"]["CloudWatchMetrics"][0];
         assert_eq!(cw["Namespace"], "Pictor");
-        assert_eq!(cw["Dimensions"][0], json!(["Function", "Outcome"]));
+        assert_eq!(
+            cw["Dimensions"],
+            json!([["Function"], ["Function", "Kind"]])
+        );
+        assert_eq!(doc["Kind"], "corrupt");
+        assert!(doc.get("requestId").is_none());
         assert_eq!(
             cw["Metrics"][1],
             json!({"Name": "DecodeMs", "Unit": "Milliseconds"})
         );
         assert!(doc["_aws"]["Timestamp"].as_u64().unwrap() > 1_700_000_000_000);
+        let plain = Emf::new("reconcile").count("Drift", 0.0).to_json();
+        assert_eq!(
+            plain["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([["Function"]])
+        );
+    }
+
+    #[tokio::test]
+    async fn metric_lines_carry_the_request_id() {
+        let doc = with_request_id("req-1".into(), async {
+            Emf::new("ingest").count("Processed", 1.0).to_json()
+        })
+        .await;
+        assert_eq!(doc["requestId"], "req-1");
+    }
+
+    #[test]
+    fn every_pipeline_stage_is_catalogued() {
+        for stage in pictor_core::pipeline::Stage::ALL {
+            assert!(is_catalogued("ingest", stage.metric_name()), "{stage:?}");
+        }
     }
 }

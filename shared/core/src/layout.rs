@@ -8,8 +8,15 @@ use crate::asset::AssetId;
 pub const RENDITIONS: &str = "renditions/";
 /// Reprocess manifests for S3 Batch Operations: `manifests/reprocess-<time>-<spec>.csv`.
 pub const MANIFESTS: &str = "manifests/";
-/// Daily reports: `reports/<day>.json` and `.html`.
+/// Daily reports: `reports/<day>.json` and `.html`; reconcile passes under `reports/reconcile/`.
 pub const REPORTS: &str = "reports/";
+/// The last reconcile pass's report, which the daily report includes.
+pub const RECONCILE_LATEST: &str = "reports/reconcile/latest.json";
+
+/// Where one reconcile pass's report is kept (`stamp`: its UTC time, sortable).
+pub fn reconcile_report_key(stamp: &str) -> String {
+    format!("{REPORTS}reconcile/{stamp}.json")
+}
 
 /// The folder holding every rendition of one asset.
 pub fn renditions_of(id: &AssetId) -> String {

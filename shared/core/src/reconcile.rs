@@ -10,7 +10,7 @@ use crate::ingest::{IngestError, Ingestor, Intent};
 use crate::layout;
 use crate::ports::{AssetQuery, AssetStore, BlobStore, OriginalStore, StoreError, MAX_PAGE};
 use crate::source::{creator_from_first_folder, SourceLocation, Upload};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use time::{Duration, OffsetDateTime};
 
@@ -34,8 +34,11 @@ impl Default for ReconcileOptions {
 }
 
 /// What a pass found, class by class, and what it repaired.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReconcileReport {
+    /// When the pass ran.
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub at: Option<OffsetDateTime>,
     pub dry_run: bool,
     /// Originals listed under the root.
     pub originals: u64,
@@ -83,6 +86,7 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
         options: ReconcileOptions,
     ) -> Result<ReconcileReport, StoreError> {
         let mut report = ReconcileReport {
+            at: Some(OffsetDateTime::now_utc()),
             dry_run: options.dry_run,
             ..ReconcileReport::default()
         };
@@ -179,6 +183,39 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
             }
         }
         Ok(report)
+    }
+}
+
+/// Keeps a pass's report under its time, and as the latest one (which the daily report
+/// includes). Returns the timed key.
+pub async fn publish<B: BlobStore + ?Sized>(
+    blobs: &B,
+    report: &ReconcileReport,
+) -> Result<String, StoreError> {
+    let at = report.at.unwrap_or_else(OffsetDateTime::now_utc);
+    let stamp = at
+        .format(&time::macros::format_description!(
+            "[year]-[month]-[day]T[hour][minute][second]Z"
+        ))
+        .map_err(|e| StoreError::Other(format!("formatting the time: {e}")))?;
+    let body = serde_json::to_vec_pretty(report)
+        .map_err(|e| StoreError::Other(format!("encoding the reconcile report: {e}")))?;
+    let key = layout::reconcile_report_key(&stamp);
+    blobs.put(&key, body.clone(), "application/json").await?;
+    blobs
+        .put(layout::RECONCILE_LATEST, body, "application/json")
+        .await?;
+    Ok(key)
+}
+
+/// The latest pass's report, if a pass has run (an unreadable one counts as none).
+pub async fn latest<B: BlobStore + ?Sized>(
+    blobs: &B,
+) -> Result<Option<ReconcileReport>, StoreError> {
+    match blobs.get(layout::RECONCILE_LATEST).await {
+        Ok(bytes) => Ok(serde_json::from_slice(&bytes).ok()),
+        Err(StoreError::NotFound(_)) => Ok(None),
+        Err(e) => Err(e),
     }
 }
 

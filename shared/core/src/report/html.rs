@@ -281,6 +281,37 @@ pub fn render(report: &Report) -> String {
         failures.push_str("</tbody></table>");
     }
 
+    let reconcile = match &report.reconcile {
+        None => "<p class=\"muted\">No reconcile pass has run yet.</p>".to_string(),
+        Some(r) => {
+            let mut table = String::from("<table><tbody>");
+            for (label, n) in [
+                ("uploads without a record", r.unrecorded),
+                ("records of an older write", r.outdated),
+                ("records of deleted uploads", r.gone),
+                ("ready records missing renditions", r.broken),
+                ("renditions no record references", r.orphans),
+                ("repaired", r.repaired),
+                ("repairs that failed", r.failed),
+            ] {
+                let _ = write!(table, "<tr><td>{}</td><td>{n}</td></tr>", esc(label));
+            }
+            table.push_str("</tbody></table>");
+            let when = r.at.map(when).unwrap_or_default();
+            format!(
+                "<p class=\"muted\">Last pass {} over {} uploads and {} records{}.</p>{table}",
+                esc(&when),
+                r.originals,
+                r.records,
+                if r.dry_run {
+                    " (dry run: nothing changed)"
+                } else {
+                    ""
+                }
+            )
+        }
+    };
+
     format!(
         r#"<!doctype html>
 <html lang="en">
@@ -318,6 +349,7 @@ th, td {{ text-align: left; padding: 6px 8px; border-bottom: 1px solid #e9ecef; 
 {timings}
 </div>
 <section class="wide"><h2>Recent failures</h2>{failures}</section>
+<section class="wide"><h2>Drift between the uploads, the records and the renditions</h2>{reconcile}</section>
 <p class="muted">Cost: {invocations} invocations, {billed} ms billed, {compute} compute + {requests} requests. Assumes {note}.
 Bytes saved: original minus the largest rendition of each format, summed over ready assets.
 Timings: pipeline stages of ready assets, p50 dark over p95 light.</p>

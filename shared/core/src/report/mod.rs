@@ -184,6 +184,8 @@ pub struct Report {
     pub cost: Cost,
     /// The most recently written failures, up to `FAILURE_SAMPLES`.
     pub recent_failures: Vec<FailureSample>,
+    /// The latest reconcile pass, when one has run: drift found and repaired.
+    pub reconcile: Option<crate::reconcile::ReconcileReport>,
 }
 
 pub const FAILURE_SAMPLES: usize = 10;
@@ -318,6 +320,7 @@ impl ReportBuilder {
                 assumptions: self.cost,
             },
             recent_failures: self.failures.into_iter().map(|(_, f)| f).collect(),
+            reconcile: None,
         }
     }
 }

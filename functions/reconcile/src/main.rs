@@ -1,0 +1,39 @@
+//! Wiring only: configuration from the environment, the adapters, then the runtime loop.
+
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+use pictor_aws::config::{load, s3_client, AwsStores};
+use pictor_aws::function::{config_or_exit, diagnostic};
+use pictor_aws::S3BlobStore;
+use pictor_reconcile::{Config, Reconcile};
+use serde_json::Value;
+use std::sync::Arc;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let config = config_or_exit(Config::from_env());
+    let sdk = load().await;
+    let stores = AwsStores::new(&sdk, &config.output_bucket, &config.table);
+    // The latest report is rewritten every pass: never cached.
+    let reports =
+        S3BlobStore::new(s3_client(&sdk), &config.output_bucket).with_cache_control("no-cache");
+    let handler = Arc::new(Reconcile::new(
+        config,
+        stores.originals,
+        stores.renditions,
+        stores.assets,
+        reports,
+    ));
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+        let handler = Arc::clone(&handler);
+        let request_id = event.context.request_id.clone();
+        let work = async move {
+            handler
+                .handle(event.payload)
+                .await
+                .map_err(|e| diagnostic(&e))
+        };
+        pictor_aws::metrics::with_request_id(request_id, work)
+    }))
+    .await
+}
