@@ -68,6 +68,7 @@ async fn every_kind_of_drift_is_found_and_repaired() {
     assert_eq!(
         counted,
         ReconcileReport {
+            at: counted.at,
             dry_run: true,
             ..expected.clone()
         }
@@ -91,6 +92,7 @@ async fn every_kind_of_drift_is_found_and_repaired() {
     assert_eq!(
         repaired,
         ReconcileReport {
+            at: repaired.at,
             repaired: 4,
             ..expected
         }
