@@ -312,4 +312,54 @@ fn watch_processes_files_as_they_land_and_never_half_written() {
     assert_eq!(slow["creator"], "ana");
     assert_eq!(by_name("moved.png")["status"], "ready");
     assert_eq!(by_name("notes.jpg")["error"]["kind"], "unsupported");
+
+    // Deleted, and moved out of the inbox: both assets end DELETED, renditions gone.
+    std::fs::remove_file(inbox.join("notes.jpg")).unwrap();
+    std::fs::rename(inbox.join("moved.png"), dir.path().join("taken.png")).unwrap();
+    let status = |assets: &[Value], n: &str| {
+        assets
+            .iter()
+            .find(|a| a["source"].as_str().unwrap().ends_with(n))
+            .map(|a| a["status"].clone())
+    };
+    wait_for(&out, |a| {
+        status(a, "notes.jpg") == Some("deleted".into())
+            && status(a, "moved.png") == Some("deleted".into())
+    });
+    let renditions = walk(&out.join("renditions"));
+    let moved_id = by_name("moved.png")["id"].as_str().unwrap().to_string();
+    assert!(
+        !renditions
+            .iter()
+            .any(|p| p.to_string_lossy().contains(&moved_id)),
+        "renditions of a moved-out file stay behind"
+    );
+}
+
+#[test]
+fn what_changed_while_unwatched_is_converged_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let inbox = dir.path().join("inbox");
+    let out = dir.path().join("out");
+    std::fs::create_dir_all(&inbox).unwrap();
+    std::fs::copy(testdata("photos/rocket.jpg"), inbox.join("kept.jpg")).unwrap();
+    std::fs::copy(testdata("photos/coffee.jpg"), inbox.join("gone.jpg")).unwrap();
+    let output = run(pictor().args(["process", "--out"]).arg(&out).arg(&inbox));
+    assert_eq!(output.status.code(), Some(0));
+    // Deleted while no watcher ran: its event is lost for good.
+    std::fs::remove_file(inbox.join("gone.jpg")).unwrap();
+    let _child = Child(
+        pictor()
+            .args(["watch", "--out"])
+            .arg(&out)
+            .arg(&inbox)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let assets = wait_for(&out, |a| a.iter().any(|x| x["status"] == "deleted"));
+    let gone = assets.iter().find(|a| a["status"] == "deleted").unwrap();
+    assert!(gone["source"].as_str().unwrap().ends_with("gone.jpg"));
+    assert_eq!(assets.iter().filter(|a| a["status"] == "ready").count(), 1);
 }
