@@ -237,6 +237,20 @@ impl Drop for Child {
     }
 }
 
+/// `pictor watch --out OUT INBOX`, stopped when dropped.
+fn watch(out: &Path, inbox: &Path) -> Child {
+    Child(
+        pictor()
+            .args(["watch", "--out"])
+            .arg(out)
+            .arg(inbox)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    )
+}
+
 fn wait_for(out: &Path, what: impl Fn(&[Value]) -> bool) -> Vec<Value> {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
@@ -264,16 +278,7 @@ fn watch_processes_files_as_they_land_and_never_half_written() {
     std::fs::create_dir_all(inbox.join("ana")).unwrap();
     // Already there before the watcher starts: not lost.
     std::fs::copy(testdata("photos/rocket.jpg"), inbox.join("early.jpg")).unwrap();
-    let _child = Child(
-        pictor()
-            .args(["watch", "--out"])
-            .arg(&out)
-            .arg(&inbox)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let _child = watch(&out, &inbox);
     wait_for(&out, |a| {
         a.iter().any(|x| {
             x["source"]
@@ -348,16 +353,7 @@ fn what_changed_while_unwatched_is_converged_at_start() {
     assert_eq!(output.status.code(), Some(0));
     // Deleted while no watcher ran: its event is lost for good.
     std::fs::remove_file(inbox.join("gone.jpg")).unwrap();
-    let _child = Child(
-        pictor()
-            .args(["watch", "--out"])
-            .arg(&out)
-            .arg(&inbox)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let _child = watch(&out, &inbox);
     let assets = wait_for(&out, |a| a.iter().any(|x| x["status"] == "deleted"));
     let gone = assets.iter().find(|a| a["status"] == "deleted").unwrap();
     assert!(gone["source"].as_str().unwrap().ends_with("gone.jpg"));

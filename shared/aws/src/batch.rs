@@ -226,12 +226,16 @@ mod tests {
             }
         })
         .await;
-        let ids: Vec<&str> = response
+        let ids = failed_ids(&response);
+        assert_eq!(ids, ["b", "c"]);
+    }
+
+    fn failed_ids(response: &SqsBatchResponse) -> Vec<&str> {
+        response
             .batch_item_failures
             .iter()
             .map(|f| f.item_identifier.as_str())
-            .collect();
-        assert_eq!(ids, ["b", "c"]);
+            .collect()
     }
 
     fn counted(id: &str, count: &str) -> SqsMessage {
@@ -284,11 +288,7 @@ mod tests {
             }
         })
         .await;
-        let ids: Vec<&str> = response
-            .batch_item_failures
-            .iter()
-            .map(|f| f.item_identifier.as_str())
-            .collect();
+        let ids = failed_ids(&response);
         assert_eq!(ids, ["slow", "next"]);
         // The second was never started: the first showed it would not fit.
         assert_eq!(started.into_inner().unwrap(), ["slow"]);

@@ -1,0 +1,655 @@
+"""Fault campaign: the real function binaries against the local S3/SQS/DynamoDB server, with a
+fault-injecting proxy in between, processes killed at random, and traffic that overwrites,
+deletes, restores and repeats. Then the invariants: every upload converged to the bucket.
+
+Run through `scripts/fault-campaign`, which builds the binaries and starts the local server.
+
+Pieces, each a thread in this process:
+- FaultProxy: the functions' AWS endpoint. Forwards to the server, but fails a set fraction of
+  requests per operation: 500 InternalError, 503 SlowDown, throttling, a stalled response
+  that ends in a reset, or a reset straight away.
+- RuntimeApi: Lambda's Runtime API for one function binary (next / response / error).
+- Poller: Lambda's SQS event source: receives batches (short visibility timeout), invokes the
+  function, deletes what succeeded; failed and unanswered messages come back, and go to the
+  dead-letter queue after `MAX_RECEIVES`. Some messages are sent again later: duplicates,
+  out of order.
+- Supervisor: runs the binary, and restarts it when the kill storm SIGKILLs it.
+"""
+
+import argparse
+import hashlib
+import http.client
+import http.server
+import json
+import os
+import queue
+import random
+import socket
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+import uuid
+
+import boto3
+
+REGION = "us-east-1"
+MAX_RECEIVES = 4
+VISIBILITY_SECONDS = 3
+FUNCTION_TIMEOUT_SECONDS = 20
+SPEC = "[[variants]]\nname = 'sm'\nwidth = 96\nformat = 'jpeg'\n\n[[variants]]\nname = 'md'\nwidth = 200\nformat = 'webp'\n"
+
+
+def log(*parts):
+    print("campaign:", *parts, file=sys.stderr, flush=True)
+
+
+class Counters:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.values = {}
+
+    def add(self, name, n=1):
+        with self.lock:
+            self.values[name] = self.values.get(name, 0) + n
+
+    def snapshot(self):
+        with self.lock:
+            return dict(sorted(self.values.items()))
+
+
+COUNTS = Counters()
+
+
+# --- the fault-injecting proxy ------------------------------------------------------------
+
+
+def operation_of(method, path, headers):
+    target = headers.get("X-Amz-Target")
+    if target:
+        return target.split(".")[-1]  # DynamoDB_20120810.PutItem -> PutItem
+    parts = urllib.parse.urlsplit(path)
+    has_key = parts.path.count("/") >= 2 and not parts.path.endswith("/")
+    if method == "GET" and not has_key:
+        return "ListObjects"
+    return {"GET": "GetObject", "HEAD": "HeadObject", "PUT": "PutObject",
+            "DELETE": "DeleteObject"}.get(method, method)
+
+
+FAULTS = ["500", "503-slowdown", "throttle", "stall-reset", "reset"]
+
+
+def make_proxy(upstream_port, rate, rng_seed):
+    rng = random.Random(rng_seed)
+    rng_lock = threading.Lock()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args):
+            pass
+
+        def handle_any(self):
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            op = operation_of(self.command, self.path, self.headers)
+            with rng_lock:
+                fault = rng.choice(FAULTS) if rng.random() < rate else None
+            COUNTS.add("requests")
+            if fault:
+                COUNTS.add(f"fault:{fault}")
+                COUNTS.add(f"fault-op:{op}")
+                return self.fail(fault, op)
+            conn = http.client.HTTPConnection("127.0.0.1", upstream_port, timeout=60)
+            headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+            headers["Host"] = f"127.0.0.1:{upstream_port}"
+            conn.request(self.command, self.path, body=body, headers=headers)
+            resp = conn.getresponse()
+            data = resp.read()
+            self.send_response(resp.status)
+            for k, v in resp.getheaders():
+                if k.lower() not in ("content-length", "transfer-encoding", "connection"):
+                    self.send_header(k, v)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(data)
+            conn.close()
+
+        def fail(self, fault, op):
+            if fault in ("reset", "stall-reset"):
+                if fault == "stall-reset":
+                    time.sleep(2.5)
+                self.close_connection = True
+                try:
+                    self.connection.shutdown(2)
+                except OSError:
+                    pass
+                return
+            dynamo = "X-Amz-Target" in self.headers
+            if fault == "500":
+                status, code = 500, "InternalError"
+            elif fault == "503-slowdown" or not dynamo:
+                status, code = 503, "SlowDown"
+            else:
+                status, code = 400, "ThrottlingException"
+            if dynamo:
+                data = json.dumps({"__type": f"com.amazonaws.dynamodb.v20120810#{code}",
+                                   "message": "injected"}).encode()
+                ctype = "application/x-amz-json-1.0"
+            else:
+                data = (f"<?xml version='1.0' encoding='UTF-8'?><Error><Code>{code}</Code>"
+                        f"<Message>injected {op}</Message></Error>").encode()
+                ctype = "application/xml"
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            self.send_header("x-amzn-ErrorType", code)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(data)
+
+        do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = handle_any
+
+    server = quiet_server(Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def quiet_server(handler):
+    """A threading HTTP server on a free port that counts, rather than prints, requests whose
+    client went away (a killed function)."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    server.handle_error = lambda request, address: COUNTS.add("connections-dropped")
+    return server
+
+
+def peer_closed(sock):
+    """Whether the other end of `sock` has gone (a killed process's pending request)."""
+    try:
+        sock.setblocking(False)
+        try:
+            return sock.recv(1, socket.MSG_PEEK) == b""
+        except BlockingIOError:
+            return False
+        finally:
+            sock.setblocking(True)
+    except OSError:
+        return True
+
+
+# --- Lambda: the Runtime API, the SQS poller, the process supervisor ------------------------
+
+
+class Invocation:
+    def __init__(self, event):
+        self.id = str(uuid.uuid4())
+        self.event = event
+        self.done = threading.Event()
+        self.result = None  # ("ok", body) | ("error", body) | ("died", None)
+
+
+class RuntimeApi:
+    def __init__(self):
+        self.pending = queue.Queue()
+        self.in_flight = {}
+        self.lock = threading.Lock()
+        api = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def reply(self, status, data=b"{}", headers=()):
+                self.send_response(status)
+                for k, v in headers:
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self):
+                if not self.path.endswith("/invocation/next"):
+                    return self.reply(404)
+                # Long poll; a poll left behind by a killed process must not take work.
+                while True:
+                    try:
+                        inv = api.pending.get(timeout=0.5)
+                    except queue.Empty:
+                        if peer_closed(self.connection):
+                            return
+                        continue
+                    if peer_closed(self.connection):
+                        api.pending.put(inv)
+                        return
+                    break
+                with api.lock:
+                    api.in_flight[inv.id] = inv
+                deadline = int((time.time() + FUNCTION_TIMEOUT_SECONDS) * 1000)
+                self.reply(200, json.dumps(inv.event).encode(), [
+                    ("Lambda-Runtime-Aws-Request-Id", inv.id),
+                    ("Lambda-Runtime-Deadline-Ms", str(deadline)),
+                    ("Lambda-Runtime-Invoked-Function-Arn",
+                     "arn:aws:lambda:us-east-1:000000000000:function:campaign"),
+                    ("Content-Type", "application/json"),
+                ])
+
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                parts = self.path.split("/")
+                if "invocation" in parts and parts[-1] in ("response", "error"):
+                    with api.lock:
+                        inv = api.in_flight.pop(parts[-2], None)
+                    if inv:
+                        inv.result = ("ok" if parts[-1] == "response" else "error", body)
+                        inv.done.set()
+                self.reply(202)
+
+        self.server = quiet_server(Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.address = f"127.0.0.1:{self.server.server_address[1]}"
+
+    def invoke(self, event):
+        inv = Invocation(event)
+        self.pending.put(inv)
+        if not inv.done.wait(FUNCTION_TIMEOUT_SECONDS + 5):
+            with self.lock:
+                self.in_flight.pop(inv.id, None)
+            return ("timeout", None)
+        return inv.result
+
+    def process_died(self):
+        """The process was killed: what it was working on will never be answered."""
+        with self.lock:
+            lost = list(self.in_flight.values())
+            self.in_flight.clear()
+        for inv in lost:
+            inv.result = ("died", None)
+            inv.done.set()
+
+
+class Supervisor:
+    def __init__(self, name, binary, env, api):
+        self.name, self.binary, self.env, self.api = name, binary, env, api
+        self.proc = None
+        self.lock = threading.Lock()
+        self.stopping = False
+        self.start()
+        threading.Thread(target=self.watch, daemon=True).start()
+
+    def start(self):
+        with self.lock:
+            self.proc = subprocess.Popen([self.binary], env=self.env, stdout=subprocess.DEVNULL,
+                                         stderr=open(f"{self.env['CAMPAIGN_LOGS']}/{self.name}.log", "ab"))
+
+    def watch(self):
+        while not self.stopping:
+            proc = self.proc
+            proc.wait()
+            if self.stopping:
+                return
+            self.api.process_died()
+            COUNTS.add(f"restarts:{self.name}")
+            self.start()
+
+    def kill(self):
+        with self.lock:
+            if self.proc and self.proc.poll() is None:
+                self.proc.send_signal(signal.SIGKILL)
+                COUNTS.add("kills")
+
+    def stop(self):
+        self.stopping = True
+        with self.lock:
+            if self.proc and self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait()
+
+
+class Poller:
+    def __init__(self, name, sqs, queue_url, api, duplicate_rate, rng):
+        self.name, self.sqs, self.queue_url, self.api = name, sqs, queue_url, api
+        self.duplicate_rate, self.rng = duplicate_rate, rng
+        self.busy = False
+        self.stopping = False
+        threading.Thread(target=self.run, daemon=True).start()
+
+    def run(self):
+        while not self.stopping:
+            try:
+                got = self.sqs.receive_message(
+                    QueueUrl=self.queue_url, MaxNumberOfMessages=5, WaitTimeSeconds=1,
+                    VisibilityTimeout=VISIBILITY_SECONDS,
+                    AttributeNames=["ApproximateReceiveCount"])
+            except Exception as e:  # the server is local; keep polling
+                log(self.name, "receive failed:", e)
+                time.sleep(0.5)
+                continue
+            messages = got.get("Messages", [])
+            if not messages:
+                continue
+            self.busy = True
+            try:
+                self.handle(messages)
+            finally:
+                self.busy = False
+
+    def handle(self, messages):
+        records = [{
+            "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+            "attributes": {"ApproximateReceiveCount": m["Attributes"]["ApproximateReceiveCount"]},
+            "messageAttributes": {}, "eventSource": "aws:sqs", "awsRegion": REGION,
+            "eventSourceARN": "arn:aws:sqs:us-east-1:000000000000:campaign",
+        } for m in messages]
+        COUNTS.add(f"deliveries:{self.name}", len(records))
+        retries = sum(1 for m in messages if int(m["Attributes"]["ApproximateReceiveCount"]) > 1)
+        COUNTS.add("redeliveries", retries)
+        outcome, body = self.api.invoke({"Records": records})
+        if outcome != "ok":
+            COUNTS.add(f"invocations-{outcome}")
+            return  # every message comes back after the visibility timeout
+        failed = {f["itemIdentifier"] for f in json.loads(body).get("batchItemFailures", [])}
+        COUNTS.add("messages-retried", len(failed))
+        done = [m for m in messages if m["MessageId"] not in failed]
+        if done:
+            self.sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)])
+        for m in done:
+            if self.rng.random() < self.duplicate_rate:
+                # At-least-once delivery, and out of order: the same notification again later.
+                COUNTS.add("duplicates-sent")
+                self.sqs.send_message(QueueUrl=self.queue_url, MessageBody=m["Body"],
+                                      DelaySeconds=self.rng.randint(0, 4))
+
+
+# --- traffic --------------------------------------------------------------------------------
+
+
+def notification(name, bucket, key, version=None):
+    obj = {"key": urllib.parse.quote(key)}
+    if version:
+        obj["versionId"] = version
+    return json.dumps({"Records": [{"eventSource": "aws:s3", "eventName": name,
+                                    "s3": {"bucket": {"name": bucket}, "object": obj}}]})
+
+
+def traffic(args, s3, sqs, res, photos, rng):
+    """Uploads, overwrites (new and identical bytes), deletes of every kind, restores. The
+    local server sends no notification for delete markers; S3 does, so they are sent here."""
+    bucket = res["uploads_bucket"]
+    keys = [f"uploads/creator{n % 7}/photo-{n}.jpg" for n in range(args.uploads)]
+    current = {}
+
+    def put(key, data):
+        s3.put_object(Bucket=bucket, Key=key, Body=data)
+        current[key] = data
+        COUNTS.add("traffic:puts")
+
+    for key in keys:
+        put(key, rng.choice(photos))
+        if rng.random() < 0.05:
+            # Deleted before its ingest could have run: the race of case 1.
+            versions = s3.list_object_versions(Bucket=bucket, Prefix=key).get("Versions", [])
+            for v in versions:
+                s3.delete_object(Bucket=bucket, Key=key, VersionId=v["VersionId"])
+            current.pop(key, None)
+            COUNTS.add("traffic:racing-deletes")
+    for _ in range(args.overwrites):
+        key = rng.choice(keys)
+        if key not in current:
+            continue
+        same = rng.random() < 0.3
+        put(key, current[key] if same else rng.choice(photos))
+        COUNTS.add("traffic:overwrites-same" if same else "traffic:overwrites-new")
+    live = [k for k in keys if k in current]
+    rng.shuffle(live)
+    markers = []
+    for key in live[: args.deletes]:
+        versions = s3.list_object_versions(Bucket=bucket, Prefix=key).get("Versions", [])
+        versions = [v for v in versions if v["Key"] == key]
+        kind = rng.choice(["marker", "current-version", "noncurrent-version"])
+        if kind == "noncurrent-version" and len(versions) > 1:
+            old = next(v for v in versions if not v["IsLatest"])
+            s3.delete_object(Bucket=bucket, Key=key, VersionId=old["VersionId"])
+        elif kind == "current-version" or len(versions) <= 1 and kind != "marker":
+            latest = next(v for v in versions if v["IsLatest"])
+            s3.delete_object(Bucket=bucket, Key=key, VersionId=latest["VersionId"])
+        else:
+            out = s3.delete_object(Bucket=bucket, Key=key)
+            markers.append((key, out["VersionId"]))
+            sqs.send_message(QueueUrl=res["cleanup_queue_url"], MessageBody=notification(
+                "ObjectRemoved:DeleteMarkerCreated", bucket, key, out["VersionId"]))
+        COUNTS.add(f"traffic:delete-{kind}")
+    # Restores: the delete marker removed, the object is back.
+    for key, marker in markers[: max(1, len(markers) // 4)]:
+        s3.delete_object(Bucket=bucket, Key=key, VersionId=marker)
+        sqs.send_message(QueueUrl=res["cleanup_queue_url"], MessageBody=notification(
+            "ObjectRemoved:Delete", bucket, key, marker))
+        COUNTS.add("traffic:restores")
+
+
+# --- invariants -----------------------------------------------------------------------------
+
+
+def asset_id(bucket, key):
+    return hashlib.sha256(f"s3://{bucket}/{key}".encode()).hexdigest()[:32]
+
+
+def all_records(dynamodb, table):
+    records, start = {}, None
+    while True:
+        kw = {"TableName": table}
+        if start:
+            kw["ExclusiveStartKey"] = start
+        page = dynamodb.scan(**kw)
+        for item in page["Items"]:
+            record = json.loads(item["record"]["S"])
+            records[record["id"]] = record
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            return records
+
+
+def list_keys(s3, bucket, prefix):
+    keys = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        keys += [o["Key"] for o in page.get("Contents", [])]
+    return keys
+
+
+def check(s3, sqs, dynamodb, res):
+    bucket, out = res["uploads_bucket"], res["output_bucket"]
+    records = all_records(dynamodb, res["table"])
+    present = {}
+    for key in list_keys(s3, bucket, "uploads/"):
+        data = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        present[asset_id(bucket, key)] = (key, hashlib.sha256(data).hexdigest())
+    lost, wrong, not_deleted = [], [], []
+    for aid, (key, sha) in present.items():
+        r = records.get(aid)
+        if r is None:
+            lost.append(key)
+        elif r["status"] not in ("ready", "failed") or (
+                r.get("sha256") != sha and not (r["status"] == "failed" and r.get("sha256") is None)):
+            wrong.append((key, r["status"], r.get("error")))
+    for aid, r in records.items():
+        if aid not in present and (r["status"] != "deleted" or r.get("variants")):
+            not_deleted.append((r["source"], r["status"]))
+    referenced = {v["key"] for r in records.values() for v in r.get("variants", [])}
+    stored = set(list_keys(s3, out, "renditions/"))
+    dlq_without_failed = []
+    for dlq in res["dead_letter_urls"]:
+        while True:
+            got = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+            msgs = got.get("Messages", [])
+            if not msgs:
+                break
+            for m in msgs:
+                COUNTS.add("dead-letters")
+                body = json.loads(m["Body"])
+                for rec in body.get("Records", []):
+                    key = urllib.parse.unquote_plus(rec["s3"]["object"]["key"])
+                    r = records.get(asset_id(bucket, key))
+                    # The record may since have converged further (a later notification).
+                    if r is None:
+                        dlq_without_failed.append(key)
+                sqs.delete_message(QueueUrl=dlq, ReceiptHandle=m["ReceiptHandle"])
+    return {
+        "uploads_present": len(present),
+        "records": len(records),
+        "lost": len(lost),
+        "wrong": len(wrong),
+        "gone_but_not_deleted": len(not_deleted),
+        "orphan_renditions": len(stored - referenced),
+        "missing_renditions": len(referenced - stored),
+        "dead_letters_without_record": len(dlq_without_failed),
+        "examples": {"lost": lost[:5], "wrong": wrong[:5], "not_deleted": not_deleted[:5],
+                     "missing": sorted(referenced - stored)[:5]},
+    }
+
+
+# --- the run --------------------------------------------------------------------------------
+
+
+def wait_drained(sqs, urls, pollers, limit):
+    quiet, started = 0, time.time()
+    while time.time() - started < limit:
+        counts = 0
+        for url in urls:
+            attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
+                "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
+                "ApproximateNumberOfMessagesDelayed"])["Attributes"]
+            counts += sum(int(v) for v in attrs.values())
+        quiet = quiet + 1 if counts == 0 and not any(p.busy for p in pollers) else 0
+        if quiet >= 3:
+            return time.time() - started
+        time.sleep(1)
+    raise SystemExit(f"campaign: queues not drained after {limit} s")
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--endpoint", required=True)
+    p.add_argument("--bin", required=True, help="folder with pictor-ingest, pictor-cleanup, pictor")
+    p.add_argument("--names", required=True, nargs=4,
+                   metavar=("UPLOADS", "OUTPUT", "TABLE", "QUEUE"),
+                   help="the resources `provision` made")
+    p.add_argument("--photos", nargs="+", required=True)
+    p.add_argument("--uploads", type=int, default=30)
+    p.add_argument("--overwrites", type=int, default=10)
+    p.add_argument("--deletes", type=int, default=8)
+    p.add_argument("--faults", type=float, default=0.1)
+    p.add_argument("--kill-every", type=float, default=3.0, help="seconds between kills (mean)")
+    p.add_argument("--duplicates", type=float, default=0.1)
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--logs", required=True)
+    p.add_argument("--report", help="write the figures as JSON here")
+    args = p.parse_args()
+    rng = random.Random(args.seed)
+    upstream = int(urllib.parse.urlsplit(args.endpoint).port)
+    kw = dict(endpoint_url=args.endpoint, region_name=REGION,
+              aws_access_key_id="local", aws_secret_access_key="local")
+    s3, sqs, dynamodb = boto3.client("s3", **kw), boto3.client("sqs", **kw), boto3.client("dynamodb", **kw)
+    uploads, output, table, queue_name = args.names
+    res = {
+        "uploads_bucket": uploads, "output_bucket": output, "table": table,
+        "ingest_queue_url": sqs.get_queue_url(QueueName=queue_name)["QueueUrl"],
+        "cleanup_queue_url": sqs.get_queue_url(QueueName=f"{queue_name}-removed")["QueueUrl"],
+    }
+    photos = [open(f, "rb").read() for f in args.photos]
+
+    # Dead-letter queues, as the CDK app configures them.
+    res["dead_letter_urls"] = []
+    for name in ("ingest_queue_url", "cleanup_queue_url"):
+        dlq = sqs.create_queue(QueueName=res[name].rsplit("/", 1)[1] + "-dlq")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sqs.set_queue_attributes(QueueUrl=res[name], Attributes={"RedrivePolicy": json.dumps(
+            {"deadLetterTargetArn": arn, "maxReceiveCount": str(MAX_RECEIVES)})})
+        res["dead_letter_urls"].append(dlq)
+
+    proxy = make_proxy(upstream, args.faults, args.seed)
+    proxy_url = f"http://127.0.0.1:{proxy.server_address[1]}"
+    env = dict(os.environ, AWS_ENDPOINT_URL=proxy_url, AWS_REGION=REGION,
+               AWS_ACCESS_KEY_ID="local", AWS_SECRET_ACCESS_KEY="local",
+               AWS_LAMBDA_FUNCTION_MEMORY_SIZE="1024", AWS_LAMBDA_FUNCTION_VERSION="$LATEST",
+               AWS_LAMBDA_LOG_STREAM_NAME="campaign", AWS_LAMBDA_LOG_FORMAT="JSON",
+               PICTOR_OUTPUT_BUCKET=res["output_bucket"], PICTOR_TABLE=res["table"],
+               PICTOR_UPLOAD_PREFIX="uploads/", PICTOR_SPEC=SPEC, PICTOR_ENCODE_THREADS="1",
+               PICTOR_MAX_RECEIVES=str(MAX_RECEIVES), CAMPAIGN_LOGS=args.logs,
+               RUST_LOG="warn")
+    supervisors, pollers = [], []
+    for name, queue_key in (("ingest", "ingest_queue_url"), ("cleanup", "cleanup_queue_url")):
+        api = RuntimeApi()
+        fenv = dict(env, AWS_LAMBDA_RUNTIME_API=api.address,
+                    AWS_LAMBDA_FUNCTION_NAME=f"pictor-{name}",
+                    AWS_LAMBDA_LOG_GROUP_NAME=f"/aws/lambda/pictor-{name}")
+        supervisors.append(Supervisor(name, os.path.join(args.bin, f"pictor-{name}"), fenv, api))
+        pollers.append(Poller(name, sqs, res[queue_key], api, args.duplicates, random.Random(rng.random())))
+
+    storm_on = threading.Event()
+    storm_on.set()
+
+    def storm():
+        srng = random.Random(args.seed + 1)
+        while storm_on.is_set():
+            time.sleep(srng.uniform(0.5, 1.5) * args.kill_every)
+            if storm_on.is_set():
+                srng.choice(supervisors).kill()
+
+    started = time.time()
+    if args.kill_every > 0:
+        threading.Thread(target=storm, daemon=True).start()
+    traffic(args, s3, sqs, res, photos, rng)
+    log(f"traffic sent in {time.time() - started:.1f} s; draining")
+    # Kills go on while the queues drain: recovery is what is under test.
+    drain_limit = 600 + 2 * (args.uploads + args.overwrites)
+    wait_drained(sqs, [res["ingest_queue_url"], res["cleanup_queue_url"]], pollers, drain_limit)
+    storm_on.clear()
+    for s in supervisors:
+        s.stop()
+    for q in pollers:
+        q.stopping = True
+    elapsed = time.time() - started
+    log(f"drained; {elapsed:.1f} s in all; checking invariants")
+
+    before = check(s3, sqs, dynamodb, res)
+    reconcile = subprocess.run(
+        [os.path.join(args.bin, "pictor"), "reconcile", "--table", res["table"], "--bucket",
+         res["uploads_bucket"], "--output-bucket", res["output_bucket"], "--grace", "0s"],
+        env=dict(env, AWS_ENDPOINT_URL=args.endpoint), capture_output=True, text=True)
+    if reconcile.returncode != 0:
+        raise SystemExit(f"campaign: reconcile failed: {reconcile.stderr}")
+    reconciled = json.loads(reconcile.stdout)
+    after = check(s3, sqs, dynamodb, res)
+    figures = {
+        "scale": {k: getattr(args, k) for k in ("uploads", "overwrites", "deletes", "faults",
+                                                  "kill_every", "duplicates", "seed")},
+        "seconds": round(elapsed, 1),
+        "counts": COUNTS.snapshot(),
+        "before_reconcile": before,
+        "reconcile": reconciled,
+        "after_reconcile": after,
+    }
+    print(json.dumps(figures, indent=2))
+    if args.report:
+        with open(args.report, "w") as f:
+            json.dump(figures, f, indent=2)
+    bad = {k: v for k, v in before.items()
+           if k in ("lost", "wrong", "gone_but_not_deleted", "missing_renditions",
+                    "dead_letters_without_record") and v}
+    bad.update({f"after:{k}": v for k, v in after.items()
+                if k in ("lost", "wrong", "gone_but_not_deleted", "orphan_renditions",
+                         "missing_renditions") and v})
+    if bad:
+        raise SystemExit(f"campaign: invariants broken: {bad}")
+    log("every invariant holds")
+
+
+if __name__ == "__main__":
+    main()
