@@ -45,6 +45,13 @@ pub enum Handled {
     GaveUp(AssetId),
 }
 
+/// What a record says while the last allowed attempt runs, and after it if the process died.
+const LAST_ATTEMPT: &str = "the last allowed attempt did not finish (the process was stopped: \
+     out of memory, or the function's timeout)";
+
+/// Time kept to record a failure after an attempt is stopped at its deadline.
+const GIVE_UP_RESERVE: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// The handler on the AWS adapters, as the function runs it.
 pub type AwsIngest =
     Ingest<pictor_aws::S3Originals, pictor_aws::S3BlobStore, pictor_aws::DynamoAssetStore>;
@@ -106,6 +113,7 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingest<O, B, A> {
             body: body.to_string(),
             receive_count: 1,
             is_last: false,
+            finish_by: None,
         };
         self.handle_delivery(&delivery).await
     }
@@ -131,7 +139,7 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingest<O, B, A> {
                 asset_id = %event.location().asset_id(),
             );
             // Boxed: the whole pipeline's future inline would make every caller's future huge.
-            let outcome = Box::pin(self.handle_object(event, delivery.is_last))
+            let outcome = Box::pin(self.handle_object(event, delivery))
                 .instrument(span)
                 .await?;
             handled.push(outcome);
@@ -139,7 +147,11 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingest<O, B, A> {
         Ok(handled)
     }
 
-    async fn handle_object(&self, event: &ObjectEvent, is_last: bool) -> Result<Handled, Retry> {
+    async fn handle_object(
+        &self,
+        event: &ObjectEvent,
+        delivery: &Delivery,
+    ) -> Result<Handled, Retry> {
         if event.kind == EventKind::Other {
             return Ok(Handled::Ignored("neither a creation nor a removal"));
         }
@@ -147,11 +159,28 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingest<O, B, A> {
             Ok(upload) => upload,
             Err(why) => return Ok(Handled::Ignored(why.as_str())),
         };
-        let error = match self.ingestor.ingest(&upload, Intent::Upload).await {
-            Ok(outcome) => return Ok(report(self.function, &outcome)),
-            Err(e) => e.to_string(),
+        if delivery.is_last {
+            // A process killed on this last attempt (out of memory, the timeout) runs no more
+            // code: the record says so first, and the attempt overwrites it when it ends.
+            if let Err(e) = self.ingestor.give_up(&upload, LAST_ATTEMPT).await {
+                tracing::warn!(error = %e, "could not record the last attempt");
+            }
+        }
+        // Stop in time to record a failure, rather than be abandoned at the deadline.
+        let finish_by = delivery
+            .finish_by
+            .and_then(|t| t.checked_sub(GIVE_UP_RESERVE));
+        let attempt = self.ingestor.ingest(&upload, Intent::Upload);
+        let finished = match finish_by {
+            Some(by) => tokio::time::timeout_at(by.into(), attempt).await.ok(),
+            None => Some(attempt.await),
         };
-        if !is_last {
+        let error = match finished {
+            Some(Ok(outcome)) => return Ok(report(self.function, &outcome)),
+            Some(Err(e)) => e.to_string(),
+            None => "did not finish before the invocation's deadline".to_string(),
+        };
+        if !delivery.is_last {
             return Err(Retry(error));
         }
         // The queue will not deliver this again: leave a record of why before the DLQ.

@@ -363,6 +363,60 @@ async fn the_last_allowed_delivery_leaves_a_failed_record() {
     assert_eq!(c.asset(key).await.status, AssetStatus::Ready);
 }
 
+/// The last allowed delivery runs out of time: the attempt is stopped in time to record the
+/// upload as FAILED `transient` (a process killed outright leaves the same record, written
+/// before the attempt), and the message goes to the dead-letter queue.
+#[tokio::test]
+async fn a_last_attempt_out_of_time_leaves_a_failed_record() {
+    let c = cloud().await;
+    let key = "uploads/bo/slow.jpg";
+    c.upload(key, fixture("images/photos/coffee.jpg")).await;
+    let mut batch = c.receive(&c.resources.ingest_queue_url, 1).await;
+    let id = batch["Records"][0]["messageId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    batch["Records"][0]["attributes"]["ApproximateReceiveCount"] = "3".into();
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    // 1.5 s kept to answer the runtime, 1 s to record the failure: none left to process.
+    let response = c
+        .ingest
+        .handle_until(batch, Some(now_ms + 2_500))
+        .await
+        .unwrap();
+    assert_eq!(failures(&response), [id]);
+    let asset = c.asset(key).await;
+    assert_eq!(asset.status, AssetStatus::Failed);
+    let error = asset.error.unwrap();
+    assert_eq!(error.kind, ErrorKind::Transient);
+    assert!(error.message.contains("deadline"), "{}", error.message);
+}
+
+/// An original in an archive storage class cannot be read until it is restored: a FAILED
+/// `archived` record, acknowledged (not retried), and `reprocess` picks it up later.
+#[tokio::test]
+async fn archived_originals_fail_permanently() {
+    let c = cloud().await;
+    let key = "uploads/bo/cold.jpg";
+    c.s3.put_object()
+        .bucket(&c.resources.uploads_bucket)
+        .key(key)
+        .storage_class(aws_sdk_s3::types::StorageClass::Glacier)
+        .body(ByteStream::from(fixture("images/photos/coffee.jpg")))
+        .send()
+        .await
+        .unwrap();
+    let batch = c.receive(&c.resources.ingest_queue_url, 1).await;
+    let response = c.ingest.handle(batch).await.unwrap();
+    assert!(failures(&response).is_empty(), "not retried: {response}");
+    let asset = c.asset(key).await;
+    assert_eq!(asset.status, AssetStatus::Failed);
+    assert_eq!(asset.error.unwrap().kind, ErrorKind::Archived);
+}
+
 #[tokio::test]
 async fn direct_invocation_and_documented_event_shapes() {
     let c = cloud().await;

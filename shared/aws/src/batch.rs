@@ -27,6 +27,9 @@ pub struct Delivery {
     /// Whether this is the last delivery the queue allows before the dead-letter queue: a
     /// failure now is final, so the handler should leave a record saying so.
     pub is_last: bool,
+    /// When the handler must be done with this message (the invocation's deadline, less the
+    /// time kept back to answer the runtime); past it the message is abandoned and retried.
+    pub finish_by: Option<Instant>,
 }
 
 /// How a batch is run: the queue's redrive setting and the invocation's deadline.
@@ -77,6 +80,7 @@ where
             body: message.body.unwrap_or_default(),
             receive_count,
             is_last: limits.max_receives.is_some_and(|max| receive_count >= max),
+            finish_by: limits.deadline.map(|d| d - DEADLINE_MARGIN),
         };
         let started = Instant::now();
         let time_left = limits.deadline.map(|d| {
@@ -157,6 +161,7 @@ where
             body: event.to_string(),
             receive_count: 1,
             is_last: false,
+            finish_by: None,
         };
         return match handle(delivery).await {
             Ok(()) => Ok(Value::Null),

@@ -219,3 +219,63 @@ fn archived(
 pub(crate) fn to_time(t: &aws_sdk_s3::primitives::DateTime) -> Option<time::OffsetDateTime> {
     time::OffsetDateTime::from_unix_timestamp_nanos(t.as_nanos()).ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_s3::config::http::HttpResponse;
+    use aws_sdk_s3::error::ErrorMetadata;
+    use aws_sdk_s3::operation::get_object::GetObjectError;
+    use aws_sdk_s3::primitives::SdkBody;
+
+    /// The SDK's error for an S3 answer of `status` with error `code`.
+    fn answer(status: u16, code: &str) -> SdkError<GetObjectError, HttpResponse> {
+        let meta = ErrorMetadata::builder()
+            .code(code)
+            .message("from S3")
+            .build();
+        let status = status.try_into().expect("a status code");
+        SdkError::service_error(
+            GetObjectError::generic(meta),
+            HttpResponse::new(status, SdkBody::empty()),
+        )
+    }
+
+    fn kind(error: ReadError) -> Option<ErrorKind> {
+        match error {
+            ReadError::Unreadable(e) => Some(e.kind),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn refusals_are_permanent_and_trouble_is_not() {
+        let read = |status, code| kind(read_error("get s3://b/k", answer(status, code)));
+        assert_eq!(read(403, "AccessDenied"), Some(ErrorKind::AccessDenied));
+        // A KMS key the caller may not use answers 403 too.
+        assert_eq!(
+            read(403, "KMS.AccessDeniedException"),
+            Some(ErrorKind::AccessDenied)
+        );
+        assert_eq!(read(403, "InvalidObjectState"), Some(ErrorKind::Archived));
+        assert_eq!(read(503, "SlowDown"), None);
+        assert!(matches!(
+            read_error("get s3://b/k", answer(503, "SlowDown")),
+            ReadError::Store(StoreError::Unavailable(_))
+        ));
+    }
+
+    #[test]
+    fn archive_tiers_need_a_restore() {
+        assert!(archived(Some(&StorageClass::Glacier), None, None).is_some());
+        assert!(archived(Some(&StorageClass::DeepArchive), None, None).is_some());
+        let restored =
+            Some("ongoing-request=\"false\", expiry-date=\"Fri, 21 Dec 2026 00:00:00 GMT\"");
+        assert!(archived(Some(&StorageClass::Glacier), None, restored).is_none());
+        let restoring = Some("ongoing-request=\"true\"");
+        assert!(archived(Some(&StorageClass::Glacier), None, restoring).is_some());
+        assert!(archived(Some(&StorageClass::GlacierIr), None, None).is_none());
+        assert!(archived(None, Some(&ArchiveStatus::ArchiveAccess), None).is_some());
+        assert!(archived(Some(&StorageClass::Standard), None, None).is_none());
+    }
+}

@@ -33,6 +33,12 @@ impl ErrorKind {
         !matches!(self, ErrorKind::Transient)
     }
 
+    /// Permanent until an operator acts (grants access, restores from the archive): a
+    /// notification does not retry it, but `reprocess` does.
+    pub fn awaits_operator(self) -> bool {
+        matches!(self, ErrorKind::AccessDenied | ErrorKind::Archived)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorKind::Unsupported => "unsupported",

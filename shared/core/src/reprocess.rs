@@ -100,7 +100,10 @@ impl Selection {
             return None;
         }
         let settled = asset.engine.as_deref() == Some(ENGINE)
-            && asset.error.as_ref().is_some_and(|e| e.kind.is_permanent());
+            && asset
+                .error
+                .as_ref()
+                .is_some_and(|e| e.kind.is_permanent() && !e.kind.awaits_operator());
         (!settled).then_some(Reason::RetryFailure)
     }
 
@@ -229,6 +232,14 @@ mod tests {
             all.reason(&failed(transient, Some(ENGINE)), CURRENT),
             Some(Reason::RetryFailure)
         );
+        // Fixed by an operator (access granted, restored from the archive): worth another go.
+        for kind in [crate::ErrorKind::AccessDenied, crate::ErrorKind::Archived] {
+            let error = ProcessError::new(kind, "refused");
+            assert_eq!(
+                all.reason(&failed(error, Some(ENGINE)), CURRENT),
+                Some(Reason::RetryFailure)
+            );
+        }
     }
 
     #[test]
