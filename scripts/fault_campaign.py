@@ -81,7 +81,8 @@ def operation_of(method, path, headers):
 FAULTS = ["500", "503-slowdown", "throttle", "stall-reset", "reset"]
 
 
-def make_proxy(upstream_port, rate, rng_seed):
+def make_proxy(upstream_port, fault_rate, rng_seed):
+    """`fault_rate` is a one-element list, so the campaign can turn faults off later."""
     rng = random.Random(rng_seed)
     rng_lock = threading.Lock()
 
@@ -96,7 +97,7 @@ def make_proxy(upstream_port, rate, rng_seed):
             body = self.rfile.read(length) if length else b""
             op = operation_of(self.command, self.path, self.headers)
             with rng_lock:
-                fault = rng.choice(FAULTS) if rng.random() < rate else None
+                fault = rng.choice(FAULTS) if rng.random() < fault_rate[0] else None
             COUNTS.add("requests")
             if fault:
                 COUNTS.add(f"fault:{fault}")
@@ -295,7 +296,7 @@ class Supervisor:
             if self.stopping:
                 return
             self.api.process_died()
-            COUNTS.add(f"restarts:{self.name}")
+            COUNTS.add(f"restarts:{self.name.rsplit('-', 1)[0]}")
             self.start()
 
     def kill(self):
@@ -463,55 +464,74 @@ def list_keys(s3, bucket, prefix):
     return keys
 
 
-def check(s3, sqs, dynamodb, res):
+def check(s3, dynamodb, res, strict):
+    """The bucket against the records and the renditions. `strict`: every present key's record
+    describes its current bytes; otherwise a FAILED `transient` record (the upload could not
+    be read, its message is in a dead-letter queue) also counts as a record with a reason."""
     bucket, out = res["uploads_bucket"], res["output_bucket"]
     records = all_records(dynamodb, res["table"])
     present = {}
     for key in list_keys(s3, bucket, "uploads/"):
         data = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
         present[asset_id(bucket, key)] = (key, hashlib.sha256(data).hexdigest())
-    lost, wrong, not_deleted = [], [], []
+    lost, wrong, not_deleted, transient = [], [], [], 0
     for aid, (key, sha) in present.items():
         r = records.get(aid)
         if r is None:
             lost.append(key)
-        elif r["status"] not in ("ready", "failed") or (
-                r.get("sha256") != sha and not (r["status"] == "failed" and r.get("sha256") is None)):
+            continue
+        is_transient = r["status"] == "failed" and (r.get("error") or {}).get("kind") == "transient"
+        transient += is_transient
+        if r["status"] not in ("ready", "failed") or (
+                r.get("sha256") != sha and (strict or not is_transient)):
             wrong.append((key, r["status"], r.get("error")))
     for aid, r in records.items():
         if aid not in present and (r["status"] != "deleted" or r.get("variants")):
             not_deleted.append((r["source"], r["status"]))
     referenced = {v["key"] for r in records.values() for v in r.get("variants", [])}
     stored = set(list_keys(s3, out, "renditions/"))
-    dlq_without_failed = []
-    for dlq in res["dead_letter_urls"]:
+    by_status = {}
+    for r in records.values():
+        by_status[r["status"]] = by_status.get(r["status"], 0) + 1
+    return {
+        "uploads_present": len(present),
+        "records": by_status,
+        "failed_transient": transient,
+        "lost": len(lost),
+        "wrong": len(wrong),
+        "gone_but_not_deleted": len(not_deleted),
+        "orphan_renditions": len(stored - referenced),
+        "missing_renditions": len(referenced - stored),
+        "examples": {"lost": lost[:5], "wrong": wrong[:5], "not_deleted": not_deleted[:5],
+                     "missing": sorted(referenced - stored)[:5]},
+    }
+
+
+def redrive(sqs, dynamodb, res):
+    """Every dead letter must have a record of its upload; then each goes back to its queue,
+    as an operator redrives after fixing the cause."""
+    bucket = res["uploads_bucket"]
+    records = all_records(dynamodb, res["table"])
+    found, without_record, failed = 0, [], 0
+    for dlq, source in res["dead_letters"]:
         while True:
             got = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10, WaitTimeSeconds=1)
             msgs = got.get("Messages", [])
             if not msgs:
                 break
             for m in msgs:
-                COUNTS.add("dead-letters")
-                body = json.loads(m["Body"])
-                for rec in body.get("Records", []):
+                found += 1
+                for rec in json.loads(m["Body"]).get("Records", []):
                     key = urllib.parse.unquote_plus(rec["s3"]["object"]["key"])
                     r = records.get(asset_id(bucket, key))
-                    # The record may since have converged further (a later notification).
                     if r is None:
-                        dlq_without_failed.append(key)
+                        without_record.append(key)
+                    elif r["status"] == "failed":
+                        failed += 1
+                sqs.send_message(QueueUrl=source, MessageBody=m["Body"])
                 sqs.delete_message(QueueUrl=dlq, ReceiptHandle=m["ReceiptHandle"])
-    return {
-        "uploads_present": len(present),
-        "records": len(records),
-        "lost": len(lost),
-        "wrong": len(wrong),
-        "gone_but_not_deleted": len(not_deleted),
-        "orphan_renditions": len(stored - referenced),
-        "missing_renditions": len(referenced - stored),
-        "dead_letters_without_record": len(dlq_without_failed),
-        "examples": {"lost": lost[:5], "wrong": wrong[:5], "not_deleted": not_deleted[:5],
-                     "missing": sorted(referenced - stored)[:5]},
-    }
+    return {"dead_letters": found, "with_failed_record": failed,
+            "without_record": len(without_record), "examples": without_record[:5]}
 
 
 # --- the run --------------------------------------------------------------------------------
@@ -547,6 +567,7 @@ def main():
     p.add_argument("--faults", type=float, default=0.1)
     p.add_argument("--kill-every", type=float, default=3.0, help="seconds between kills (mean)")
     p.add_argument("--duplicates", type=float, default=0.1)
+    p.add_argument("--concurrency", type=int, default=2, help="ingest processes at once")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--logs", required=True)
     p.add_argument("--report", help="write the figures as JSON here")
@@ -565,15 +586,16 @@ def main():
     photos = [open(f, "rb").read() for f in args.photos]
 
     # Dead-letter queues, as the CDK app configures them.
-    res["dead_letter_urls"] = []
+    res["dead_letters"] = []
     for name in ("ingest_queue_url", "cleanup_queue_url"):
         dlq = sqs.create_queue(QueueName=res[name].rsplit("/", 1)[1] + "-dlq")["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         sqs.set_queue_attributes(QueueUrl=res[name], Attributes={"RedrivePolicy": json.dumps(
             {"deadLetterTargetArn": arn, "maxReceiveCount": str(MAX_RECEIVES)})})
-        res["dead_letter_urls"].append(dlq)
+        res["dead_letters"].append((dlq, res[name]))
 
-    proxy = make_proxy(upstream, args.faults, args.seed)
+    fault_rate = [args.faults]
+    proxy = make_proxy(upstream, fault_rate, args.seed)
     proxy_url = f"http://127.0.0.1:{proxy.server_address[1]}"
     env = dict(os.environ, AWS_ENDPOINT_URL=proxy_url, AWS_REGION=REGION,
                AWS_ACCESS_KEY_ID="local", AWS_SECRET_ACCESS_KEY="local",
@@ -584,12 +606,14 @@ def main():
                PICTOR_MAX_RECEIVES=str(MAX_RECEIVES), CAMPAIGN_LOGS=args.logs,
                RUST_LOG="warn")
     supervisors, pollers = [], []
-    for name, queue_key in (("ingest", "ingest_queue_url"), ("cleanup", "cleanup_queue_url")):
+    instances = [("ingest", "ingest_queue_url")] * args.concurrency + [("cleanup", "cleanup_queue_url")]
+    for n, (name, queue_key) in enumerate(instances):
+        # One execution environment: a process, its Runtime API, its share of the queue.
         api = RuntimeApi()
         fenv = dict(env, AWS_LAMBDA_RUNTIME_API=api.address,
                     AWS_LAMBDA_FUNCTION_NAME=f"pictor-{name}",
                     AWS_LAMBDA_LOG_GROUP_NAME=f"/aws/lambda/pictor-{name}")
-        supervisors.append(Supervisor(name, os.path.join(args.bin, f"pictor-{name}"), fenv, api))
+        supervisors.append(Supervisor(f"{name}-{n}", os.path.join(args.bin, f"pictor-{name}"), fenv, api))
         pollers.append(Poller(name, sqs, res[queue_key], api, args.duplicates, random.Random(rng.random())))
 
     storm_on = threading.Event()
@@ -611,14 +635,20 @@ def main():
     drain_limit = 600 + 2 * (args.uploads + args.overwrites)
     wait_drained(sqs, [res["ingest_queue_url"], res["cleanup_queue_url"]], pollers, drain_limit)
     storm_on.clear()
+    elapsed = time.time() - started
+    log(f"drained in {elapsed:.1f} s; checking, then redriving the dead letters")
+
+    under_faults = check(s3, dynamodb, res, strict=False)
+    dead = redrive(sqs, dynamodb, res)
+    log(f"{dead['dead_letters']} dead letters redriven, faults off")
+    fault_rate[0] = 0.0
+    wait_drained(sqs, [res["ingest_queue_url"], res["cleanup_queue_url"]], pollers, drain_limit)
     for s in supervisors:
         s.stop()
     for q in pollers:
         q.stopping = True
-    elapsed = time.time() - started
-    log(f"drained; {elapsed:.1f} s in all; checking invariants")
 
-    before = check(s3, sqs, dynamodb, res)
+    before = check(s3, dynamodb, res, strict=True)
     reconcile = subprocess.run(
         [os.path.join(args.bin, "pictor"), "reconcile", "--table", res["table"], "--bucket",
          res["uploads_bucket"], "--output-bucket", res["output_bucket"], "--grace", "0s"],
@@ -626,13 +656,17 @@ def main():
     if reconcile.returncode != 0:
         raise SystemExit(f"campaign: reconcile failed: {reconcile.stderr}")
     reconciled = json.loads(reconcile.stdout)
-    after = check(s3, sqs, dynamodb, res)
+    after = check(s3, dynamodb, res, strict=True)
     figures = {
         "scale": {k: getattr(args, k) for k in ("uploads", "overwrites", "deletes", "faults",
-                                                  "kill_every", "duplicates", "seed")},
-        "seconds": round(elapsed, 1),
+                                                  "kill_every", "duplicates", "concurrency",
+                                                  "seed")},
+        "seconds_under_faults": round(elapsed, 1),
+        "seconds_in_all": round(time.time() - started, 1),
         "counts": COUNTS.snapshot(),
-        "before_reconcile": before,
+        "under_faults": under_faults,
+        "dead_letters": dead,
+        "after_redrive": before,
         "reconcile": reconciled,
         "after_reconcile": after,
     }
@@ -640,12 +674,17 @@ def main():
     if args.report:
         with open(args.report, "w") as f:
             json.dump(figures, f, indent=2)
-    bad = {k: v for k, v in before.items()
-           if k in ("lost", "wrong", "gone_but_not_deleted", "missing_renditions",
-                    "dead_letters_without_record") and v}
-    bad.update({f"after:{k}": v for k, v in after.items()
-                if k in ("lost", "wrong", "gone_but_not_deleted", "orphan_renditions",
-                         "missing_renditions") and v})
+    bad = {f"under faults: {k}": under_faults[k]
+           for k in ("lost", "wrong", "gone_but_not_deleted", "missing_renditions")
+           if under_faults[k]}
+    if dead["without_record"]:
+        bad["dead letters without a record"] = dead["without_record"]
+    bad.update({f"after redrive: {k}": before[k]
+                for k in ("lost", "wrong", "gone_but_not_deleted", "missing_renditions")
+                if before[k]})
+    bad.update({f"after reconcile: {k}": after[k]
+                for k in ("lost", "wrong", "gone_but_not_deleted", "orphan_renditions",
+                          "missing_renditions") if after[k]})
     if bad:
         raise SystemExit(f"campaign: invariants broken: {bad}")
     log("every invariant holds")
