@@ -158,6 +158,16 @@ impl Cloud {
     }
 }
 
+/// A one-message batch as its `count`-th delivery, and the message's id.
+fn delivery(mut batch: Value, count: &str) -> (Value, String) {
+    batch["Records"][0]["attributes"]["ApproximateReceiveCount"] = count.into();
+    let id = batch["Records"][0]["messageId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    (batch, id)
+}
+
 fn failures(response: &Value) -> Vec<String> {
     response["batchItemFailures"]
         .as_array()
@@ -329,16 +339,11 @@ async fn the_last_allowed_delivery_leaves_a_failed_record() {
     let c = cloud().await;
     let key = "uploads/bo/exhausted.jpg";
     c.upload(key, fixture("images/photos/coffee.jpg")).await;
-    let mut batch = c.receive(&c.resources.ingest_queue_url, 1).await;
-    let id = batch["Records"][0]["messageId"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (mut batch, id) = delivery(c.receive(&c.resources.ingest_queue_url, 1).await, "2");
     let mut config = config_for(&c.resources);
     config.output_bucket = pictor_aws::testing::unique("no-such-bucket");
     let broken = ingest_on(&c.sdk, config);
 
-    batch["Records"][0]["attributes"]["ApproximateReceiveCount"] = "2".into();
     let response = broken.handle(batch.clone()).await.unwrap();
     assert_eq!(failures(&response), std::slice::from_ref(&id));
     let asset_id = AssetId::for_source(&format!("s3://{}/{key}", c.resources.uploads_bucket));
@@ -371,12 +376,7 @@ async fn a_last_attempt_out_of_time_leaves_a_failed_record() {
     let c = cloud().await;
     let key = "uploads/bo/slow.jpg";
     c.upload(key, fixture("images/photos/coffee.jpg")).await;
-    let mut batch = c.receive(&c.resources.ingest_queue_url, 1).await;
-    let id = batch["Records"][0]["messageId"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    batch["Records"][0]["attributes"]["ApproximateReceiveCount"] = "3".into();
+    let (batch, id) = delivery(c.receive(&c.resources.ingest_queue_url, 1).await, "3");
     let now_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
