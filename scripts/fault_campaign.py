@@ -382,23 +382,30 @@ def notification(name, bucket, key, version=None):
 
 def traffic(args, s3, sqs, res, photos, rng):
     """Uploads, overwrites (new and identical bytes), deletes of every kind, restores. The
-    local server sends no notification for delete markers; S3 does, so they are sent here."""
+    local server sends no notification for delete markers; S3 does, so they are sent here.
+    Versions are tracked from the answers (the local server's ListObjectVersions holds on to
+    memory with every call)."""
     bucket = res["uploads_bucket"]
     keys = [f"uploads/creator{n % 7}/photo-{n}.jpg" for n in range(args.uploads)]
     current = {}
+    versions = {}  # key -> version ids of real writes still in the bucket, oldest first
 
     def put(key, data):
-        s3.put_object(Bucket=bucket, Key=key, Body=data)
+        out = s3.put_object(Bucket=bucket, Key=key, Body=data)
+        versions.setdefault(key, []).append(out["VersionId"])
         current[key] = data
         COUNTS.add("traffic:puts")
+
+    def remove_version(key, version):
+        s3.delete_object(Bucket=bucket, Key=key, VersionId=version)
+        versions[key].remove(version)
 
     for key in keys:
         put(key, rng.choice(photos))
         if rng.random() < 0.05:
-            # Deleted before its ingest could have run: the race of case 1.
-            versions = s3.list_object_versions(Bucket=bucket, Prefix=key).get("Versions", [])
-            for v in versions:
-                s3.delete_object(Bucket=bucket, Key=key, VersionId=v["VersionId"])
+            # Deleted for good before its ingest could have run: the race of case 1.
+            for version in list(versions[key]):
+                remove_version(key, version)
             current.pop(key, None)
             COUNTS.add("traffic:racing-deletes")
     for _ in range(args.overwrites):
@@ -412,15 +419,13 @@ def traffic(args, s3, sqs, res, photos, rng):
     rng.shuffle(live)
     markers = []
     for key in live[: args.deletes]:
-        versions = s3.list_object_versions(Bucket=bucket, Prefix=key).get("Versions", [])
-        versions = [v for v in versions if v["Key"] == key]
         kind = rng.choice(["marker", "current-version", "noncurrent-version"])
-        if kind == "noncurrent-version" and len(versions) > 1:
-            old = next(v for v in versions if not v["IsLatest"])
-            s3.delete_object(Bucket=bucket, Key=key, VersionId=old["VersionId"])
-        elif kind == "current-version" or len(versions) <= 1 and kind != "marker":
-            latest = next(v for v in versions if v["IsLatest"])
-            s3.delete_object(Bucket=bucket, Key=key, VersionId=latest["VersionId"])
+        if kind == "noncurrent-version" and len(versions[key]) < 2:
+            kind = "current-version"
+        if kind == "noncurrent-version":
+            remove_version(key, rng.choice(versions[key][:-1]))
+        elif kind == "current-version":
+            remove_version(key, versions[key][-1])
         else:
             out = s3.delete_object(Bucket=bucket, Key=key)
             markers.append((key, out["VersionId"]))

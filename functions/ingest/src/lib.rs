@@ -14,7 +14,7 @@ mod config;
 
 pub use config::{Config, ConfigError, ENV_VARS};
 pub use pictor_aws::batch::HandlerError;
-use pictor_aws::batch::{dispatch, Delivery, Limits, Retry};
+use pictor_aws::batch::{dispatch, last_deliveries, Delivery, Limits, Retry};
 use pictor_aws::events::{self, EventKind, Notification, ObjectEvent};
 use pictor_aws::metrics::Emf;
 use pictor_core::ports::{AssetStore, BlobStore, OriginalStore};
@@ -101,10 +101,30 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingest<O, B, A> {
         if let Some(ms) = deadline_ms {
             limits = limits.with_deadline_ms(ms);
         }
+        for body in last_deliveries(&event, self.config.max_receives) {
+            self.record_last_attempt(&body).await;
+        }
         dispatch(event, limits, |delivery| async move {
             self.handle_delivery(&delivery).await.map(|_| ())
         })
         .await
+    }
+
+    /// Before any work on the batch: a notification on its last allowed delivery is recorded
+    /// as FAILED `transient`, so a process killed on this or an earlier message of the batch
+    /// (out of memory, the timeout) leaves a record; the attempt overwrites it when it ends.
+    async fn record_last_attempt(&self, body: &str) {
+        let Ok(Notification::Records(records)) = events::parse(body) else {
+            return;
+        };
+        for event in records.iter().filter(|e| e.kind != EventKind::Other) {
+            let Ok(upload) = Upload::try_from(event.under(&self.config.upload_prefix)) else {
+                continue;
+            };
+            if let Err(e) = self.ingestor.give_up(&upload, LAST_ATTEMPT).await {
+                tracing::warn!(key = %event.key, error = %e, "could not record the last attempt");
+            }
+        }
     }
 
     /// One notification body, delivered for the first time.
@@ -159,13 +179,6 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingest<O, B, A> {
             Ok(upload) => upload,
             Err(why) => return Ok(Handled::Ignored(why.as_str())),
         };
-        if delivery.is_last {
-            // A process killed on this last attempt (out of memory, the timeout) runs no more
-            // code: the record says so first, and the attempt overwrites it when it ends.
-            if let Err(e) = self.ingestor.give_up(&upload, LAST_ATTEMPT).await {
-                tracing::warn!(error = %e, "could not record the last attempt");
-            }
-        }
         // Stop in time to record a failure, rather than be abandoned at the deadline.
         let finish_by = delivery
             .finish_by

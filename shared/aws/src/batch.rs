@@ -197,6 +197,28 @@ where
     serde_json::json!({ "Records": records })
 }
 
+/// The bodies of an SQS batch's messages that are on their last allowed delivery. A handler
+/// records them before it starts on any message: a process killed on an earlier message of
+/// the batch never reaches them.
+pub fn last_deliveries(event: &Value, max_receives: Option<u32>) -> Vec<String> {
+    let (Some(max), true) = (max_receives, is_sqs_event(event)) else {
+        return Vec::new();
+    };
+    let Some(records) = event["Records"].as_array() else {
+        return Vec::new();
+    };
+    records
+        .iter()
+        .filter(|r| {
+            r["attributes"]["ApproximateReceiveCount"]
+                .as_str()
+                .and_then(|n| n.parse::<u32>().ok())
+                .is_some_and(|n| n >= max)
+        })
+        .filter_map(|r| r["body"].as_str().map(str::to_string))
+        .collect()
+}
+
 /// Whether a Lambda event is an SQS batch (rather than an S3 notification invoking directly).
 pub fn is_sqs_event(event: &serde_json::Value) -> bool {
     event["Records"][0]["eventSource"] == "aws:sqs"
@@ -248,6 +270,17 @@ mod tests {
         m.attributes
             .insert("ApproximateReceiveCount".into(), count.into());
         m
+    }
+
+    #[test]
+    fn last_deliveries_are_found_before_any_work() {
+        let mut event = sqs_event([("a", "first"), ("b", "last"), ("c", "also last")]);
+        for (i, count) in ["1", "5", "7"].into_iter().enumerate() {
+            event["Records"][i]["attributes"]["ApproximateReceiveCount"] = count.into();
+        }
+        assert_eq!(last_deliveries(&event, Some(5)), ["last", "also last"]);
+        assert!(last_deliveries(&event, None).is_empty());
+        assert!(last_deliveries(&serde_json::json!({"Records": []}), Some(5)).is_empty());
     }
 
     #[tokio::test]
