@@ -86,41 +86,21 @@ impl BlobStore for FsBlobStore {
         let prefix = prefix.to_string();
         tokio::task::spawn_blocking(move || {
             let mut out = Vec::new();
-            let mut stack = vec![start];
-            while let Some(dir) = stack.pop() {
-                let entries = match std::fs::read_dir(&dir) {
-                    Ok(entries) => entries,
-                    Err(e) if e.kind() == IoKind::NotFound => continue,
-                    Err(e) => return Err(StoreError::Other(format!("{}: {e}", dir.display()))),
+            for (path, meta) in super::walk::regular_files(&start)? {
+                let Ok(rel) = path.strip_prefix(&root) else {
+                    continue;
                 };
-                for entry in entries.flatten() {
-                    let path = entry.path();
-                    let Ok(kind) = entry.file_type() else {
-                        continue;
-                    };
-                    if kind.is_dir() {
-                        stack.push(path);
-                        continue;
-                    }
-                    let hidden = entry.file_name().to_string_lossy().starts_with('.');
-                    let Ok(rel) = path.strip_prefix(&root) else {
-                        continue;
-                    };
-                    let key = rel
-                        .components()
-                        .map(|c| c.as_os_str().to_string_lossy())
-                        .collect::<Vec<_>>()
-                        .join("/");
-                    if !hidden && kind.is_file() && key.starts_with(&prefix) {
-                        let meta = entry.metadata().ok();
-                        out.push(BlobMeta {
-                            key,
-                            size: meta.as_ref().map_or(0, |m| m.len()),
-                            modified: meta
-                                .and_then(|m| m.modified().ok())
-                                .map(time::OffsetDateTime::from),
-                        });
-                    }
+                let key = rel
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy())
+                    .collect::<Vec<_>>()
+                    .join("/");
+                if key.starts_with(&prefix) {
+                    out.push(BlobMeta {
+                        key,
+                        size: meta.len(),
+                        modified: meta.modified().ok().map(time::OffsetDateTime::from),
+                    });
                 }
             }
             out.sort_by(|a, b| a.key.cmp(&b.key));

@@ -93,35 +93,17 @@ impl OriginalStore for FsOriginals {
     }
 }
 
-/// Every regular, non-hidden file below `dir`, hidden folders skipped.
+/// Every original below `dir`.
 fn list_files(dir: &Path) -> Result<Vec<ListedOriginal>, StoreError> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        let entries = match std::fs::read_dir(&dir) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == IoKind::NotFound => continue,
-            Err(e) => return Err(StoreError::Other(format!("{}: {e}", dir.display()))),
-        };
-        for entry in entries.flatten() {
-            if entry.file_name().to_string_lossy().starts_with('.') {
-                continue;
-            }
-            let Ok(kind) = entry.file_type() else {
-                continue;
-            };
-            if kind.is_dir() {
-                stack.push(entry.path());
-            } else if let Some(meta) = entry.metadata().ok().filter(|_| kind.is_file()) {
-                out.push(ListedOriginal {
-                    location: SourceLocation::file(&entry.path()),
-                    state: OriginalState {
-                        size: meta.len(),
-                        revision: Revision::default(),
-                    },
-                });
-            }
-        }
-    }
-    Ok(out)
+    let files = super::walk::regular_files(dir)?;
+    Ok(files
+        .into_iter()
+        .map(|(path, meta)| ListedOriginal {
+            location: SourceLocation::file(&path),
+            state: OriginalState {
+                size: meta.len(),
+                revision: Revision::default(),
+            },
+        })
+        .collect())
 }

@@ -3,6 +3,7 @@
 mod fs_blobs;
 mod fs_originals;
 mod sqlite_assets;
+mod walk;
 
 pub use fs_blobs::FsBlobStore;
 pub use fs_originals::FsOriginals;
