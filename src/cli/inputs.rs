@@ -1,5 +1,6 @@
 //! Turning command-line paths into sources, and reading them safely.
 
+use pictor_core::presets::Placement;
 use pictor_core::{SourceLocation, Upload};
 use std::path::{Path, PathBuf};
 
@@ -38,8 +39,8 @@ pub fn is_hidden(path: &Path) -> bool {
 
 /// The upload of a local path: its location is the canonical path, so `./a.jpg` and
 /// `/abs/a.jpg` are the same asset; it is displayed as the user typed it.
-pub fn upload_for(path: &Path, creator: Option<&str>) -> Upload {
+pub fn upload_for(path: &Path, placement: &Placement) -> Upload {
     Upload::new(SourceLocation::file(path))
         .with_display(path.display().to_string())
-        .with_creator(creator.map(str::to_string))
+        .placed(placement.clone())
 }

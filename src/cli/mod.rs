@@ -14,7 +14,7 @@ mod watch;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use pictor_core::local::{FsBlobStore, FsOriginals, SqliteAssetStore};
-use pictor_core::{Ingestor, Pipeline, Spec};
+use pictor_core::{Ingestor, Presets, SpecFile};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -69,26 +69,26 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
 
 pub type LocalIngestor = Ingestor<FsOriginals, FsBlobStore, Arc<SqliteAssetStore>>;
 
-/// The default spec, or the one in `path`.
-pub fn load_pipeline(path: Option<&Path>) -> anyhow::Result<Arc<Pipeline>> {
-    let spec = match path {
-        Some(p) => Spec::from_file(p)?,
-        None => Spec::default(),
+/// The presets of the spec file at `path`, or the built-in spec as the one default preset.
+pub fn load_presets(path: Option<&Path>) -> anyhow::Result<Presets> {
+    let file = match path {
+        Some(p) => SpecFile::from_file(p)?,
+        None => SpecFile::single(pictor_core::Spec::default()),
     };
-    Ok(Arc::new(Pipeline::new(spec)?))
+    Ok(Presets::build(file, 1)?)
 }
 
 /// Opens (creating) the embedded stores in `out`: renditions as files, records in SQLite.
 /// Returns the ingest use case over them, and the record store for queries beside it.
 pub fn open_local(
     out: &Path,
-    pipeline: Arc<Pipeline>,
+    presets: Presets,
 ) -> anyhow::Result<(LocalIngestor, Arc<SqliteAssetStore>)> {
     std::fs::create_dir_all(out)
         .with_context(|| format!("cannot create output directory {}", out.display()))?;
     let assets = Arc::new(open_store(out)?);
     let renditions = FsBlobStore::new(out);
-    let ingestor = Ingestor::new(pipeline, FsOriginals, renditions, Arc::clone(&assets));
+    let ingestor = Ingestor::new(presets, FsOriginals, renditions, Arc::clone(&assets));
     Ok((ingestor, assets))
 }
 
@@ -112,6 +112,10 @@ pub struct RunOptions {
     /// Creator recorded with every asset (and used by the `{creator}` text watermark).
     #[arg(long)]
     creator: Option<String>,
+    /// `process`: the spec file's preset every input is made with (default: `default`).
+    /// `watch` picks it from the folder a file lands in.
+    #[arg(long)]
+    preset: Option<String>,
 }
 
 impl RunOptions {

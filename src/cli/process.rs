@@ -2,8 +2,9 @@
 //! the rest.
 
 use super::batch::{run_all, Ingested};
-use super::{inputs, load_pipeline, open_local, LocalIngestor, RunOptions};
+use super::{inputs, load_presets, open_local, LocalIngestor, RunOptions};
 use super::{EXIT_OK, EXIT_SOME_FAILED};
+use pictor_core::presets::{Placement, DEFAULT_PRESET};
 use pictor_core::Intent;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -19,27 +20,38 @@ pub struct ProcessArgs {
 }
 
 /// Ingests one file; unreadable files become FAILED records too.
-pub async fn process_one(ingestor: &LocalIngestor, path: &Path, creator: Option<&str>) -> Ingested {
-    let upload = inputs::upload_for(path, creator);
+pub async fn process_one(ingestor: &LocalIngestor, path: &Path, placement: &Placement) -> Ingested {
+    let upload = inputs::upload_for(path, placement);
     ingestor.ingest(&upload, Intent::Upload).await
 }
 
 pub async fn run(args: ProcessArgs) -> anyhow::Result<u8> {
     let started = Instant::now();
     let options = args.options;
-    let pipeline = load_pipeline(options.spec.as_deref())?;
-    let (ingestor, _) = open_local(&options.out, pipeline)?;
+    let presets = load_presets(options.spec.as_deref())?;
+    if let Some(name) = options.preset.as_deref() {
+        if presets.get(Some(name)).name != name {
+            anyhow::bail!("the spec has no preset {name:?}");
+        }
+    }
+    let (ingestor, _) = open_local(&options.out, presets)?;
     let ingestor = Arc::new(ingestor);
     let files = inputs::collect(&args.inputs, &options.out);
-    let creator = options.creator.clone();
+    let placement = Placement {
+        preset: options
+            .preset
+            .clone()
+            .unwrap_or_else(|| DEFAULT_PRESET.to_string()),
+        creator: options.creator.clone(),
+    };
     let summary = run_all(
         files,
         options.jobs(),
         |path| path.display().to_string(),
         |path| {
             let ingestor = Arc::clone(&ingestor);
-            let creator = creator.clone();
-            async move { process_one(&ingestor, &path, creator.as_deref()).await }
+            let placement = placement.clone();
+            async move { process_one(&ingestor, &path, &placement).await }
         },
     )
     .await;

@@ -1,7 +1,7 @@
 //! `pictor reconcile`: finds and repairs what drifted between the originals, the records and
 //! the renditions (see `pictor_core::reconcile`), on a local run or on the cloud deployment.
 
-use super::{load_pipeline, open_local, EXIT_OK, EXIT_SOME_FAILED};
+use super::{load_presets, open_local, EXIT_OK, EXIT_SOME_FAILED};
 use anyhow::Context;
 use pictor_core::local::FsBlobStore;
 use pictor_core::reconcile::{self, ReconcileOptions, ReconcileReport};
@@ -41,7 +41,7 @@ pub struct ReconcileArgs {
 }
 
 pub async fn run(args: ReconcileArgs) -> anyhow::Result<u8> {
-    let pipeline = load_pipeline(args.spec.as_deref())?;
+    let presets = load_presets(args.spec.as_deref())?;
     let options = ReconcileOptions {
         dry_run: args.dry_run,
         grace: time::Duration::try_from(args.grace).context("--grace is too long")?,
@@ -55,7 +55,7 @@ pub async fn run(args: ReconcileArgs) -> anyhow::Result<u8> {
             let inbox = inbox
                 .canonicalize()
                 .with_context(|| format!("inbox {} is not an existing folder", inbox.display()))?;
-            let (ingestor, _) = open_local(out, pipeline)?;
+            let (ingestor, _) = open_local(out, presets)?;
             let report = ingestor
                 .reconcile(&SourceLocation::File(inbox), options)
                 .await?;
@@ -70,7 +70,7 @@ pub async fn run(args: ReconcileArgs) -> anyhow::Result<u8> {
             let sdk = pictor_aws::config::load().await;
             let stores = pictor_aws::config::AwsStores::new(&sdk, output, table);
             let ingestor =
-                Ingestor::new(pipeline, stores.originals, stores.renditions, stores.assets);
+                Ingestor::new(presets, stores.originals, stores.renditions, stores.assets);
             let root = SourceLocation::s3(bucket, &args.prefix);
             (ingestor.reconcile(&root, options).await?, None)
         }

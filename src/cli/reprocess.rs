@@ -2,7 +2,7 @@
 //! release, re-reading each selected asset's original from where it was first read.
 
 use super::batch::{run_all, Ingested};
-use super::{load_pipeline, open_local, LocalIngestor};
+use super::{load_presets, open_local, LocalIngestor};
 use super::{EXIT_OK, EXIT_SOME_FAILED};
 use pictor_core::reprocess::{Candidate, Selection};
 use pictor_core::{AssetStatus, Intent, Outcome, SourceLocation};
@@ -30,6 +30,9 @@ pub struct ReprocessArgs {
     /// Only sources whose path, as first given, starts with this.
     #[arg(long)]
     prefix: Option<String>,
+    /// Only assets made with this preset of the spec file.
+    #[arg(long)]
+    preset: Option<String>,
     /// List what would be processed again, and why, without doing it.
     #[arg(long)]
     dry_run: bool,
@@ -40,17 +43,18 @@ pub struct ReprocessArgs {
 
 pub async fn run(args: ReprocessArgs) -> anyhow::Result<u8> {
     let started = Instant::now();
-    let pipeline = load_pipeline(args.spec.as_deref())?;
-    let (ingestor, assets) = open_local(&args.out, Arc::clone(&pipeline))?;
+    let presets = load_presets(args.spec.as_deref())?;
+    let (ingestor, assets) = open_local(&args.out, presets)?;
     let ingestor = Arc::new(ingestor);
     let selection = Selection {
         status: args.status,
         stale_spec: args.stale_spec,
         creator: args.creator,
         prefix: args.prefix,
+        preset: args.preset,
     };
     let candidates = selection
-        .select_all(assets.as_ref(), pipeline.spec_hash())
+        .select_all(assets.as_ref(), ingestor.presets())
         .await?;
 
     if args.dry_run {

@@ -5,13 +5,13 @@
 
 use super::batch::{describe, Ingested};
 use super::process::process_one;
-use super::{inputs, load_pipeline, open_local, LocalIngestor, RunOptions, EXIT_OK};
+use super::{inputs, load_presets, open_local, LocalIngestor, RunOptions, EXIT_OK};
 use anyhow::Context;
 use notify::event::{AccessKind, AccessMode, ModifyKind};
 use notify::{EventKind, RecursiveMode, Watcher};
 use pictor_core::ports::AssetStore;
+use pictor_core::presets::{Placement, PresetRoutes};
 use pictor_core::reconcile::ReconcileOptions;
-use pictor_core::source::creator_from_first_folder;
 use pictor_core::SourceLocation;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -54,12 +54,22 @@ fn change_of(event: notify::Event) -> Option<Change> {
     Some(Change::Paths(paths))
 }
 
-fn creator_for(inbox: &Path, path: &Path, fixed: Option<&str>) -> Option<String> {
+/// The preset and creator of a file by the folders it sits in below the inbox; a creator
+/// given on the command line wins.
+fn placement_for(
+    routes: &PresetRoutes,
+    inbox: &Path,
+    path: &Path,
+    fixed: Option<&str>,
+) -> Placement {
+    let relative = SourceLocation::File(path.to_path_buf())
+        .below(&SourceLocation::File(inbox.to_path_buf()))
+        .unwrap_or_default();
+    let mut placement = routes.place(&relative);
     if let Some(c) = fixed {
-        return Some(c.to_string());
+        placement.creator = Some(c.to_string());
     }
-    let relative = path.strip_prefix(inbox).ok()?;
-    creator_from_first_folder(&relative.to_string_lossy())
+    placement
 }
 
 pub async fn run(args: WatchArgs) -> anyhow::Result<u8> {
@@ -68,8 +78,9 @@ pub async fn run(args: WatchArgs) -> anyhow::Result<u8> {
         .inbox
         .canonicalize()
         .with_context(|| format!("inbox {} is not an existing folder", args.inbox.display()))?;
-    let pipeline = load_pipeline(options.spec.as_deref())?;
-    let (ingestor, assets) = open_local(&options.out, pipeline)?;
+    let presets = load_presets(options.spec.as_deref())?;
+    let routes = presets.routes().clone();
+    let (ingestor, assets) = open_local(&options.out, presets)?;
     let ingestor = Arc::new(ingestor);
     let out = options.out.canonicalize()?;
 
@@ -123,11 +134,11 @@ pub async fn run(args: WatchArgs) -> anyhow::Result<u8> {
                     continue;
                 }
             }
-            let creator = creator_for(&inbox, &path, options.creator.as_deref());
+            let placement = placement_for(&routes, &inbox, &path, options.creator.as_deref());
             let ingestor = Arc::clone(&ingestor);
             let permit = Arc::clone(&permits).acquire_owned().await?;
             tokio::spawn(async move {
-                let result = converge(&ingestor, &path, creator.as_deref()).await;
+                let result = converge(&ingestor, &path, &placement).await;
                 // Ignore a closed stdout: the record is written either way.
                 let line = describe(&path.display().to_string(), &result);
                 let _ = writeln!(std::io::stdout().lock(), "{line}");
@@ -158,10 +169,10 @@ fn is_watched(inbox: &Path, out: &Path, path: &Path) -> bool {
 const ATTEMPTS: u32 = 5;
 
 /// Converges one path's asset to the file as it is now, retrying transient failures.
-async fn converge(ingestor: &LocalIngestor, path: &Path, creator: Option<&str>) -> Ingested {
+async fn converge(ingestor: &LocalIngestor, path: &Path, placement: &Placement) -> Ingested {
     let mut attempt = 1;
     loop {
-        let result = process_one(ingestor, path, creator).await;
+        let result = process_one(ingestor, path, placement).await;
         match &result {
             Err(e) if e.is_transient() && attempt < ATTEMPTS => {
                 tracing::info!(path = %path.display(), error = %e, attempt, "retrying");
@@ -223,14 +234,11 @@ mod tests {
     #[test]
     fn creator_comes_from_the_first_folder() {
         let inbox = Path::new("/in");
-        assert_eq!(
-            creator_for(inbox, Path::new("/in/ana/x.jpg"), None).as_deref(),
-            Some("ana")
-        );
-        assert_eq!(creator_for(inbox, Path::new("/in/x.jpg"), None), None);
-        assert_eq!(
-            creator_for(inbox, Path::new("/in/x.jpg"), Some("bo")).as_deref(),
-            Some("bo")
-        );
+        let routes = PresetRoutes::default();
+        let creator =
+            |path: &str, fixed| placement_for(&routes, inbox, Path::new(path), fixed).creator;
+        assert_eq!(creator("/in/ana/x.jpg", None).as_deref(), Some("ana"));
+        assert_eq!(creator("/in/x.jpg", None), None);
+        assert_eq!(creator("/in/x.jpg", Some("bo")).as_deref(), Some("bo"));
     }
 }

@@ -72,12 +72,13 @@ fn config(r: &pictor_aws::provision::Resources) -> Config {
         output_bucket: r.output_bucket.clone(),
         table: r.table.clone(),
         upload_prefix: pictor_core::UploadPrefix::default(),
-        pipeline: Arc::new(
+        presets: Arc::new(
             Pipeline::new(
                 Spec::from_toml("[[variants]]\nname='sm'\nwidth=128\nformat='jpeg'").unwrap(),
             )
             .unwrap(),
-        ),
+        )
+        .into(),
         max_receives: Some(5),
     }
 }

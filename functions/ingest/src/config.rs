@@ -1,16 +1,16 @@
 //! The function's configuration, all from the environment.
 
 use pictor_aws::config::{EnvError, PipelineSettingsError};
-use pictor_core::{Pipeline, UploadPrefix};
+use pictor_core::{Presets, UploadPrefix};
 use serde::Deserialize;
-use std::sync::Arc;
 
 /// Every variable the function reads (the CDK app must set exactly these).
-pub const ENV_VARS: [&str; 6] = [
+pub const ENV_VARS: [&str; 7] = [
     "PICTOR_OUTPUT_BUCKET",
     "PICTOR_TABLE",
     "PICTOR_UPLOAD_PREFIX",
     "PICTOR_SPEC",
+    "PICTOR_SPEC_FILE",
     "PICTOR_ENCODE_THREADS",
     "PICTOR_MAX_RECEIVES",
 ];
@@ -22,6 +22,7 @@ struct Vars {
     table: String,
     upload_prefix: Option<String>,
     spec: Option<String>,
+    spec_file: Option<String>,
     encode_threads: Option<String>,
     max_receives: Option<String>,
 }
@@ -32,7 +33,7 @@ pub struct Config {
     pub table: String,
     /// Only keys under it are processed (default `uploads/`).
     pub upload_prefix: UploadPrefix,
-    pub pipeline: Arc<Pipeline>,
+    pub presets: Presets,
     /// The queue's `maxReceiveCount`: a notification failing on that delivery is recorded
     /// as FAILED `transient` before it moves to the dead-letter queue. `None`: never.
     pub max_receives: Option<u32>,
@@ -54,11 +55,12 @@ impl Config {
     }
 
     fn from_vars(vars: Vars) -> Result<Config, ConfigError> {
+        let presets = pictor_aws::config::presets(vars.spec, vars.spec_file, vars.encode_threads)?;
         Ok(Config {
             output_bucket: vars.output_bucket,
             table: vars.table,
-            upload_prefix: pictor_aws::config::upload_prefix(vars.upload_prefix),
-            pipeline: pictor_aws::config::pipeline(vars.spec, vars.encode_threads)?,
+            upload_prefix: pictor_aws::config::upload_prefix(vars.upload_prefix, &presets),
+            presets,
             max_receives: match vars.max_receives.filter(|v| !v.is_empty()) {
                 None => None,
                 Some(v) => Some(
@@ -85,9 +87,9 @@ mod tests {
         let env = [("PICTOR_OUTPUT_BUCKET", "out"), ("PICTOR_TABLE", "t")];
         let c = config(&env).unwrap();
         assert_eq!(c.upload_prefix.as_str(), "uploads/");
-        assert_eq!(c.pipeline.threads(), 1);
+        assert_eq!(c.presets.threads(), 1);
         let two = [env[0], env[1], ("PICTOR_ENCODE_THREADS", "2")];
-        assert_eq!(config(&two).unwrap().pipeline.threads(), 2);
+        assert_eq!(config(&two).unwrap().presets.threads(), 2);
         let lots = [env[0], env[1], ("PICTOR_ENCODE_THREADS", "lots")];
         assert!(matches!(
             config(&lots),

@@ -66,9 +66,8 @@ pub struct Ingest<O, B, A> {
 
 impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingest<O, B, A> {
     pub fn new(config: Config, originals: O, renditions: B, assets: A) -> Self {
-        let pipeline = Arc::clone(&config.pipeline);
         Ingest {
-            ingestor: Ingestor::new(pipeline, originals, renditions, assets),
+            ingestor: Ingestor::new(config.presets.clone(), originals, renditions, assets),
             config,
             function: "ingest",
         }

@@ -58,7 +58,7 @@ fn config_for(r: &Resources) -> Config {
         output_bucket: r.output_bucket.clone(),
         table: r.table.clone(),
         upload_prefix: pictor_core::UploadPrefix::default(),
-        pipeline: Arc::new(Pipeline::new(Spec::from_toml(SPEC).unwrap()).unwrap()),
+        presets: Arc::new(Pipeline::new(Spec::from_toml(SPEC).unwrap()).unwrap()).into(),
         max_receives: Some(3),
     }
 }
@@ -476,7 +476,7 @@ async fn too_large_upload_is_failed_without_download() {
     let mut config = config_for(r);
     let mut spec = Spec::from_toml(SPEC).unwrap();
     spec.limits.max_file_bytes = 10_000;
-    config.pipeline = Arc::new(Pipeline::new(spec).unwrap());
+    config.presets = Arc::new(Pipeline::new(spec).unwrap()).into();
     let small_limit = ingest_on(&c.sdk, config);
     let key = "uploads/ana/big.jpg";
     c.upload(key, fixture("images/photos/rocket.jpg")).await;

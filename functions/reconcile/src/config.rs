@@ -1,17 +1,17 @@
 //! The function's configuration, all from the environment.
 
 use pictor_aws::config::{EnvError, PipelineSettingsError};
-use pictor_core::{Pipeline, SourceLocation, UploadPrefix};
+use pictor_core::{Presets, SourceLocation, UploadPrefix};
 use serde::Deserialize;
-use std::sync::Arc;
 
 /// Every variable the function reads (the CDK app must set exactly these).
-pub const ENV_VARS: [&str; 7] = [
+pub const ENV_VARS: [&str; 8] = [
     "PICTOR_UPLOADS_BUCKET",
     "PICTOR_OUTPUT_BUCKET",
     "PICTOR_TABLE",
     "PICTOR_UPLOAD_PREFIX",
     "PICTOR_SPEC",
+    "PICTOR_SPEC_FILE",
     "PICTOR_ENCODE_THREADS",
     "PICTOR_GRACE_MINUTES",
 ];
@@ -27,6 +27,7 @@ struct Vars {
     table: String,
     upload_prefix: Option<String>,
     spec: Option<String>,
+    spec_file: Option<String>,
     encode_threads: Option<String>,
     grace_minutes: Option<String>,
 }
@@ -38,7 +39,7 @@ pub struct Config {
     /// The uploads bucket and prefix: the originals the records are held to.
     pub root: SourceLocation,
     /// The spec the ingest function runs, so repairs make the same renditions.
-    pub pipeline: Arc<Pipeline>,
+    pub presets: Presets,
     pub grace: time::Duration,
 }
 
@@ -66,12 +67,13 @@ impl Config {
                 .filter(|m: &i64| *m >= 0)
                 .ok_or(ConfigError::Grace(v))?,
         };
-        let prefix: UploadPrefix = pictor_aws::config::upload_prefix(vars.upload_prefix);
+        let presets = pictor_aws::config::presets(vars.spec, vars.spec_file, vars.encode_threads)?;
+        let prefix: UploadPrefix = pictor_aws::config::upload_prefix(vars.upload_prefix, &presets);
         Ok(Config {
             root: SourceLocation::s3(vars.uploads_bucket, prefix.as_str()),
             output_bucket: vars.output_bucket,
             table: vars.table,
-            pipeline: pictor_aws::config::pipeline(vars.spec, vars.encode_threads)?,
+            presets,
             grace: time::Duration::minutes(minutes),
         })
     }

@@ -17,7 +17,6 @@ use pictor_core::reconcile::{self, ReconcileOptions, ReconcileReport};
 use pictor_core::Ingestor;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReconcileError {
@@ -61,9 +60,8 @@ pub struct Reconcile<O, B, A, R> {
 
 impl<O: OriginalStore, B: BlobStore, A: AssetStore, R: BlobStore> Reconcile<O, B, A, R> {
     pub fn new(config: Config, originals: O, renditions: B, assets: A, reports: R) -> Self {
-        let pipeline = Arc::clone(&config.pipeline);
         Reconcile {
-            ingestor: Ingestor::new(pipeline, originals, renditions, assets),
+            ingestor: Ingestor::new(config.presets.clone(), originals, renditions, assets),
             reports,
             config,
         }

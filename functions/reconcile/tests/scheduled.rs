@@ -55,12 +55,13 @@ async fn a_scheduled_pass_repairs_and_reports() {
             output_bucket: r.output_bucket.clone(),
             table: r.table.clone(),
             root: SourceLocation::s3(&r.uploads_bucket, "uploads/"),
-            pipeline: Arc::new(
+            presets: Arc::new(
                 Pipeline::new(
                     Spec::from_toml("[[variants]]\nname='sm'\nwidth=96\nformat='jpeg'").unwrap(),
                 )
                 .unwrap(),
-            ),
+            )
+            .into(),
             grace: time::Duration::ZERO,
         },
     );

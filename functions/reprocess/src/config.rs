@@ -1,16 +1,16 @@
 //! The function's configuration, all from the environment.
 
 use pictor_aws::config::{EnvError, PipelineSettingsError};
-use pictor_core::{Pipeline, UploadPrefix};
+use pictor_core::{Presets, UploadPrefix};
 use serde::Deserialize;
-use std::sync::Arc;
 
 /// Every variable the function reads (the CDK app must set exactly these).
-pub const ENV_VARS: [&str; 6] = [
+pub const ENV_VARS: [&str; 7] = [
     "PICTOR_OUTPUT_BUCKET",
     "PICTOR_TABLE",
     "PICTOR_UPLOAD_PREFIX",
     "PICTOR_SPEC",
+    "PICTOR_SPEC_FILE",
     "PICTOR_ENCODE_THREADS",
     "PICTOR_INGEST_QUEUE_URL",
 ];
@@ -22,6 +22,7 @@ struct Vars {
     table: String,
     upload_prefix: Option<String>,
     spec: Option<String>,
+    spec_file: Option<String>,
     encode_threads: Option<String>,
     ingest_queue_url: Option<String>,
 }
@@ -34,7 +35,7 @@ pub struct Config {
     /// Batch tasks outside it are refused (default `uploads/`).
     pub upload_prefix: UploadPrefix,
     /// The current spec: what "stale" is measured against.
-    pub pipeline: Arc<Pipeline>,
+    pub presets: Presets,
     /// Where plans with `"target": "queue"` send the originals; those plans fail without it.
     pub ingest_queue_url: Option<String>,
 }
@@ -53,11 +54,12 @@ impl Config {
     }
 
     fn from_vars(vars: Vars) -> Result<Config, ConfigError> {
+        let presets = pictor_aws::config::presets(vars.spec, vars.spec_file, vars.encode_threads)?;
         Ok(Config {
             output_bucket: vars.output_bucket,
             table: vars.table,
-            upload_prefix: pictor_aws::config::upload_prefix(vars.upload_prefix),
-            pipeline: pictor_aws::config::pipeline(vars.spec, vars.encode_threads)?,
+            upload_prefix: pictor_aws::config::upload_prefix(vars.upload_prefix, &presets),
+            presets,
             ingest_queue_url: vars.ingest_queue_url,
         })
     }
@@ -77,7 +79,7 @@ mod tests {
         let c = config(&env).unwrap();
         assert_eq!(c.ingest_queue_url, None);
         assert_eq!(c.upload_prefix.as_str(), "uploads/");
-        assert_eq!(c.pipeline.threads(), 1);
+        assert_eq!(c.presets.threads(), 1);
         let bad_threads = [env[0], env[1], ("PICTOR_ENCODE_THREADS", "0")];
         assert!(matches!(
             config(&bad_threads),

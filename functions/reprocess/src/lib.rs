@@ -55,9 +55,13 @@ pub struct Reprocess<O, B, A> {
 impl<O: OriginalStore, B: BlobStore, A: AssetStore> Reprocess<O, B, A> {
     pub fn new(config: Config, originals: O, renditions: B, assets: A, planner: Planner) -> Self {
         let assets = Arc::new(assets);
-        let pipeline = Arc::clone(&config.pipeline);
         Reprocess {
-            ingestor: Ingestor::new(pipeline, originals, renditions, Arc::clone(&assets)),
+            ingestor: Ingestor::new(
+                config.presets.clone(),
+                originals,
+                renditions,
+                Arc::clone(&assets),
+            ),
             assets,
             planner,
             config,
@@ -83,9 +87,8 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Reprocess<O, B, A> {
 
     /// Selects against the current spec and hands the originals over as `request` says.
     pub async fn plan(&self, request: &PlanRequest) -> Result<PlanResult, PlanError> {
-        let spec_hash = self.config.pipeline.spec_hash();
         self.planner
-            .plan(self.assets.as_ref(), spec_hash, request)
+            .plan(self.assets.as_ref(), &self.config.presets, request)
             .await
     }
 

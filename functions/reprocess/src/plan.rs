@@ -9,7 +9,9 @@
 use pictor_aws::events::{encode_key, replay_notification};
 use pictor_core::layout;
 use pictor_core::ports::{AssetStore, StoreError};
+use pictor_core::presets::DEFAULT_PRESET;
 use pictor_core::reprocess::{Candidate, Selection};
+use pictor_core::Presets;
 use pictor_core::SourceLocation;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -140,14 +142,16 @@ impl Planner {
         }
     }
 
-    /// Selects from `assets` against `spec_hash` and hands the originals over as `request`
-    /// says.
+    /// Selects from `assets` against the presets' current specs and hands the originals over
+    /// as `request` says. The result names the spec hash of the preset selected (the
+    /// default one when the selection names none).
     pub async fn plan<A: AssetStore + ?Sized>(
         &self,
         assets: &A,
-        spec_hash: &str,
+        presets: &Presets,
         request: &PlanRequest,
     ) -> Result<PlanResult, PlanError> {
+        let spec_hash = presets.hash_of(request.select.preset.as_deref().unwrap_or(DEFAULT_PRESET));
         let queue = match (request.target, &self.ingest_queue_url) {
             (Target::Queue, None) => return Err(PlanError::NoQueue),
             (_, queue) => queue.clone(),
@@ -156,10 +160,7 @@ impl Planner {
         let mut manifest = String::new();
         let mut cursor = None;
         loop {
-            let (page, next) = request
-                .select
-                .select_page(assets, spec_hash, cursor)
-                .await?;
+            let (page, next) = request.select.select_page(assets, presets, cursor).await?;
             let originals = result.tally(page);
             match (request.dry_run, &queue) {
                 (true, _) => {}

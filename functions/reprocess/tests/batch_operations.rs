@@ -67,7 +67,7 @@ impl Cloud {
             output_bucket: self.r.output_bucket.clone(),
             table: self.r.table.clone(),
             upload_prefix: pictor_core::UploadPrefix::default(),
-            pipeline: pipeline(NEW_SPEC),
+            presets: pipeline(NEW_SPEC).into(),
             ingest_queue_url: queue,
         }
     }

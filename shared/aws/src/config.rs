@@ -89,9 +89,12 @@ where
     })
 }
 
-/// `PICTOR_UPLOAD_PREFIX`, `uploads/` when unset.
-pub fn upload_prefix(configured: Option<String>) -> UploadPrefix {
-    configured.map_or_else(UploadPrefix::default, UploadPrefix::new)
+/// `PICTOR_UPLOAD_PREFIX`, `uploads/` when unset; uploads below it are placed in the
+/// presets' folders.
+pub fn upload_prefix(configured: Option<String>, presets: &pictor_core::Presets) -> UploadPrefix {
+    configured
+        .map_or_else(UploadPrefix::default, UploadPrefix::new)
+        .with_routes(presets.routes().clone())
 }
 
 /// Why the pipeline settings of a function that processes images are refused.
@@ -99,27 +102,34 @@ pub fn upload_prefix(configured: Option<String>) -> UploadPrefix {
 pub enum PipelineSettingsError {
     #[error("PICTOR_SPEC is not a valid spec: {0}")]
     Spec(String),
+    #[error("PICTOR_SPEC_FILE: {0}")]
+    SpecFile(String),
+    #[error("set PICTOR_SPEC_FILE or PICTOR_SPEC, not both")]
+    BothSpecs,
     #[error("{0}")]
     Threads(String),
 }
 
-/// The pipeline of a function that processes images, from the two variables it reads:
-/// `PICTOR_SPEC` (a TOML spec; the built-in default when unset) and `PICTOR_ENCODE_THREADS`
-/// (see [`encode_threads`]).
-pub fn pipeline(
+/// The presets of a function that processes images, from the variables it reads:
+/// `PICTOR_SPEC_FILE` (a spec file shipped with the function, beside the logos and fonts it
+/// names), or `PICTOR_SPEC` (a spec's TOML text, which can name no files); the built-in spec
+/// when neither is set; and `PICTOR_ENCODE_THREADS` (see [`encode_threads`]).
+pub fn presets(
     spec: Option<String>,
+    spec_file: Option<String>,
     threads: Option<String>,
-) -> Result<std::sync::Arc<pictor_core::Pipeline>, PipelineSettingsError> {
+) -> Result<pictor_core::Presets, PipelineSettingsError> {
     let threads = encode_threads(threads).map_err(PipelineSettingsError::Threads)?;
-    let spec = match spec {
-        Some(toml) => pictor_core::Spec::from_toml(&toml)
+    let file = match (spec, spec_file) {
+        (Some(_), Some(_)) => return Err(PipelineSettingsError::BothSpecs),
+        (Some(toml), None) => pictor_core::SpecFile::from_toml(&toml, None)
             .map_err(|e| PipelineSettingsError::Spec(e.to_string()))?,
-        None => pictor_core::Spec::default(),
+        (None, Some(path)) => pictor_core::SpecFile::from_file(std::path::Path::new(&path))
+            .map_err(|e| PipelineSettingsError::SpecFile(e.to_string()))?,
+        (None, None) => pictor_core::SpecFile::single(pictor_core::Spec::default()),
     };
-    let pipeline = pictor_core::Pipeline::new(spec)
-        .map_err(|e| PipelineSettingsError::Spec(e.to_string()))?
-        .with_threads(threads);
-    Ok(std::sync::Arc::new(pipeline))
+    pictor_core::Presets::build(file, threads)
+        .map_err(|e| PipelineSettingsError::Spec(e.to_string()))
 }
 
 /// Lambda gives a function at most 6 vCPUs.
@@ -154,8 +164,12 @@ mod tests {
 
     #[test]
     fn upload_prefix_defaults_and_always_ends_in_a_slash() {
-        assert_eq!(upload_prefix(None).as_str(), "uploads/");
-        assert_eq!(upload_prefix(Some("incoming".into())).as_str(), "incoming/");
+        let presets = presets(None, None, None).unwrap();
+        assert_eq!(upload_prefix(None, &presets).as_str(), "uploads/");
+        assert_eq!(
+            upload_prefix(Some("incoming".into()), &presets).as_str(),
+            "incoming/"
+        );
     }
 
     #[derive(serde::Deserialize, Debug)]

@@ -214,7 +214,7 @@ impl NotAnUpload {
 impl TryFrom<UnderPrefix<'_>> for Upload {
     type Error = NotAnUpload;
 
-    /// The key names the creator by its first folder below the prefix; the event's revision
+    /// The key names the preset and the creator by its folders below the prefix; the event's revision
     /// travels with the upload (its size does not: the store's current one decides).
     fn try_from(scoped: UnderPrefix<'_>) -> Result<Upload, NotAnUpload> {
         let event = scoped.event;
@@ -224,8 +224,12 @@ impl TryFrom<UnderPrefix<'_>> for Upload {
         if event.key.ends_with('/') {
             return Err(NotAnUpload::FolderMarker);
         }
+        let placement = scoped
+            .prefix
+            .place(&event.key)
+            .ok_or(NotAnUpload::OutsidePrefix)?;
         Ok(Upload::new(event.location())
-            .with_creator(scoped.prefix.creator_of(&event.key))
+            .placed(placement)
             .with_revision(Some(event.revision.clone())))
     }
 }

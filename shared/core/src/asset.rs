@@ -153,6 +153,9 @@ pub struct Asset {
     /// Its renditions (`variants` in the JSON every reader knows).
     pub variants: Vec<StoredRendition>,
     pub timings: Option<Timings>,
+    /// The preset (named spec) the renditions are made with; `spec_hash` is its hash.
+    #[serde(default = "default_preset")]
+    pub preset: String,
     pub spec_hash: String,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
@@ -167,6 +170,10 @@ pub struct Asset {
     /// older release may be worth retrying after an upgrade.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub engine: Option<String>,
+}
+
+fn default_preset() -> String {
+    crate::presets::DEFAULT_PRESET.to_string()
 }
 
 impl Asset {

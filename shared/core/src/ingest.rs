@@ -9,6 +9,7 @@ use crate::pipeline::{Pipeline, Rendition};
 use crate::ports::{
     AssetStore, BlobStore, Expected, Original, OriginalStore, ReadError, StoreError,
 };
+use crate::presets::Presets;
 use crate::reprocess::Selection;
 use crate::source::Upload;
 use sha2::{Digest, Sha256};
@@ -130,7 +131,7 @@ impl Outcome {
 /// The ingest use case over its three ports: where originals are read, where renditions are
 /// written, where records are kept.
 pub struct Ingestor<O, B, A> {
-    pipeline: Arc<Pipeline>,
+    presets: Presets,
     // The reconciler (`reconcile.rs`) lists the same stores.
     pub(crate) originals: O,
     pub(crate) renditions: B,
@@ -138,9 +139,10 @@ pub struct Ingestor<O, B, A> {
 }
 
 impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
-    pub fn new(pipeline: Arc<Pipeline>, originals: O, renditions: B, assets: A) -> Self {
+    /// `presets`: every preset of the spec file, or one pipeline (`Arc<Pipeline>`) for all.
+    pub fn new(presets: impl Into<Presets>, originals: O, renditions: B, assets: A) -> Self {
         Ingestor {
-            pipeline,
+            presets: presets.into(),
             originals,
             renditions,
             assets,
@@ -158,21 +160,18 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
     pub async fn ingest(&self, upload: &Upload, intent: Intent) -> Result<Outcome, IngestError> {
         let id = upload.asset_id();
         let existing = self.assets.get(&id).await?;
-        let mut upload = upload.clone();
+        let mut upload = self.with_preset(upload, existing.as_ref());
         match (intent, &existing) {
             (Intent::Upload, Some(asset))
                 if upload
                     .revision
                     .as_ref()
-                    .is_some_and(|r| self.sequenced_after(asset, r)) =>
+                    .is_some_and(|r| self.sequenced_after(&upload, asset, r)) =>
             {
                 return Ok(Outcome::Repeat(asset.clone()));
             }
             (Intent::Reprocess, Some(asset)) => {
-                if Selection::default()
-                    .reason(asset, self.pipeline.spec_hash())
-                    .is_none()
-                {
+                if Selection::default().reason(asset, &self.presets).is_none() {
                     return Ok(Outcome::UpToDate(asset.clone()));
                 }
                 // Same asset, same write of the original: notifications about it stay repeats.
@@ -193,12 +192,16 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
         revision.version_id = state.revision.version_id;
         revision.etag = state.revision.etag;
         if intent == Intent::Upload {
-            if let Some(asset) = existing.as_ref().filter(|a| self.reflects(a, revision)) {
+            let pipeline = self.pipeline(&upload);
+            if let Some(asset) = existing
+                .as_ref()
+                .filter(|a| reflects(pipeline, a, upload.revision.as_ref()))
+            {
                 return self.note_revision(&upload, asset, Outcome::Repeat).await;
             }
         }
 
-        let limit = self.pipeline.spec().limits.max_file_bytes;
+        let limit = self.pipeline(&upload).spec().limits.max_file_bytes;
         let read = match state.size {
             size if size > limit => Err(ReadError::TooLarge { size, limit }),
             _ => self.originals.read(&upload.location, limit).await,
@@ -219,23 +222,27 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
     pub async fn give_up(&self, upload: &Upload, reason: &str) -> Result<Outcome, IngestError> {
         let id = upload.asset_id();
         let existing = self.assets.get(&id).await?;
+        let mut upload = self.with_preset(upload, existing.as_ref());
         if let Some(asset) = &existing {
             if upload
                 .revision
                 .as_ref()
-                .is_some_and(|r| self.sequenced_after(asset, r))
+                .is_some_and(|r| self.sequenced_after(&upload, asset, r))
             {
                 return Ok(Outcome::Repeat(asset.clone()));
             }
         }
-        let mut upload = upload.clone();
         match self.originals.head(&upload.location).await {
             Ok(None) => return self.absent(&upload, Intent::Upload, existing).await,
             Ok(Some(state)) => {
                 let revision = upload.revision.get_or_insert_with(Revision::default);
                 revision.version_id = state.revision.version_id;
                 revision.etag = state.revision.etag;
-                if let Some(asset) = existing.as_ref().filter(|a| self.reflects(a, revision)) {
+                let pipeline = self.pipeline(&upload);
+                if let Some(asset) = existing
+                    .as_ref()
+                    .filter(|a| reflects(pipeline, a, upload.revision.as_ref()))
+                {
                     return Ok(Outcome::Repeat(asset.clone()));
                 }
             }
@@ -385,14 +392,14 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
         let sha256 = hex::encode(Sha256::digest(&bytes));
         if let Some(current) = existing
             .as_ref()
-            .filter(|c| !redo && self.is_current(c, Some(&sha256)))
+            .filter(|c| !redo && self.is_current(&upload, c, Some(&sha256)))
         {
             return self
                 .note_revision(&upload, current, Outcome::Unchanged)
                 .await;
         }
         let source_bytes = bytes.len() as u64;
-        let pipeline = Arc::clone(&self.pipeline);
+        let pipeline = Arc::clone(self.pipeline(&upload));
         let creator = upload.creator.clone();
         // CPU-bound: keep it off the async workers.
         let result =
@@ -448,7 +455,7 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
     /// Whether the stored record already reflects the write `revision` names or a later one,
     /// by the notifications' sequencers alone: the cheap check for a duplicate or out-of-order
     /// notification. Without sequencers nothing is concluded here.
-    fn sequenced_after(&self, existing: &Asset, revision: &Revision) -> bool {
+    fn sequenced_after(&self, upload: &Upload, existing: &Asset, revision: &Revision) -> bool {
         let Some(stored) = existing.revision.as_ref() else {
             return false;
         };
@@ -457,33 +464,8 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
             // The same notification again: done, unless the spec changed since.
             Some(Ordering::Equal) => {
                 existing.status == AssetStatus::Deleted
-                    || existing.spec_hash == self.pipeline.spec_hash()
+                    || existing.spec_hash == self.pipeline(upload).spec_hash()
             }
-            _ => false,
-        }
-    }
-
-    /// Whether the record describes the original's current write (`revision`, as the store
-    /// reports it now) under the current spec, as READY or as a failure a retry would repeat.
-    /// A versioned store is compared by version id, another by ETag.
-    fn reflects(&self, existing: &Asset, revision: &Revision) -> bool {
-        let Some(stored) = existing.revision.as_ref() else {
-            return false;
-        };
-        let settled = match existing.status {
-            AssetStatus::Ready => true,
-            AssetStatus::Failed => existing
-                .error
-                .as_ref()
-                .is_some_and(|e| e.kind.is_permanent()),
-            AssetStatus::Deleted => false,
-        };
-        if !settled || existing.spec_hash != self.pipeline.spec_hash() {
-            return false;
-        }
-        match (&stored.version_id, &revision.version_id) {
-            (Some(a), Some(b)) => a == b,
-            (None, None) => stored.etag.is_some() && stored.etag == revision.etag,
             _ => false,
         }
     }
@@ -533,7 +515,8 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
             image: None,
             variants: Vec::new(),
             timings: None,
-            spec_hash: self.pipeline.spec_hash().to_string(),
+            preset: self.presets.get(upload.preset.as_deref()).name.clone(),
+            spec_hash: self.pipeline(upload).spec_hash().to_string(),
             created_at: existing.map_or(now, |a| a.created_at),
             updated_at: now,
             version: existing.map_or(1, |a| a.version + 1),
@@ -553,10 +536,9 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
                 // Another worker wrote this asset meanwhile (a duplicate delivery). If it made
                 // the same bytes under the same spec, the work is done; otherwise retry later.
                 let current = self.assets.get(&asset.id).await?;
-                if let Some(c) = current
-                    .as_ref()
-                    .filter(|c| self.is_current(c, asset.sha256.as_deref()))
-                {
+                if let Some(c) = current.as_ref().filter(|c| {
+                    c.spec_hash == asset.spec_hash && is_ready_from(c, asset.sha256.as_deref())
+                }) {
                     return Ok(Outcome::Unchanged(c.clone()));
                 }
                 // A newer state won (a tombstone, a later upload): what this attempt uploaded
@@ -581,12 +563,60 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
         Ok(Outcome::Written(asset))
     }
 
-    /// Whether `asset` is READY from these exact bytes under the current spec.
-    fn is_current(&self, asset: &Asset, sha256: Option<&str>) -> bool {
-        asset.status == AssetStatus::Ready
-            && sha256.is_some()
-            && asset.sha256.as_deref() == sha256
-            && asset.spec_hash == self.pipeline.spec_hash()
+    /// Whether `asset` is READY from these exact bytes under the upload's current spec.
+    fn is_current(&self, upload: &Upload, asset: &Asset, sha256: Option<&str>) -> bool {
+        is_ready_from(asset, sha256) && asset.spec_hash == self.pipeline(upload).spec_hash()
+    }
+
+    /// The pipeline of the upload's preset.
+    fn pipeline(&self, upload: &Upload) -> &Arc<Pipeline> {
+        &self.presets.get(upload.preset.as_deref()).pipeline
+    }
+
+    /// The upload with its preset settled: the one its place picked, else the record's.
+    fn with_preset(&self, upload: &Upload, existing: Option<&Asset>) -> Upload {
+        let mut upload = upload.clone();
+        let name = upload
+            .preset
+            .as_deref()
+            .or(existing.map(|a| a.preset.as_str()));
+        upload.preset = Some(self.presets.get(name).name.clone());
+        upload
+    }
+
+    /// The presets this ingest processes with.
+    pub fn presets(&self) -> &Presets {
+        &self.presets
+    }
+}
+
+/// Whether `asset` is READY from these exact bytes.
+fn is_ready_from(asset: &Asset, sha256: Option<&str>) -> bool {
+    asset.status == AssetStatus::Ready && sha256.is_some() && asset.sha256.as_deref() == sha256
+}
+
+/// Whether the record describes the original's current write (`revision`, as the store reports
+/// it now) under `pipeline`'s spec, as READY or as a failure a retry would repeat. A versioned
+/// store is compared by version id, another by ETag.
+fn reflects(pipeline: &Pipeline, existing: &Asset, revision: Option<&Revision>) -> bool {
+    let (Some(stored), Some(revision)) = (existing.revision.as_ref(), revision) else {
+        return false;
+    };
+    let settled = match existing.status {
+        AssetStatus::Ready => true,
+        AssetStatus::Failed => existing
+            .error
+            .as_ref()
+            .is_some_and(|e| e.kind.is_permanent()),
+        AssetStatus::Deleted => false,
+    };
+    if !settled || existing.spec_hash != pipeline.spec_hash() {
+        return false;
+    }
+    match (&stored.version_id, &revision.version_id) {
+        (Some(a), Some(b)) => a == b,
+        (None, None) => stored.etag.is_some() && stored.etag == revision.etag,
+        _ => false,
     }
 }
 

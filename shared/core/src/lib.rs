@@ -12,6 +12,7 @@ pub mod layout;
 pub mod local;
 pub mod pipeline;
 pub mod ports;
+pub mod presets;
 pub mod reconcile;
 pub mod report;
 pub mod reprocess;
@@ -27,6 +28,7 @@ pub use asset::{Asset, AssetId, AssetStatus, Revision, StoredRendition};
 pub use error::{ErrorKind, ProcessError};
 pub use ingest::{Ingestor, Intent, Outcome};
 pub use pipeline::Pipeline;
+pub use presets::{Presets, SpecFile};
 
 pub use source::{SourceLocation, Upload, UploadPrefix};
 pub use spec::Spec;

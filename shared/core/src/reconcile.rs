@@ -9,7 +9,7 @@ use crate::asset::{Asset, AssetId, AssetStatus};
 use crate::ingest::{IngestError, Ingestor, Intent};
 use crate::layout;
 use crate::ports::{AssetQuery, AssetStore, BlobStore, OriginalStore, StoreError, MAX_PAGE};
-use crate::source::{creator_from_first_folder, SourceLocation, Upload};
+use crate::source::{SourceLocation, Upload};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use time::{Duration, OffsetDateTime};
@@ -73,6 +73,7 @@ impl ReconcileReport {
 struct Difference {
     location: SourceLocation,
     creator: Option<String>,
+    preset: Option<String>,
     intent: Intent,
 }
 
@@ -121,9 +122,11 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
             };
             if let Some((count, intent)) = intent {
                 *count += 1;
+                let placement = self.presets().routes().place(&relative);
                 differences.push(Difference {
                     location: listed.location.clone(),
-                    creator: creator_from_first_folder(&relative),
+                    creator: placement.creator,
+                    preset: Some(placement.preset),
                     intent,
                 });
             }
@@ -141,6 +144,7 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
                 differences.push(Difference {
                     location,
                     creator: asset.creator.clone(),
+                    preset: Some(asset.preset.clone()),
                     intent: Intent::Upload,
                 });
             }
@@ -170,7 +174,9 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
             return Ok(report);
         }
         for difference in differences {
-            let upload = Upload::new(difference.location).with_creator(difference.creator);
+            let upload = Upload::new(difference.location)
+                .with_creator(difference.creator)
+                .with_preset(difference.preset);
             match self.ingest(&upload, difference.intent).await {
                 Ok(_) => report.repaired += 1,
                 Err(e) => failed(&mut report, &upload.location.to_string(), &e),

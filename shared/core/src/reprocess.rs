@@ -11,6 +11,7 @@
 use crate::asset::{Asset, AssetId, AssetStatus};
 use crate::ingest::ENGINE;
 use crate::ports::{AssetQuery, AssetStore, StoreError, MAX_PAGE};
+use crate::presets::CurrentSpecs;
 use crate::source::{SourceLocation, SourceLocationError, Upload};
 use serde::{Deserialize, Serialize};
 
@@ -29,6 +30,9 @@ pub struct Selection {
     /// Only sources whose location (an S3 key, a path as given) starts with this.
     #[serde(default)]
     pub prefix: Option<String>,
+    /// Only assets made with this preset.
+    #[serde(default)]
+    pub preset: Option<String>,
 }
 
 /// Why an asset was selected.
@@ -75,8 +79,9 @@ impl Candidate {
 }
 
 impl Selection {
-    /// Why `asset` should be processed again under `current_spec`, or `None`.
-    pub fn reason(&self, asset: &Asset, current_spec: &str) -> Option<Reason> {
+    /// Why `asset` should be processed again under the current specs, or `None`.
+    /// `current` is the spec hash of every preset (a `str` for one spec, or the `Presets`).
+    pub fn reason<C: CurrentSpecs + ?Sized>(&self, asset: &Asset, current: &C) -> Option<Reason> {
         if asset.status == AssetStatus::Deleted {
             return None;
         }
@@ -93,7 +98,10 @@ impl Selection {
                 return None;
             }
         }
-        if asset.spec_hash != current_spec {
+        if self.preset.as_ref().is_some_and(|p| *p != asset.preset) {
+            return None;
+        }
+        if asset.spec_hash != current.hash_of(&asset.preset) {
             return Some(Reason::StaleSpec);
         }
         if self.stale_spec || asset.status != AssetStatus::Failed {
@@ -119,10 +127,10 @@ impl Selection {
 
     /// One page of the store, filtered: the candidates on it and the cursor of the next page
     /// (`None` at the end). Pages keep memory flat on stores of any size.
-    pub async fn select_page<S: AssetStore + ?Sized>(
+    pub async fn select_page<S: AssetStore + ?Sized, C: CurrentSpecs + ?Sized>(
         &self,
         store: &S,
-        current_spec: &str,
+        current_spec: &C,
         cursor: Option<String>,
     ) -> Result<(Vec<Candidate>, Option<String>), StoreError> {
         if self.status == Some(AssetStatus::Deleted) {
@@ -148,10 +156,10 @@ impl Selection {
     }
 
     /// Every candidate in the store, newest first.
-    pub async fn select_all<S: AssetStore + ?Sized>(
+    pub async fn select_all<S: AssetStore + ?Sized, C: CurrentSpecs + ?Sized>(
         &self,
         store: &S,
-        current_spec: &str,
+        current_spec: &C,
     ) -> Result<Vec<Candidate>, StoreError> {
         let mut all = Vec::new();
         let mut cursor = None;
@@ -251,8 +259,16 @@ mod tests {
             creator: Some("ana".into()),
             prefix: Some("uploads/ana/".into()),
             stale_spec: true,
+            preset: Some("default".into()),
         })
         .is_some());
+        assert_eq!(
+            only(Selection {
+                preset: Some("avatars".into()),
+                ..Selection::default()
+            }),
+            None
+        );
         assert_eq!(
             only(Selection {
                 status: Some(AssetStatus::Failed),

@@ -29,6 +29,7 @@ impl SampleAsset {
             image: None,
             variants: Vec::new(),
             timings: None,
+            preset: crate::presets::DEFAULT_PRESET.to_string(),
             spec_hash: SAMPLE_SPEC.to_string(),
             created_at: now,
             updated_at: now,

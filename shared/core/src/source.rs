@@ -2,6 +2,7 @@
 //! [`SourceLocation`] or an [`Upload`], no code builds or splits location strings by hand.
 
 use crate::asset::{AssetId, Revision};
+use crate::presets::{Placement, PresetRoutes};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -130,6 +131,8 @@ pub struct Upload {
     pub creator: Option<String>,
     /// Which write of the original this is, when the store reports one.
     pub revision: Option<Revision>,
+    /// The preset its place below the upload root picks; the default one when `None`.
+    pub preset: Option<String>,
 }
 
 impl Upload {
@@ -139,6 +142,7 @@ impl Upload {
             location,
             creator: None,
             revision: None,
+            preset: None,
         }
     }
 
@@ -155,6 +159,17 @@ impl Upload {
     pub fn with_revision(mut self, revision: Option<Revision>) -> Upload {
         self.revision = revision;
         self
+    }
+
+    pub fn with_preset(mut self, preset: Option<String>) -> Upload {
+        self.preset = preset;
+        self
+    }
+
+    /// Creator and preset from where the upload sits below its root.
+    pub fn placed(self, placement: crate::presets::Placement) -> Upload {
+        self.with_creator(placement.creator)
+            .with_preset(Some(placement.preset))
     }
 
     pub fn asset_id(&self) -> AssetId {
@@ -177,7 +192,7 @@ pub fn creator_from_first_folder(relative: &str) -> Option<String> {
 /// The key prefix uploads arrive under: `uploads/` by default, and always ending in `/` so
 /// that `uploads` cannot match `uploads-old/...`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UploadPrefix(String);
+pub struct UploadPrefix(String, PresetRoutes);
 
 impl UploadPrefix {
     pub const DEFAULT: &'static str = "uploads/";
@@ -187,7 +202,13 @@ impl UploadPrefix {
         if !prefix.ends_with('/') {
             prefix.push('/');
         }
-        UploadPrefix(prefix)
+        UploadPrefix(prefix, PresetRoutes::default())
+    }
+
+    /// The same prefix, placing uploads in the presets' folders below it.
+    pub fn with_routes(mut self, routes: PresetRoutes) -> UploadPrefix {
+        self.1 = routes;
+        self
     }
 
     pub fn as_str(&self) -> &str {
@@ -199,9 +220,15 @@ impl UploadPrefix {
         key.strip_prefix(self.0.as_str())
     }
 
-    /// The creator named by `key`'s first folder below the prefix.
+    /// The preset and creator of the upload at `key`, or `None` when it is not below the
+    /// prefix.
+    pub fn place(&self, key: &str) -> Option<Placement> {
+        self.below(key).map(|relative| self.1.place(relative))
+    }
+
+    /// The creator named by `key`'s first folder below the prefix (and its preset's folder).
     pub fn creator_of(&self, key: &str) -> Option<String> {
-        self.below(key).and_then(creator_from_first_folder)
+        self.place(key).and_then(|p| p.creator)
     }
 }
 
