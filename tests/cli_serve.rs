@@ -16,8 +16,18 @@ impl Drop for Serving {
 
 /// Plain HTTP/1.0 GET: status code, content type and body.
 fn get(address: &str, path: &str) -> (u16, String, Vec<u8>) {
+    send(address, "GET", path, None)
+}
+
+/// Plain HTTP/1.0 request, with a bearer token when given.
+fn send(address: &str, method: &str, path: &str, token: Option<&str>) -> (u16, String, Vec<u8>) {
     let mut stream = std::net::TcpStream::connect(address).unwrap();
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: {address}\r\n\r\n").unwrap();
+    let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
+    write!(
+        stream,
+        "{method} {path} HTTP/1.0\r\nHost: {address}\r\n{auth}Content-Length: 0\r\n\r\n"
+    )
+    .unwrap();
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).unwrap();
     let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
@@ -33,6 +43,110 @@ fn get(address: &str, path: &str) -> (u16, String, Vec<u8>) {
 
 fn json(body: &[u8]) -> Value {
     serde_json::from_slice(body).unwrap()
+}
+
+/// Starts `pictor serve` with `args`; returns the guard and the address it listens on.
+fn serve(args: &[&str]) -> (Serving, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pictor"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(args)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let address = line
+        .trim()
+        .strip_prefix("listening on http://")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_string();
+    (Serving(child), address)
+}
+
+/// An HS256 token for `sub`, in `groups`, signed with `secret`, valid for an hour.
+fn token(secret: &str, sub: &str, groups: &[&str]) -> String {
+    let exp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 3600;
+    let claims = serde_json::json!({"sub": sub, "exp": exp, "iss": "https://id.example.test", "cognito:groups": groups});
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::default(),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()).unwrap(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn with_tokens_each_creator_sees_only_their_own_and_an_admin_all() {
+    let out = tempfile::tempdir().unwrap();
+    let photos = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/images/photos");
+    for (creator, photo) in [("ana", "coffee.jpg"), ("bo", "rocket.jpg")] {
+        let status = Command::new(env!("CARGO_BIN_EXE_pictor"))
+            .args(["process", "--creator", creator, "--out"])
+            .arg(out.path())
+            .arg(photos.join(photo))
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    let out_arg = out.path().to_str().unwrap();
+    let secret = "a-secret-for-tests";
+    let (_serving, address) = serve(&[
+        "--out",
+        out_arg,
+        "--jwt-secret",
+        secret,
+        "--jwt-issuer",
+        "https://id.example.test",
+        "--admin-group",
+        "admins",
+    ]);
+    let ana = token(secret, "ana", &["creators"]);
+    let admin = token(secret, "root", &["admins"]);
+    let forged = token("another-secret", "ana", &["admins"]);
+
+    assert_eq!(send(&address, "GET", "/assets", None).0, 401);
+    assert_eq!(send(&address, "GET", "/assets", Some(&forged)).0, 401);
+    let (status, _, body) = send(&address, "GET", "/assets", Some(&ana));
+    assert_eq!(status, 200);
+    let items = json(&body)["items"].as_array().unwrap().clone();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["creator"], "ana");
+    assert_eq!(
+        send(&address, "GET", "/assets?creator=bo", Some(&ana)).0,
+        403
+    );
+
+    let (_, _, body) = send(&address, "GET", "/assets", Some(&admin));
+    let all = json(&body)["items"].as_array().unwrap().clone();
+    assert_eq!(all.len(), 2);
+    let bos = all.iter().find(|a| a["creator"] == "bo").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        send(&address, "GET", &format!("/assets/{bos}"), Some(&ana)).0,
+        404
+    );
+    assert_eq!(
+        send(
+            &address,
+            "GET",
+            &format!("/assets/{bos}/srcset"),
+            Some(&ana)
+        )
+        .0,
+        404
+    );
+    assert_eq!(
+        send(&address, "GET", &format!("/assets/{bos}"), Some(&admin)).0,
+        200
+    );
 }
 
 #[test]

@@ -9,6 +9,7 @@ mod reconcile;
 mod report;
 mod reprocess;
 mod serve;
+mod serve_auth;
 mod watch;
 
 use anyhow::Context;

@@ -1,14 +1,19 @@
 //! `pictor serve`: the query API over HTTP on this machine, for development. It serves the
 //! same router as the query function. On the embedded store of a local run the renditions are
 //! served from the same address, so every URL the API returns opens in a browser; on a
-//! DynamoDB table the URLs are presigned for `--bucket`.
+//! DynamoDB table the URLs are presigned for `--bucket`, and `--uploads-bucket` takes uploads
+//! from apps (`POST /uploads`, `DELETE /assets/{id}`). `--jwt-*` checks bearer tokens and
+//! applies the per-creator rules (see `serve_auth`).
 
 use super::assets::StoreArgs;
-use super::EXIT_OK;
+use super::serve_auth::{establish_caller, JwtArgs};
+use super::{load_presets, EXIT_OK};
 use anyhow::Context;
 use pictor_core::api::{router, Api, BaseUrl, RenditionUrls};
 use pictor_core::layout;
+use pictor_core::uploads::UploadRules;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 use tower_http::services::ServeDir;
 
@@ -22,6 +27,18 @@ pub struct ServeArgs {
     /// With --table: the output bucket, for presigned URLs of its renditions.
     #[arg(long, value_name = "BUCKET", requires = "table")]
     bucket: Option<String>,
+    /// With --table: the uploads bucket apps upload to through `POST /uploads` forms.
+    #[arg(long, value_name = "BUCKET", requires = "table")]
+    uploads_bucket: Option<String>,
+    /// With --uploads-bucket: the key prefix uploads go under (default `uploads/`).
+    #[arg(long, value_name = "PREFIX", requires = "uploads_bucket")]
+    prefix: Option<String>,
+    /// With --uploads-bucket: the spec file whose presets' folders and size limits the
+    /// upload forms carry (the built-in spec when omitted).
+    #[arg(long, requires = "uploads_bucket")]
+    spec: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    jwt: JwtArgs,
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<u8> {
@@ -29,6 +46,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<u8> {
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let address = listener.local_addr()?;
+    let gate = args.jwt.gate()?;
     let assets = args.store.open().await?;
     let (urls, files): (Box<dyn RenditionUrls>, _) = match (&args.store.out, &args.bucket) {
         (Some(out), _) => (
@@ -46,13 +64,22 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<u8> {
         }
         (None, None) => anyhow::bail!("--table needs --bucket (the output bucket)"),
     };
-    let mut app = router(Api::new(assets, urls));
+    let mut api = Api::new(assets, urls);
+    if let Some(bucket) = &args.uploads_bucket {
+        let presets = load_presets(args.spec.as_deref())?;
+        let prefix = pictor_aws::config::upload_prefix(args.prefix.clone(), &presets);
+        let sdk = pictor_aws::config::load().await;
+        let desk = pictor_aws::S3Uploads::new(&sdk, bucket, prefix);
+        api = api.with_uploads(Arc::new(desk), UploadRules::new(&presets));
+    }
+    let mut app = router(api);
     if let Some(folder) = files {
         // Only the renditions folder is served: never the asset store beside it. ServeDir
         // refuses `..` and answers 404 for anything that is not a file there.
         let mount = format!("/{}", layout::RENDITIONS.trim_end_matches('/'));
         app = app.nest_service(&mount, ServeDir::new(folder));
     }
+    let app = app.layer(axum::middleware::from_fn_with_state(gate, establish_caller));
     println!("listening on http://{address}");
     axum::serve(listener, app)
         .await

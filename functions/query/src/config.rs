@@ -1,15 +1,24 @@
 //! The function's configuration, all from the environment.
 
-use pictor_aws::config::EnvError;
+use pictor_aws::config::{EnvError, PipelineSettingsError};
+use pictor_core::identity::AdminPolicy;
+use pictor_core::uploads::UploadRules;
+use pictor_core::UploadPrefix;
 use serde::Deserialize;
 use std::time::Duration;
 
 /// Every variable the function reads (the CDK app must set exactly these).
-pub const ENV_VARS: [&str; 4] = [
+pub const ENV_VARS: [&str; 10] = [
     "PICTOR_OUTPUT_BUCKET",
     "PICTOR_TABLE",
     "PICTOR_CDN_BASE_URL",
     "PICTOR_URL_EXPIRY_SECONDS",
+    "PICTOR_UPLOADS_BUCKET",
+    "PICTOR_UPLOAD_PREFIX",
+    "PICTOR_SPEC",
+    "PICTOR_SPEC_FILE",
+    "PICTOR_ADMIN_SCOPE",
+    "PICTOR_ADMIN_GROUP",
 ];
 
 const DEFAULT_EXPIRY: Duration = Duration::from_secs(300);
@@ -23,6 +32,20 @@ struct Vars {
     table: String,
     cdn_base_url: Option<String>,
     url_expiry_seconds: Option<String>,
+    uploads_bucket: Option<String>,
+    upload_prefix: Option<String>,
+    spec: Option<String>,
+    spec_file: Option<String>,
+    admin_scope: Option<String>,
+    admin_group: Option<String>,
+}
+
+/// Where apps' uploads go, and the presets' folders and limits their forms carry.
+#[derive(Debug, Clone)]
+pub struct Uploads {
+    pub bucket: String,
+    pub prefix: UploadPrefix,
+    pub rules: UploadRules,
 }
 
 #[derive(Debug, Clone)]
@@ -32,6 +55,10 @@ pub struct Config {
     /// Serve `<base>/<key>` instead of presigned URLs.
     pub cdn_base_url: Option<String>,
     pub url_expiry: Duration,
+    /// `POST /uploads` and `DELETE /assets/{id}`, when the uploads bucket is named.
+    pub uploads: Option<Uploads>,
+    /// What in a JWT makes its bearer an admin.
+    pub admins: AdminPolicy,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +67,8 @@ pub enum ConfigError {
     Env(#[from] EnvError),
     #[error("PICTOR_URL_EXPIRY_SECONDS must be a number of seconds from 1 to 604800, not {0:?}")]
     Expiry(String),
+    #[error(transparent)]
+    Spec(#[from] PipelineSettingsError),
 }
 
 impl Config {
@@ -58,11 +87,27 @@ impl Config {
                 .filter(|d| !d.is_zero() && *d <= MAX_EXPIRY)
                 .ok_or(ConfigError::Expiry(raw))?,
         };
+        let uploads = match vars.uploads_bucket {
+            None => None,
+            Some(bucket) => {
+                let presets = pictor_aws::config::presets(vars.spec, vars.spec_file, None)?;
+                Some(Uploads {
+                    bucket,
+                    prefix: pictor_aws::config::upload_prefix(vars.upload_prefix, &presets),
+                    rules: UploadRules::new(&presets),
+                })
+            }
+        };
         Ok(Config {
             output_bucket: vars.output_bucket,
             table: vars.table,
             cdn_base_url: vars.cdn_base_url,
             url_expiry,
+            uploads,
+            admins: AdminPolicy {
+                scope: vars.admin_scope,
+                group: vars.admin_group,
+            },
         })
     }
 }

@@ -1,17 +1,24 @@
 //! The query function: the core's asset API (`pictor_core::api`) behind an API Gateway HTTP
 //! API. Records come from the asset table with consistent reads; rendition URLs are presigned
 //! GETs with a short expiry, or `PICTOR_CDN_BASE_URL/<key>` when a CDN fronts the bucket.
+//!
+//! The caller is what API Gateway's authorizer established: a JWT's claims make a creator
+//! (an admin with the configured scope or group), an IAM-signed request an operator. A
+//! request with neither is refused by the core API.
 
 mod config;
 
 use async_trait::async_trait;
 use axum::response::IntoResponse;
-pub use config::{Config, ConfigError, ENV_VARS};
+pub use config::{Config, ConfigError, Uploads, ENV_VARS};
 use http_body_util::BodyExt;
+use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use pictor_aws::s3_urls::PresignedUrls;
-use pictor_core::api::{router, Api, BaseUrl, RenditionUrls};
+use pictor_core::api::{router, Api, ApiResponse, BaseUrl, RenditionUrls};
+use pictor_core::identity::{AdminPolicy, Caller};
 use pictor_core::ports::{AssetStore, StoreError};
+use std::sync::Arc;
 use tower::ServiceExt;
 
 /// Presigned S3 URLs, or a CDN in front of the bucket.
@@ -64,17 +71,63 @@ const NOT_IN_URI: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
 /// The handler: the core's API router, over any asset store and way of making rendition URLs.
 pub struct Query {
     router: axum::Router,
+    admins: AdminPolicy,
 }
 
 impl Query {
+    /// The API without uploads, whose JWT callers are never admins.
     pub fn new<A, U>(assets: A, urls: U) -> Self
     where
         A: AssetStore + 'static,
         U: RenditionUrls + 'static,
     {
+        Query::from_api(Api::new(assets, urls), AdminPolicy::default())
+    }
+
+    pub fn from_api<A, U>(api: Api<A, U>, admins: AdminPolicy) -> Self
+    where
+        A: AssetStore + 'static,
+        U: RenditionUrls + 'static,
+    {
         Query {
-            router: router(Api::new(assets, urls)),
+            router: router(api),
+            admins,
         }
+    }
+
+    /// The function as `config` describes it, on the AWS adapters.
+    pub fn on_aws(sdk: &aws_config::SdkConfig, config: &Config) -> Self {
+        let assets = pictor_aws::config::asset_store(sdk, &config.table);
+        let urls = Urls::for_config(pictor_aws::config::s3_client(sdk), config);
+        let mut api = Api::new(assets, urls);
+        if let Some(uploads) = &config.uploads {
+            let desk = pictor_aws::S3Uploads::new(sdk, &uploads.bucket, uploads.prefix.clone());
+            api = api.with_uploads(Arc::new(desk), uploads.rules.clone());
+        }
+        Query::from_api(api, config.admins.clone())
+    }
+
+    /// The caller API Gateway's authorizer established, if any.
+    fn caller(&self, request: &Request) -> Result<Option<Caller>, ApiResponse> {
+        let Some(RequestContext::ApiGatewayV2(context)) = request.request_context_ref() else {
+            return Ok(None);
+        };
+        let Some(authorizer) = &context.authorizer else {
+            return Ok(None);
+        };
+        if let Some(jwt) = &authorizer.jwt {
+            let claims = jwt
+                .claims
+                .iter()
+                .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+                .collect();
+            return self
+                .admins
+                .caller(&claims)
+                .map(Some)
+                .map_err(|e| ApiResponse::error(401, "unauthenticated", e.to_string()));
+        }
+        Ok(authorizer.iam.as_ref().map(|_| Caller::Operator))
     }
 
     /// One HTTP API request in, a JSON response out; never an error (every failure is a
@@ -87,18 +140,30 @@ impl Query {
             Some(query) => format!("{path}?{query}"),
             None => path.to_string(),
         };
+        let caller = self.caller(&request);
+        let body = match request.body() {
+            Body::Empty => Vec::new(),
+            Body::Text(text) => text.clone().into_bytes(),
+            Body::Binary(bytes) => bytes.clone(),
+            _ => Vec::new(),
+        };
         let forwarded = axum::http::Request::builder()
             .method(request.method().clone())
             .uri(uri)
-            .body(axum::body::Body::empty());
-        let answer = match forwarded {
-            Ok(forwarded) => match self.router.clone().oneshot(forwarded).await {
-                Ok(answer) => answer,
-                Err(never) => match never {},
-            },
-            Err(_) => {
-                pictor_core::api::ApiResponse::bad_parameter("path", "not a valid request path")
-                    .into_response()
+            .body(axum::body::Body::from(body));
+        let answer = match (forwarded, caller) {
+            (_, Err(refused)) => refused.into_response(),
+            (Ok(mut forwarded), Ok(caller)) => {
+                if let Some(caller) = caller {
+                    forwarded.extensions_mut().insert(caller);
+                }
+                match self.router.clone().oneshot(forwarded).await {
+                    Ok(answer) => answer,
+                    Err(never) => match never {},
+                }
+            }
+            (Err(_), _) => {
+                ApiResponse::bad_parameter("path", "not a valid request path").into_response()
             }
         };
         let (parts, body) = answer.into_parts();

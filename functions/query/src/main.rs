@@ -1,9 +1,9 @@
 //! Wiring only: configuration from the environment, the adapters, then the HTTP runtime loop.
 
 use lambda_http::{service_fn, Error, Request};
-use pictor_aws::config::{asset_store, load, s3_client};
+use pictor_aws::config::load;
 use pictor_aws::function::config_or_exit;
-use pictor_query::{Config, Query, Urls};
+use pictor_query::{Config, Query};
 use std::sync::Arc;
 
 #[tokio::main]
@@ -11,9 +11,7 @@ async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
     let config = config_or_exit(Config::from_env());
     let sdk = load().await;
-    let assets = asset_store(&sdk, &config.table);
-    let urls = Urls::for_config(s3_client(&sdk), &config);
-    let handler = Arc::new(Query::new(assets, urls));
+    let handler = Arc::new(Query::on_aws(&sdk, &config));
     lambda_http::run(service_fn(move |request: Request| {
         let handler = Arc::clone(&handler);
         async move { Ok::<_, Error>(handler.handle(request).await) }

@@ -1,11 +1,14 @@
 //! The query function against the local S3/DynamoDB server, called with API Gateway HTTP API
 //! (payload 2.0) event fixtures: every route and the error cases.
 
+use base64::Engine;
 use lambda_http::{Body, Response};
-use pictor_aws::testing::{fresh_resources, sdk_config};
+use pictor_aws::testing::{fresh_resources, post_form, sdk_config};
 use pictor_aws::{config, DynamoAssetStore, S3BlobStore, S3Originals};
-use pictor_core::{AssetId, Ingestor, Intent, Pipeline, SourceLocation, Spec, Upload};
-use pictor_query::{Config, Query, Urls};
+use pictor_core::identity::AdminPolicy;
+use pictor_core::uploads::UploadRules;
+use pictor_core::{AssetId, Ingestor, Intent, Pipeline, Presets, SourceLocation, Spec, Upload};
+use pictor_query::{Config, Query, Uploads};
 use serde_json::Value;
 use std::io::{Read, Write};
 use std::sync::Arc;
@@ -78,6 +81,32 @@ struct Setup {
     query: Query,
     cdn: Query,
     ids: Vec<AssetId>,
+    sdk: aws_config::SdkConfig,
+    uploads_bucket: String,
+}
+
+/// A fixture event as a creator signed in with a JWT sends it (`groups` in Cognito's
+/// bracketed text form, as API Gateway passes claims).
+fn as_creator(name: &str, id: &str, sub: &str, groups: &str) -> lambda_http::Request {
+    let text = String::from_utf8(read(&format!("events/{name}")))
+        .unwrap()
+        .replace("ASSET_ID", id);
+    let mut json: Value = serde_json::from_str(&text).unwrap();
+    json["requestContext"]["authorizer"] = serde_json::json!({"jwt": {"claims": {
+        "sub": sub, "iss": "https://issuer.example.test/", "cognito:groups": groups
+    }, "scopes": null}});
+    lambda_http::request::from_str(&json.to_string()).unwrap()
+}
+
+/// `event` with another method and a JSON body (API Gateway passes it as text).
+fn with_method(
+    mut request: lambda_http::Request,
+    method: &str,
+    body: &str,
+) -> lambda_http::Request {
+    *request.method_mut() = method.parse().unwrap();
+    *request.body_mut() = Body::Text(body.to_string());
+    request
 }
 
 async fn setup() -> Setup {
@@ -110,11 +139,21 @@ async fn setup() -> Setup {
         ids.push(outcome.asset_id().clone());
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
+    let presets = Presets::from(Pipeline::new(Spec::default()).unwrap());
     let config = Config {
         output_bucket: r.output_bucket.clone(),
         table: r.table.clone(),
         cdn_base_url: None,
         url_expiry: Duration::from_secs(120),
+        uploads: Some(Uploads {
+            bucket: r.uploads_bucket.clone(),
+            prefix: pictor_core::UploadPrefix::default(),
+            rules: UploadRules::new(&presets),
+        }),
+        admins: AdminPolicy {
+            scope: None,
+            group: Some("admins".into()),
+        },
     };
     Setup {
         query: query_on(&sdk, config.clone()),
@@ -126,6 +165,8 @@ async fn setup() -> Setup {
             },
         ),
         ids,
+        sdk,
+        uploads_bucket: r.uploads_bucket,
     }
 }
 
@@ -262,6 +303,190 @@ async fn srcset_is_ready_to_use() {
 
 /// The handler on the AWS adapters, wired as `main` wires it.
 fn query_on(sdk: &aws_config::SdkConfig, config: Config) -> Query {
-    let assets = config::asset_store(sdk, &config.table);
-    Query::new(assets, Urls::for_config(config::s3_client(sdk), &config))
+    Query::on_aws(sdk, &config)
+}
+
+#[tokio::test]
+async fn a_creator_with_a_jwt_sees_and_deletes_only_their_own() {
+    let s = setup().await;
+    let (anas, bos) = (s.ids[0].as_str(), s.ids[1].as_str());
+    let ids = |page: &Value| -> Vec<String> {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["creator"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let unsigned = s
+        .query
+        .handle(event("apigw-jwt-list-assets.json", "", None))
+        .await;
+    assert_eq!(
+        unsigned.status(),
+        200,
+        "the fixture's own claims name a creator"
+    );
+    let own = s
+        .query
+        .handle(with_method(
+            as_creator("apigw-list-assets.json", "", "ana", "[creators]"),
+            "GET",
+            "",
+        ))
+        .await;
+    // The fixture asks for creator=ana&limit=2: allowed, her own.
+    assert_eq!(own.status(), 200);
+    assert_eq!(ids(&json_body(&own)), ["ana", "ana"]);
+    let theirs = s
+        .query
+        .handle(as_creator("apigw-list-assets.json", "", "bo", "[creators]"))
+        .await;
+    assert_eq!(theirs.status(), 403, "bo asked for ana's list");
+    for fixture in ["apigw-get-asset.json", "apigw-srcset.json"] {
+        let hidden = s
+            .query
+            .handle(as_creator(fixture, bos, "ana", "[creators]"))
+            .await;
+        assert_eq!(hidden.status(), 404, "{fixture}");
+    }
+    let delete = |id: &str, sub: &str, groups: &str| {
+        with_method(
+            as_creator("apigw-get-asset.json", id, sub, groups),
+            "DELETE",
+            "",
+        )
+    };
+    assert_eq!(
+        s.query
+            .handle(delete(bos, "ana", "[creators]"))
+            .await
+            .status(),
+        404
+    );
+    let s3 = config::s3_client(&s.sdk);
+    let exists = |key: &'static str| {
+        let s3 = s3.clone();
+        let bucket = s.uploads_bucket.clone();
+        async move {
+            s3.head_object()
+                .bucket(bucket)
+                .key(key)
+                .send()
+                .await
+                .is_ok()
+        }
+    };
+    assert!(
+        exists("uploads/bo/b.jpg").await,
+        "bo's original is untouched"
+    );
+    let accepted = s.query.handle(delete(anas, "ana", "[creators]")).await;
+    assert_eq!(accepted.status(), 202);
+    assert!(
+        !exists("uploads/ana/a.jpg").await,
+        "ana's original is deleted"
+    );
+
+    let admin = s
+        .query
+        .handle(as_creator(
+            "apigw-get-asset.json",
+            bos,
+            "root",
+            "[creators admins]",
+        ))
+        .await;
+    assert_eq!(admin.status(), 200, "an admin sees everyone's");
+    assert_eq!(
+        s.query
+            .handle(delete(bos, "root", "[admins]"))
+            .await
+            .status(),
+        202
+    );
+    assert!(!exists("uploads/bo/b.jpg").await);
+}
+
+#[tokio::test]
+async fn an_upload_form_lands_in_the_uploads_bucket_under_its_conditions() {
+    let s = setup().await;
+    let text = String::from_utf8(read("events/apigw-list-assets.json")).unwrap();
+    let mut json: Value = serde_json::from_str(&text).unwrap();
+    json["rawPath"] = "/uploads".into();
+    json["rawQueryString"] = "".into();
+    json["queryStringParameters"] = Value::Null;
+    json["requestContext"]["http"]["path"] = "/uploads".into();
+    json["requestContext"]["authorizer"] =
+        serde_json::json!({"jwt": {"claims": {"sub": "ana"}, "scopes": null}});
+    let request = with_method(
+        lambda_http::request::from_str(&json.to_string()).unwrap(),
+        "POST",
+        r#"{"contentType": "image/jpeg"}"#,
+    );
+    let response = s.query.handle(request).await;
+    assert_eq!(response.status(), 201, "{:?}", json_body(&response));
+    let form = json_body(&response);
+    let fields: Vec<(String, String)> = form["fields"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+        .collect();
+    let key = form["fields"]["key"].as_str().unwrap().to_string();
+    assert!(
+        key.starts_with("uploads/ana/") && key.ends_with(".jpg"),
+        "{key}"
+    );
+    assert_eq!(
+        form["id"].as_str().unwrap(),
+        SourceLocation::s3(&s.uploads_bucket, &key)
+            .asset_id()
+            .as_str(),
+        "the asset id is known before the upload"
+    );
+
+    // The conditions S3 enforces, as signed.
+    let policy: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::STANDARD
+            .decode(form["fields"]["policy"].as_str().unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    let conditions = policy["conditions"].as_array().unwrap();
+    assert!(conditions.contains(&serde_json::json!({"bucket": s.uploads_bucket})));
+    assert!(conditions.contains(&serde_json::json!({"key": key})));
+    assert!(conditions.contains(&serde_json::json!([
+        "starts-with",
+        "$Content-Type",
+        "image/"
+    ])));
+    assert!(conditions.contains(&serde_json::json!(["content-length-range", 1, 50_000_000])));
+    let expiration = time::OffsetDateTime::parse(
+        policy["expiration"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    let left = expiration - time::OffsetDateTime::now_utc();
+    assert!(
+        left > time::Duration::minutes(5) && left <= time::Duration::minutes(10),
+        "{left}"
+    );
+    assert!(form["fields"]["x-amz-signature"].as_str().unwrap().len() == 64);
+
+    let photo = read("images/photos/coffee.jpg");
+    let (status, body) = post_form(form["url"].as_str().unwrap(), &fields, "image/jpeg", &photo);
+    assert!((200..300).contains(&status), "{status}: {body}");
+    let stored = config::s3_client(&s.sdk)
+        .get_object()
+        .bucket(&s.uploads_bucket)
+        .key(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stored.content_type(), Some("image/jpeg"));
+    assert_eq!(
+        stored.body.collect().await.unwrap().into_bytes().len(),
+        photo.len()
+    );
 }

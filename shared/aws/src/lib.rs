@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod provision;
 pub mod s3_blobs;
 pub mod s3_originals;
+pub mod s3_uploads;
 pub mod s3_urls;
 pub mod table;
 #[cfg(feature = "testing")]
@@ -19,3 +20,4 @@ pub mod testing;
 pub use dynamo_assets::DynamoAssetStore;
 pub use s3_blobs::S3BlobStore;
 pub use s3_originals::S3Originals;
+pub use s3_uploads::S3Uploads;

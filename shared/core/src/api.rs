@@ -1,24 +1,36 @@
 //! The asset query API as one `axum::Router`, whoever serves it: the query function through
 //! `lambda_http`, `pictor serve` through hyper, tests through `tower::ServiceExt::oneshot`.
 //!
-//! Routes (GET only; any other method is a 405, any other path a 404, both with JSON bodies):
-//! - `/assets/{id}`: the record, each variant with a `url`; 404 when unknown.
-//! - `/assets?creator=&status=&since=&limit=&cursor=`: newest first, one page at a time.
-//! - `/assets/{id}/srcset`: `srcset` and `sizes` per format, ready for `<img>`/`<source>`.
+//! Routes (any other method is a 405, any other path a 404, both with JSON bodies):
+//! - `GET /assets/{id}`: the record, each variant with a `url`; 404 when unknown.
+//! - `GET /assets?creator=&status=&since=&preset=&limit=&cursor=`: newest first, one page at
+//!   a time.
+//! - `GET /assets/{id}/srcset`: `srcset` and `sizes` per format, ready for `<img>`/`<source>`.
+//! - `DELETE /assets/{id}`: deletes the original; the pipeline then tombstones the record and
+//!   removes the renditions (202).
+//! - `POST /uploads` `{"contentType": "image/jpeg", "preset": "avatars"}`: a signed form for
+//!   one new original of the caller's (201).
+//!
+//! Every request carries a [`Caller`] the adapter put in its extensions (none: 401). A
+//! creator sees only their own assets: another creator's are a 404, asking for another
+//! creator's list a 403. Operators and admins see everything.
 //!
 //! A bad parameter is a 400 naming it; storage trouble is a 503 or 500 with a fixed message.
 //! No error body ever carries a store's own error text.
 
 use crate::asset::{Asset, AssetId, AssetStatus};
 use crate::asset_json::asset_json;
+use crate::identity::Caller;
 use crate::ports::{AssetQuery, AssetStore, StoreError, DEFAULT_PAGE, MAX_API_PAGE};
 use crate::spec::OutputFormat;
+use crate::uploads::{UploadDesk, UploadRules};
 use async_trait::async_trait;
+use axum::body::Bytes;
 use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Extension, Path, RawQuery, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -60,7 +72,7 @@ impl ApiResponse {
         ApiResponse { status: 200, body }
     }
 
-    fn error(status: u16, code: &str, message: impl Into<String>) -> ApiResponse {
+    pub fn error(status: u16, code: &str, message: impl Into<String>) -> ApiResponse {
         ApiResponse {
             status,
             body: json!({"error": code, "message": message.into()}),
@@ -105,75 +117,160 @@ where
 {
     let only_get =
         || async { ApiResponse::error(405, "method_not_allowed", "only GET is supported") };
+    let get_or_delete = || async {
+        ApiResponse::error(
+            405,
+            "method_not_allowed",
+            "only GET and DELETE are supported",
+        )
+    };
+    let only_post =
+        || async { ApiResponse::error(405, "method_not_allowed", "only POST is supported") };
     Router::new()
         .route("/assets", get(list::<S, U>).fallback(only_get))
         .route("/assets/", get(list::<S, U>).fallback(only_get))
-        .route("/assets/{id}", get(one::<S, U>).fallback(only_get))
+        .route(
+            "/assets/{id}",
+            get(one::<S, U>)
+                .delete(delete::<S, U>)
+                .fallback(get_or_delete),
+        )
         .route(
             "/assets/{id}/srcset",
             get(srcset::<S, U>).fallback(only_get),
         )
+        .route("/uploads", post(upload::<S, U>).fallback(only_post))
         .fallback(|| async { ApiResponse::error(404, "not_found", "no such route") })
         .with_state(Arc::new(api))
 }
 
 type Shared<S, U> = State<Arc<Api<S, U>>>;
 
+/// The caller the adapter established; a request without one is refused.
+type CallerExt = Option<Extension<Caller>>;
+
+fn unauthenticated() -> ApiResponse {
+    ApiResponse::error(401, "unauthenticated", "sign in to use the API")
+}
+
 async fn list<S: AssetStore, U: RenditionUrls>(
     State(api): Shared<S, U>,
+    caller: CallerExt,
     RawQuery(query): RawQuery,
 ) -> ApiResponse {
+    let Some(Extension(caller)) = caller else {
+        return unauthenticated();
+    };
     let pairs: Vec<(String, String)> = query
         .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
         .unwrap_or_default();
-    api.list(&pairs).await
+    api.list(&caller, &pairs).await
 }
 
 async fn one<S: AssetStore, U: RenditionUrls>(
     State(api): Shared<S, U>,
+    caller: CallerExt,
     id: Result<Path<String>, PathRejection>,
 ) -> ApiResponse {
+    let Some(Extension(caller)) = caller else {
+        return unauthenticated();
+    };
     match parse_id(id) {
-        Ok(id) => api.get(&id).await,
+        Ok(id) => api.get(&caller, &id).await,
         Err(response) => response,
     }
 }
 
 async fn srcset<S: AssetStore, U: RenditionUrls>(
     State(api): Shared<S, U>,
+    caller: CallerExt,
     id: Result<Path<String>, PathRejection>,
 ) -> ApiResponse {
+    let Some(Extension(caller)) = caller else {
+        return unauthenticated();
+    };
     match parse_id(id) {
-        Ok(id) => api.srcset(&id).await,
+        Ok(id) => api.srcset(&caller, &id).await,
         Err(response) => response,
     }
 }
 
-/// The API's state: where records are read and how rendition URLs are made.
+async fn delete<S: AssetStore, U: RenditionUrls>(
+    State(api): Shared<S, U>,
+    caller: CallerExt,
+    id: Result<Path<String>, PathRejection>,
+) -> ApiResponse {
+    let Some(Extension(caller)) = caller else {
+        return unauthenticated();
+    };
+    match parse_id(id) {
+        Ok(id) => api.delete(&caller, &id).await,
+        Err(response) => response,
+    }
+}
+
+async fn upload<S: AssetStore, U: RenditionUrls>(
+    State(api): Shared<S, U>,
+    caller: CallerExt,
+    body: Bytes,
+) -> ApiResponse {
+    let Some(Extension(caller)) = caller else {
+        return unauthenticated();
+    };
+    api.upload(&caller, &body).await
+}
+
+/// The API's state: where records are read, how rendition URLs are made, and (when the
+/// deployment takes uploads from apps) where originals go.
 pub struct Api<S, U> {
     assets: S,
     urls: U,
+    uploads: Option<(Arc<dyn UploadDesk>, UploadRules)>,
+}
+
+/// What `POST /uploads` reads.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct UploadRequest {
+    content_type: String,
+    #[serde(default)]
+    preset: Option<String>,
 }
 
 impl<S: AssetStore, U: RenditionUrls> Api<S, U> {
     pub fn new(assets: S, urls: U) -> Api<S, U> {
-        Api { assets, urls }
+        Api {
+            assets,
+            urls,
+            uploads: None,
+        }
+    }
+
+    /// Takes uploads (`POST /uploads`) and deletions (`DELETE /assets/{id}`) through `desk`.
+    pub fn with_uploads(mut self, desk: Arc<dyn UploadDesk>, rules: UploadRules) -> Self {
+        self.uploads = Some((desk, rules));
+        self
     }
 
     async fn find(&self, id: &AssetId) -> Result<Asset, ApiResponse> {
         match self.assets.get(id).await {
             Ok(Some(asset)) => Ok(asset),
-            Ok(None) => Err(ApiResponse::error(
-                404,
-                "not_found",
-                format!("no asset {id}"),
-            )),
+            Ok(None) => Err(not_found(id)),
             Err(e) => Err(ApiResponse::store(e)),
         }
     }
 
-    async fn get(&self, id: &AssetId) -> ApiResponse {
-        match self.find(id).await {
+    /// The asset, when the caller may see it: another creator's is as good as unknown.
+    async fn find_for(&self, caller: &Caller, id: &AssetId) -> Result<Asset, ApiResponse> {
+        let asset = self.find(id).await?;
+        match caller.restricted_to() {
+            Some(me) if asset.creator.as_deref() != Some(me) => Err(not_found(id)),
+            _ => Ok(asset),
+        }
+    }
+
+    async fn get(&self, caller: &Caller, id: &AssetId) -> ApiResponse {
+        match self.find_for(caller, id).await {
             Ok(asset) => match self.with_urls(&asset).await {
                 Ok(body) => ApiResponse::ok(body),
                 Err(e) => ApiResponse::store(e),
@@ -195,11 +292,23 @@ impl<S: AssetStore, U: RenditionUrls> Api<S, U> {
         Ok(body)
     }
 
-    async fn list(&self, pairs: &[(String, String)]) -> ApiResponse {
-        let query = match parse_list_query(pairs) {
+    async fn list(&self, caller: &Caller, pairs: &[(String, String)]) -> ApiResponse {
+        let mut query = match parse_list_query(pairs) {
             Ok(q) => q,
             Err(response) => return response,
         };
+        if let Some(me) = caller.restricted_to() {
+            match &query.store.creator {
+                Some(asked) if asked != me => {
+                    return ApiResponse::error(
+                        403,
+                        "forbidden",
+                        "a creator can list only their own assets",
+                    )
+                }
+                _ => query.store.creator = Some(me.to_string()),
+            }
+        }
         let page = match self.assets.list(&query.store).await {
             Ok(page) => page,
             Err(StoreError::InvalidCursor) => {
@@ -215,6 +324,9 @@ impl<S: AssetStore, U: RenditionUrls> Api<S, U> {
                 next_cursor = None;
                 break;
             }
+            if query.preset.as_ref().is_some_and(|p| *p != asset.preset) {
+                continue;
+            }
             match self.with_urls(asset).await {
                 Ok(body) => items.push(body),
                 Err(e) => return ApiResponse::store(e),
@@ -223,8 +335,106 @@ impl<S: AssetStore, U: RenditionUrls> Api<S, U> {
         ApiResponse::ok(json!({"items": items, "next_cursor": next_cursor}))
     }
 
-    async fn srcset(&self, id: &AssetId) -> ApiResponse {
-        let asset = match self.find(id).await {
+    /// Deletes the asset's original; the pipeline's notification of the removal then
+    /// tombstones the record and removes the renditions.
+    async fn delete(&self, caller: &Caller, id: &AssetId) -> ApiResponse {
+        let Some((desk, _)) = &self.uploads else {
+            return ApiResponse::error(
+                405,
+                "method_not_allowed",
+                "this deployment takes no deletions through the API",
+            );
+        };
+        let asset = match self.find_for(caller, id).await {
+            Ok(asset) if asset.status == AssetStatus::Deleted => return not_found(id),
+            Ok(asset) => asset,
+            Err(response) => return response,
+        };
+        let Ok(location) = asset.source_identity.parse() else {
+            return ApiResponse::error(
+                409,
+                "not_deletable",
+                "the original is not in the uploads store",
+            );
+        };
+        match desk.delete(&location).await {
+            Ok(()) => ApiResponse {
+                status: 202,
+                body: json!({"id": asset.id, "status": "deleting"}),
+            },
+            Err(StoreError::NotFound(_)) => ApiResponse::error(
+                409,
+                "not_deletable",
+                "the original is not in the uploads store",
+            ),
+            Err(e) => ApiResponse::store(e),
+        }
+    }
+
+    /// A signed form for one new original of the caller's.
+    async fn upload(&self, caller: &Caller, body: &[u8]) -> ApiResponse {
+        let Some((desk, rules)) = &self.uploads else {
+            return ApiResponse::error(
+                405,
+                "method_not_allowed",
+                "this deployment takes no uploads through the API",
+            );
+        };
+        let Caller::Creator { id: creator, .. } = caller else {
+            return ApiResponse::error(
+                403,
+                "forbidden",
+                "uploads are made by signed-in creators (the creator is the token's subject)",
+            );
+        };
+        let request: UploadRequest = match serde_json::from_slice(body) {
+            Ok(r) => r,
+            Err(e) => {
+                return ApiResponse::bad_parameter(
+                    "body",
+                    format!(
+                        "expected {{\"contentType\": \"image/jpeg\", \"preset\": optional}}: {e}"
+                    ),
+                )
+            }
+        };
+        let preset = request
+            .preset
+            .as_deref()
+            .unwrap_or(crate::presets::DEFAULT_PRESET);
+        let target = match rules.target(creator, preset, &request.content_type) {
+            Ok(t) => t,
+            Err(message) => {
+                let parameter = if message.starts_with("no preset") {
+                    "preset"
+                } else {
+                    "contentType"
+                };
+                return ApiResponse::bad_parameter(parameter, message);
+            }
+        };
+        match desk.form(&target).await {
+            Ok(form) => {
+                let expires = OffsetDateTime::now_utc() + target.expires_in;
+                ApiResponse {
+                    status: 201,
+                    body: json!({
+                        "id": form.location.asset_id(),
+                        "url": form.url,
+                        "method": "POST",
+                        "fields": form.fields,
+                        "fileField": "file",
+                        "maxBytes": target.max_bytes,
+                        "expiresAt": expires.format(&Rfc3339).unwrap_or_default(),
+                    }),
+                }
+            }
+            Err(e) => ApiResponse::store(e),
+        }
+    }
+
+    async fn srcset(&self, caller: &Caller, id: &AssetId) -> ApiResponse {
+        let asset = match self.find_for(caller, id).await {
             Ok(asset) => asset,
             Err(response) => return response,
         };
@@ -280,6 +490,10 @@ impl<S: AssetStore, U: RenditionUrls> Api<S, U> {
     }
 }
 
+fn not_found(id: &AssetId) -> ApiResponse {
+    ApiResponse::error(404, "not_found", format!("no asset {id}"))
+}
+
 fn parse_id(raw: Result<Path<String>, PathRejection>) -> Result<AssetId, ApiResponse> {
     raw.ok()
         .and_then(|Path(id)| AssetId::parse(&id).ok())
@@ -289,6 +503,7 @@ fn parse_id(raw: Result<Path<String>, PathRejection>) -> Result<AssetId, ApiResp
 struct ListQuery {
     store: AssetQuery,
     since: Option<OffsetDateTime>,
+    preset: Option<String>,
 }
 
 fn parse_list_query(pairs: &[(String, String)]) -> Result<ListQuery, ApiResponse> {
@@ -298,10 +513,12 @@ fn parse_list_query(pairs: &[(String, String)]) -> Result<ListQuery, ApiResponse
             ..AssetQuery::default()
         },
         since: None,
+        preset: None,
     };
     for (name, value) in pairs {
         match name.as_str() {
             "creator" if !value.is_empty() => query.store.creator = Some(value.clone()),
+            "preset" if !value.is_empty() => query.preset = Some(value.clone()),
             "status" => {
                 let status = value
                     .parse()
@@ -340,7 +557,7 @@ fn parse_list_query(pairs: &[(String, String)]) -> Result<ListQuery, ApiResponse
                 let name: String = other.chars().take(40).collect();
                 return Err(ApiResponse::bad_parameter(
                     &name,
-                    "unknown parameter (creator, status, since, limit, cursor)",
+                    "unknown parameter (creator, status, since, preset, limit, cursor)",
                 ));
             }
         }

@@ -7,6 +7,7 @@ pub mod api;
 pub mod asset;
 pub mod asset_json;
 pub mod error;
+pub mod identity;
 pub mod ingest;
 pub mod layout;
 pub mod local;
@@ -18,6 +19,7 @@ pub mod report;
 pub mod reprocess;
 pub mod source;
 pub mod spec;
+pub mod uploads;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;

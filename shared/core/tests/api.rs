@@ -3,20 +3,36 @@
 
 mod common;
 
+use async_trait::async_trait;
 use common::place;
 use http_body_util::BodyExt;
 use pictor_core::api::{router, Api, ApiResponse, BaseUrl};
+use pictor_core::identity::Caller;
 use pictor_core::local::{FsBlobStore, FsOriginals, SqliteAssetStore};
+use pictor_core::ports::StoreError;
 use pictor_core::ports::MAX_API_PAGE;
+use pictor_core::uploads::{UploadDesk, UploadForm, UploadRules, UploadTarget};
 use pictor_core::{AssetId, Ingestor, Intent, Pipeline, Spec};
+use pictor_core::{Presets, SourceLocation};
 use std::sync::Arc;
+use std::sync::Mutex;
 use tower::ServiceExt;
 
-/// A request to send: method, path (as sent, still percent-encoded) and query parameters.
+/// A request to send: method, path (as sent, still percent-encoded), query parameters, and
+/// the caller the adapter established.
 struct ApiRequest {
     method: String,
     path: String,
     query: Vec<(String, String)>,
+    caller: Option<Caller>,
+    body: Vec<u8>,
+}
+
+impl ApiRequest {
+    fn by(mut self, caller: Option<Caller>) -> ApiRequest {
+        self.caller = caller;
+        self
+    }
 }
 
 /// The API's router, called as a server would call it.
@@ -32,11 +48,14 @@ impl Client {
         } else {
             format!("{}?{query}", request.path)
         };
-        let http = axum::http::Request::builder()
+        let mut http = axum::http::Request::builder()
             .method(request.method.as_str())
             .uri(uri)
-            .body(axum::body::Body::empty())
+            .body(axum::body::Body::from(request.body.clone()))
             .unwrap();
+        if let Some(caller) = &request.caller {
+            http.extensions_mut().insert(caller.clone());
+        }
         let response = self.0.clone().oneshot(http).await.unwrap();
         assert_eq!(
             response.headers()["content-type"],
@@ -60,6 +79,36 @@ fn get(path: &str, query: &[(&str, &str)]) -> ApiRequest {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
+        caller: Some(Caller::Operator),
+        body: Vec::new(),
+    }
+}
+
+fn creator(id: &str) -> Option<Caller> {
+    Some(Caller::Creator {
+        id: id.into(),
+        admin: false,
+    })
+}
+
+/// Records what it was asked; forms point nowhere real (the S3 desk is tested on a server).
+#[derive(Default)]
+struct RecordingDesk {
+    deleted: Mutex<Vec<SourceLocation>>,
+}
+
+#[async_trait]
+impl UploadDesk for RecordingDesk {
+    async fn form(&self, target: &UploadTarget) -> Result<UploadForm, StoreError> {
+        Ok(UploadForm {
+            url: "https://uploads.example.test/".into(),
+            fields: [("key".to_string(), format!("uploads/{}", target.relative))].into(),
+            location: SourceLocation::s3("up", format!("uploads/{}", target.relative)),
+        })
+    }
+    async fn delete(&self, location: &SourceLocation) -> Result<(), StoreError> {
+        self.deleted.lock().unwrap().push(location.clone());
+        Ok(())
     }
 }
 
@@ -91,6 +140,150 @@ async fn seeded(dir: &std::path::Path) -> (Client, Vec<AssetId>) {
         BaseUrl("https://cdn.example.test/".into()),
     );
     (Client(router(api)), ids)
+}
+
+/// The seeded store behind an API that takes uploads through `desk`.
+async fn with_desk(dir: &std::path::Path, desk: Arc<RecordingDesk>) -> (Client, Vec<AssetId>) {
+    let (_, ids) = seeded(dir).await;
+    let presets = Presets::from(Pipeline::new(Spec::default()).unwrap());
+    let api = Api::new(
+        SqliteAssetStore::open(&dir.join("assets.db")).unwrap(),
+        BaseUrl("https://cdn.example.test/".into()),
+    )
+    .with_uploads(desk, UploadRules::new(&presets));
+    (Client(router(api)), ids)
+}
+
+#[tokio::test]
+async fn a_creator_sees_and_deletes_only_their_own_and_an_admin_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let desk = Arc::new(RecordingDesk::default());
+    let (api, ids) = with_desk(dir.path(), Arc::clone(&desk)).await;
+    let (anas, bos) = (&ids[0], &ids[1]);
+    let ana = creator("ana");
+
+    let nobody = api.handle(&get("/assets", &[]).by(None)).await;
+    assert_eq!(nobody.status, 401);
+    let own = api.handle(&get("/assets", &[]).by(ana.clone())).await;
+    assert_eq!(own.status, 200);
+    let listed: Vec<_> = own.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["creator"].clone())
+        .collect();
+    assert_eq!(listed.len(), 3);
+    assert!(listed.iter().all(|c| c == "ana"), "{listed:?}");
+    let theirs = api
+        .handle(&get("/assets", &[("creator", "bo")]).by(ana.clone()))
+        .await;
+    assert_eq!(theirs.status, 403);
+    let mine_by_name = api
+        .handle(&get("/assets", &[("creator", "ana")]).by(ana.clone()))
+        .await;
+    assert_eq!(mine_by_name.status, 200);
+
+    for path in [format!("/assets/{bos}"), format!("/assets/{bos}/srcset")] {
+        let hidden = api.handle(&get(&path, &[]).by(ana.clone())).await;
+        assert_eq!(hidden.status, 404, "{path}: {:?}", hidden.body);
+    }
+    assert_eq!(
+        api.handle(&get(&format!("/assets/{anas}"), &[]).by(ana.clone()))
+            .await
+            .status,
+        200
+    );
+
+    let delete = |id: &AssetId, caller: Option<Caller>| ApiRequest {
+        method: "DELETE".into(),
+        ..get(&format!("/assets/{id}"), &[]).by(caller)
+    };
+    assert_eq!(api.handle(&delete(bos, ana.clone())).await.status, 404);
+    assert!(
+        desk.deleted.lock().unwrap().is_empty(),
+        "nothing of bo's was deleted"
+    );
+    let accepted = api.handle(&delete(anas, ana.clone())).await;
+    assert_eq!(accepted.status, 202, "{:?}", accepted.body);
+    assert_eq!(desk.deleted.lock().unwrap().len(), 1);
+    assert!(desk.deleted.lock().unwrap()[0]
+        .to_string()
+        .ends_with("/ana/a.jpg"));
+
+    let admin = Some(Caller::Creator {
+        id: "root".into(),
+        admin: true,
+    });
+    let all = api.handle(&get("/assets", &[]).by(admin.clone())).await;
+    assert_eq!(all.body["items"].as_array().unwrap().len(), 4);
+    assert_eq!(
+        api.handle(&get(&format!("/assets/{bos}"), &[]).by(admin.clone()))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(api.handle(&delete(bos, admin)).await.status, 202);
+}
+
+#[tokio::test]
+async fn uploads_are_forms_for_the_callers_own_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let (api, _) = with_desk(dir.path(), Arc::new(RecordingDesk::default())).await;
+    let post = |body: &str, caller: Option<Caller>| ApiRequest {
+        method: "POST".into(),
+        body: body.as_bytes().to_vec(),
+        ..get("/uploads", &[]).by(caller)
+    };
+    let form = api
+        .handle(&post(r#"{"contentType":"image/jpeg"}"#, creator("ana")))
+        .await;
+    assert_eq!(form.status, 201, "{:?}", form.body);
+    let key = form.body["fields"]["key"].as_str().unwrap();
+    assert!(
+        key.starts_with("uploads/ana/") && key.ends_with(".jpg"),
+        "{key}"
+    );
+    assert_eq!(form.body["maxBytes"], 50_000_000);
+    assert_eq!(form.body["method"], "POST");
+    assert_eq!(form.body["id"].as_str().unwrap().len(), 32);
+
+    // The body cannot name another creator, and only creators upload.
+    let smuggled = api
+        .handle(&post(
+            r#"{"contentType":"image/png","creator":"bo"}"#,
+            creator("ana"),
+        ))
+        .await;
+    assert_bad(&smuggled, "body");
+    assert_eq!(
+        api.handle(&post(
+            r#"{"contentType":"image/png"}"#,
+            Some(Caller::Operator)
+        ))
+        .await
+        .status,
+        403
+    );
+    assert_eq!(
+        api.handle(&post(r#"{"contentType":"image/png"}"#, None))
+            .await
+            .status,
+        401
+    );
+    assert_bad(
+        &api.handle(&post(r#"{"contentType":"text/html"}"#, creator("ana")))
+            .await,
+        "contentType",
+    );
+    assert_bad(
+        &api.handle(&post(
+            r#"{"contentType":"image/png","preset":"nope"}"#,
+            creator("ana"),
+        ))
+        .await,
+        "preset",
+    );
+    assert_eq!(api.handle(&get("/uploads", &[])).await.status, 405);
 }
 
 fn assert_bad(response: &ApiResponse, parameter: &str) {

@@ -66,3 +66,62 @@ pub async fn fresh_resources(
     )
     .await
 }
+
+/// Sends an HTML form upload (`multipart/form-data` POST) to `url` on the local server, as a
+/// browser would send the form `POST /uploads` returns: `fields` in order, then the file as
+/// `file` with `content_type`. Returns the status code and the body.
+pub fn post_form(
+    url: &str,
+    fields: &[(String, String)],
+    content_type: &str,
+    file: &[u8],
+) -> (u16, String) {
+    use std::io::{Read, Write};
+    let boundary = "----pictor-form-boundary-7d1c";
+    let mut body = Vec::new();
+    let mut part = |name: &str, extra: &str, value: &[u8]| {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"{extra}\r\n")
+                .as_bytes(),
+        );
+        body.extend_from_slice(b"\r\n");
+        body.extend_from_slice(value);
+        body.extend_from_slice(b"\r\n");
+    };
+    for (name, value) in fields {
+        part(name, "", value.as_bytes());
+    }
+    part("Content-Type", "", content_type.as_bytes());
+    part(
+        "file",
+        &format!("; filename=\"upload\"\r\nContent-Type: {content_type}"),
+        file,
+    );
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+
+    let rest = url.strip_prefix("http://").expect("a local http:// URL");
+    let (host, path) = match rest.find('/') {
+        Some(i) => rest.split_at(i),
+        None => (rest, "/"),
+    };
+    let mut stream = std::net::TcpStream::connect(host).expect("the local server");
+    let head = format!(
+        "POST {path} HTTP/1.0\r\nHost: {host}\r\nContent-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).expect("sending the form");
+    stream.write_all(&body).expect("sending the form");
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).expect("reading the answer");
+    let text = String::from_utf8_lossy(&raw).to_string();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
