@@ -341,6 +341,135 @@ fn watch_processes_files_as_they_land_and_never_half_written() {
     );
 }
 
+/// The events a local run appended, as (type, id) pairs.
+fn events(out: &Path) -> Vec<(String, String)> {
+    std::fs::read_to_string(out.join("events.ndjson"))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| {
+            let e: Value = serde_json::from_str(l).unwrap();
+            assert_eq!(e["source"], "pictor");
+            (
+                e["detail-type"].as_str().unwrap().to_string(),
+                e["detail"]["id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn presets_follow_the_folder_and_every_state_is_an_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let inbox = dir.path().join("inbox");
+    let out = dir.path().join("out");
+    std::fs::create_dir_all(inbox.join("avatars/ana")).unwrap();
+    std::fs::create_dir_all(inbox.join("bo")).unwrap();
+    let spec = dir.path().join("pictor.toml");
+    std::fs::write(
+        &spec,
+        r#"
+        [[variants]]
+        name = "md"
+        width = 300
+        format = "jpeg"
+        [presets.avatars]
+        prefix = "avatars/"
+        [[presets.avatars.variants]]
+        name = "s64"
+        width = 64
+        height = 64
+        fit = "cover"
+        format = "webp"
+        [[presets.avatars.variants]]
+        name = "s128"
+        width = 128
+        height = 128
+        fit = "cover"
+        format = "webp"
+        "#,
+    )
+    .unwrap();
+    std::fs::copy(
+        testdata("photos/astronaut.jpg"),
+        inbox.join("avatars/ana/me.jpg"),
+    )
+    .unwrap();
+    std::fs::copy(testdata("photos/rocket.jpg"), inbox.join("bo/trip.jpg")).unwrap();
+    std::fs::write(inbox.join("bo/notes.jpg"), b"not an image").unwrap();
+    let _child = Child(
+        pictor()
+            .args(["watch", "--spec"])
+            .arg(&spec)
+            .arg("--out")
+            .arg(&out)
+            .arg(&inbox)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let assets = wait_for(&out, |a| a.len() == 3);
+    let by_name = |n: &str| {
+        assets
+            .iter()
+            .find(|a| a["source"].as_str().unwrap().ends_with(n))
+            .unwrap_or_else(|| panic!("{n} not recorded"))
+            .clone()
+    };
+    let avatar = by_name("me.jpg");
+    assert_eq!(avatar["preset"], "avatars");
+    assert_eq!(
+        avatar["creator"], "ana",
+        "the folder after the preset's names the creator"
+    );
+    let sizes: Vec<_> = avatar["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| (v["width"].as_u64().unwrap(), v["height"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(sizes, [(64, 64), (128, 128)]);
+    let post = by_name("trip.jpg");
+    assert_eq!(post["preset"], "default");
+    assert_eq!(post["creator"], "bo");
+    assert_eq!(post["variants"].as_array().unwrap().len(), 1);
+    assert_ne!(avatar["spec_hash"], post["spec_hash"]);
+
+    let id = |n: &str| by_name(n)["id"].as_str().unwrap().to_string();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while events(&out).len() < 3 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let seen = events(&out);
+    assert!(
+        seen.contains(&("AssetReady".into(), id("me.jpg"))),
+        "{seen:?}"
+    );
+    assert!(
+        seen.contains(&("AssetReady".into(), id("trip.jpg"))),
+        "{seen:?}"
+    );
+    assert!(
+        seen.contains(&("AssetFailed".into(), id("notes.jpg"))),
+        "{seen:?}"
+    );
+
+    std::fs::remove_file(inbox.join("avatars/ana/me.jpg")).unwrap();
+    wait_for(&out, |a| {
+        a.iter()
+            .any(|x| x["id"] == id("me.jpg").as_str() && x["status"] == "deleted")
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !events(&out).contains(&("AssetDeleted".into(), id("me.jpg"))) {
+        assert!(
+            Instant::now() < deadline,
+            "no AssetDeleted: {:?}",
+            events(&out)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 #[test]
 fn what_changed_while_unwatched_is_converged_at_start() {
     let dir = tempfile::tempdir().unwrap();

@@ -14,7 +14,7 @@ mod watch;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use pictor_core::local::{FsBlobStore, FsOriginals, SqliteAssetStore};
+use pictor_core::local::{FsBlobStore, FsOriginals, NdjsonEvents, SqliteAssetStore, EVENTS_FILE};
 use pictor_core::{Ingestor, Presets, SpecFile};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -89,7 +89,9 @@ pub fn open_local(
         .with_context(|| format!("cannot create output directory {}", out.display()))?;
     let assets = Arc::new(open_store(out)?);
     let renditions = FsBlobStore::new(out);
-    let ingestor = Ingestor::new(presets, FsOriginals, renditions, Arc::clone(&assets));
+    let events = NdjsonEvents::new(&out.join(EVENTS_FILE));
+    let ingestor = Ingestor::new(presets, FsOriginals, renditions, Arc::clone(&assets))
+        .with_events(Arc::new(events));
     Ok((ingestor, assets))
 }
 

@@ -69,6 +69,7 @@ fn notification(name: &str, bucket: &str, key: &str, version: Option<&str>, seq:
 
 fn config(r: &pictor_aws::provision::Resources) -> Config {
     Config {
+        event_bus: None,
         output_bucket: r.output_bucket.clone(),
         table: r.table.clone(),
         upload_prefix: pictor_core::UploadPrefix::default(),

@@ -5,12 +5,13 @@ use pictor_core::{Presets, UploadPrefix};
 use serde::Deserialize;
 
 /// Every variable the function reads (the CDK app must set exactly these).
-pub const ENV_VARS: [&str; 7] = [
+pub const ENV_VARS: [&str; 8] = [
     "PICTOR_OUTPUT_BUCKET",
     "PICTOR_TABLE",
     "PICTOR_UPLOAD_PREFIX",
     "PICTOR_SPEC",
     "PICTOR_SPEC_FILE",
+    "PICTOR_EVENT_BUS",
     "PICTOR_ENCODE_THREADS",
     "PICTOR_MAX_RECEIVES",
 ];
@@ -23,12 +24,15 @@ struct Vars {
     upload_prefix: Option<String>,
     spec: Option<String>,
     spec_file: Option<String>,
+    event_bus: Option<String>,
     encode_threads: Option<String>,
     max_receives: Option<String>,
 }
 
 #[derive(Clone)]
 pub struct Config {
+    /// The EventBridge bus asset events go to (`PICTOR_EVENT_BUS`); none when unset.
+    pub event_bus: Option<String>,
     pub output_bucket: String,
     pub table: String,
     /// Only keys under it are processed (default `uploads/`).
@@ -57,6 +61,7 @@ impl Config {
     fn from_vars(vars: Vars) -> Result<Config, ConfigError> {
         let presets = pictor_aws::config::presets(vars.spec, vars.spec_file, vars.encode_threads)?;
         Ok(Config {
+            event_bus: vars.event_bus,
             output_bucket: vars.output_bucket,
             table: vars.table,
             upload_prefix: pictor_aws::config::upload_prefix(vars.upload_prefix, &presets),

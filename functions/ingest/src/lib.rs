@@ -73,6 +73,12 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingest<O, B, A> {
         }
     }
 
+    /// The same handler, publishing asset events to `sink` after each record write.
+    pub fn with_events(mut self, sink: Arc<dyn pictor_core::events::EventSink>) -> Self {
+        self.ingestor = self.ingestor.with_events(sink);
+        self
+    }
+
     /// The same handler, publishing its metrics as `function` (one of
     /// `pictor_aws::metrics::CATALOGUE`'s).
     pub fn publishing_as(mut self, function: &'static str) -> Self {
@@ -228,8 +234,12 @@ pub async fn run(function: &'static str) -> Result<(), lambda_runtime::Error> {
     let config = config_or_exit(Config::from_env());
     let sdk = pictor_aws::config::load().await;
     let stores = pictor_aws::config::AwsStores::new(&sdk, &config.output_bucket, &config.table);
-    let handler = Ingest::new(config, stores.originals, stores.renditions, stores.assets)
+    let events = pictor_aws::config::event_sink(&sdk, config.event_bus.as_deref());
+    let mut handler = Ingest::new(config, stores.originals, stores.renditions, stores.assets)
         .publishing_as(function);
+    if let Some(sink) = events {
+        handler = handler.with_events(sink);
+    }
     let handler = Arc::new(handler);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let handler = Arc::clone(&handler);

@@ -55,6 +55,7 @@ fn ingest_on(sdk: &aws_config::SdkConfig, config: Config) -> AwsIngest {
 
 fn config_for(r: &Resources) -> Config {
     Config {
+        event_bus: None,
         output_bucket: r.output_bucket.clone(),
         table: r.table.clone(),
         upload_prefix: pictor_core::UploadPrefix::default(),

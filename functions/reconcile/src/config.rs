@@ -5,13 +5,14 @@ use pictor_core::{Presets, SourceLocation, UploadPrefix};
 use serde::Deserialize;
 
 /// Every variable the function reads (the CDK app must set exactly these).
-pub const ENV_VARS: [&str; 8] = [
+pub const ENV_VARS: [&str; 9] = [
     "PICTOR_UPLOADS_BUCKET",
     "PICTOR_OUTPUT_BUCKET",
     "PICTOR_TABLE",
     "PICTOR_UPLOAD_PREFIX",
     "PICTOR_SPEC",
     "PICTOR_SPEC_FILE",
+    "PICTOR_EVENT_BUS",
     "PICTOR_ENCODE_THREADS",
     "PICTOR_GRACE_MINUTES",
 ];
@@ -28,12 +29,15 @@ struct Vars {
     upload_prefix: Option<String>,
     spec: Option<String>,
     spec_file: Option<String>,
+    event_bus: Option<String>,
     encode_threads: Option<String>,
     grace_minutes: Option<String>,
 }
 
 #[derive(Clone)]
 pub struct Config {
+    /// The EventBridge bus asset events go to (`PICTOR_EVENT_BUS`); none when unset.
+    pub event_bus: Option<String>,
     pub output_bucket: String,
     pub table: String,
     /// The uploads bucket and prefix: the originals the records are held to.
@@ -70,6 +74,7 @@ impl Config {
         let presets = pictor_aws::config::presets(vars.spec, vars.spec_file, vars.encode_threads)?;
         let prefix: UploadPrefix = pictor_aws::config::upload_prefix(vars.upload_prefix, &presets);
         Ok(Config {
+            event_bus: vars.event_bus,
             root: SourceLocation::s3(vars.uploads_bucket, prefix.as_str()),
             output_bucket: vars.output_bucket,
             table: vars.table,

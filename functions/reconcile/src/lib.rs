@@ -67,6 +67,12 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore, R: BlobStore> Reconcile<O, B
         }
     }
 
+    /// Publishes asset events to `sink`, and re-emits those a failed publish left owed.
+    pub fn with_events(mut self, sink: std::sync::Arc<dyn pictor_core::events::EventSink>) -> Self {
+        self.ingestor = self.ingestor.with_events(sink);
+        self
+    }
+
     pub async fn handle(&self, event: Value) -> Result<Value, ReconcileError> {
         let trigger: Trigger =
             serde_json::from_value(event).map_err(|e| ReconcileError::BadEvent(e.to_string()))?;

@@ -17,13 +17,18 @@ async fn main() -> Result<(), Error> {
     // The latest report is rewritten every pass: never cached.
     let reports =
         S3BlobStore::new(s3_client(&sdk), &config.output_bucket).with_cache_control("no-cache");
-    let handler = Arc::new(Reconcile::new(
+    let events = pictor_aws::config::event_sink(&sdk, config.event_bus.as_deref());
+    let mut handler = Reconcile::new(
         config,
         stores.originals,
         stores.renditions,
         stores.assets,
         reports,
-    ));
+    );
+    if let Some(sink) = events {
+        handler = handler.with_events(sink);
+    }
+    let handler = Arc::new(handler);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let handler = Arc::clone(&handler);
         let request_id = event.context.request_id.clone();

@@ -52,6 +52,7 @@ async fn a_scheduled_pass_repairs_and_reports() {
     let handler = reconcile_on(
         &sdk,
         Config {
+            event_bus: None,
             output_bucket: r.output_bucket.clone(),
             table: r.table.clone(),
             root: SourceLocation::s3(&r.uploads_bucket, "uploads/"),

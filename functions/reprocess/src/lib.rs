@@ -68,6 +68,12 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Reprocess<O, B, A> {
         }
     }
 
+    /// Publishes asset events to `sink` after each record write.
+    pub fn with_events(mut self, sink: Arc<dyn pictor_core::events::EventSink>) -> Self {
+        self.ingestor = self.ingestor.with_events(sink);
+        self
+    }
+
     pub async fn handle(&self, event: Value) -> Result<Value, ReprocessError> {
         let bad = |e: serde_json::Error| ReprocessError::BadEvent(e.to_string());
         if event.get("invocationSchemaVersion").is_some() {

@@ -21,7 +21,11 @@ async fn main() -> Result<(), Error> {
         config.ingest_queue_url.clone(),
     );
     let (originals, renditions, assets) = (stores.originals, stores.renditions, stores.assets);
-    let handler = Reprocess::new(config, originals, renditions, assets, planner);
+    let events = pictor_aws::config::event_sink(&sdk, config.event_bus.as_deref());
+    let mut handler = Reprocess::new(config, originals, renditions, assets, planner);
+    if let Some(sink) = events {
+        handler = handler.with_events(sink);
+    }
     let handler = Arc::new(handler);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let handler = Arc::clone(&handler);

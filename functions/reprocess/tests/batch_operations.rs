@@ -64,6 +64,7 @@ impl Cloud {
 
     fn config(&self, queue: Option<String>) -> Config {
         Config {
+            event_bus: None,
             output_bucket: self.r.output_bucket.clone(),
             table: self.r.table.clone(),
             upload_prefix: pictor_core::UploadPrefix::default(),

@@ -33,6 +33,18 @@ pub fn asset_store(config: &SdkConfig, table: &str) -> crate::DynamoAssetStore {
     crate::DynamoAssetStore::new(dynamodb_client(config), table)
 }
 
+/// `PICTOR_EVENT_BUS`: where asset events go, when set.
+pub fn event_sink(
+    config: &SdkConfig,
+    bus: Option<&str>,
+) -> Option<std::sync::Arc<dyn pictor_core::events::EventSink>> {
+    bus.map(|bus| {
+        let client = aws_sdk_eventbridge::Client::new(config);
+        std::sync::Arc::new(crate::EventBridgeEvents::new(client, bus))
+            as std::sync::Arc<dyn pictor_core::events::EventSink>
+    })
+}
+
 /// The three stores a function that ingests works with, on AWS.
 pub struct AwsStores {
     pub originals: crate::S3Originals,

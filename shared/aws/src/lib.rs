@@ -5,6 +5,7 @@ pub mod batch;
 pub mod config;
 pub mod dynamo_assets;
 pub mod errors;
+pub mod eventbridge_events;
 pub mod events;
 pub mod function;
 pub mod metrics;
@@ -18,6 +19,7 @@ pub mod table;
 pub mod testing;
 
 pub use dynamo_assets::DynamoAssetStore;
+pub use eventbridge_events::EventBridgeEvents;
 pub use s3_blobs::S3BlobStore;
 pub use s3_originals::S3Originals;
 pub use s3_uploads::S3Uploads;

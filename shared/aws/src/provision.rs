@@ -129,3 +129,59 @@ pub async fn provision(
         cleanup_queue_url,
     })
 }
+
+/// An event bus and, on it, a rule routing every Pictor asset event to a new queue: what an
+/// app's subscription looks like. Returns the queue's URL.
+pub async fn event_bus_to_queue(
+    config: &SdkConfig,
+    bus: &str,
+    queue: &str,
+) -> Result<String, BoxError> {
+    let events = aws_sdk_eventbridge::Client::new(config);
+    let sqs = aws_sdk_sqs::Client::new(config);
+    events.create_event_bus().name(bus).send().await?;
+    let url = sqs
+        .create_queue()
+        .queue_name(queue)
+        .send()
+        .await?
+        .queue_url()
+        .ok_or("queue without a URL")?
+        .to_string();
+    let arn = sqs
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await?
+        .attributes()
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+        .ok_or("queue without an ARN")?;
+    let rule = format!("{queue}-all");
+    events
+        .put_rule()
+        .event_bus_name(bus)
+        .name(&rule)
+        .event_pattern(
+            serde_json::json!({
+                "source": [pictor_core::local::EVENT_SOURCE],
+                "detail-type": ["AssetReady", "AssetFailed", "AssetDeleted"]
+            })
+            .to_string(),
+        )
+        .send()
+        .await?;
+    events
+        .put_targets()
+        .event_bus_name(bus)
+        .rule(&rule)
+        .targets(
+            aws_sdk_eventbridge::types::Target::builder()
+                .id("queue")
+                .arn(arn)
+                .build()?,
+        )
+        .send()
+        .await?;
+    Ok(url)
+}

@@ -170,6 +170,10 @@ pub struct Asset {
     /// older release may be worth retrying after an upgrade.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub engine: Option<String>,
+    /// The version whose state was last published as an event (see `events`); behind
+    /// `version` until the event of the latest state is out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub announced: Option<u64>,
 }
 
 fn default_preset() -> String {

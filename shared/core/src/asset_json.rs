@@ -57,6 +57,7 @@ pub fn asset_json(asset: &Asset) -> Value {
         "bytes": asset.source_bytes,
         "variants": variants,
         "timings": asset.timings,
+        "preset": asset.preset,
         "spec_hash": asset.spec_hash,
         "created_at": asset.created_at.format(&time::format_description::well_known::Rfc3339).ok(),
         "updated_at": asset.updated_at.format(&time::format_description::well_known::Rfc3339).ok(),

@@ -4,6 +4,7 @@
 
 use crate::asset::{Asset, AssetId, AssetStatus, Revision, StoredRendition};
 use crate::error::{ErrorKind, ProcessError};
+use crate::events::{AssetEvent, EventSink};
 use crate::layout;
 use crate::pipeline::{Pipeline, Rendition};
 use crate::ports::{
@@ -41,6 +42,9 @@ pub const RENDITION_CACHE_CONTROL: &str = "public, max-age=31536000, immutable";
 pub enum IngestError {
     #[error("storage: {0}")]
     Store(#[from] StoreError),
+    /// The record is written; its event is not out yet. A retry publishes it.
+    #[error("publishing the asset's event: {0}")]
+    Announce(StoreError),
 }
 
 impl IngestError {
@@ -49,6 +53,7 @@ impl IngestError {
     pub fn is_transient(&self) -> bool {
         match self {
             IngestError::Store(e) => e.is_transient() || matches!(e, StoreError::Conflict(_)),
+            IngestError::Announce(_) => true,
         }
     }
 }
@@ -136,6 +141,7 @@ pub struct Ingestor<O, B, A> {
     pub(crate) originals: O,
     pub(crate) renditions: B,
     pub(crate) assets: A,
+    events: Option<Arc<dyn EventSink>>,
 }
 
 impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
@@ -146,6 +152,42 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
             originals,
             renditions,
             assets,
+            events: None,
+        }
+    }
+
+    /// Whether record writes are announced as events.
+    pub fn announces(&self) -> bool {
+        self.events.is_some()
+    }
+
+    /// Publishes an event to `sink` after each record write (see `events`).
+    pub fn with_events(mut self, sink: Arc<dyn EventSink>) -> Self {
+        self.events = Some(sink);
+        self
+    }
+
+    /// Publishes the event of the record's current state unless it is out already, then
+    /// notes that on the record. A newer write meanwhile announces itself.
+    pub async fn announce(&self, asset: &Asset) -> Result<bool, IngestError> {
+        let Some(sink) = &self.events else {
+            return Ok(false);
+        };
+        if asset.announced == Some(asset.version) {
+            return Ok(false);
+        }
+        sink.publish(&AssetEvent::of(asset))
+            .await
+            .map_err(IngestError::Announce)?;
+        let mut noted = asset.clone();
+        noted.announced = Some(asset.version);
+        match self
+            .assets
+            .put(&noted, Expected::Version(asset.version))
+            .await
+        {
+            Ok(()) | Err(StoreError::Conflict(_)) => Ok(true),
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -158,6 +200,14 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
     /// `Err` only when the outcome could not be recorded (a store failed, or a concurrent
     /// write won); see [`IngestError::is_transient`].
     pub async fn ingest(&self, upload: &Upload, intent: Intent) -> Result<Outcome, IngestError> {
+        let outcome = self.converge(upload, intent).await?;
+        if let Some(asset) = outcome.asset() {
+            self.announce(asset).await?;
+        }
+        Ok(outcome)
+    }
+
+    async fn converge(&self, upload: &Upload, intent: Intent) -> Result<Outcome, IngestError> {
         let id = upload.asset_id();
         let existing = self.assets.get(&id).await?;
         let mut upload = self.with_preset(upload, existing.as_ref());
@@ -220,6 +270,14 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
     /// upload is not left without a record. A record that already reflects the original as
     /// it stands, or a gone original, is left alone (or tombstoned).
     pub async fn give_up(&self, upload: &Upload, reason: &str) -> Result<Outcome, IngestError> {
+        let outcome = self.record_give_up(upload, reason).await?;
+        if let Some(asset) = outcome.asset() {
+            self.announce(asset).await?;
+        }
+        Ok(outcome)
+    }
+
+    async fn record_give_up(&self, upload: &Upload, reason: &str) -> Result<Outcome, IngestError> {
         let id = upload.asset_id();
         let existing = self.assets.get(&id).await?;
         let mut upload = self.with_preset(upload, existing.as_ref());
@@ -364,6 +422,10 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
         });
         noted.updated_at = OffsetDateTime::now_utc();
         noted.version = asset.version + 1;
+        // A newer write of the same bytes changes no state: announced stays announced.
+        if asset.announced == Some(asset.version) {
+            noted.announced = Some(noted.version);
+        }
         self.assets
             .put(&noted, Expected::Version(asset.version))
             .await?;
@@ -522,6 +584,7 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
             version: existing.map_or(1, |a| a.version + 1),
             revision: upload.revision.clone(),
             engine: Some(ENGINE.to_string()),
+            announced: None,
         }
     }
 

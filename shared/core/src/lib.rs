@@ -7,6 +7,7 @@ pub mod api;
 pub mod asset;
 pub mod asset_json;
 pub mod error;
+pub mod events;
 pub mod identity;
 pub mod ingest;
 pub mod layout;

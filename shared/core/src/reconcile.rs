@@ -56,6 +56,9 @@ pub struct ReconcileReport {
     pub orphans: u64,
     /// Renditions no record references yet, younger than the grace period: left alone.
     pub young_orphans: u64,
+    /// Records whose latest state's event is not out (a publish failed): published again.
+    #[serde(default)]
+    pub unannounced: u64,
     /// Differences converged (zero on a dry run).
     pub repaired: u64,
     /// Differences whose repair failed; a later pass tries again.
@@ -65,7 +68,7 @@ pub struct ReconcileReport {
 impl ReconcileReport {
     /// Differences found, whether or not they were repaired.
     pub fn drift(&self) -> u64 {
-        self.unrecorded + self.outdated + self.gone + self.broken + self.orphans
+        self.unrecorded + self.outdated + self.gone + self.broken + self.orphans + self.unannounced
     }
 }
 
@@ -131,6 +134,7 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
                 });
             }
         }
+        let mut unannounced = Vec::new();
         for asset in records.values() {
             let Ok(location) = asset.source_identity.parse::<SourceLocation>() else {
                 continue;
@@ -147,6 +151,10 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
                     preset: Some(asset.preset.clone()),
                     intent: Intent::Upload,
                 });
+            } else if self.announces() && asset.announced != Some(asset.version) {
+                // Converging a difference announces it anyway; these only need the event.
+                report.unannounced += 1;
+                unannounced.push(asset);
             }
         }
 
@@ -173,6 +181,8 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
         if options.dry_run {
             return Ok(report);
         }
+        let differences_ids: HashSet<AssetId> =
+            differences.iter().map(|d| d.location.asset_id()).collect();
         for difference in differences {
             let upload = Upload::new(difference.location)
                 .with_creator(difference.creator)
@@ -180,6 +190,16 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
             match self.ingest(&upload, difference.intent).await {
                 Ok(_) => report.repaired += 1,
                 Err(e) => failed(&mut report, &upload.location.to_string(), &e),
+            }
+        }
+        let converged: HashSet<AssetId> = differences_ids;
+        for asset in unannounced {
+            if converged.contains(&asset.id) {
+                continue;
+            }
+            match self.announce(asset).await {
+                Ok(_) => report.repaired += 1,
+                Err(e) => failed(&mut report, &asset.id.to_string(), &e),
             }
         }
         for key in orphans {

@@ -36,6 +36,7 @@ impl SampleAsset {
             version: 1,
             revision: None,
             engine: None,
+            announced: None,
         })
     }
 

@@ -375,3 +375,76 @@ async fn reprocess_reads_only_what_needs_work_and_keeps_records_of_missing_origi
     let kept = l.assets.get(&first.id).await.unwrap().unwrap();
     assert_eq!(&kept, redone);
 }
+
+/// A bus that refuses while `down` is set, and keeps what it was given.
+#[derive(Default)]
+struct FlakyBus {
+    down: std::sync::atomic::AtomicBool,
+    seen: std::sync::Mutex<Vec<(String, String, u64)>>,
+}
+
+#[async_trait::async_trait]
+impl pictor_core::events::EventSink for FlakyBus {
+    async fn publish(&self, event: &pictor_core::events::AssetEvent) -> Result<(), StoreError> {
+        if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(StoreError::Unavailable("bus down".into()));
+        }
+        self.seen.lock().unwrap().push((
+            event.kind.as_str().to_string(),
+            event.detail["id"].as_str().unwrap().to_string(),
+            event.detail["version"].as_u64().unwrap(),
+        ));
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_failed_publish_keeps_the_record_and_the_event_follows_on_retry_or_reconcile() {
+    let dir = tempfile::tempdir().unwrap();
+    let bus = Arc::new(FlakyBus::default());
+    let Local { ingest, assets, .. } = local(dir.path(), Spec::default());
+    let ingest = ingest.with_events(Arc::clone(&bus) as Arc<dyn pictor_core::events::EventSink>);
+    let inbox = dir.path().join("inbox");
+
+    bus.down.store(true, std::sync::atomic::Ordering::SeqCst);
+    let upload = place(&inbox, "ana/a.jpg", "photos/coffee.jpg");
+    let err = ingest.ingest(&upload, Intent::Upload).await.unwrap_err();
+    assert!(err.is_transient(), "a failed publish is retried: {err}");
+    let id = upload.asset_id();
+    let record = assets.get(&id).await.unwrap().expect("the record is kept");
+    assert_eq!(record.status, AssetStatus::Ready);
+    assert_ne!(record.announced, Some(record.version));
+
+    // The retry finds the record done and publishes its event.
+    bus.down.store(false, std::sync::atomic::Ordering::SeqCst);
+    let again = ingest.ingest(&upload, Intent::Upload).await.unwrap();
+    assert!(
+        matches!(again, Outcome::Repeat(_) | Outcome::Unchanged(_)),
+        "{again:?}"
+    );
+    let announced = assets.get(&id).await.unwrap().unwrap();
+    assert_eq!(announced.announced, Some(announced.version));
+    assert_eq!(
+        bus.seen.lock().unwrap().as_slice(),
+        [("AssetReady".to_string(), id.to_string(), record.version)]
+    );
+    // Once out, a repeat publishes nothing more.
+    ingest.ingest(&upload, Intent::Upload).await.unwrap();
+    assert_eq!(bus.seen.lock().unwrap().len(), 1);
+
+    // A publish lost for good (the bus down through every retry) is found by the reconciler.
+    bus.down.store(true, std::sync::atomic::Ordering::SeqCst);
+    let other = place(&inbox, "ana/b.jpg", "photos/rocket.jpg");
+    assert!(ingest.ingest(&other, Intent::Upload).await.is_err());
+    bus.down.store(false, std::sync::atomic::Ordering::SeqCst);
+    let root = SourceLocation::File(inbox.canonicalize().unwrap());
+    let report = ingest
+        .reconcile(&root, pictor_core::reconcile::ReconcileOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(report.unannounced, 1, "{report:?}");
+    assert_eq!(report.failed, 0);
+    let seen = bus.seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 2);
+    assert_eq!(seen[1].1, other.asset_id().to_string());
+}

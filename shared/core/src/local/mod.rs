@@ -2,9 +2,11 @@
 
 mod fs_blobs;
 mod fs_originals;
+mod ndjson_events;
 mod sqlite_assets;
 mod walk;
 
 pub use fs_blobs::FsBlobStore;
 pub use fs_originals::FsOriginals;
+pub use ndjson_events::{NdjsonEvents, EVENTS_FILE, EVENT_SOURCE};
 pub use sqlite_assets::SqliteAssetStore;

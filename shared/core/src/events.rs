@@ -1,0 +1,100 @@
+//! Events out: after a record changes state, apps learn it from an event instead of polling.
+//! `AssetReady`, `AssetFailed` and `AssetDeleted` carry the asset's public JSON and its
+//! creator, never a bucket or a path.
+//!
+//! Delivery is at least once: the record is written first and the event published after;
+//! the record notes the version it announced (`Asset::announced`), so an ingest that finds
+//! its record unannounced (the publish failed, or the process died in between) publishes
+//! again, and the reconciler does the same for every record. Consumers deduplicate by
+//! `id` and `version`.
+
+use crate::asset::{Asset, AssetStatus};
+use crate::asset_json::asset_json;
+use crate::ports::StoreError;
+use async_trait::async_trait;
+use serde_json::Value;
+
+/// What happened to an asset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    AssetReady,
+    AssetFailed,
+    AssetDeleted,
+}
+
+impl EventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::AssetReady => "AssetReady",
+            EventKind::AssetFailed => "AssetFailed",
+            EventKind::AssetDeleted => "AssetDeleted",
+        }
+    }
+
+    pub fn of(status: AssetStatus) -> EventKind {
+        match status {
+            AssetStatus::Ready => EventKind::AssetReady,
+            AssetStatus::Failed => EventKind::AssetFailed,
+            AssetStatus::Deleted => EventKind::AssetDeleted,
+        }
+    }
+}
+
+/// One event, ready for any bus.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AssetEvent {
+    pub kind: EventKind,
+    /// `{"id", "creator", "version", "asset": <public JSON without its source>}`.
+    pub detail: Value,
+}
+
+impl AssetEvent {
+    pub fn of(asset: &Asset) -> AssetEvent {
+        let mut public = asset_json(asset);
+        if let Some(fields) = public.as_object_mut() {
+            // The original's key or path says where uploads are kept: not for subscribers.
+            fields.remove("source");
+        }
+        AssetEvent {
+            kind: EventKind::of(asset.status),
+            detail: serde_json::json!({
+                "id": asset.id,
+                "creator": asset.creator,
+                "version": asset.version,
+                "asset": public,
+            }),
+        }
+    }
+}
+
+/// Where events go: an event bus, a local file.
+#[async_trait]
+pub trait EventSink: Send + Sync {
+    /// Publishes `event`; `Err` when it may not have been delivered.
+    async fn publish(&self, event: &AssetEvent) -> Result<(), StoreError>;
+}
+
+#[async_trait]
+impl<T: EventSink + ?Sized> EventSink for std::sync::Arc<T> {
+    async fn publish(&self, event: &AssetEvent) -> Result<(), StoreError> {
+        (**self).publish(event).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::samples::SampleAsset;
+
+    #[test]
+    fn events_carry_the_public_json_without_the_source() {
+        let asset = SampleAsset::numbered(1, "ana").build();
+        let event = AssetEvent::of(&asset);
+        assert_eq!(event.kind, EventKind::AssetReady);
+        assert_eq!(event.detail["creator"], "ana");
+        assert_eq!(event.detail["id"], asset.id.as_str());
+        assert!(event.detail["asset"]["variants"].is_array());
+        assert!(event.detail["asset"].get("source").is_none());
+        assert!(!event.detail.to_string().contains(&asset.source_identity));
+    }
+}
