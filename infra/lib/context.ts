@@ -1,5 +1,4 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
-import * as fs from 'fs';
 import * as path from 'path';
 import { PictorStackProps, QueryAuth } from './pictor-stack';
 
@@ -7,7 +6,10 @@ import { PictorStackProps, QueryAuth } from './pictor-stack';
  * Stack props from CDK context (`cdk.json` or `-c key=value`):
  * - `pictor:prefix`: function name prefix (default `pictor`)
  * - `pictor:removalPolicy`: `retain` (default) or `destroy`, for buckets, table and logs
- * - `pictor:specFile`: a rendition spec (TOML), relative to `infra/`
+ * - `pictor:specFile`: a rendition spec (TOML), relative to `infra/`; it and the logos it
+ *   names (in its folder) are shipped with the functions
+ * - `pictor:corsOrigins` (comma-separated): web origins allowed to upload and call the API
+ * - `pictor:adminScope`, `pictor:adminGroup`: what in a JWT gives access to every creator's assets
  * - `pictor:uploadPrefix`: default `uploads/`
  * - `pictor:ingestMaxConcurrency`: default 50
  * - `pictor:jwtIssuer` and `pictor:jwtAudience` (comma-separated): JWT instead of IAM auth
@@ -48,7 +50,9 @@ export function propsFromContext(get: (key: string) => unknown): PictorStackProp
   return {
     namePrefix: text('pictor:prefix') ?? 'pictor',
     removalPolicy: removal === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
-    specToml: specFile ? fs.readFileSync(path.resolve(__dirname, '..', specFile), 'utf8') : undefined,
+    specFile: specFile ? path.resolve(__dirname, '..', specFile) : undefined,
+    corsOrigins: (text('pictor:corsOrigins') ?? '').split(',').filter((o) => o !== ''),
+    admins: { scope: text('pictor:adminScope'), group: text('pictor:adminGroup') },
     uploadPrefix: text('pictor:uploadPrefix'),
     ingestMaxConcurrency: concurrency === undefined ? undefined : Number(concurrency),
     queryAuth,

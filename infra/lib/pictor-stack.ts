@@ -12,6 +12,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { brandingOf } from './branding';
 import { FunctionSize, PictorFunction } from './rust-function';
 import { QueueTrigger } from './queue-trigger';
 import { Storage } from './storage';
@@ -32,8 +33,15 @@ export interface PictorStackProps extends StackProps {
   readonly namePrefix: string;
   /** Keys under it are uploads (default `uploads/`). */
   readonly uploadPrefix?: string;
-  /** The rendition spec as TOML text; the built-in spec when empty. */
-  readonly specToml?: string;
+  /**
+   * The rendition spec file (absolute path); it and the logos it names are shipped in each
+   * function's bundle. The built-in spec when absent.
+   */
+  readonly specFile?: string;
+  /** Web origins allowed to upload to the bucket and call the API from a browser. */
+  readonly corsOrigins?: readonly string[];
+  /** What in a JWT makes its bearer an admin (sees every creator's assets). */
+  readonly admins?: { readonly scope?: string; readonly group?: string };
   /** Buckets, table and logs: kept by default when the stack is deleted. */
   readonly removalPolicy?: RemovalPolicy;
   readonly sizes?: Partial<Record<FunctionName, FunctionSize>>;
@@ -85,6 +93,7 @@ export class PictorStack extends Stack {
   readonly cleanupTrigger: QueueTrigger;
   readonly api: apigwv2.HttpApi;
   readonly batchOperationsRole: iam.Role;
+  readonly eventBus: events.EventBus;
 
   constructor(scope: Construct, id: string, props: PictorStackProps) {
     super(scope, id, props);
@@ -101,6 +110,9 @@ export class PictorStack extends Stack {
     this.storage = storage;
     const { uploads, output, table } = storage;
 
+    // The spec travels as a file with its logos; the TOML-text variable stays empty.
+    const branding = props.specFile ? brandingOf(props.specFile) : undefined;
+    const spec = { PICTOR_SPEC: '', PICTOR_SPEC_FILE: branding?.specPath ?? '' };
     const make = (name: FunctionName, environment: Record<string, string>) =>
       new PictorFunction(this, capitalise(name), {
         binaryName: `pictor-${name}`,
@@ -110,20 +122,26 @@ export class PictorStack extends Stack {
         environment,
         logRetention,
         removalPolicy,
+        shippedFiles: 'PICTOR_SPEC_FILE' in environment ? branding?.files : undefined,
       });
+    // Apps subscribe to AssetReady, AssetFailed and AssetDeleted here instead of polling.
+    this.eventBus = new events.EventBus(this, 'AssetEvents', {
+      eventBusName: `${props.namePrefix}-assets`,
+      description: 'Pictor asset events: AssetReady, AssetFailed, AssetDeleted',
+    });
+    const eventBus = { PICTOR_EVENT_BUS: this.eventBus.eventBusName };
     const shared = {
       PICTOR_OUTPUT_BUCKET: output.bucketName,
       PICTOR_TABLE: table.tableName,
     };
-    const spec = props.specToml ?? '';
-
     // Creations and removals both converge the asset to the key's current state; the two
     // functions run the same handler on their own queues.
     const converging = (name: 'ingest' | 'cleanup') =>
       make(name, {
         ...shared,
         PICTOR_UPLOAD_PREFIX: uploadPrefix,
-        PICTOR_SPEC: spec,
+        ...spec,
+        ...eventBus,
         PICTOR_ENCODE_THREADS: String(encodeThreads(sizes[name].memoryMb)),
         PICTOR_MAX_RECEIVES: String(MAX_RECEIVE_COUNT),
       });
@@ -133,6 +151,12 @@ export class PictorStack extends Stack {
       ...shared,
       PICTOR_CDN_BASE_URL: props.cdnBaseUrl ?? '',
       PICTOR_URL_EXPIRY_SECONDS: '300',
+      // POST /uploads forms for the uploads bucket, with each preset's folder and size limit.
+      PICTOR_UPLOADS_BUCKET: uploads.bucketName,
+      PICTOR_UPLOAD_PREFIX: uploadPrefix,
+      ...spec,
+      PICTOR_ADMIN_SCOPE: props.admins?.scope ?? '',
+      PICTOR_ADMIN_GROUP: props.admins?.group ?? '',
     });
 
     this.ingestTrigger = new QueueTrigger(this, 'IngestQueue', {
@@ -152,7 +176,8 @@ export class PictorStack extends Stack {
     const reprocess = make('reprocess', {
       ...shared,
       PICTOR_UPLOAD_PREFIX: uploadPrefix,
-      PICTOR_SPEC: spec,
+      ...spec,
+      ...eventBus,
       PICTOR_ENCODE_THREADS: String(encodeThreads(sizes.reprocess.memoryMb)),
       PICTOR_INGEST_QUEUE_URL: this.ingestTrigger.queue.queueUrl,
     });
@@ -166,7 +191,8 @@ export class PictorStack extends Stack {
       ...shared,
       PICTOR_UPLOADS_BUCKET: uploads.bucketName,
       PICTOR_UPLOAD_PREFIX: uploadPrefix,
-      PICTOR_SPEC: spec,
+      ...spec,
+      ...eventBus,
       PICTOR_ENCODE_THREADS: String(encodeThreads(sizes.reconcile.memoryMb)),
       PICTOR_GRACE_MINUTES: '60',
     });
@@ -184,7 +210,9 @@ export class PictorStack extends Stack {
     );
 
     this.grantLeastPrivilege(uploadPrefix);
+    this.appEvents([ingest, cleanup, reprocess, reconcile], logRetention, removalPolicy);
     this.api = this.queryApi(query, props, logRetention, removalPolicy);
+    this.browserAccess(props.corsOrigins ?? []);
     this.batchOperationsRole = this.batchRole(reprocess);
     const reportFailures = this.nightlyReport(report);
     const reconcileFailures = this.scheduledReconcile(reconcile);
@@ -199,6 +227,7 @@ export class PictorStack extends Stack {
     new CfnOutput(this, 'OutputBucket', { value: output.bucketName });
     new CfnOutput(this, 'AssetTable', { value: table.tableName });
     new CfnOutput(this, 'QueryApiUrl', { value: this.api.apiEndpoint });
+    new CfnOutput(this, 'AssetEventBus', { value: this.eventBus.eventBusName });
     new CfnOutput(this, 'ReprocessFunctionArn', { value: reprocess.fn.functionArn });
     new CfnOutput(this, 'BatchOperationsRoleArn', { value: this.batchOperationsRole.roleArn });
   }
@@ -222,8 +251,10 @@ export class PictorStack extends Stack {
       allow(fn, ['dynamodb:GetItem', 'dynamodb:PutItem'], [table.tableArn]);
     }
 
-    // Presigned URLs carry the signer's rights: reading renditions only.
+    // Presigned URLs and upload forms carry the signer's rights: reading renditions, and
+    // writing (a form) or deleting (DELETE /assets/{id}) originals under the upload prefix.
     allow(query, ['s3:GetObject'], [renditionObjects]);
+    allow(query, ['s3:PutObject', 's3:DeleteObject'], [originals]);
     allow(query, ['dynamodb:GetItem', 'dynamodb:Query'], [table.tableArn, indexes]);
 
     allow(reprocess, ['s3:GetObject'], [originals]);
@@ -282,10 +313,61 @@ export class PictorStack extends Stack {
       },
     });
     const integration = new HttpLambdaIntegration('Query', query.fn);
-    for (const path of ['/assets', '/assets/{id}', '/assets/{id}/srcset']) {
-      api.addRoutes({ path, methods: [apigwv2.HttpMethod.GET], integration, authorizer });
+    const { GET, POST, DELETE } = apigwv2.HttpMethod;
+    const routes: [string, apigwv2.HttpMethod[]][] = [
+      ['/assets', [GET]],
+      ['/assets/{id}', [GET, DELETE]],
+      ['/assets/{id}/srcset', [GET]],
+      ['/uploads', [POST]],
+    ];
+    for (const [path, methods] of routes) {
+      api.addRoutes({ path, methods, integration, authorizer });
     }
     return api;
+  }
+
+  /**
+   * Every function that writes records publishes its events to the bus (and nowhere else); an
+   * example rule keeps every AssetFailed in a log group, where an app's own rules sit beside it.
+   */
+  private appEvents(
+    writers: PictorFunction[],
+    logRetention: logs.RetentionDays,
+    removalPolicy: RemovalPolicy,
+  ): void {
+    for (const fn of writers) {
+      this.eventBus.grantPutEventsTo(fn.fn);
+    }
+    const failures = new logs.LogGroup(this, 'AssetFailedEvents', {
+      retention: logRetention,
+      removalPolicy,
+    });
+    new events.Rule(this, 'AssetFailedToLogs', {
+      description: 'Pictor example: keep every AssetFailed event in a log group',
+      eventBus: this.eventBus,
+      eventPattern: { source: ['pictor'], detailType: ['AssetFailed'] },
+      targets: [new targets.CloudWatchLogGroup(failures)],
+    });
+  }
+
+  /** Browsers of the configured origins may post upload forms and call the API. */
+  private browserAccess(origins: readonly string[]): void {
+    if (origins.length === 0) {
+      return;
+    }
+    this.storage.uploads.addCorsRule({
+      allowedOrigins: [...origins],
+      allowedMethods: [s3.HttpMethods.POST],
+      allowedHeaders: ['*'],
+      maxAge: 3000,
+    });
+    const cfn = this.api.node.defaultChild as apigwv2.CfnApi;
+    cfn.corsConfiguration = {
+      allowOrigins: [...origins],
+      allowMethods: ['GET', 'POST', 'DELETE'],
+      allowHeaders: ['authorization', 'content-type'],
+      maxAge: 3000,
+    };
   }
 
   /** The role S3 Batch Operations assumes to run a reprocess job from a plan's manifest. */

@@ -5,6 +5,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { RustFunction } from 'cargo-lambda-cdk';
 import { Construct } from 'constructs';
 import * as path from 'path';
+import { copyCommands, ShippedFile } from './branding';
 
 /** Memory and timeout of one function. */
 export interface FunctionSize {
@@ -24,6 +25,8 @@ export interface PictorFunctionProps {
   readonly logRetention: logs.RetentionDays;
   readonly removalPolicy: RemovalPolicy;
   readonly reservedConcurrency?: number;
+  /** Files shipped in the bundle beside the binary (the spec and its logos). */
+  readonly shippedFiles?: readonly ShippedFile[];
 }
 
 /** The repository root, where the Cargo workspace is. */
@@ -49,7 +52,15 @@ export class PictorFunction extends Construct {
       functionName: props.functionName,
       runtime: 'provided.al2023',
       architecture: lambda.Architecture.ARM_64,
-      bundling: { architecture: lambda.Architecture.ARM_64, profile: 'lambda-release' },
+      bundling: {
+        architecture: lambda.Architecture.ARM_64,
+        profile: 'lambda-release',
+        commandHooks: {
+          beforeBundling: () => [],
+          afterBundling: (_input: string, output: string) =>
+            copyCommands(props.shippedFiles ?? [], output),
+        },
+      },
       memorySize: props.size.memoryMb,
       timeout: Duration.seconds(props.size.timeoutSeconds),
       environment: props.environment,

@@ -13,7 +13,8 @@ test('defaults: pictor names, data retained, IAM auth, the built-in spec', () =>
   assert.equal(props.namePrefix, 'pictor');
   assert.equal(props.removalPolicy, RemovalPolicy.RETAIN);
   assert.deepEqual(props.queryAuth, { kind: 'iam' });
-  assert.equal(props.specToml, undefined);
+  assert.equal(props.specFile, undefined);
+  assert.deepEqual(props.corsOrigins, []);
 });
 
 test('every setting is read, and a bad removal policy is refused', () => {
@@ -29,10 +30,14 @@ test('every setting is read, and a bad removal policy is refused', () => {
     'pictor:jwtAudience': 'web,app',
     'pictor:cdnBaseUrl': 'https://cdn.example',
     'pictor:noncurrentVersionDays': '7',
+    'pictor:corsOrigins': 'https://app.example,https://admin.example',
+    'pictor:adminGroup': 'admins',
   });
   assert.equal(props.namePrefix, 'media');
   assert.equal(props.removalPolicy, RemovalPolicy.DESTROY);
-  assert.match(props.specToml ?? '', /width = 320/);
+  assert.equal(props.specFile, spec);
+  assert.deepEqual(props.corsOrigins, ['https://app.example', 'https://admin.example']);
+  assert.deepEqual(props.admins, { scope: undefined, group: 'admins' });
   assert.equal(props.uploadPrefix, 'incoming/');
   assert.equal(props.ingestMaxConcurrency, 8);
   assert.deepEqual(props.queryAuth, {

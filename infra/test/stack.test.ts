@@ -233,12 +233,12 @@ describe('least privilege', () => {
 
   test('each function has only the actions it uses', () => {
     const expected: Record<string, string[]> = {
-      Ingest: [...tracing, ...sqsConsume, ...converging],
-      Cleanup: [...tracing, ...sqsConsume, ...converging],
-      Query: [...tracing, 's3:GetObject', 'dynamodb:GetItem', 'dynamodb:Query'],
-      Reprocess: [...tracing, 's3:GetObject', 's3:ListBucket', 's3:PutObject', 's3:DeleteObject', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'sqs:SendMessage'],
+      Ingest: [...tracing, ...sqsConsume, ...converging, 'events:PutEvents'],
+      Cleanup: [...tracing, ...sqsConsume, ...converging, 'events:PutEvents'],
+      Query: [...tracing, 's3:GetObject', 's3:PutObject', 's3:DeleteObject', 'dynamodb:GetItem', 'dynamodb:Query'],
+      Reprocess: [...tracing, 's3:GetObject', 's3:ListBucket', 's3:PutObject', 's3:DeleteObject', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'sqs:SendMessage', 'events:PutEvents'],
       Report: [...tracing, 'dynamodb:Query', 's3:PutObject', 's3:GetObject'],
-      Reconcile: [...tracing, ...converging, 's3:PutObject', 'dynamodb:Query'],
+      Reconcile: [...tracing, ...converging, 's3:PutObject', 'dynamodb:Query', 'events:PutEvents'],
     };
     for (const [fn, actions] of Object.entries(expected)) {
       assert.deepEqual(new Set(policyOf(fn)), new Set(actions), fn);
@@ -247,17 +247,39 @@ describe('least privilege', () => {
 
   test('no function may touch objects outside its prefixes', () => {
     const json = JSON.stringify(resources(template, 'AWS::IAM::Policy'));
-    assert.doesNotMatch(json, /"s3:\*"|"dynamodb:\*"|"sqs:\*"/);
+    assert.doesNotMatch(json, /"s3:\*"|"dynamodb:\*"|"sqs:\*"|"events:\*"/);
+  });
+
+  test('events go to the asset bus only; uploads and deletions stay under the upload prefix', () => {
+    const statements = Object.values(resources(template, 'AWS::IAM::Policy')).flatMap(
+      (p: any) => p.Properties.PolicyDocument.Statement,
+    );
+    const [busId] = Object.keys(resources(template, 'AWS::Events::EventBus'));
+    const puts = statements.filter((s: any) => [s.Action].flat().includes('events:PutEvents'));
+    assert.equal(puts.length, 4);
+    for (const s of puts) {
+      assert.deepEqual(s.Resource, { 'Fn::GetAtt': [busId, 'Arn'] });
+    }
+    const [, query] = Object.entries(resources(template, 'AWS::IAM::Policy')).find(([id]) =>
+      id.startsWith('QueryFunctionServiceRoleDefaultPolicy'),
+    )!;
+    const writes = (query as any).Properties.PolicyDocument.Statement.find((s: any) =>
+      [s.Action].flat().includes('s3:DeleteObject'),
+    );
+    assert.match(JSON.stringify(writes.Resource), /\/uploads\/\*"/);
   });
 });
 
 describe('query, reprocess and report', () => {
   test('an HTTP API with IAM auth on every route, throttled, with access logs', () => {
     const routes = Object.values(resources(template, 'AWS::ApiGatewayV2::Route'));
-    assert.deepEqual(
-      routes.map((r: any) => r.Properties.RouteKey).sort(),
-      ['GET /assets', 'GET /assets/{id}', 'GET /assets/{id}/srcset'],
-    );
+    assert.deepEqual(routes.map((r: any) => r.Properties.RouteKey).sort(), [
+      'DELETE /assets/{id}',
+      'GET /assets',
+      'GET /assets/{id}',
+      'GET /assets/{id}/srcset',
+      'POST /uploads',
+    ]);
     for (const r of routes) assert.equal(r.Properties.AuthorizationType, 'AWS_IAM');
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       StageName: '$default',
@@ -318,4 +340,50 @@ test('data can be made disposable for a test account', () => {
   const disposable = synth({ removalPolicy: RemovalPolicy.DESTROY });
   disposable.template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Delete' });
   assert.ok(stack.storage.table);
+});
+
+describe('creator platform', () => {
+  test('an event bus with an example rule, and the bus named to every record writer', () => {
+    template.hasResourceProperties('AWS::Events::EventBus', { Name: 'pictor-assets' });
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventBusName: Match.anyValue(),
+      EventPattern: { source: ['pictor'], 'detail-type': ['AssetFailed'] },
+      Targets: Match.arrayWith([Match.objectLike({ Arn: Match.anyValue() })]),
+    });
+    const fns = resources(template, 'AWS::Lambda::Function');
+    for (const prefix of ['Ingest', 'Cleanup', 'Reprocess', 'Reconcile']) {
+      const [, fn] = Object.entries(fns).find(([id]) => id.startsWith(`${prefix}Function`))!;
+      assert.ok((fn as any).Properties.Environment.Variables.PICTOR_EVENT_BUS, prefix);
+    }
+  });
+
+  test('browsers of the configured origins may post forms and call the API', () => {
+    const none = JSON.stringify(resources(template, 'AWS::S3::Bucket'));
+    assert.doesNotMatch(none, /CorsConfiguration/, 'no origins, no CORS');
+    const { template: withCors } = synth({ corsOrigins: ['https://app.example'] });
+    withCors.hasResourceProperties('AWS::S3::Bucket', {
+      CorsConfiguration: {
+        CorsRules: [
+          Match.objectLike({ AllowedOrigins: ['https://app.example'], AllowedMethods: ['POST'] }),
+        ],
+      },
+    });
+    withCors.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+      CorsConfiguration: Match.objectLike({
+        AllowOrigins: ['https://app.example'],
+        AllowMethods: ['GET', 'POST', 'DELETE'],
+      }),
+    });
+  });
+
+  test('the query function gets the uploads bucket, the spec and the admin settings', () => {
+    const { template: t } = synth({ admins: { group: 'admins' } });
+    const [, query] = Object.entries(resources(t, 'AWS::Lambda::Function')).find(([id]) =>
+      id.startsWith('QueryFunction'),
+    )!;
+    const vars = (query as any).Properties.Environment.Variables;
+    assert.equal(vars.PICTOR_ADMIN_GROUP, 'admins');
+    assert.ok(vars.PICTOR_UPLOADS_BUCKET);
+    assert.equal(vars.PICTOR_UPLOAD_PREFIX, 'uploads/');
+  });
 });

@@ -1,0 +1,84 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { parse } from 'smol-toml';
+
+/** The folder, inside each function's bundle, that holds the spec and the files it names. */
+export const SPEC_BUNDLE_DIR = 'pictor-spec';
+
+/** Where Lambda unpacks a function's bundle. */
+export const TASK_ROOT = '/var/task';
+
+/** A file shipped in each function's bundle: its source, and its path below the spec folder. */
+export interface ShippedFile {
+  readonly from: string;
+  readonly to: string;
+}
+
+/**
+ * A deployment's rendition spec and its branding: the spec file and every file it names
+ * (watermark logos, at the top level and in each preset), shipped in each function's bundle,
+ * so `PICTOR_SPEC_FILE` finds them beside the spec as `pictor process` does on a laptop.
+ */
+export interface Branding {
+  readonly files: readonly ShippedFile[];
+  /** `PICTOR_SPEC_FILE` in the functions. */
+  readonly specPath: string;
+}
+
+type Table = Record<string, unknown>;
+
+function table(value: unknown): Table | undefined {
+  return value !== null && typeof value === 'object' && !Array.isArray(value)
+    ? (value as Table)
+    : undefined;
+}
+
+/** The logo path a spec table names, if any. */
+function logoOf(spec: Table): string | undefined {
+  const logo = table(table(spec.watermark)?.logo);
+  return typeof logo?.path === 'string' ? logo.path : undefined;
+}
+
+/** Reads the spec at `specFile` and lists what must ship with it; refuses what cannot. */
+export function brandingOf(specFile: string): Branding {
+  const text = fs.readFileSync(specFile, 'utf8');
+  let spec: Table;
+  try {
+    spec = parse(text) as Table;
+  } catch (e) {
+    throw new Error(`pictor:specFile ${specFile} is not valid TOML: ${(e as Error).message}`);
+  }
+  const named = [logoOf(spec)];
+  for (const preset of Object.values(table(spec.presets) ?? {})) {
+    const t = table(preset);
+    if (t) named.push(logoOf(t));
+  }
+  const base = path.dirname(specFile);
+  const files: ShippedFile[] = [{ from: specFile, to: path.basename(specFile) }];
+  for (const name of new Set(named.filter((n): n is string => n !== undefined))) {
+    const normal = path.posix.normalize(name);
+    if (path.isAbsolute(name) || normal.startsWith('../') || normal === '..') {
+      throw new Error(
+        `${specFile} names ${name}: files a deployed spec names must sit in its folder or below`,
+      );
+    }
+    const from = path.join(base, normal);
+    if (!fs.existsSync(from)) {
+      throw new Error(`${specFile} names ${name}, which does not exist (${from})`);
+    }
+    files.push({ from, to: normal });
+  }
+  return {
+    files,
+    specPath: `${TASK_ROOT}/${SPEC_BUNDLE_DIR}/${path.basename(specFile)}`,
+  };
+}
+
+/** Shell commands that copy the shipped files into a bundle's output folder. */
+export function copyCommands(files: readonly ShippedFile[], outputDir: string): string[] {
+  const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+  return files.flatMap((f) => {
+    const target = path.posix.join(outputDir, SPEC_BUNDLE_DIR, f.to);
+    return [`mkdir -p ${quote(path.posix.dirname(target))}`, `cp ${quote(f.from)} ${quote(target)}`];
+  });
+}

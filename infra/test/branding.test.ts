@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import { brandingOf, copyCommands } from '../lib/branding';
+import { resources, synth } from './helpers';
+
+/** A spec folder with a logo, a preset with its own logo in a subfolder, and a stray file. */
+function brandingFolder(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pictor-brand-'));
+  fs.mkdirSync(path.join(dir, 'marks'));
+  fs.writeFileSync(path.join(dir, 'logo.png'), 'png');
+  fs.writeFileSync(path.join(dir, 'marks', 'small.png'), 'png');
+  fs.writeFileSync(path.join(dir, 'notes.txt'), 'not shipped');
+  const spec = path.join(dir, 'pictor.toml');
+  fs.writeFileSync(
+    spec,
+    [
+      '[watermark.logo]',
+      'path = "logo.png"',
+      '[presets.avatars]',
+      'prefix = "avatars/"',
+      '[presets.avatars.watermark.logo]',
+      'path = "marks/small.png"',
+    ].join('\n'),
+  );
+  return spec;
+}
+
+test('the spec and exactly the files it names are shipped, and PICTOR_SPEC_FILE finds them', () => {
+  const spec = brandingFolder();
+  const branding = brandingOf(spec);
+  assert.deepEqual(
+    branding.files.map((f) => f.to),
+    ['pictor.toml', 'logo.png', 'marks/small.png'],
+  );
+  assert.equal(branding.specPath, '/var/task/pictor-spec/pictor.toml');
+  const commands = copyCommands(branding.files, '/asset-output');
+  assert.ok(commands.includes(`cp '${path.dirname(spec)}/marks/small.png' '/asset-output/pictor-spec/marks/small.png'`));
+  assert.ok(commands.includes(`mkdir -p '/asset-output/pictor-spec/marks'`));
+
+  const { template } = synth({ specFile: spec });
+  const fns = resources(template, 'AWS::Lambda::Function');
+  for (const prefix of ['Ingest', 'Cleanup', 'Query', 'Reprocess', 'Reconcile']) {
+    const [, fn] = Object.entries(fns).find(([id]) => id.startsWith(`${prefix}Function`))!;
+    const vars = (fn as any).Properties.Environment.Variables;
+    assert.equal(vars.PICTOR_SPEC_FILE, branding.specPath, prefix);
+    assert.equal(vars.PICTOR_SPEC, '', `${prefix}: the spec travels as a file`);
+  }
+});
+
+test('a spec naming files outside its folder, or missing ones, is refused at synth', () => {
+  const spec = brandingFolder();
+  fs.writeFileSync(spec, '[watermark.logo]\npath = "../elsewhere.png"\n');
+  assert.throws(() => brandingOf(spec), /in its folder or below/);
+  fs.writeFileSync(spec, '[watermark.logo]\npath = "/etc/logo.png"\n');
+  assert.throws(() => brandingOf(spec), /in its folder or below/);
+  fs.writeFileSync(spec, '[watermark.logo]\npath = "missing.png"\n');
+  assert.throws(() => brandingOf(spec), /does not exist/);
+  fs.writeFileSync(spec, 'watermark = [');
+  assert.throws(() => brandingOf(spec), /not valid TOML/);
+});
