@@ -21,11 +21,23 @@ fn get(address: &str, path: &str) -> (u16, String, Vec<u8>) {
 
 /// Plain HTTP/1.0 request, with a bearer token when given.
 fn send(address: &str, method: &str, path: &str, token: Option<&str>) -> (u16, String, Vec<u8>) {
+    send_body(address, method, path, token, "")
+}
+
+/// Plain HTTP/1.0 request with a JSON body.
+fn send_body(
+    address: &str,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: &str,
+) -> (u16, String, Vec<u8>) {
     let mut stream = std::net::TcpStream::connect(address).unwrap();
     let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
     write!(
         stream,
-        "{method} {path} HTTP/1.0\r\nHost: {address}\r\n{auth}Content-Length: 0\r\n\r\n"
+        "{method} {path} HTTP/1.0\r\nHost: {address}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
     )
     .unwrap();
     let mut raw = Vec::new();
@@ -211,4 +223,110 @@ fn serve_answers_the_api_and_serves_the_renditions_it_links() {
     assert_eq!(status, 404);
     let (status, _, _) = get(&address, "/pictor.db");
     assert_eq!(status, 404);
+}
+
+/// `pictor watch`, stopped when dropped.
+fn watching(out: &Path, inbox: &Path) -> Serving {
+    Serving(
+        Command::new(env!("CARGO_BIN_EXE_pictor"))
+            .args(["watch", "--out"])
+            .arg(out)
+            .arg(inbox)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    )
+}
+
+#[test]
+fn an_app_uploads_through_a_form_on_one_machine_and_deletes_what_it_owns() {
+    let dir = tempfile::tempdir().unwrap();
+    let (out, inbox) = (dir.path().join("out"), dir.path().join("inbox"));
+    std::fs::create_dir_all(&inbox).unwrap();
+    std::fs::create_dir_all(&out).unwrap();
+    let spec = dir.path().join("pictor.toml");
+    std::fs::write(&spec, "[limits]\nmax_file_bytes = 100000\n").unwrap();
+    let _watch = watching(&out, &inbox);
+    let secret = "another-secret-for-tests";
+    let (_serving, address) = serve(&[
+        "--out",
+        out.to_str().unwrap(),
+        "--inbox",
+        inbox.to_str().unwrap(),
+        "--spec",
+        spec.to_str().unwrap(),
+        "--jwt-secret",
+        secret,
+    ]);
+    let ana = token(secret, "ana", &[]);
+    let bo = token(secret, "bo", &[]);
+    let ask = |content_type: &str| {
+        let (status, _, body) = send_body(
+            &address,
+            "POST",
+            "/uploads",
+            Some(&ana),
+            &format!(r#"{{"contentType": "{content_type}"}}"#),
+        );
+        assert_eq!(status, 201, "{}", String::from_utf8_lossy(&body));
+        json(&body)
+    };
+    let fields_of = |form: &Value| -> Vec<(String, String)> {
+        form["fields"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+            .collect()
+    };
+    let photos = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/images/photos");
+    let coffee = std::fs::read(photos.join("coffee.jpg")).unwrap();
+    let post = pictor_aws::testing::post_form;
+
+    // What the form's conditions refuse: another type, too many bytes, a changed key.
+    let form = ask("image/jpeg");
+    let url = form["url"].as_str().unwrap();
+    assert_eq!(post(url, &fields_of(&form), "text/html", &coffee).0, 403);
+    assert_eq!(
+        post(url, &fields_of(&form), "image/jpeg", &vec![0xFF; 100_001]).0,
+        400
+    );
+    let mut tampered = fields_of(&form);
+    tampered.iter_mut().find(|(k, _)| k == "key").unwrap().1 = "bo/mine.jpg".into();
+    assert_eq!(post(url, &tampered, "image/jpeg", &coffee).0, 403);
+    assert!(!inbox.join("bo").exists(), "nothing landed for bo");
+
+    // The form as issued: the photo lands in ana's folder and becomes READY.
+    let (status, body) = post(url, &fields_of(&form), "image/jpeg", &coffee);
+    assert_eq!(status, 204, "{body}");
+    let id = form["id"].as_str().unwrap();
+    let path = format!("/assets/{id}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let asset = loop {
+        let (status, _, body) = send(&address, "GET", &path, Some(&ana));
+        if status == 200 && json(&body)["status"] == "ready" {
+            break json(&body);
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never ready: {status}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    assert_eq!(asset["creator"], "ana");
+    assert_eq!(send(&address, "GET", &path, Some(&bo)).0, 404);
+    assert_eq!(send(&address, "DELETE", &path, Some(&bo)).0, 404);
+
+    // The owner deletes it: the original goes, and the watcher tombstones the record.
+    assert_eq!(send(&address, "DELETE", &path, Some(&ana)).0, 202);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let (_, _, body) = send(&address, "GET", &path, Some(&ana));
+        if json(&body)["status"] == "deleted" {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never deleted");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
 }

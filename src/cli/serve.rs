@@ -7,6 +7,7 @@
 
 use super::assets::StoreArgs;
 use super::serve_auth::{establish_caller, JwtArgs};
+use super::serve_uploads::{receive, LocalUploads, FORM_PATH};
 use super::{load_presets, EXIT_OK};
 use anyhow::Context;
 use pictor_core::api::{router, Api, BaseUrl, RenditionUrls};
@@ -27,15 +28,24 @@ pub struct ServeArgs {
     /// With --table: the output bucket, for presigned URLs of its renditions.
     #[arg(long, value_name = "BUCKET", requires = "table")]
     bucket: Option<String>,
+    /// With --out: the inbox `pictor watch` watches; apps' `POST /uploads` forms are posted
+    /// to this server and land there, and `DELETE /assets/{id}` deletes from it.
+    #[arg(
+        long,
+        value_name = "INBOX",
+        requires = "out",
+        conflicts_with = "uploads_bucket"
+    )]
+    inbox: Option<std::path::PathBuf>,
     /// With --table: the uploads bucket apps upload to through `POST /uploads` forms.
     #[arg(long, value_name = "BUCKET", requires = "table")]
     uploads_bucket: Option<String>,
     /// With --uploads-bucket: the key prefix uploads go under (default `uploads/`).
     #[arg(long, value_name = "PREFIX", requires = "uploads_bucket")]
     prefix: Option<String>,
-    /// With --uploads-bucket: the spec file whose presets' folders and size limits the
-    /// upload forms carry (the built-in spec when omitted).
-    #[arg(long, requires = "uploads_bucket")]
+    /// With --uploads-bucket or --inbox: the spec file whose presets' folders and size
+    /// limits the upload forms carry (the built-in spec when omitted).
+    #[arg(long)]
     spec: Option<std::path::PathBuf>,
     #[command(flatten)]
     jwt: JwtArgs,
@@ -72,6 +82,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<u8> {
         let desk = pictor_aws::S3Uploads::new(&sdk, bucket, prefix);
         api = api.with_uploads(Arc::new(desk), UploadRules::new(&presets));
     }
+    let mut local_uploads = None;
+    if let Some(inbox) = &args.inbox {
+        let presets = load_presets(args.spec.as_deref())?;
+        let desk = Arc::new(LocalUploads::new(inbox, &format!("http://{address}"))?);
+        local_uploads = Some(Arc::clone(&desk));
+        api = api.with_uploads(desk, UploadRules::new(&presets));
+    }
     let mut app = router(api);
     if let Some(folder) = files {
         // Only the renditions folder is served: never the asset store beside it. ServeDir
@@ -79,7 +96,16 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<u8> {
         let mount = format!("/{}", layout::RENDITIONS.trim_end_matches('/'));
         app = app.nest_service(&mount, ServeDir::new(folder));
     }
-    let app = app.layer(axum::middleware::from_fn_with_state(gate, establish_caller));
+    let mut app = app.layer(axum::middleware::from_fn_with_state(gate, establish_caller));
+    if let Some(desk) = local_uploads {
+        // The form is its own authorisation (a signed policy), as a presigned POST is; the
+        // limit on its size is the policy's, checked while it streams.
+        let receive = axum::Router::new()
+            .route(FORM_PATH, axum::routing::post(receive))
+            .layer(axum::extract::DefaultBodyLimit::disable())
+            .with_state(desk);
+        app = app.merge(receive);
+    }
     println!("listening on http://{address}");
     axum::serve(listener, app)
         .await
