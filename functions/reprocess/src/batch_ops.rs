@@ -170,14 +170,15 @@ where
     let SourceLocation::S3 { key, .. } = &location else {
         return (ResultCode::PermanentFailure, "not an S3 object".into());
     };
-    if prefix.below(key).is_none() {
+    let Some(placement) = prefix.place(key) else {
         return (
             ResultCode::PermanentFailure,
             format!("outside the upload prefix {prefix}"),
         );
-    }
-    // Never ingested (a manifest made from an inventory): the key names the creator.
-    let upload = Upload::new(location.clone()).with_creator(prefix.creator_of(key));
+    };
+    // Never ingested (a manifest made from an inventory): the key names the preset and the
+    // creator.
+    let upload = Upload::new(location.clone()).placed(placement);
     match ingestor.ingest(&upload, Intent::Reprocess).await {
         Ok(Outcome::UpToDate(asset)) => {
             let why = match asset.status {

@@ -11,6 +11,7 @@ use pictor_core::ports::AssetStore;
 use pictor_core::{
     Asset, AssetId, AssetStatus, Ingestor, Intent, Outcome, Pipeline, SourceLocation, Spec, Upload,
 };
+use pictor_core::{Presets, SpecFile};
 use pictor_reprocess::plan::Planner;
 use pictor_reprocess::plan::{PlanRequest, Target};
 use pictor_reprocess::{AwsReprocess, Config, Reprocess, ReprocessError};
@@ -396,4 +397,78 @@ fn reprocess_on(sdk: &aws_config::SdkConfig, config: Config) -> AwsReprocess {
     );
     let (originals, renditions, assets) = (stores.originals, stores.renditions, stores.assets);
     Reprocess::new(config, originals, renditions, assets, planner)
+}
+
+/// `spec` as the default preset, plus an `avatars` preset making one `size`-pixel square.
+fn with_avatars(spec: &str, size: u32) -> Presets {
+    let text = format!(
+        "{spec}[presets.avatars]\nprefix = 'avatars/'\n[[presets.avatars.variants]]\nname = 's{size}'\nwidth = {size}\nheight = {size}\nfit = 'cover'\nformat = 'webp'\n"
+    );
+    Presets::build(SpecFile::from_toml(&text, None).unwrap(), 1).unwrap()
+}
+
+#[tokio::test]
+async fn a_plan_and_its_tasks_select_and_remake_one_preset() {
+    let cloud = Cloud::new().await;
+    let old = with_avatars(OLD_SPEC, 32);
+    let prefix = pictor_core::UploadPrefix::default().with_routes(old.routes().clone());
+    let ingestor = Ingestor::new(
+        old,
+        S3Originals::new(cloud.s3.clone()),
+        S3BlobStore::new(cloud.s3.clone(), &cloud.r.output_bucket),
+        cloud.assets.clone(),
+    );
+    let avatar = "uploads/avatars/ana/me.jpg";
+    for (key, file) in [
+        (avatar, "images/photos/astronaut.jpg"),
+        ("uploads/ana/post.jpg", "images/photos/coffee.jpg"),
+    ] {
+        cloud
+            .s3
+            .put_object()
+            .bucket(&cloud.r.uploads_bucket)
+            .key(key)
+            .body(ByteStream::from(fixture(file)))
+            .send()
+            .await
+            .unwrap();
+        let upload = Upload::new(SourceLocation::s3(&cloud.r.uploads_bucket, key))
+            .placed(prefix.place(key).unwrap());
+        ingestor.ingest(&upload, Intent::Upload).await.unwrap();
+    }
+    assert_eq!(cloud.asset(avatar).await.preset, "avatars");
+    assert_eq!(cloud.asset(avatar).await.creator.as_deref(), Some("ana"));
+
+    // Both presets changed; the plan picks only the avatars.
+    let new = with_avatars(NEW_SPEC, 64);
+    let avatar_hash = new.hash_of("avatars").to_string();
+    let mut config = cloud.config(None);
+    config.upload_prefix = pictor_core::UploadPrefix::default().with_routes(new.routes().clone());
+    config.presets = new;
+    let reprocess = reprocess_on(&cloud.sdk, config);
+    let planned = reprocess
+        .handle(plan(
+            json!({"select": {"preset": "avatars"}, "dryRun": true}),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(planned["selected"], 1, "{planned}");
+    assert_eq!(planned["specHash"], avatar_hash.as_str());
+    assert!(planned["sample"][0]["source"]
+        .as_str()
+        .unwrap()
+        .ends_with("avatars/ana/me.jpg"));
+
+    let task = batch_event("s3-batch-v2.json", &cloud.r.uploads_bucket, avatar);
+    let (code, reason) = result_of(&reprocess, task).await;
+    assert_eq!(code, "Succeeded", "{reason}");
+    let remade = cloud.asset(avatar).await;
+    assert_eq!(remade.preset, "avatars");
+    assert_eq!(remade.spec_hash, avatar_hash);
+    let sizes: Vec<_> = remade
+        .variants
+        .iter()
+        .map(|v| (v.width, v.height))
+        .collect();
+    assert_eq!(sizes, [(64, 64)]);
 }
