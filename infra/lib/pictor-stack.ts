@@ -496,7 +496,7 @@ export class PictorStack extends Stack {
       new cloudwatch.GraphWidget({
         title: 'Reconcile: drift found and repaired',
         width: 24,
-        left: ['Unrecorded', 'Outdated', 'Gone', 'Broken', 'Orphans', 'Repaired', 'RepairFailed'].map(
+        left: ['Unrecorded', 'Outdated', 'Gone', 'Broken', 'Orphans', 'Unannounced', 'Repaired', 'RepairFailed'].map(
           (name) => pictorMetric('reconcile', name, Duration.hours(6), 'Maximum'),
         ),
       }),

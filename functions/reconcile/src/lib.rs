@@ -102,6 +102,7 @@ fn emit_metrics(report: &ReconcileReport) {
         .count("Gone", report.gone as f64)
         .count("Broken", report.broken as f64)
         .count("Orphans", report.orphans as f64)
+        .count("Unannounced", report.unannounced as f64)
         .count("Drift", report.drift() as f64)
         .count("Repaired", report.repaired as f64)
         .count("RepairFailed", report.failed as f64)

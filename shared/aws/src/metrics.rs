@@ -42,6 +42,7 @@ pub const CATALOGUE: &[(&str, &[&str])] = &[
             "Gone",
             "Broken",
             "Orphans",
+            "Unannounced",
             "Drift",
             "Repaired",
             "RepairFailed",
