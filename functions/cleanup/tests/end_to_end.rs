@@ -22,28 +22,9 @@ const OTHER_PHOTO: &str = concat!(
 );
 
 async fn receive_one(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> String {
-    for _ in 0..20 {
-        let out = sqs
-            .receive_message()
-            .queue_url(queue_url)
-            .wait_time_seconds(1)
-            .send()
-            .await
-            .unwrap();
-        for m in out.messages() {
-            sqs.delete_message()
-                .queue_url(queue_url)
-                .receipt_handle(m.receipt_handle().unwrap())
-                .send()
-                .await
-                .unwrap();
-            let body = m.body().unwrap_or_default();
-            if !body.contains("s3:TestEvent") {
-                return body.to_string();
-            }
-        }
-    }
-    panic!("no notification on {queue_url}");
+    pictor_aws::testing::receive_bodies(sqs, queue_url, 1)
+        .await
+        .remove(0)
 }
 
 fn sqs_event(bodies: &[&str]) -> Value {

@@ -7,14 +7,16 @@ use base64::Engine;
 use pictor_aws::batch::sqs_event;
 use pictor_aws::provision::event_bus_to_queue;
 use pictor_aws::testing::runtime_api::RuntimeApi;
-use pictor_aws::testing::{endpoint, fresh_resources, post_form, sdk_config, unique};
+use pictor_aws::testing::{
+    endpoint, fresh_resources, post_form, receive_bodies, sdk_config, unique,
+};
 use pictor_aws::{config, DynamoAssetStore};
 use pictor_core::ports::AssetStore;
 use pictor_core::{AssetId, AssetStatus};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const MAGENTA: [u8; 3] = [255, 0, 255];
 
@@ -140,39 +142,6 @@ fn branding(dir: &Path) -> PathBuf {
     spec
 }
 
-async fn receive(sqs: &aws_sdk_sqs::Client, url: &str, want: usize) -> Vec<String> {
-    let mut bodies = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while bodies.len() < want {
-        assert!(
-            Instant::now() < deadline,
-            "only {} of {want} messages: {bodies:?}",
-            bodies.len()
-        );
-        let out = sqs
-            .receive_message()
-            .queue_url(url)
-            .max_number_of_messages(10)
-            .wait_time_seconds(1)
-            .send()
-            .await
-            .unwrap();
-        for m in out.messages() {
-            sqs.delete_message()
-                .queue_url(url)
-                .receipt_handle(m.receipt_handle().unwrap())
-                .send()
-                .await
-                .unwrap();
-            let body = m.body().unwrap_or_default();
-            if !body.contains("s3:TestEvent") {
-                bodies.push(body.to_string());
-            }
-        }
-    }
-    bodies
-}
-
 #[tokio::test]
 async fn an_app_uploads_learns_it_is_ready_and_sees_only_its_own() {
     let sdk = sdk_config();
@@ -259,7 +228,7 @@ async fn an_app_uploads_learns_it_is_ready_and_sees_only_its_own() {
     }
 
     // 3. The bucket's notifications reach the real ingest binary.
-    let notifications = receive(&sqs, &r.ingest_queue_url, 3).await;
+    let notifications = receive_bodies(&sqs, &r.ingest_queue_url, 3).await;
     let event = sqs_event(
         notifications
             .into_iter()
@@ -320,7 +289,7 @@ async fn an_app_uploads_learns_it_is_ready_and_sees_only_its_own() {
     assert_ne!(rendition.get_pixel(200, 130).0, MAGENTA);
 
     // 5. The app learns it from its queue, without polling the API.
-    let delivered: Vec<Value> = receive(&sqs, &app_queue, 3)
+    let delivered: Vec<Value> = receive_bodies(&sqs, &app_queue, 3)
         .await
         .iter()
         .map(|b| serde_json::from_str(b).unwrap())
@@ -446,7 +415,7 @@ async fn an_app_uploads_learns_it_is_ready_and_sees_only_its_own() {
         .send()
         .await;
     assert!(gone.is_err(), "the renditions are removed");
-    let events: Vec<Value> = receive(&sqs, &app_queue, 1)
+    let events: Vec<Value> = receive_bodies(&sqs, &app_queue, 1)
         .await
         .iter()
         .map(|b| serde_json::from_str(b).unwrap())

@@ -72,23 +72,7 @@ pub async fn provision(
         (queue.to_string(), Event::S3ObjectCreated),
         (format!("{queue}-removed"), Event::S3ObjectRemoved),
     ] {
-        let url = sqs
-            .create_queue()
-            .queue_name(&name)
-            .send()
-            .await?
-            .queue_url()
-            .ok_or("queue without a URL")?
-            .to_string();
-        let arn = sqs
-            .get_queue_attributes()
-            .queue_url(&url)
-            .attribute_names(QueueAttributeName::QueueArn)
-            .send()
-            .await?
-            .attributes()
-            .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
-            .ok_or("queue without an ARN")?;
+        let (url, arn) = queue_with_arn(&sqs, &name).await?;
         let filter = NotificationConfigurationFilter::builder()
             .key(
                 S3KeyFilter::builder()
@@ -140,23 +124,7 @@ pub async fn event_bus_to_queue(
     let events = aws_sdk_eventbridge::Client::new(config);
     let sqs = aws_sdk_sqs::Client::new(config);
     events.create_event_bus().name(bus).send().await?;
-    let url = sqs
-        .create_queue()
-        .queue_name(queue)
-        .send()
-        .await?
-        .queue_url()
-        .ok_or("queue without a URL")?
-        .to_string();
-    let arn = sqs
-        .get_queue_attributes()
-        .queue_url(&url)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await?
-        .attributes()
-        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
-        .ok_or("queue without an ARN")?;
+    let (url, arn) = queue_with_arn(&sqs, queue).await?;
     let rule = format!("{queue}-all");
     events
         .put_rule()
@@ -184,4 +152,29 @@ pub async fn event_bus_to_queue(
         .send()
         .await?;
     Ok(url)
+}
+
+/// Creates the queue `name` (or finds it); its URL and ARN.
+async fn queue_with_arn(
+    sqs: &aws_sdk_sqs::Client,
+    name: &str,
+) -> Result<(String, String), BoxError> {
+    let url = sqs
+        .create_queue()
+        .queue_name(name)
+        .send()
+        .await?
+        .queue_url()
+        .ok_or("queue without a URL")?
+        .to_string();
+    let arn = sqs
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await?
+        .attributes()
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+        .ok_or("queue without an ARN")?;
+    Ok((url, arn))
 }

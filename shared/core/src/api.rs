@@ -172,11 +172,8 @@ async fn one<S: AssetStore, U: RenditionUrls>(
     caller: CallerExt,
     id: Result<Path<String>, PathRejection>,
 ) -> ApiResponse {
-    let Some(Extension(caller)) = caller else {
-        return unauthenticated();
-    };
-    match parse_id(id) {
-        Ok(id) => api.get(&caller, &id).await,
+    match caller_and_id(caller, id) {
+        Ok((caller, id)) => api.get(&caller, &id).await,
         Err(response) => response,
     }
 }
@@ -186,11 +183,8 @@ async fn srcset<S: AssetStore, U: RenditionUrls>(
     caller: CallerExt,
     id: Result<Path<String>, PathRejection>,
 ) -> ApiResponse {
-    let Some(Extension(caller)) = caller else {
-        return unauthenticated();
-    };
-    match parse_id(id) {
-        Ok(id) => api.srcset(&caller, &id).await,
+    match caller_and_id(caller, id) {
+        Ok((caller, id)) => api.srcset(&caller, &id).await,
         Err(response) => response,
     }
 }
@@ -200,11 +194,8 @@ async fn delete<S: AssetStore, U: RenditionUrls>(
     caller: CallerExt,
     id: Result<Path<String>, PathRejection>,
 ) -> ApiResponse {
-    let Some(Extension(caller)) = caller else {
-        return unauthenticated();
-    };
-    match parse_id(id) {
-        Ok(id) => api.delete(&caller, &id).await,
+    match caller_and_id(caller, id) {
+        Ok((caller, id)) => api.delete(&caller, &id).await,
         Err(response) => response,
     }
 }
@@ -488,6 +479,17 @@ impl<S: AssetStore, U: RenditionUrls> Api<S, U> {
         }
         ApiResponse::ok(json!({"id": asset.id, "formats": formats}))
     }
+}
+
+/// The caller and the asset id of a request about one asset, or the answer refusing it.
+fn caller_and_id(
+    caller: CallerExt,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<(Caller, AssetId), ApiResponse> {
+    let Some(Extension(caller)) = caller else {
+        return Err(unauthenticated());
+    };
+    Ok((caller, parse_id(id)?))
 }
 
 fn not_found(id: &AssetId) -> ApiResponse {

@@ -125,3 +125,42 @@ pub fn post_form(
         .unwrap_or_default();
     (status, body)
 }
+
+/// Receives and deletes `want` messages from `queue_url` (skipping S3's `s3:TestEvent`),
+/// waiting up to 30 s; their bodies, in arrival order.
+pub async fn receive_bodies(
+    sqs: &aws_sdk_sqs::Client,
+    queue_url: &str,
+    want: usize,
+) -> Vec<String> {
+    let mut bodies = Vec::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while bodies.len() < want {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "only {} of {want} messages on {queue_url}: {bodies:?}",
+            bodies.len()
+        );
+        let out = sqs
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .expect("receiving from the local queue");
+        for m in out.messages() {
+            sqs.delete_message()
+                .queue_url(queue_url)
+                .receipt_handle(m.receipt_handle().unwrap_or_default())
+                .send()
+                .await
+                .expect("deleting from the local queue");
+            let body = m.body().unwrap_or_default();
+            if !body.contains("s3:TestEvent") {
+                bodies.push(body.to_string());
+            }
+        }
+    }
+    bodies
+}
