@@ -171,7 +171,8 @@ pub struct Asset {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub engine: Option<String>,
     /// The version whose state was last published as an event (see `events`); behind
-    /// `version` until the event of the latest state is out.
+    /// `version` until the event of the latest state is out (`Some(0)`: none yet). `None` on
+    /// records written before events existed, which owe none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub announced: Option<u64>,
 }

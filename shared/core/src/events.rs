@@ -6,7 +6,8 @@
 //! the record notes the version it announced (`Asset::announced`), so an ingest that finds
 //! its record unannounced (the publish failed, or the process died in between) publishes
 //! again, and the reconciler does the same for every record. Consumers deduplicate by
-//! `id` and `version`.
+//! `id` and `version`. Records written before events existed owe none: upgrading does not
+//! replay the history.
 
 use crate::asset::{Asset, AssetStatus};
 use crate::asset_json::asset_json;

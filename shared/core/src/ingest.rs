@@ -173,7 +173,7 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
         let Some(sink) = &self.events else {
             return Ok(false);
         };
-        if asset.announced == Some(asset.version) {
+        if !owes_event(asset) {
             return Ok(false);
         }
         sink.publish(&AssetEvent::of(asset))
@@ -591,7 +591,13 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
     /// Writes the record conditionally on the version read before processing, then removes
     /// renditions the previous record had and this one has not (a smaller spec, a failed
     /// re-upload), so no stale files stay behind.
-    async fn write(&self, asset: Asset, previous: Option<&Asset>) -> Result<Outcome, IngestError> {
+    async fn write(
+        &self,
+        mut asset: Asset,
+        previous: Option<&Asset>,
+    ) -> Result<Outcome, IngestError> {
+        // A state written now owes its event (a record from before events existed did not).
+        asset.announced = asset.announced.or(Some(0));
         let expected = previous.map_or(Expected::Absent, |p| Expected::Version(p.version));
         match self.assets.put(&asset, expected).await {
             Ok(()) => {}
@@ -651,6 +657,11 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
     pub fn presets(&self) -> &Presets {
         &self.presets
     }
+}
+
+/// Whether the record's latest state is still to be published as an event.
+pub fn owes_event(asset: &Asset) -> bool {
+    asset.announced.is_some_and(|v| v != asset.version)
 }
 
 /// Whether `asset` is READY from these exact bytes.

@@ -151,7 +151,7 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
                     preset: Some(asset.preset.clone()),
                     intent: Intent::Upload,
                 });
-            } else if self.announces() && asset.announced != Some(asset.version) {
+            } else if self.announces() && crate::ingest::owes_event(asset) {
                 // Converging a difference announces it anyway; these only need the event.
                 report.unannounced += 1;
                 unannounced.push(asset);

@@ -447,4 +447,22 @@ async fn a_failed_publish_keeps_the_record_and_the_event_follows_on_retry_or_rec
     let seen = bus.seen.lock().unwrap().clone();
     assert_eq!(seen.len(), 2);
     assert_eq!(seen[1].1, other.asset_id().to_string());
+
+    // A record from before events existed owes none: an upgrade does not replay history.
+    let mut legacy = assets.get(&id).await.unwrap().unwrap();
+    legacy.announced = None;
+    assets
+        .put(
+            &legacy,
+            pictor_core::ports::Expected::Version(legacy.version),
+        )
+        .await
+        .unwrap();
+    let report = ingest
+        .reconcile(&root, pictor_core::reconcile::ReconcileOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(report.unannounced, 0, "{report:?}");
+    ingest.ingest(&upload, Intent::Upload).await.unwrap();
+    assert_eq!(bus.seen.lock().unwrap().len(), 2);
 }
