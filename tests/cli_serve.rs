@@ -53,6 +53,23 @@ fn send_body(
     (status, content_type, raw[split + 4..].to_vec())
 }
 
+/// The status line and headers (lower-cased) of a GET with `extra` header lines.
+fn head_of(address: &str, path: &str, extra: &str) -> String {
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.0\r\nHost: {address}\r\n{extra}\r\n"
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).unwrap();
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(raw.len());
+    String::from_utf8_lossy(&raw[..split]).to_lowercase()
+}
+
 fn json(body: &[u8]) -> Value {
     serde_json::from_slice(body).unwrap()
 }
@@ -211,6 +228,26 @@ fn serve_answers_the_api_and_serves_the_renditions_it_links() {
         bytes.len() as u64,
         asset["variants"][0]["bytes"].as_u64().unwrap()
     );
+
+    // As a CDN serves them: immutable for a year, with a strong ETag, and 304 when held.
+    let head = head_of(&address, path, "");
+    assert!(
+        head.contains("cache-control: public, max-age=31536000, immutable"),
+        "{head}"
+    );
+    let etag = head
+        .lines()
+        .find_map(|l| l.strip_prefix("etag: "))
+        .unwrap_or_else(|| panic!("no etag in {head}"))
+        .to_string();
+    let again = head_of(&address, path, &format!("If-None-Match: {etag}\r\n"));
+    assert!(
+        again.starts_with("http/1.1 304") || again.starts_with("http/1.0 304"),
+        "{again}"
+    );
+    assert!(again.contains(&format!("etag: {etag}")), "{again}");
+    let other = head_of(&address, path, "If-None-Match: \"md-000000000000.jpg\"\r\n");
+    assert!(other.contains(" 200 "), "{other}");
 
     let (status, _, body) = get(&address, &format!("/assets/{id}/srcset"));
     assert_eq!(status, 200);

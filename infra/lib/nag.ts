@@ -50,6 +50,38 @@ export function addNagSuppressions(stack: PictorStack): void {
       reason: 'This is the access-log bucket; logging its own access would loop.',
     },
   ]);
+  if (stack.cdn) {
+    NagSuppressions.addResourceSuppressions(stack.cdn, [
+      {
+        id: 'AwsSolutions-CFR7',
+        reason:
+          'Origin Access Control is attached by an override (OriginAccessControlId), so that the ' +
+          'bucket policy can allow renditions/* only; the tests assert both.',
+      },
+      {
+        id: 'AwsSolutions-CFR1',
+        reason: 'Creators and their audiences are worldwide; a deployment can add its own restrictions.',
+      },
+      {
+        id: 'AwsSolutions-CFR2',
+        reason:
+          'It serves public, immutable image files from a cache; a deployment that needs a web ACL ' +
+          'attaches its own.',
+      },
+      {
+        id: 'AwsSolutions-CFR3',
+        reason:
+          'Standard logging needs an ACL-enabled bucket; origin fetches are in the output bucket\'s ' +
+          'S3 access logs.',
+      },
+      {
+        id: 'AwsSolutions-CFR4',
+        reason:
+          'The default *.cloudfront.net certificate cannot set a minimum TLS version; a deployment ' +
+          'with its own domain and certificate sets TLSv1.2_2021.',
+      },
+    ]);
+  }
   const handler = Stack.of(stack)
     .node.children.find((c) => c.node.id.startsWith('BucketNotificationsHandler'));
   if (handler) {

@@ -3,6 +3,8 @@ import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer, HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
+import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -94,6 +96,8 @@ export class PictorStack extends Stack {
   readonly api: apigwv2.HttpApi;
   readonly batchOperationsRole: iam.Role;
   readonly eventBus: events.EventBus;
+  /** Renditions to browsers; `undefined` when `cdnBaseUrl` names a CDN of the deployment's own. */
+  readonly cdn?: cloudfront.Distribution;
 
   constructor(scope: Construct, id: string, props: PictorStackProps) {
     super(scope, id, props);
@@ -147,9 +151,13 @@ export class PictorStack extends Stack {
       });
     const ingest = converging('ingest');
     const cleanup = converging('cleanup');
+    // Rendition URLs are stable CDN URLs by default: browsers and the CDN cache them for a
+    // year, as their content-addressed keys allow.
+    this.cdn = props.cdnBaseUrl ? undefined : this.renditionsCdn();
+    const cdnBaseUrl = props.cdnBaseUrl ?? `https://${this.cdn!.distributionDomainName}`;
     const query = make('query', {
       ...shared,
-      PICTOR_CDN_BASE_URL: props.cdnBaseUrl ?? '',
+      PICTOR_CDN_BASE_URL: cdnBaseUrl,
       PICTOR_URL_EXPIRY_SECONDS: '300',
       // POST /uploads forms for the uploads bucket, with each preset's folder and size limit.
       PICTOR_UPLOADS_BUCKET: uploads.bucketName,
@@ -348,6 +356,57 @@ export class PictorStack extends Stack {
       eventPattern: { source: ['pictor'], detailType: ['AssetFailed'] },
       targets: [new targets.CloudWatchLogGroup(failures)],
     });
+  }
+
+  /**
+   * CloudFront in front of the output bucket, reading it through Origin Access Control, and
+   * allowed only `renditions/*`: reports and manifests in the same bucket are a 403 through
+   * it. The cache policy takes the renditions' own `Cache-Control` (a year, immutable).
+   */
+  private renditionsCdn(): cloudfront.Distribution {
+    const { output } = this.storage;
+    const oac = new cloudfront.S3OriginAccessControl(this, 'RenditionsOac', {
+      description: 'Pictor: CloudFront reads renditions',
+    });
+    const distribution = new cloudfront.Distribution(this, 'RenditionsCdn', {
+      comment: 'Pictor renditions',
+      defaultBehavior: {
+        // The bucket's default origin, with the access control set below: CDK's own OAC
+        // helper would grant the whole bucket.
+        origin: origins.S3BucketOrigin.withBucketDefaults(output),
+        viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+        allowedMethods: cloudfront.AllowedMethods.ALLOW_GET_HEAD,
+        cachePolicy: cloudfront.CachePolicy.CACHING_OPTIMIZED_FOR_UNCOMPRESSED_OBJECTS,
+        compress: false,
+      },
+      httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,
+      priceClass: cloudfront.PriceClass.PRICE_CLASS_100,
+    });
+    const cfn = distribution.node.defaultChild as cloudfront.CfnDistribution;
+    cfn.addPropertyOverride(
+      'DistributionConfig.Origins.0.OriginAccessControlId',
+      oac.originAccessControlId,
+    );
+    output.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'CloudFrontReadsRenditionsOnly',
+        principals: [new iam.ServicePrincipal('cloudfront.amazonaws.com')],
+        actions: ['s3:GetObject'],
+        resources: [output.arnForObjects(`${RENDITIONS_PREFIX}*`)],
+        conditions: {
+          StringEquals: {
+            'AWS:SourceArn': this.formatArn({
+              service: 'cloudfront',
+              region: '',
+              resource: 'distribution',
+              resourceName: distribution.distributionId,
+            }),
+          },
+        },
+      }),
+    );
+    new CfnOutput(this, 'RenditionsCdnDomain', { value: distribution.distributionDomainName });
+    return distribution;
   }
 
   /** Browsers of the configured origins may post upload forms and call the API. */

@@ -387,3 +387,52 @@ describe('creator platform', () => {
     assert.equal(vars.PICTOR_UPLOAD_PREFIX, 'uploads/');
   });
 });
+
+describe('renditions CDN', () => {
+  test('CloudFront reads the output bucket through OAC, and only renditions/*', () => {
+    const [oacId] = Object.keys(resources(template, 'AWS::CloudFront::OriginAccessControl'));
+    assert.ok(oacId);
+    template.hasResourceProperties('AWS::CloudFront::OriginAccessControl', {
+      OriginAccessControlConfig: Match.objectLike({
+        OriginAccessControlOriginType: 's3',
+        SigningBehavior: 'always',
+        SigningProtocol: 'sigv4',
+      }),
+    });
+    const [, distribution] = Object.entries(resources(template, 'AWS::CloudFront::Distribution'))[0];
+    const config = (distribution as any).Properties.DistributionConfig;
+    assert.deepEqual(config.Origins[0].OriginAccessControlId, { 'Fn::GetAtt': [oacId, 'Id'] });
+    const behavior = config.DefaultCacheBehavior;
+    assert.equal(behavior.ViewerProtocolPolicy, 'redirect-to-https');
+    assert.deepEqual(behavior.AllowedMethods, ['GET', 'HEAD']);
+    // A managed policy that keeps the origin's Cache-Control (max TTL a year).
+    assert.ok(behavior.CachePolicyId);
+
+    const policies = Object.values(resources(template, 'AWS::S3::BucketPolicy'));
+    const statements = policies.flatMap((p: any) => p.Properties.PolicyDocument.Statement);
+    const cloudfrontReads = statements.filter(
+      (s: any) => s.Principal?.Service === 'cloudfront.amazonaws.com',
+    );
+    assert.equal(cloudfrontReads.length, 1, 'one grant to CloudFront, no other');
+    const [grant] = cloudfrontReads;
+    assert.equal(grant.Action, 's3:GetObject');
+    assert.match(JSON.stringify(grant.Resource), /\/renditions\/\*"/);
+    assert.ok(grant.Condition.StringEquals['AWS:SourceArn']);
+  });
+
+  test('the API returns CDN URLs by default, or the given CDN', () => {
+    const queryVars = (t: typeof template) => {
+      const [, query] = Object.entries(resources(t, 'AWS::Lambda::Function')).find(([id]) =>
+        id.startsWith('QueryFunction'),
+      )!;
+      return (query as any).Properties.Environment.Variables;
+    };
+    const [distId] = Object.keys(resources(template, 'AWS::CloudFront::Distribution'));
+    assert.deepEqual(queryVars(template).PICTOR_CDN_BASE_URL, {
+      'Fn::Join': ['', ['https://', { 'Fn::GetAtt': [distId, 'DomainName'] }]],
+    });
+    const own = synth({ cdnBaseUrl: 'https://img.example' });
+    assert.equal(queryVars(own.template).PICTOR_CDN_BASE_URL, 'https://img.example');
+    assert.equal(Object.keys(resources(own.template, 'AWS::CloudFront::Distribution')).length, 0);
+  });
+});

@@ -7,6 +7,7 @@
 
 use super::assets::StoreArgs;
 use super::serve_auth::{establish_caller, JwtArgs};
+use super::serve_renditions::cache_headers;
 use super::serve_uploads::{receive, LocalUploads, FORM_PATH};
 use super::{load_presets, EXIT_OK};
 use anyhow::Context;
@@ -94,7 +95,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<u8> {
         // Only the renditions folder is served: never the asset store beside it. ServeDir
         // refuses `..` and answers 404 for anything that is not a file there.
         let mount = format!("/{}", layout::RENDITIONS.trim_end_matches('/'));
-        app = app.nest_service(&mount, ServeDir::new(folder));
+        let files = axum::Router::new()
+            .fallback_service(ServeDir::new(folder))
+            .layer(axum::middleware::from_fn(cache_headers));
+        app = app.nest_service(&mount, files);
     }
     let mut app = app.layer(axum::middleware::from_fn_with_state(gate, establish_caller));
     if let Some(desk) = local_uploads {
