@@ -12,7 +12,6 @@ use pictor_core::{Asset, AssetId, AssetStatus, ErrorKind, Pipeline, Spec};
 use pictor_ingest::{AwsIngest, Config, Handled, Ingest};
 use serde_json::Value;
 use std::sync::Arc;
-use std::time::Duration;
 
 const SPEC: &str = r#"
 [[variants]]
@@ -90,42 +89,13 @@ impl Cloud {
     /// Receives and deletes `n` S3 notifications (skipping test events) from `queue_url`, as
     /// one Lambda SQS event.
     async fn receive(&self, queue_url: &str, n: usize) -> Value {
-        let mut records = Vec::new();
-        let deadline = std::time::Instant::now() + Duration::from_secs(20);
-        while records.len() < n {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "only {} of {n} notifications arrived",
-                records.len()
-            );
-            let out = self
-                .sqs
-                .receive_message()
-                .queue_url(queue_url)
-                .max_number_of_messages(10)
-                .wait_time_seconds(1)
-                .send()
-                .await
-                .unwrap();
-            for m in out.messages() {
-                self.sqs
-                    .delete_message()
-                    .queue_url(queue_url)
-                    .receipt_handle(m.receipt_handle().unwrap())
-                    .send()
-                    .await
-                    .unwrap();
-                let body = m.body().unwrap_or_default();
-                if body.contains("s3:TestEvent") {
-                    continue;
-                }
-                records.push((
-                    m.message_id().unwrap_or_default().to_string(),
-                    body.to_string(),
-                ));
-            }
-        }
-        sqs_event(records)
+        let bodies = pictor_aws::testing::receive_bodies(&self.sqs, queue_url, n).await;
+        sqs_event(
+            bodies
+                .into_iter()
+                .enumerate()
+                .map(|(i, body)| (format!("m-{i}"), body)),
+        )
     }
 
     fn assets(&self) -> DynamoAssetStore {
