@@ -74,3 +74,83 @@ fn the_report_counts_what_was_processed_and_writes_json_and_html() {
         assert!(!run.stderr.is_empty());
     }
 }
+
+/// `report --mail-to` through a real SMTP server on 127.0.0.1: one multipart/alternative
+/// message whose HTML part is the page (charts inline as SVG, nothing fetched, names escaped)
+/// and whose text part carries the numbers and the link.
+#[test]
+fn the_report_is_mailed_over_smtp() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    // A file name a browser would read as markup if the mail did not escape it.
+    let hostile = dir.path().join("<b>&x.jpg");
+    std::fs::copy(testdata("hostile/truncated.jpg"), &hostile).unwrap();
+    let run = pictor(
+        &["process", &testdata("photos/coffee.jpg"), hostile.to_str().unwrap()],
+        &out,
+    );
+    assert_eq!(run.status.code(), Some(2));
+
+    let maildir = dir.path().join("maildir");
+    let smtp = pictor_aws::testing::smtp::SmtpServer::start(&maildir);
+    let mailed = Command::new(env!("CARGO_BIN_EXE_pictor"))
+        .args(["report", "--mail-to", "ops@example.test"])
+        .args(["--mail-to", "Ana <ana@example.test>", "--out"])
+        .arg(&out)
+        .env("PICTOR_SMTP_URL", smtp.url())
+        .env("PICTOR_MAIL_FROM", "Pictor <pictor@example.test>")
+        .output()
+        .unwrap();
+    assert_eq!(
+        mailed.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&mailed.stderr)
+    );
+    let messages = smtp.messages();
+    assert_eq!(messages.len(), 1, "one message for both recipients");
+    use mail_parser::MimeHeaders;
+    let mail = mail_parser::MessageParser::default()
+        .parse(&messages[0])
+        .unwrap();
+    let subject = mail.subject().unwrap();
+    assert!(
+        subject.starts_with("Pictor report ") && subject.ends_with(": 1 ready, 1 failed"),
+        "{subject}"
+    );
+    let to: Vec<&str> = mail
+        .to()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a.address())
+        .collect();
+    assert_eq!(to, ["ops@example.test", "ana@example.test"]);
+    let content_type = mail.content_type().unwrap();
+    assert_eq!(
+        (content_type.ctype(), content_type.subtype()),
+        ("multipart", Some("alternative"))
+    );
+    let text = mail.body_text(0).unwrap();
+    assert!(text.contains("Processed    2 (1 ready, 1 failed)"), "{text}");
+    assert!(text.contains("<b>&x.jpg (corrupt)"), "{text}");
+    assert!(text.contains("The full report, with charts: file://"), "{text}");
+    let html = mail.body_html(0).unwrap();
+    assert!(html.contains("&lt;b&gt;&amp;x.jpg"), "escaped in the HTML part");
+    assert!(!html.contains("<b>&x.jpg"));
+    assert!(html.matches("<svg").count() >= 7, "charts inline");
+    assert!(html.contains("Uploads per day, last 30 days"));
+    assert!(!html.contains("src=\"http"), "nothing fetched");
+    assert!(html.contains("Open this report in a browser"));
+
+    // A missing setting is refused before any work, by name.
+    let unset = Command::new(env!("CARGO_BIN_EXE_pictor"))
+        .args(["report", "--mail-to", "ops@example.test", "--out"])
+        .arg(&out)
+        .env_remove("PICTOR_SMTP_URL")
+        .env("PICTOR_MAIL_FROM", "pictor@example.test")
+        .output()
+        .unwrap();
+    assert_eq!(unset.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&unset.stderr).contains("PICTOR_SMTP_URL"));
+    assert_eq!(smtp.messages().len(), 1);
+}

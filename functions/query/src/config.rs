@@ -8,10 +8,12 @@ use serde::Deserialize;
 use std::time::Duration;
 
 /// Every variable the function reads (the CDK app must set exactly these).
-pub const ENV_VARS: [&str; 10] = [
+pub const ENV_VARS: [&str; 12] = [
     "PICTOR_OUTPUT_BUCKET",
     "PICTOR_TABLE",
     "PICTOR_CDN_BASE_URL",
+    "PICTOR_CDN_KEY_PAIR_ID",
+    "PICTOR_CDN_PRIVATE_KEY_SECRET",
     "PICTOR_URL_EXPIRY_SECONDS",
     "PICTOR_UPLOADS_BUCKET",
     "PICTOR_UPLOAD_PREFIX",
@@ -31,6 +33,8 @@ struct Vars {
     output_bucket: String,
     table: String,
     cdn_base_url: Option<String>,
+    cdn_key_pair_id: Option<String>,
+    cdn_private_key_secret: Option<String>,
     url_expiry_seconds: Option<String>,
     uploads_bucket: Option<String>,
     upload_prefix: Option<String>,
@@ -48,12 +52,25 @@ pub struct Uploads {
     pub rules: UploadRules,
 }
 
+/// Private renditions: CloudFront URLs signed with a key of the distribution's key group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CdnSigning {
+    /// The public key's ID in CloudFront (`K2JCJMDEHXQW5F`).
+    pub key_pair_id: String,
+    /// The Secrets Manager secret (name or ARN) whose `SecretString` is the private key's PEM.
+    pub private_key_secret: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub output_bucket: String,
     pub table: String,
     /// Serve `<base>/<key>` instead of presigned URLs.
     pub cdn_base_url: Option<String>,
+    /// With `cdn_base_url`: sign each URL instead (the distribution requires it).
+    pub cdn_signing: Option<CdnSigning>,
+    /// How long a presigned or signed URL lives (signed ones up to twice this: see
+    /// `pictor_aws::cloudfront_urls`).
     pub url_expiry: Duration,
     /// `POST /uploads` and `DELETE /assets/{id}`, when the uploads bucket is named.
     pub uploads: Option<Uploads>,
@@ -69,6 +86,11 @@ pub enum ConfigError {
     Expiry(String),
     #[error(transparent)]
     Spec(#[from] PipelineSettingsError),
+    #[error(
+        "signed CDN URLs need PICTOR_CDN_BASE_URL, PICTOR_CDN_KEY_PAIR_ID and \
+         PICTOR_CDN_PRIVATE_KEY_SECRET together"
+    )]
+    CdnSigning,
 }
 
 impl Config {
@@ -98,10 +120,23 @@ impl Config {
                 })
             }
         };
+        let cdn_signing = match (
+            &vars.cdn_base_url,
+            vars.cdn_key_pair_id,
+            vars.cdn_private_key_secret,
+        ) {
+            (_, None, None) => None,
+            (Some(_), Some(key_pair_id), Some(private_key_secret)) => Some(CdnSigning {
+                key_pair_id,
+                private_key_secret,
+            }),
+            _ => return Err(ConfigError::CdnSigning),
+        };
         Ok(Config {
             output_bucket: vars.output_bucket,
             table: vars.table,
             cdn_base_url: vars.cdn_base_url,
+            cdn_signing,
             url_expiry,
             uploads,
             admins: AdminPolicy {
@@ -132,6 +167,29 @@ mod tests {
             let mut env = base.to_vec();
             env.push(("PICTOR_URL_EXPIRY_SECONDS", bad));
             assert!(matches!(config(&env), Err(ConfigError::Expiry(_))), "{bad}");
+        }
+    }
+
+    #[test]
+    fn signed_cdn_urls_need_all_three_settings() {
+        let base = [("PICTOR_OUTPUT_BUCKET", "out"), ("PICTOR_TABLE", "t")];
+        let cdn = ("PICTOR_CDN_BASE_URL", "https://d.example");
+        let id = ("PICTOR_CDN_KEY_PAIR_ID", "K1");
+        let secret = ("PICTOR_CDN_PRIVATE_KEY_SECRET", "pictor-cdn-key");
+        let signing = config(&[base[0], base[1], cdn, id, secret])
+            .unwrap()
+            .cdn_signing
+            .unwrap();
+        assert_eq!(signing.key_pair_id, "K1");
+        assert_eq!(signing.private_key_secret, "pictor-cdn-key");
+        assert!(config(&[base[0], base[1], cdn])
+            .unwrap()
+            .cdn_signing
+            .is_none());
+        for partial in [vec![cdn, id], vec![cdn, secret], vec![id, secret]] {
+            let mut env = base.to_vec();
+            env.extend(partial);
+            assert!(matches!(config(&env), Err(ConfigError::CdnSigning)));
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The query function: the core's asset API (`pictor_core::api`) behind an API Gateway HTTP
 //! API. Records come from the asset table with consistent reads; rendition URLs are presigned
-//! GETs with a short expiry, or `PICTOR_CDN_BASE_URL/<key>` when a CDN fronts the bucket.
+//! GETs with a short expiry, or `PICTOR_CDN_BASE_URL/<key>` when a CDN fronts the bucket, signed
+//! for CloudFront's key group when the renditions are private.
 //!
 //! The caller is what API Gateway's authorizer established: a JWT's claims make a creator
 //! (an admin with the configured scope or group), an IAM-signed request an operator. A
@@ -10,10 +11,11 @@ mod config;
 
 use async_trait::async_trait;
 use axum::response::IntoResponse;
-pub use config::{Config, ConfigError, Uploads, ENV_VARS};
+pub use config::{CdnSigning, Config, ConfigError, Uploads, ENV_VARS};
 use http_body_util::BodyExt;
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
+use pictor_aws::cloudfront_urls::{private_key_from_secret, SignedCdnUrls, SigningKeyError};
 use pictor_aws::s3_urls::PresignedUrls;
 use pictor_core::api::{router, Api, ApiResponse, BaseUrl, RenditionUrls};
 use pictor_core::identity::{AdminPolicy, Caller};
@@ -21,23 +23,37 @@ use pictor_core::ports::{AssetStore, StoreError};
 use std::sync::Arc;
 use tower::ServiceExt;
 
-/// Presigned S3 URLs, or a CDN in front of the bucket.
+/// Presigned S3 URLs, a CDN in front of the bucket, or that CDN with signed URLs.
 pub enum Urls {
     Presigned(PresignedUrls),
     Cdn(BaseUrl),
+    SignedCdn(SignedCdnUrls),
 }
 
 impl Urls {
-    /// A CDN when `config` names one, else URLs presigned with `s3` for the output bucket.
-    pub fn for_config(s3: aws_sdk_s3::Client, config: &Config) -> Urls {
-        match &config.cdn_base_url {
-            Some(base) => Urls::Cdn(BaseUrl(base.clone())),
-            None => Urls::Presigned(PresignedUrls::new(
-                s3,
+    /// A CDN when `config` names one (signing with the private key from Secrets Manager when
+    /// it is private), else URLs presigned for the output bucket.
+    pub async fn for_config(
+        sdk: &aws_config::SdkConfig,
+        config: &Config,
+    ) -> Result<Urls, SigningKeyError> {
+        Ok(match (&config.cdn_base_url, &config.cdn_signing) {
+            (Some(base), Some(signing)) => {
+                let pem = private_key_from_secret(sdk, &signing.private_key_secret).await?;
+                Urls::SignedCdn(SignedCdnUrls::from_pem(
+                    base,
+                    &signing.key_pair_id,
+                    &pem,
+                    config.url_expiry,
+                )?)
+            }
+            (Some(base), None) => Urls::Cdn(BaseUrl(base.clone())),
+            (None, _) => Urls::Presigned(PresignedUrls::new(
+                pictor_aws::config::s3_client(sdk),
                 &config.output_bucket,
                 config.url_expiry,
             )),
-        }
+        })
     }
 }
 
@@ -47,6 +63,7 @@ impl RenditionUrls for Urls {
         match self {
             Urls::Presigned(p) => p.url(key).await,
             Urls::Cdn(c) => c.url(key).await,
+            Urls::SignedCdn(s) => s.url(key).await,
         }
     }
 }
@@ -95,16 +112,20 @@ impl Query {
         }
     }
 
-    /// The function as `config` describes it, on the AWS adapters.
-    pub fn on_aws(sdk: &aws_config::SdkConfig, config: &Config) -> Self {
+    /// The function as `config` describes it, on the AWS adapters. Fails only when private
+    /// renditions are configured and their signing key cannot be read.
+    pub async fn on_aws(
+        sdk: &aws_config::SdkConfig,
+        config: &Config,
+    ) -> Result<Self, SigningKeyError> {
         let assets = pictor_aws::config::asset_store(sdk, &config.table);
-        let urls = Urls::for_config(pictor_aws::config::s3_client(sdk), config);
+        let urls = Urls::for_config(sdk, config).await?;
         let mut api = Api::new(assets, urls);
         if let Some(uploads) = &config.uploads {
             let desk = pictor_aws::S3Uploads::new(sdk, &uploads.bucket, uploads.prefix.clone());
             api = api.with_uploads(Arc::new(desk), uploads.rules.clone());
         }
-        Query::from_api(api, config.admins.clone())
+        Ok(Query::from_api(api, config.admins.clone()))
     }
 
     /// The caller API Gateway's authorizer established, if any.

@@ -11,7 +11,9 @@ async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
     let config = config_or_exit(Config::from_env());
     let sdk = load().await;
-    let handler = Arc::new(Query::on_aws(&sdk, &config));
+    // A signing key that cannot be read stops the process before the first request, the way a
+    // bad configuration does: every answer would otherwise be a 500.
+    let handler = Arc::new(config_or_exit(Query::on_aws(&sdk, &config).await));
     lambda_http::run(service_fn(move |request: Request| {
         let handler = Arc::clone(&handler);
         async move { Ok::<_, Error>(handler.handle(request).await) }

@@ -8,7 +8,7 @@ use pictor_aws::{config, DynamoAssetStore, S3BlobStore, S3Originals};
 use pictor_core::identity::AdminPolicy;
 use pictor_core::uploads::UploadRules;
 use pictor_core::{AssetId, Ingestor, Intent, Pipeline, Presets, SourceLocation, Spec, Upload};
-use pictor_query::{Config, Query, Uploads};
+use pictor_query::{CdnSigning, Config, Query, Uploads};
 use serde_json::Value;
 use std::io::{Read, Write};
 use std::sync::Arc;
@@ -80,6 +80,7 @@ fn fetch(url: &str) -> (u16, Vec<u8>) {
 struct Setup {
     query: Query,
     cdn: Query,
+    config: Config,
     ids: Vec<AssetId>,
     sdk: aws_config::SdkConfig,
     uploads_bucket: String,
@@ -144,6 +145,7 @@ async fn setup() -> Setup {
         output_bucket: r.output_bucket.clone(),
         table: r.table.clone(),
         cdn_base_url: None,
+        cdn_signing: None,
         url_expiry: Duration::from_secs(120),
         uploads: Some(Uploads {
             bucket: r.uploads_bucket.clone(),
@@ -156,14 +158,16 @@ async fn setup() -> Setup {
         },
     };
     Setup {
-        query: query_on(&sdk, config.clone()),
+        query: query_on(&sdk, config.clone()).await,
         cdn: query_on(
             &sdk,
             Config {
                 cdn_base_url: Some("https://img.example.test".into()),
-                ..config
+                ..config.clone()
             },
-        ),
+        )
+        .await,
+        config,
         ids,
         sdk,
         uploads_bucket: r.uploads_bucket,
@@ -302,8 +306,8 @@ async fn srcset_is_ready_to_use() {
 }
 
 /// The handler on the AWS adapters, wired as `main` wires it.
-fn query_on(sdk: &aws_config::SdkConfig, config: Config) -> Query {
-    Query::on_aws(sdk, &config)
+async fn query_on(sdk: &aws_config::SdkConfig, config: Config) -> Query {
+    Query::on_aws(sdk, &config).await.unwrap()
 }
 
 #[tokio::test]
@@ -489,4 +493,137 @@ async fn an_upload_form_lands_in_the_uploads_bucket_under_its_conditions() {
         stored.body.collect().await.unwrap().into_bytes().len(),
         photo.len()
     );
+}
+
+/// `openssl` on the command line, in `dir`; panics with its stderr if it fails.
+fn openssl(dir: &std::path::Path, args: &[&str]) {
+    let out = std::process::Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("openssl");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Private renditions: the key from Secrets Manager signs every URL, and OpenSSL, an
+/// implementation of its own, verifies each signature against the public key the CDK app puts
+/// in the key group, over the policy CloudFront rebuilds from the URL.
+#[tokio::test]
+async fn private_renditions_get_cloudfront_signed_urls() {
+    let s = setup().await;
+    let dir = tempfile::tempdir().unwrap();
+    openssl(dir.path(), &["genrsa", "-out", "private.pem", "2048"]);
+    openssl(
+        dir.path(),
+        &["rsa", "-in", "private.pem", "-pubout", "-out", "public.pem"],
+    );
+    let pem = std::fs::read_to_string(dir.path().join("private.pem")).unwrap();
+    let secrets = aws_sdk_secretsmanager::Client::new(&s.sdk);
+    let secret = format!("cdn-key-{}", s.uploads_bucket);
+    secrets
+        .create_secret()
+        .name(&secret)
+        .secret_string(&pem)
+        .send()
+        .await
+        .unwrap();
+    let config = Config {
+        cdn_base_url: Some("https://d111.example.test".into()),
+        cdn_signing: Some(CdnSigning {
+            key_pair_id: "K2EXAMPLE".into(),
+            private_key_secret: secret.clone(),
+        }),
+        url_expiry: Duration::from_secs(3600),
+        ..s.config.clone()
+    };
+    let private = query_on(&s.sdk, config.clone()).await;
+    let before = time::OffsetDateTime::now_utc().unix_timestamp() as u64;
+    let response = private
+        .handle(event("apigw-get-asset.json", s.ids[1].as_str(), None))
+        .await;
+    assert_eq!(response.status(), 200);
+    let body = json_body(&response);
+    let variants = body["variants"].as_array().unwrap();
+    assert!(!variants.is_empty());
+    for variant in variants {
+        let url = variant["url"].as_str().unwrap();
+        let (resource, query) = url.split_once('?').unwrap();
+        assert!(
+            resource.starts_with("https://d111.example.test/renditions/"),
+            "{url}"
+        );
+        let params: std::collections::HashMap<&str, &str> = query
+            .split('&')
+            .map(|pair| pair.split_once('=').unwrap())
+            .collect();
+        assert_eq!(params["Key-Pair-Id"], "K2EXAMPLE");
+        assert_eq!(params["Hash-Algorithm"], "SHA256");
+        let expires: u64 = params["Expires"].parse().unwrap();
+        assert!(
+            expires >= before + 3600 && expires <= before + 2 * 3600 + 1,
+            "{expires} vs {before}"
+        );
+        let signature = params["Signature"]
+            .replace('-', "+")
+            .replace('_', "=")
+            .replace('~', "/");
+        let signature = base64::engine::general_purpose::STANDARD
+            .decode(signature)
+            .unwrap();
+        std::fs::write(dir.path().join("signature"), signature).unwrap();
+        let policy = format!(
+            r#"{{"Statement":[{{"Resource":"{resource}","Condition":{{"DateLessThan":{{"AWS:EpochTime":{expires}}}}}}}]}}"#
+        );
+        std::fs::write(dir.path().join("policy"), &policy).unwrap();
+        openssl(
+            dir.path(),
+            &[
+                "dgst",
+                "-sha256",
+                "-verify",
+                "public.pem",
+                "-signature",
+                "signature",
+                "policy",
+            ],
+        );
+        // A policy for another object does not verify with that signature.
+        std::fs::write(dir.path().join("policy"), policy.replace("/renditions/", "/renditions/other-")).unwrap();
+        let forged = std::process::Command::new("openssl")
+            .args([
+                "dgst",
+                "-sha256",
+                "-verify",
+                "public.pem",
+                "-signature",
+                "signature",
+                "policy",
+            ])
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(!forged.status.success());
+    }
+    // Within one window the same URL comes back, so browsers keep their cached copy.
+    let again = json_body(
+        &private
+            .handle(event("apigw-get-asset.json", s.ids[1].as_str(), None))
+            .await,
+    );
+    assert_eq!(again["variants"], body["variants"]);
+
+    // A secret that is not there stops the function at start, with the secret named.
+    let missing = Config {
+        cdn_signing: Some(CdnSigning {
+            key_pair_id: "K2EXAMPLE".into(),
+            private_key_secret: "no-such-secret".into(),
+        }),
+        ..config
+    };
+    let error = Query::on_aws(&s.sdk, &missing).await.err().unwrap();
+    assert!(error.to_string().contains("no-such-secret"), "{error}");
 }

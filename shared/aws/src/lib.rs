@@ -2,6 +2,7 @@
 //! and the resources the functions expect. The core never links the AWS SDK; this crate does.
 
 pub mod batch;
+pub mod cloudfront_urls;
 pub mod config;
 pub mod dynamo_assets;
 pub mod errors;

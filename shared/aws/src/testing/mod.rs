@@ -164,3 +164,5 @@ pub async fn receive_bodies(
     }
     bodies
 }
+
+pub mod smtp;

@@ -13,7 +13,7 @@ const LIGHT_BLUE: &str = "#a5d8ff";
 const TEAL: &str = "#0ca678";
 
 /// Escapes text for HTML content and attribute values.
-fn esc(text: &str) -> String {
+pub(super) fn esc(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -29,7 +29,7 @@ fn esc(text: &str) -> String {
 }
 
 /// Small sums keep their significant digits: a day of a few images costs fractions of a cent.
-fn usd(amount: f64) -> String {
+pub(super) fn usd(amount: f64) -> String {
     if amount == 0.0 {
         "$0".to_string()
     } else if amount < 0.01 {
@@ -40,7 +40,7 @@ fn usd(amount: f64) -> String {
 }
 
 /// Minutes are enough on the page; the JSON keeps full timestamps.
-fn when(at: time::OffsetDateTime) -> String {
+pub(super) fn when(at: time::OffsetDateTime) -> String {
     at.to_offset(time::UtcOffset::UTC)
         .format(time::macros::format_description!(
             "[year]-[month]-[day] [hour]:[minute]"
@@ -48,7 +48,7 @@ fn when(at: time::OffsetDateTime) -> String {
         .unwrap_or_default()
 }
 
-fn megabytes(bytes: f64) -> String {
+pub(super) fn megabytes(bytes: f64) -> String {
     format!("{:.1} MB", bytes / 1e6)
 }
 
@@ -127,6 +127,133 @@ fn bar_chart(title: &str, rows: &[Row]) -> String {
     format!("<section><h2>{}</h2>{svg}</section>", esc(title))
 }
 
+/// One day's column: stacked parts from the bottom, and the text of its tooltip.
+struct Column {
+    label: String,
+    parts: Vec<(f64, &'static str)>,
+    title: String,
+}
+
+const COLUMN_CHART_HEIGHT: f64 = 150.0;
+const AXIS_HEIGHT: f64 = 20.0;
+
+/// Vertical columns, one per day, the largest labelled: the trend charts.
+fn column_chart(title: &str, columns: &[Column], max_text: &dyn Fn(f64) -> String) -> String {
+    let mut svg = String::new();
+    let height = COLUMN_CHART_HEIGHT + AXIS_HEIGHT;
+    let max = columns
+        .iter()
+        .map(|c| c.parts.iter().map(|p| p.0).sum::<f64>())
+        .fold(0.0_f64, f64::max);
+    let plot_left = 60.0;
+    let step = (CHART_WIDTH - plot_left) / columns.len().max(1) as f64;
+    let scale = if max > 0.0 {
+        (COLUMN_CHART_HEIGHT - 10.0) / max
+    } else {
+        0.0
+    };
+    let _ = write!(
+        svg,
+        r#"<svg role="img" aria-label="{}" viewBox="0 0 {CHART_WIDTH} {height}" width="{CHART_WIDTH}" height="{height}" xmlns="http://www.w3.org/2000/svg">"#,
+        esc(title)
+    );
+    let _ = write!(
+        svg,
+        r#"<text x="{:.1}" y="14" text-anchor="end">{}</text><line x1="{plot_left}" y1="{COLUMN_CHART_HEIGHT}" x2="{CHART_WIDTH}" y2="{COLUMN_CHART_HEIGHT}" stroke="{GREY}"/>"#,
+        plot_left - 6.0,
+        esc(&max_text(max))
+    );
+    for (i, column) in columns.iter().enumerate() {
+        let x = plot_left + i as f64 * step + 1.0;
+        let mut bottom = COLUMN_CHART_HEIGHT;
+        let _ = write!(svg, "<g><title>{}</title>", esc(&column.title));
+        for (value, color) in &column.parts {
+            let h = value * scale;
+            if h > 0.0 {
+                let h = h.max(1.0);
+                bottom -= h;
+                let _ = write!(
+                    svg,
+                    r#"<rect x="{x:.1}" y="{bottom:.1}" width="{:.1}" height="{h:.1}" fill="{color}"/>"#,
+                    (step - 2.0).max(1.0)
+                );
+            }
+        }
+        svg.push_str("</g>");
+        // A date under every seventh column, counted back from the last day.
+        if (columns.len() - 1 - i) % 7 == 0 {
+            let _ = write!(
+                svg,
+                r#"<text x="{:.1}" y="{:.1}" text-anchor="middle" font-size="11">{}</text>"#,
+                x + step / 2.0,
+                height - 4.0,
+                esc(&column.label)
+            );
+        }
+    }
+    svg.push_str("</svg>");
+    format!("<section><h2>{}</h2>{svg}</section>", esc(title))
+}
+
+/// The trend's three charts: uploads (failures in red on top), bytes out and cost per day.
+fn trend_charts(report: &Report) -> String {
+    let label = |date: &str| date.get(5..).unwrap_or(date).to_string();
+    let uploads: Vec<Column> = report
+        .trend
+        .iter()
+        .map(|d| Column {
+            label: label(&d.date),
+            parts: vec![
+                ((d.uploads - d.failures) as f64, GREEN),
+                (d.failures as f64, RED),
+            ],
+            title: format!("{}: {} uploads, {} failed", d.date, d.uploads, d.failures),
+        })
+        .collect();
+    let bytes: Vec<Column> = report
+        .trend
+        .iter()
+        .map(|d| Column {
+            label: label(&d.date),
+            parts: vec![(d.bytes_out as f64, BLUE)],
+            title: format!(
+                "{}: {} in, {} out",
+                d.date,
+                megabytes(d.bytes_in as f64),
+                megabytes(d.bytes_out as f64)
+            ),
+        })
+        .collect();
+    let cost: Vec<Column> = report
+        .trend
+        .iter()
+        .map(|d| Column {
+            label: label(&d.date),
+            parts: vec![(d.cost_usd, TEAL)],
+            title: format!("{}: {}", d.date, usd(d.cost_usd)),
+        })
+        .collect();
+    let days = report.trend.len();
+    [
+        column_chart(
+            &format!("Uploads per day, last {days} days (failed in red)"),
+            &uploads,
+            &|max| format!("{max:.0}"),
+        ),
+        column_chart(
+            &format!("Renditions written per day, last {days} days"),
+            &bytes,
+            &megabytes,
+        ),
+        column_chart(
+            &format!("Estimated Lambda cost per day, last {days} days"),
+            &cost,
+            &usd,
+        ),
+    ]
+    .concat()
+}
+
 fn card(title: &str, value: &str, detail: &str) -> String {
     format!(
         r#"<div class="card"><div class="card-title">{}</div><div class="card-value">{}</div><div class="card-detail">{}</div></div>"#,
@@ -137,6 +264,17 @@ fn card(title: &str, value: &str, detail: &str) -> String {
 }
 
 pub fn render(report: &Report) -> String {
+    render_with_link(report, None)
+}
+
+/// The page with a link to where it is kept, for a mail: `link` is shown above the cards.
+pub fn render_with_link(report: &Report, link: Option<&str>) -> String {
+    let link = link.map_or(String::new(), |url| {
+        format!(
+            r#"<p class="link"><a href="{}">Open this report in a browser</a></p>"#,
+            esc(url)
+        )
+    });
     let c = &report.counts;
     let processed = c.ready + c.failed;
     let failure_rate = if processed > 0 {
@@ -335,18 +473,24 @@ svg {{ max-width: 100%; height: auto; font-size: 13px; fill: #212529; }}
 table {{ border-collapse: collapse; width: 100%; font-size: 13px; }}
 th, td {{ text-align: left; padding: 6px 8px; border-bottom: 1px solid #e9ecef; vertical-align: top; }}
 .wide {{ margin-top: 12px; }}
+h2.trend {{ margin: 20px 0 12px; }}
 </style>
 </head>
 <body>
 <main>
 <h1>Pictor daily report</h1>
 <div class="muted">{from} to {to} (UTC) · generated {generated}</div>
+{link}
 <div class="cards">{cards}</div>
 <div class="charts">
 {status}
 {kinds}
 {bytes}
 {timings}
+</div>
+<h2 class="trend">Trend</h2>
+<div class="charts">
+{trend}
 </div>
 <section class="wide"><h2>Recent failures</h2>{failures}</section>
 <section class="wide"><h2>Drift between the uploads, the records and the renditions</h2>{reconcile}</section>
@@ -364,6 +508,7 @@ Timings: pipeline stages of ready assets, p50 dark over p95 light.</p>
         kinds = bar_chart("Failures by kind", &failure_rows),
         bytes = bar_chart(&format!("Bytes ({ratio})"), &byte_rows),
         timings = bar_chart("Stage timings (ms)", &timing_rows),
+        trend = trend_charts(report),
         invocations = cost.invocations,
         billed = cost.billed_ms,
         compute = usd(cost.compute_usd),

@@ -5,6 +5,7 @@
 //! nearest-rank percentiles; the cost is an estimate whose assumptions travel with it.
 
 mod html;
+pub mod mail;
 
 use crate::asset::{Asset, AssetStatus};
 use crate::ports::{AssetQuery, AssetStore, BlobStore, StoreError, MAX_PAGE};
@@ -12,7 +13,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use time::{Date, Duration, OffsetDateTime, Time};
 
-pub use html::render as render_html;
+pub use html::{render as render_html, render_with_link as render_html_with_link};
 
 /// `[from, to)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,6 +112,54 @@ impl CostModel {
                 .to_string(),
         })
     }
+
+    /// GB-seconds, compute and request charges of `invocations` billed `billed_ms` in all.
+    fn charges(&self, billed_ms: u64, invocations: u64) -> (f64, f64, f64) {
+        let gb_seconds = billed_ms as f64 / 1000.0 * f64::from(self.memory_mb) / 1024.0;
+        let compute_usd = gb_seconds * self.usd_per_gb_second;
+        let requests_usd = invocations as f64 / 1e6 * self.usd_per_million_requests;
+        (gb_seconds, compute_usd, requests_usd)
+    }
+}
+
+/// What the ingest function is billed for one record: its pipeline time, and at least the
+/// millisecond Lambda bills a failure that had none.
+fn billed_ms(asset: &Asset) -> u64 {
+    match asset.status {
+        AssetStatus::Ready => asset
+            .timings
+            .as_ref()
+            .map_or(0, |t| t.total_ms.max(0.0).ceil() as u64),
+        AssetStatus::Failed => 1,
+        AssetStatus::Deleted => 0,
+    }
+}
+
+/// Days the trend covers, ending with the report's last day.
+pub const TREND_DAYS: usize = 30;
+
+/// One UTC day of the trend, counted like the report: by the day a record was last written.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct DayTotals {
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    /// READY and FAILED records: uploads processed that day.
+    pub uploads: u64,
+    pub failures: u64,
+    /// Originals of the READY ones.
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+    pub cost_usd: f64,
+}
+
+/// Per-day sums for the trend, before the cost is priced.
+#[derive(Default)]
+struct DayCounter {
+    uploads: u64,
+    failures: u64,
+    bytes_in: u64,
+    bytes_out: u64,
+    billed_ms: u64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -186,6 +235,8 @@ pub struct Report {
     pub recent_failures: Vec<FailureSample>,
     /// The latest reconcile pass, when one has run: drift found and repaired.
     pub reconcile: Option<crate::reconcile::ReconcileReport>,
+    /// The `TREND_DAYS` UTC days up to the window's end, oldest first, every day present.
+    pub trend: Vec<DayTotals>,
 }
 
 pub const FAILURE_SAMPLES: usize = 10;
@@ -200,6 +251,9 @@ pub struct ReportBuilder {
     stage_ms: BTreeMap<&'static str, Vec<f64>>,
     billed_ms: u64,
     failures: Vec<(OffsetDateTime, FailureSample)>,
+    /// The trend's first day and its counters, one per day.
+    trend_from: Date,
+    trend: Vec<DayCounter>,
 }
 
 impl ReportBuilder {
@@ -213,11 +267,15 @@ impl ReportBuilder {
             stage_ms: BTreeMap::new(),
             billed_ms: 0,
             failures: Vec::new(),
+            trend_from: trend_start(window),
+            trend: (0..TREND_DAYS).map(|_| DayCounter::default()).collect(),
         }
     }
 
-    /// Counts `asset` if it was written in the window; returns whether it was.
+    /// Counts `asset` if it was written in the window; returns whether it was. Records of the
+    /// trend's days count there too.
     pub fn add(&mut self, asset: &Asset) -> bool {
+        self.add_to_trend(asset);
         if !self.window.contains(asset.updated_at) {
             return false;
         }
@@ -228,6 +286,27 @@ impl ReportBuilder {
             AssetStatus::Deleted => self.counts.deleted += 1,
         }
         true
+    }
+
+    fn add_to_trend(&mut self, asset: &Asset) {
+        if asset.updated_at >= self.window.to || asset.status == AssetStatus::Deleted {
+            return;
+        }
+        let date = asset.updated_at.to_offset(time::UtcOffset::UTC).date();
+        let Ok(day) = usize::try_from((date - self.trend_from).whole_days()) else {
+            return;
+        };
+        let Some(counter) = self.trend.get_mut(day) else {
+            return;
+        };
+        counter.uploads += 1;
+        counter.billed_ms += billed_ms(asset);
+        if asset.status == AssetStatus::Failed {
+            counter.failures += 1;
+        } else {
+            counter.bytes_in += asset.source_bytes.unwrap_or(0);
+            counter.bytes_out += asset.bytes_out();
+        }
     }
 
     fn add_ready(&mut self, asset: &Asset) {
@@ -257,8 +336,8 @@ impl ReportBuilder {
             for (stage, ms) in t.by_stage() {
                 self.stage_ms.entry(stage.as_str()).or_default().push(ms);
             }
-            self.billed_ms += t.total_ms.max(0.0).ceil() as u64;
         }
+        self.billed_ms += billed_ms(asset);
     }
 
     fn add_failed(&mut self, asset: &Asset) {
@@ -268,8 +347,7 @@ impl ReportBuilder {
             .as_ref()
             .map_or(("unknown", ""), |e| (e.kind.as_str(), e.message.as_str()));
         *self.failures_by_kind.entry(kind.to_string()).or_default() += 1;
-        // Failures have no timings; Lambda bills at least a millisecond.
-        self.billed_ms += 1;
+        self.billed_ms += billed_ms(asset);
         self.failures.push((
             asset.updated_at,
             FailureSample {
@@ -294,9 +372,23 @@ impl ReportBuilder {
     pub fn finish(mut self, generated_at: OffsetDateTime) -> Report {
         self.trim_failures();
         let invocations = self.counts.ready + self.counts.failed;
-        let gb_seconds = self.billed_ms as f64 / 1000.0 * f64::from(self.cost.memory_mb) / 1024.0;
-        let compute_usd = gb_seconds * self.cost.usd_per_gb_second;
-        let requests_usd = invocations as f64 / 1e6 * self.cost.usd_per_million_requests;
+        let (gb_seconds, compute_usd, requests_usd) = self.cost.charges(self.billed_ms, invocations);
+        let trend = self
+            .trend
+            .iter()
+            .enumerate()
+            .map(|(day, c)| {
+                let (_, compute, requests) = self.cost.charges(c.billed_ms, c.uploads);
+                DayTotals {
+                    date: day_name(self.trend_from + Duration::days(day as i64)),
+                    uploads: c.uploads,
+                    failures: c.failures,
+                    bytes_in: c.bytes_in,
+                    bytes_out: c.bytes_out,
+                    cost_usd: compute + requests,
+                }
+            })
+            .collect();
         let timings = self
             .stage_ms
             .into_iter()
@@ -321,8 +413,21 @@ impl ReportBuilder {
             },
             recent_failures: self.failures.into_iter().map(|(_, f)| f).collect(),
             reconcile: None,
+            trend,
         }
     }
+}
+
+/// The first day of the trend: `TREND_DAYS` days ending with the one the window ends in (the
+/// day before, when it ends at midnight).
+fn trend_start(window: Window) -> Date {
+    let last = (window.to.to_offset(time::UtcOffset::UTC) - Duration::NANOSECOND).date();
+    last - Duration::days(TREND_DAYS as i64 - 1)
+}
+
+fn day_name(date: Date) -> String {
+    date.format(time::macros::format_description!("[year]-[month]-[day]"))
+        .unwrap_or_default()
 }
 
 /// Nearest-rank percentiles: always a value that was measured.
