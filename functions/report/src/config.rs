@@ -2,16 +2,19 @@
 
 use pictor_aws::config::EnvError;
 use pictor_core::layout;
-use pictor_core::report::CostModel;
+use pictor_core::report::{self, CostModel};
 use serde::Deserialize;
 
 /// Every variable the function reads (the CDK app must set exactly these).
-pub const ENV_VARS: [&str; 5] = [
+pub const ENV_VARS: [&str; 8] = [
     "PICTOR_OUTPUT_BUCKET",
     "PICTOR_TABLE",
     "PICTOR_REPORTS_PREFIX",
     "PICTOR_COST_MEMORY_MB",
     "PICTOR_COST_ARCH",
+    "PICTOR_REPORT_SENDER",
+    "PICTOR_REPORT_RECIPIENTS",
+    "PICTOR_REPORT_LINK_BASE",
 ];
 
 /// The ingest function's usual size: 1769 MB is where Lambda gives a whole vCPU.
@@ -25,6 +28,20 @@ struct Vars {
     reports_prefix: Option<String>,
     cost_memory_mb: Option<String>,
     cost_arch: Option<String>,
+    report_sender: Option<String>,
+    report_recipients: Option<String>,
+    report_link_base: Option<String>,
+}
+
+/// Who gets the report by mail, and where its link points.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mailing {
+    /// A verified SES identity (`reports@example.com`, or `Name <...>`).
+    pub sender: String,
+    pub recipients: Vec<String>,
+    /// `<base>/<key>` is the mail's link to the page; without one, the object in the S3
+    /// console.
+    pub link_base: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -35,6 +52,8 @@ pub struct Config {
     pub reports_prefix: String,
     /// The ingest function's memory and architecture, for the cost estimate.
     pub cost: CostModel,
+    /// Mail the report when recipients are set.
+    pub mailing: Option<Mailing>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +62,8 @@ pub enum ConfigError {
     Env(#[from] EnvError),
     #[error("{name}: {reason}")]
     Invalid { name: &'static str, reason: String },
+    #[error("PICTOR_REPORT_RECIPIENTS needs PICTOR_REPORT_SENDER, a verified SES identity")]
+    NoSender,
 }
 
 impl Config {
@@ -69,11 +90,32 @@ impl Config {
         if !reports_prefix.ends_with('/') {
             reports_prefix.push('/');
         }
+        let mailing = match (vars.report_recipients, vars.report_sender) {
+            (None, _) => None,
+            (Some(_), None) => return Err(ConfigError::NoSender),
+            (Some(list), Some(sender)) => {
+                let invalid = |reason: String| ConfigError::Invalid {
+                    name: "PICTOR_REPORT_RECIPIENTS/PICTOR_REPORT_SENDER",
+                    reason,
+                };
+                let recipients =
+                    report::mail::recipients(&list).map_err(|e| invalid(e.to_string()))?;
+                report::mail::mailbox(&sender).map_err(|e| invalid(e.to_string()))?;
+                Some(Mailing {
+                    sender,
+                    recipients,
+                    link_base: vars
+                        .report_link_base
+                        .map(|b| b.trim_end_matches('/').to_string()),
+                })
+            }
+        };
         Ok(Config {
             output_bucket: vars.output_bucket,
             table: vars.table,
             reports_prefix,
             cost,
+            mailing,
         })
     }
 }
@@ -100,5 +142,28 @@ mod tests {
         ));
         let missing = config(&env[1..]).err().unwrap();
         assert_eq!(missing.to_string(), "PICTOR_OUTPUT_BUCKET must be set");
+        assert!(c.mailing.is_none());
+    }
+
+    #[test]
+    fn mailing_needs_a_sender_and_real_addresses() {
+        let env = [("PICTOR_OUTPUT_BUCKET", "out"), ("PICTOR_TABLE", "t")];
+        let to = ("PICTOR_REPORT_RECIPIENTS", "a@example.test, b@example.test");
+        let from = ("PICTOR_REPORT_SENDER", "Pictor <reports@example.test>");
+        let mailing = config(&[env[0], env[1], to, from])
+            .unwrap()
+            .mailing
+            .unwrap();
+        assert_eq!(mailing.recipients, ["a@example.test", "b@example.test"]);
+        assert_eq!(mailing.link_base, None);
+        assert!(matches!(
+            config(&[env[0], env[1], to]),
+            Err(ConfigError::NoSender)
+        ));
+        let bad = ("PICTOR_REPORT_RECIPIENTS", "a@example.test, nobody");
+        assert!(matches!(
+            config(&[env[0], env[1], bad, from]),
+            Err(ConfigError::Invalid { .. })
+        ));
     }
 }

@@ -5,7 +5,9 @@
 
 mod config;
 
-pub use config::{Config, ConfigError, DEFAULT_MEMORY_MB, ENV_VARS};
+pub use config::{Config, ConfigError, Mailing, DEFAULT_MEMORY_MB, ENV_VARS};
+use pictor_aws::ses_mail::SesError;
+use pictor_aws::SesMailer;
 use pictor_aws::function::ErrorType;
 use pictor_core::ports::{AssetStore, BlobStore, StoreError};
 use pictor_core::reconcile;
@@ -21,6 +23,11 @@ pub enum ReportError {
     /// Lambda retries an asynchronous (scheduled) invocation that fails.
     #[error("storage: {0}")]
     Store(#[from] StoreError),
+    /// The report is written; only the mail failed. A retry rewrites it and mails again.
+    #[error("mailing the report: {0}")]
+    Mail(#[from] SesError),
+    #[error("building the report mail: {0}")]
+    Compose(#[from] report::mail::MailError),
 }
 
 impl ErrorType for ReportError {
@@ -28,6 +35,9 @@ impl ErrorType for ReportError {
         match self {
             ReportError::BadEvent(_) => "BadEvent",
             ReportError::Store(_) => "StorageUnavailable",
+            ReportError::Mail(SesError::Rejected { .. }) => "MailRejected",
+            ReportError::Mail(SesError::Unavailable(_)) => "MailUnavailable",
+            ReportError::Compose(_) => "MailInvalid",
         }
     }
 }
@@ -67,6 +77,7 @@ pub struct NightlyReport<A, B> {
     assets: A,
     reports: B,
     config: Config,
+    mailer: Option<SesMailer>,
 }
 
 impl<A: AssetStore, B: BlobStore> NightlyReport<A, B> {
@@ -75,6 +86,24 @@ impl<A: AssetStore, B: BlobStore> NightlyReport<A, B> {
             assets,
             reports,
             config,
+            mailer: None,
+        }
+    }
+
+    /// Mails each report to `config.mailing`'s recipients through SES.
+    pub fn with_mailer(mut self, mailer: SesMailer) -> Self {
+        self.mailer = Some(mailer);
+        self
+    }
+
+    /// Where the mail links to: `<link base>/<key>`, or the object in the S3 console.
+    fn link(&self, mailing: &Mailing, key: &str) -> String {
+        match &mailing.link_base {
+            Some(base) => format!("{base}/{key}"),
+            None => format!(
+                "https://s3.console.aws.amazon.com/s3/object/{}?prefix={key}",
+                self.config.output_bucket
+            ),
         }
     }
 
@@ -83,6 +112,21 @@ impl<A: AssetStore, B: BlobStore> NightlyReport<A, B> {
         let mut built = report::build(&self.assets, window, self.config.cost.clone()).await?;
         built.reconcile = reconcile::latest(&self.reports).await?;
         let published = report::publish(&self.reports, &self.config.reports_prefix, &built).await?;
+        let mut mailed = 0;
+        if let (Some(mailing), Some(mailer)) = (&self.config.mailing, &self.mailer) {
+            let link = self.link(mailing, &published.html_key);
+            let message = report::mail::message(
+                &built,
+                Some(&link),
+                &mailing.sender,
+                &mailing.recipients,
+            )?;
+            let id = mailer
+                .send_raw(&mailing.sender, &mailing.recipients, message.formatted())
+                .await?;
+            mailed = mailing.recipients.len();
+            tracing::info!(message_id = %id, recipients = mailed, "report mailed");
+        }
         let bucket = &self.config.output_bucket;
         tracing::info!(
             json = %published.json_key,
@@ -95,6 +139,7 @@ impl<A: AssetStore, B: BlobStore> NightlyReport<A, B> {
             "html": SourceLocation::s3(bucket, &published.html_key).to_string(),
             "counts": built.counts,
             "reconcile": built.reconcile,
+            "mailed": mailed,
         }))
     }
 }

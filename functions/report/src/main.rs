@@ -3,7 +3,7 @@
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use pictor_aws::config::{asset_store, load, s3_client};
 use pictor_aws::function::{config_or_exit, diagnostic};
-use pictor_aws::S3BlobStore;
+use pictor_aws::{S3BlobStore, SesMailer};
 use pictor_report::{Config, NightlyReport};
 use serde_json::Value;
 use std::sync::Arc;
@@ -17,7 +17,11 @@ async fn main() -> Result<(), Error> {
     // Reports are rewritten when a day is redone: never cached.
     let reports =
         S3BlobStore::new(s3_client(&sdk), &config.output_bucket).with_cache_control("no-cache");
-    let handler = NightlyReport::new(config, assets, reports);
+    let mails = config.mailing.is_some();
+    let mut handler = NightlyReport::new(config, assets, reports);
+    if mails {
+        handler = handler.with_mailer(SesMailer::new(&sdk));
+    }
     let handler = Arc::new(handler);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let handler = Arc::clone(&handler);

@@ -24,6 +24,7 @@ async fn the_scheduled_run_reports_the_previous_day_from_the_table() {
             table: r.table.clone(),
             reports_prefix: "reports/".into(),
             cost: CostModel::lambda("arm64", 1024).unwrap(),
+            mailing: None,
         },
     );
     let event: Value = serde_json::from_str(include_str!(
@@ -85,5 +86,114 @@ fn report_on(sdk: &aws_config::SdkConfig, config: Config) -> AwsNightlyReport {
     let reports =
         pictor_aws::S3BlobStore::new(pictor_aws::config::s3_client(sdk), &config.output_bucket)
             .with_cache_control("no-cache");
-    NightlyReport::new(config, assets, reports)
+    let mails = config.mailing.is_some();
+    let report = NightlyReport::new(config, assets, reports);
+    if mails {
+        report.with_mailer(pictor_aws::SesMailer::new(sdk))
+    } else {
+        report
+    }
+}
+
+/// The report mailed through SES on the local server: refused while the sender is not a
+/// verified identity (a permanent error, named), then sent once it is, as one raw MIME message
+/// whose parts a mail client reads back.
+#[tokio::test]
+async fn the_report_is_mailed_through_ses_from_a_verified_identity() {
+    use mail_parser::MimeHeaders;
+    let sdk = sdk_config();
+    let r = fresh_resources(&sdk).await.unwrap();
+    let assets = DynamoAssetStore::new(config::dynamodb_client(&sdk), &r.table);
+    for asset in report_sample() {
+        assets.put(&asset, Expected::Absent).await.unwrap();
+    }
+    let sender = format!("{}@example.test", pictor_aws::testing::unique("reports"));
+    let recipients = vec![
+        format!("ops-{}", sender),
+        format!("Ana <ana-{}>", sender),
+    ];
+    let report = report_on(
+        &sdk,
+        Config {
+            output_bucket: r.output_bucket.clone(),
+            table: r.table.clone(),
+            reports_prefix: "reports/".into(),
+            cost: CostModel::lambda("arm64", 1024).unwrap(),
+            mailing: Some(pictor_report::Mailing {
+                sender: format!("Pictor <{sender}>"),
+                recipients: recipients.clone(),
+                link_base: Some("https://reports.example.test".into()),
+            }),
+        },
+    );
+    let event: Value = serde_json::from_str(include_str!(
+        "../../../testdata/events/eventbridge-scheduled.json"
+    ))
+    .unwrap();
+    let refused = report.handle(event.clone()).await.unwrap_err();
+    assert_eq!(
+        pictor_aws::function::ErrorType::error_type(&refused),
+        "MailRejected",
+        "{refused}"
+    );
+
+    aws_sdk_sesv2::Client::new(&sdk)
+        .create_email_identity()
+        .email_identity(&sender)
+        .send()
+        .await
+        .unwrap();
+    let answer = report.handle(event).await.unwrap();
+    assert_eq!(answer["mailed"], 2);
+
+    let records = pictor_aws::testing::server_records();
+    let sent: Vec<&Value> = records["ses"]["RawMessage"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["source"].as_str().is_some_and(|s| s.contains(&sender)))
+        .collect();
+    assert_eq!(sent.len(), 1, "the refused attempt sent nothing");
+    let raw = sent[0]["raw_data"].as_str().unwrap();
+    let mail = mail_parser::MessageParser::default()
+        .parse(raw.as_bytes())
+        .unwrap();
+    let expected = report_sample_counts();
+    assert_eq!(
+        mail.subject().unwrap(),
+        format!(
+            "Pictor report 2026-11-26: {} ready, {} failed",
+            expected.0, expected.1
+        )
+    );
+    let content_type = mail.content_type().unwrap();
+    assert_eq!(content_type.subtype(), Some("alternative"));
+    let to: Vec<&str> = mail
+        .to()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a.address())
+        .collect();
+    assert_eq!(to, [format!("ops-{sender}"), format!("ana-{sender}")]);
+    let link = "https://reports.example.test/reports/2026-11-26.html";
+    assert!(mail.body_text(0).unwrap().contains(link));
+    let html = mail.body_html(0).unwrap();
+    assert!(html.contains(&format!("href=\"{link}\"")));
+    assert!(html.contains("<svg"), "charts inline");
+}
+
+/// Ready and failed records the sample has on 2026-11-26, the day the fixture reports on.
+fn report_sample_counts() -> (u64, u64) {
+    let day = pictor_core::report::Window::day(time::macros::date!(2026 - 11 - 26));
+    let mut counts = (0, 0);
+    for asset in report_sample() {
+        if day.contains(asset.updated_at) {
+            match asset.status {
+                pictor_core::AssetStatus::Ready => counts.0 += 1,
+                pictor_core::AssetStatus::Failed => counts.1 += 1,
+                pictor_core::AssetStatus::Deleted => {}
+            }
+        }
+    }
+    counts
 }

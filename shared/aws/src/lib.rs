@@ -15,6 +15,7 @@ pub mod s3_blobs;
 pub mod s3_originals;
 pub mod s3_uploads;
 pub mod s3_urls;
+pub mod ses_mail;
 pub mod table;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -24,3 +25,4 @@ pub use eventbridge_events::EventBridgeEvents;
 pub use s3_blobs::S3BlobStore;
 pub use s3_originals::S3Originals;
 pub use s3_uploads::S3Uploads;
+pub use ses_mail::SesMailer;

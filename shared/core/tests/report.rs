@@ -57,3 +57,40 @@ fn windows_are_named_after_the_day_or_their_end() {
     assert!(CostModel::lambda("sparc", 1024).is_err());
     assert!(CostModel::lambda("arm64", 64).is_err());
 }
+
+/// The trend: thirty days ending with the report's day, every day present, each record on the
+/// day it was last written; its last day agrees with the report itself.
+#[tokio::test]
+async fn the_trend_has_thirty_days_each_record_on_its_day() {
+    let store = SqliteAssetStore::in_memory().unwrap();
+    let mut records = report_sample();
+    // Written 40 days before: older than the trend.
+    let mut old = records[0].clone();
+    old.id = pictor_core::AssetId::for_source("uploads/ana/old.jpg");
+    old.updated_at -= time::Duration::days(40);
+    records.push(old);
+    for asset in records {
+        store.put(&asset, Expected::Absent).await.unwrap();
+    }
+    let window = Window::day(report_sample_day());
+    let cost = CostModel::lambda("arm64", 1024).unwrap();
+    let built = report::build(&store, window, cost).await.unwrap();
+    let trend = &built.trend;
+    assert_eq!(trend.len(), report::TREND_DAYS);
+    assert_eq!(trend[0].date, "2026-10-28");
+    let last = &trend[29];
+    assert_eq!(last.date, "2026-11-26");
+    assert_eq!((last.uploads, last.failures), (6, 3));
+    assert_eq!((last.bytes_in, last.bytes_out), (3_500_000, 1_550_000));
+    assert!((last.cost_usd - built.cost.total_usd).abs() < 1e-12);
+    // The ready record written a second before midnight, and nothing else.
+    let before = &trend[28];
+    assert_eq!((before.uploads, before.failures), (1, 0));
+    assert_eq!(before.bytes_in, 9_000_000);
+    let quiet: u64 = trend[..28].iter().map(|d| d.uploads).sum();
+    assert_eq!(quiet, 0, "the 40-day-old record and tomorrow's are outside");
+
+    let html = report::render_html(&built);
+    assert!(html.contains("Uploads per day, last 30 days"));
+    assert!(html.contains("<title>2026-11-26: 6 uploads, 3 failed</title>"));
+}

@@ -166,3 +166,24 @@ pub async fn receive_bodies(
 }
 
 pub mod smtp;
+
+/// The local server's record of what it holds (moto's `/moto-api/data.json`): how a test reads
+/// what was sent to a service with no read API, such as the mail SES accepted.
+pub fn server_records() -> serde_json::Value {
+    use std::io::{Read, Write};
+    let endpoint = endpoint();
+    let host = endpoint.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(host).expect("the local cloud");
+    write!(
+        stream,
+        "GET /moto-api/data.json HTTP/1.0\r\nHost: {host}\r\n\r\n"
+    )
+    .expect("request sent");
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).expect("response read");
+    let body = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(&raw[..], |at| &raw[at + 4..]);
+    serde_json::from_slice(body).expect("moto's data.json is JSON")
+}

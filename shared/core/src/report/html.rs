@@ -145,8 +145,10 @@ fn column_chart(title: &str, columns: &[Column], max_text: &dyn Fn(f64) -> Strin
         .iter()
         .map(|c| c.parts.iter().map(|p| p.0).sum::<f64>())
         .fold(0.0_f64, f64::max);
-    let plot_left = 60.0;
-    let step = (CHART_WIDTH - plot_left) / columns.len().max(1) as f64;
+    // Room on the left for the largest value's label, on the right for the last date's.
+    let plot_left = 72.0;
+    let plot_right = CHART_WIDTH - 24.0;
+    let step = (plot_right - plot_left) / columns.len().max(1) as f64;
     let scale = if max > 0.0 {
         (COLUMN_CHART_HEIGHT - 10.0) / max
     } else {
@@ -159,8 +161,7 @@ fn column_chart(title: &str, columns: &[Column], max_text: &dyn Fn(f64) -> Strin
     );
     let _ = write!(
         svg,
-        r#"<text x="{:.1}" y="14" text-anchor="end">{}</text><line x1="{plot_left}" y1="{COLUMN_CHART_HEIGHT}" x2="{CHART_WIDTH}" y2="{COLUMN_CHART_HEIGHT}" stroke="{GREY}"/>"#,
-        plot_left - 6.0,
+        r#"<text x="0" y="14">{}</text><line x1="{plot_left}" y1="{COLUMN_CHART_HEIGHT}" x2="{plot_right}" y2="{COLUMN_CHART_HEIGHT}" stroke="{GREY}"/>"#,
         esc(&max_text(max))
     );
     for (i, column) in columns.iter().enumerate() {
