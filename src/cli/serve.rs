@@ -3,10 +3,11 @@
 //! served from the same address, so every URL the API returns opens in a browser; on a
 //! DynamoDB table the URLs are presigned for `--bucket`, and `--uploads-bucket` takes uploads
 //! from apps (`POST /uploads`, `DELETE /assets/{id}`). `--jwt-*` checks bearer tokens and
-//! applies the per-creator rules (see `serve_auth`).
+//! applies the per-creator rules (see `serve_auth`). The creators' page is at `/`.
 
 use super::assets::StoreArgs;
 use super::serve_auth::{establish_caller, JwtArgs};
+use super::serve_page;
 use super::serve_renditions::cache_headers;
 use super::serve_uploads::{receive, LocalUploads, FORM_PATH};
 use super::{load_presets, EXIT_OK};
@@ -100,7 +101,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<u8> {
             .layer(axum::middleware::from_fn(cache_headers));
         app = app.nest_service(&mount, files);
     }
-    let mut app = app.layer(axum::middleware::from_fn_with_state(gate, establish_caller));
+    let mut app = app
+        .layer(axum::middleware::from_fn_with_state(gate, establish_caller))
+        .merge(serve_page::routes());
     if let Some(desk) = local_uploads {
         // The form is its own authorisation (a signed policy), as a presigned POST is; the
         // limit on its size is the policy's, checked while it streams.

@@ -1,7 +1,8 @@
 //! `pictor serve --jwt-*`: the caller of each request from a verified bearer token, so the
 //! API's per-creator rules can be tried on one machine exactly as API Gateway's JWT
 //! authorizer applies them in the cloud. Without token settings every request is an
-//! operator's, as an IAM-signed one is.
+//! operator's, as an IAM-signed one is, or, with `--as-creator`, that one creator's (the page
+//! and its uploads on one machine, with no identity provider).
 
 use anyhow::Context;
 use axum::extract::{Request, State};
@@ -36,6 +37,14 @@ pub struct JwtArgs {
     /// A group (`cognito:groups` or `groups`) that makes a token's bearer an admin.
     #[arg(long, value_name = "GROUP")]
     admin_group: Option<String>,
+    /// Without tokens: every request is this creator's, signed in (their assets only, and
+    /// uploads through `POST /uploads`), for trying the page on one machine.
+    #[arg(
+        long,
+        value_name = "CREATOR",
+        conflicts_with_all = ["jwt_secret", "jwt_public_key"]
+    )]
+    as_creator: Option<String>,
 }
 
 /// How callers are established.
@@ -43,6 +52,8 @@ pub struct JwtArgs {
 pub enum Gate {
     /// No token settings: everyone is an operator.
     Open,
+    /// `--as-creator`: everyone is this creator.
+    As(Caller),
     Tokens(Arc<TokenCheck>),
 }
 
@@ -82,7 +93,16 @@ impl JwtArgs {
                     !unused,
                     "--jwt-issuer, --jwt-audience and --admin-* need --jwt-secret or --jwt-public-key"
                 );
-                return Ok(Gate::Open);
+                return Ok(match &self.as_creator {
+                    None => Gate::Open,
+                    Some(id) => {
+                        let claims = Map::from_iter([("sub".to_string(), Value::from(id.as_str()))]);
+                        let caller = AdminPolicy::default()
+                            .caller(&claims)
+                            .map_err(|e| anyhow::anyhow!("--as-creator {id:?}: {e}"))?;
+                        Gate::As(caller)
+                    }
+                });
             }
         };
         let mut validation = Validation::new(algorithms[0]);
@@ -141,6 +161,7 @@ pub async fn establish_caller(
 ) -> Response {
     let caller = match &gate {
         Gate::Open => Caller::Operator,
+        Gate::As(caller) => caller.clone(),
         Gate::Tokens(check) => match check.caller(&request) {
             Ok(caller) => caller,
             Err(message) => return refused(message),
