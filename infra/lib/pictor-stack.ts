@@ -15,6 +15,15 @@ import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { brandingOf } from './branding';
+import {
+  allowReportMail,
+  deployPage,
+  mailAddress,
+  ReportMail,
+  RenditionSigning,
+  signingKeyGroup,
+  siteBucket,
+} from './delivery';
 import { FunctionSize, PictorFunction } from './rust-function';
 import { QueueTrigger } from './queue-trigger';
 import { Storage } from './storage';
@@ -54,6 +63,15 @@ export interface PictorStackProps extends StackProps {
   readonly queryThrottle?: { readonly rateLimit: number; readonly burstLimit: number };
   /** Serve rendition URLs from this base instead of presigning them. */
   readonly cdnBaseUrl?: string;
+  /**
+   * Private renditions: the CDN serves them only at URLs signed with this key pair, which the
+   * API signs for each caller. Needs the stack's own CDN (no `cdnBaseUrl`).
+   */
+  readonly privateRenditions?: RenditionSigning;
+  /** Mail the nightly report through SES, from a verified identity. */
+  readonly reportMail?: ReportMail;
+  /** Where the page sends a creator to sign in (a hosted sign-in that redirects back with a token). */
+  readonly signInUrl?: string;
   /**
    * Days a replaced or deleted original stays recoverable as a noncurrent version before
    * S3 expires it (default 30).
@@ -96,8 +114,13 @@ export class PictorStack extends Stack {
   readonly api: apigwv2.HttpApi;
   readonly batchOperationsRole: iam.Role;
   readonly eventBus: events.EventBus;
-  /** Renditions to browsers; `undefined` when `cdnBaseUrl` names a CDN of the deployment's own. */
+  /**
+   * Renditions and the creators' page to browsers; `undefined` when `cdnBaseUrl` names a CDN of
+   * the deployment's own.
+   */
   readonly cdn?: cloudfront.Distribution;
+  /** The bucket the page is served from, with the CDN. */
+  readonly site?: s3.Bucket;
 
   constructor(scope: Construct, id: string, props: PictorStackProps) {
     super(scope, id, props);
@@ -153,12 +176,29 @@ export class PictorStack extends Stack {
     const cleanup = converging('cleanup');
     // Rendition URLs are stable CDN URLs by default: browsers and the CDN cache them for a
     // year, as their content-addressed keys allow.
-    this.cdn = props.cdnBaseUrl ? undefined : this.renditionsCdn();
+    if (props.privateRenditions && props.cdnBaseUrl) {
+      throw new Error('private renditions are signed for the CDN this stack makes: drop cdnBaseUrl');
+    }
+    if (props.reportMail) {
+      mailAddress(props.reportMail.sender);
+      props.reportMail.recipients.forEach(mailAddress);
+    }
+    const signing = props.privateRenditions
+      ? signingKeyGroup(this, props.privateRenditions)
+      : undefined;
+    if (!props.cdnBaseUrl) {
+      this.site = siteBucket(this, storage.accessLogs);
+      this.cdn = this.renditionsCdn(this.site, signing?.keyGroup);
+    }
     const cdnBaseUrl = props.cdnBaseUrl ?? `https://${this.cdn!.distributionDomainName}`;
     const query = make('query', {
       ...shared,
       PICTOR_CDN_BASE_URL: cdnBaseUrl,
-      PICTOR_URL_EXPIRY_SECONDS: '300',
+      // Signed URLs for private renditions: the key's ID in the key group, and the secret.
+      PICTOR_CDN_KEY_PAIR_ID: signing?.publicKey.publicKeyId ?? '',
+      PICTOR_CDN_PRIVATE_KEY_SECRET: signing?.secret.secretArn ?? '',
+      // A signed URL stays the same for an hour (and up to two), so browsers keep caching it.
+      PICTOR_URL_EXPIRY_SECONDS: signing ? '3600' : '300',
       // POST /uploads forms for the uploads bucket, with each preset's folder and size limit.
       PICTOR_UPLOADS_BUCKET: uploads.bucketName,
       PICTOR_UPLOAD_PREFIX: uploadPrefix,
@@ -194,6 +234,10 @@ export class PictorStack extends Stack {
       PICTOR_REPORTS_PREFIX: REPORTS_PREFIX,
       PICTOR_COST_MEMORY_MB: String(sizes.ingest.memoryMb),
       PICTOR_COST_ARCH: 'arm64',
+      PICTOR_REPORT_SENDER: props.reportMail?.sender ?? '',
+      PICTOR_REPORT_RECIPIENTS: (props.reportMail?.recipients ?? []).join(','),
+      // The mail links to the report in the S3 console.
+      PICTOR_REPORT_LINK_BASE: '',
     });
     const reconcile = make('reconcile', {
       ...shared,
@@ -220,7 +264,19 @@ export class PictorStack extends Stack {
     this.grantLeastPrivilege(uploadPrefix);
     this.appEvents([ingest, cleanup, reprocess, reconcile], logRetention, removalPolicy);
     this.api = this.queryApi(query, props, logRetention, removalPolicy);
-    this.browserAccess(props.corsOrigins ?? []);
+    // The page on the CDN calls the API and posts upload forms from the CDN's origin.
+    const pageOrigin = this.cdn ? [`https://${this.cdn.distributionDomainName}`] : [];
+    this.browserAccess([...(props.corsOrigins ?? []), ...pageOrigin]);
+    if (this.site && this.cdn) {
+      deployPage(this, this.site, this.cdn, {
+        apiUrl: this.api.apiEndpoint,
+        ...(props.signInUrl ? { signInUrl: props.signInUrl } : {}),
+      });
+    }
+    signing?.secret.grantRead(query.fn);
+    if (props.reportMail) {
+      allowReportMail(report.fn, props.reportMail);
+    }
     this.batchOperationsRole = this.batchRole(reprocess);
     const reportFailures = this.nightlyReport(report);
     const reconcileFailures = this.scheduledReconcile(reconcile);
@@ -363,28 +419,40 @@ export class PictorStack extends Stack {
    * allowed only `renditions/*`: reports and manifests in the same bucket are a 403 through
    * it. The cache policy takes the renditions' own `Cache-Control` (a year, immutable).
    */
-  private renditionsCdn(): cloudfront.Distribution {
+  private renditionsCdn(site: s3.Bucket, keyGroup?: cloudfront.IKeyGroup): cloudfront.Distribution {
     const { output } = this.storage;
     const oac = new cloudfront.S3OriginAccessControl(this, 'RenditionsOac', {
-      description: 'Pictor: CloudFront reads renditions',
+      description: 'Pictor: CloudFront reads renditions and the page',
     });
     const distribution = new cloudfront.Distribution(this, 'RenditionsCdn', {
-      comment: 'Pictor renditions',
+      comment: 'Pictor renditions and page',
+      // The page: CDK's helper grants CloudFront the site bucket, which holds nothing else.
       defaultBehavior: {
-        // The bucket's default origin, with the access control set below: CDK's own OAC
-        // helper would grant the whole bucket.
-        origin: origins.S3BucketOrigin.withBucketDefaults(output),
+        origin: origins.S3BucketOrigin.withOriginAccessControl(site, { originAccessControl: oac }),
         viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
         allowedMethods: cloudfront.AllowedMethods.ALLOW_GET_HEAD,
-        cachePolicy: cloudfront.CachePolicy.CACHING_OPTIMIZED_FOR_UNCOMPRESSED_OBJECTS,
-        compress: false,
+        cachePolicy: cloudfront.CachePolicy.CACHING_OPTIMIZED,
+        responseHeadersPolicy: cloudfront.ResponseHeadersPolicy.SECURITY_HEADERS,
+      },
+      defaultRootObject: 'index.html',
+      additionalBehaviors: {
+        // The output bucket's default origin, with the access control set below: CDK's own
+        // OAC helper would grant the whole bucket, reports and manifests included.
+        [`${RENDITIONS_PREFIX}*`]: {
+          origin: origins.S3BucketOrigin.withBucketDefaults(output),
+          viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+          allowedMethods: cloudfront.AllowedMethods.ALLOW_GET_HEAD,
+          cachePolicy: cloudfront.CachePolicy.CACHING_OPTIMIZED_FOR_UNCOMPRESSED_OBJECTS,
+          compress: false,
+          trustedKeyGroups: keyGroup ? [keyGroup] : undefined,
+        },
       },
       httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,
       priceClass: cloudfront.PriceClass.PRICE_CLASS_100,
     });
     const cfn = distribution.node.defaultChild as cloudfront.CfnDistribution;
     cfn.addPropertyOverride(
-      'DistributionConfig.Origins.0.OriginAccessControlId',
+      'DistributionConfig.Origins.1.OriginAccessControlId',
       oac.originAccessControlId,
     );
     output.addToResourcePolicy(

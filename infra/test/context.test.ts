@@ -52,3 +52,45 @@ test('every setting is read, and a bad removal policy is refused', () => {
   assert.throws(() => from({ 'pictor:ingestMaxConcurrency': 'lots' }), /whole number/);
   assert.throws(() => from({ 'pictor:ingestMaxConcurrency': '1' }), /2 to 1000/);
 });
+
+test('private renditions need the public key file and the secret', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pictor-'));
+  const key = path.join(dir, 'public.pem');
+  fs.writeFileSync(key, '-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----\n');
+  const props = from({
+    'pictor:privateRenditions': 'true',
+    'pictor:cdnPublicKeyFile': key,
+    'pictor:cdnPrivateKeySecret': 'pictor/cdn-key',
+  });
+  assert.equal(props.privateRenditions?.privateKeySecret, 'pictor/cdn-key');
+  assert.match(props.privateRenditions!.publicKeyPem, /BEGIN PUBLIC KEY/);
+  assert.equal(from({ 'pictor:privateRenditions': 'false' }).privateRenditions, undefined);
+  assert.throws(() => from({ 'pictor:privateRenditions': 'true' }), /cdnPublicKeyFile/);
+  assert.throws(() => from({ 'pictor:privateRenditions': 'yes' }), /true or false/);
+  const notKey = path.join(dir, 'private.pem');
+  fs.writeFileSync(notKey, '-----BEGIN PRIVATE KEY-----\n');
+  assert.throws(
+    () =>
+      from({
+        'pictor:privateRenditions': 'true',
+        'pictor:cdnPublicKeyFile': notKey,
+        'pictor:cdnPrivateKeySecret': 's',
+      }),
+    /not a public key/,
+  );
+});
+
+test('the report goes to the recipients from the sender, and a sender is required', () => {
+  const props = from({
+    'pictor:reportSender': 'reports@example.com',
+    'pictor:reportRecipients': 'ops@example.com, cto@example.com',
+    'pictor:signInUrl': 'https://auth.example/login',
+  });
+  assert.deepEqual(props.reportMail, {
+    sender: 'reports@example.com',
+    recipients: ['ops@example.com', 'cto@example.com'],
+  });
+  assert.equal(props.signInUrl, 'https://auth.example/login');
+  assert.equal(from({}).reportMail, undefined);
+  assert.throws(() => from({ 'pictor:reportRecipients': 'ops@example.com' }), /reportSender/);
+});

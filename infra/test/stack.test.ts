@@ -51,7 +51,7 @@ describe('buckets', () => {
 
   test('every bucket blocks public access and refuses plain HTTP', () => {
     const buckets = resources(template, 'AWS::S3::Bucket');
-    assert.equal(Object.keys(buckets).length, 3, 'uploads, renditions, access logs');
+    assert.equal(Object.keys(buckets).length, 4, 'uploads, renditions, access logs, the page');
     for (const [id, bucket] of Object.entries(buckets)) {
       const block = bucket.Properties.PublicAccessBlockConfiguration;
       assert.deepEqual(
@@ -59,10 +59,11 @@ describe('buckets', () => {
         [true, true, true, true],
         id,
       );
-      assert.equal(bucket.DeletionPolicy, 'Retain', id);
+      // The page's files are remade by every deploy; everything else is kept.
+      assert.equal(bucket.DeletionPolicy, id.startsWith('Site') ? 'Delete' : 'Retain', id);
     }
     const policies = Object.values(resources(template, 'AWS::S3::BucketPolicy'));
-    assert.equal(policies.length, 3);
+    assert.equal(policies.length, 4);
     for (const policy of policies) {
       const statements = policy.Properties.PolicyDocument.Statement;
       assert.ok(
@@ -358,19 +359,24 @@ describe('creator platform', () => {
   });
 
   test('browsers of the configured origins may post forms and call the API', () => {
-    const none = JSON.stringify(resources(template, 'AWS::S3::Bucket'));
+    // Without a CDN of the stack's own (so no page) and no origins: no CORS at all.
+    const { template: bare } = synth({ cdnBaseUrl: 'https://img.example' });
+    const none = JSON.stringify(resources(bare, 'AWS::S3::Bucket'));
     assert.doesNotMatch(none, /CorsConfiguration/, 'no origins, no CORS');
+    // The page on the CDN is always an origin; configured ones come first.
+    const [distId] = Object.keys(resources(template, 'AWS::CloudFront::Distribution'));
+    const page = { 'Fn::Join': ['', ['https://', { 'Fn::GetAtt': [distId, 'DomainName'] }]] };
     const { template: withCors } = synth({ corsOrigins: ['https://app.example'] });
     withCors.hasResourceProperties('AWS::S3::Bucket', {
       CorsConfiguration: {
         CorsRules: [
-          Match.objectLike({ AllowedOrigins: ['https://app.example'], AllowedMethods: ['POST'] }),
+          Match.objectLike({ AllowedOrigins: ['https://app.example', page], AllowedMethods: ['POST'] }),
         ],
       },
     });
     withCors.hasResourceProperties('AWS::ApiGatewayV2::Api', {
       CorsConfiguration: Match.objectLike({
-        AllowOrigins: ['https://app.example'],
+        AllowOrigins: ['https://app.example', page],
         AllowMethods: ['GET', 'POST', 'DELETE'],
       }),
     });
@@ -401,23 +407,41 @@ describe('renditions CDN', () => {
     });
     const [, distribution] = Object.entries(resources(template, 'AWS::CloudFront::Distribution'))[0];
     const config = (distribution as any).Properties.DistributionConfig;
-    assert.deepEqual(config.Origins[0].OriginAccessControlId, { 'Fn::GetAtt': [oacId, 'Id'] });
-    const behavior = config.DefaultCacheBehavior;
-    assert.equal(behavior.ViewerProtocolPolicy, 'redirect-to-https');
-    assert.deepEqual(behavior.AllowedMethods, ['GET', 'HEAD']);
-    // A managed policy that keeps the origin's Cache-Control (max TTL a year).
-    assert.ok(behavior.CachePolicyId);
+    const outputId = Object.keys(resources(template, 'AWS::S3::Bucket')).find((id) =>
+      id.startsWith('StorageRenditions'),
+    )!;
+    const siteId = Object.keys(resources(template, 'AWS::S3::Bucket')).find((id) => id.startsWith('Site'))!;
+    const originOf = (bucket: string) =>
+      config.Origins.find((o: any) => JSON.stringify(o.DomainName).includes(bucket));
+    // Both origins are read through the one OAC.
+    for (const bucket of [outputId, siteId]) {
+      assert.deepEqual(originOf(bucket).OriginAccessControlId, { 'Fn::GetAtt': [oacId, 'Id'] }, bucket);
+    }
+    const [renditions] = config.CacheBehaviors;
+    assert.equal(renditions.PathPattern, 'renditions/*');
+    assert.equal(renditions.TargetOriginId, originOf(outputId).Id);
+    assert.equal(renditions.ViewerProtocolPolicy, 'redirect-to-https');
+    assert.deepEqual(renditions.AllowedMethods, ['GET', 'HEAD']);
+    // The managed CachingOptimizedForUncompressedObjects: it keeps the origin's Cache-Control.
+    assert.equal(renditions.CachePolicyId, 'b2884449-e4de-46a7-ac36-70bc7f1ddd6d');
+    assert.equal(renditions.TrustedKeyGroups, undefined, 'public unless private mode is on');
+    // Everything else is the page, from its own bucket.
+    assert.equal(config.DefaultCacheBehavior.TargetOriginId, originOf(siteId).Id);
+    assert.equal(config.DefaultRootObject, 'index.html');
 
+    // In the output bucket CloudFront may read renditions/* and nothing else (reports and
+    // manifests are not reachable); its other grant is the page's own bucket.
     const policies = Object.values(resources(template, 'AWS::S3::BucketPolicy'));
-    const statements = policies.flatMap((p: any) => p.Properties.PolicyDocument.Statement);
-    const cloudfrontReads = statements.filter(
-      (s: any) => s.Principal?.Service === 'cloudfront.amazonaws.com',
+    const grants = policies.flatMap((p: any) =>
+      p.Properties.PolicyDocument.Statement.filter(
+        (s: any) => s.Principal?.Service === 'cloudfront.amazonaws.com',
+      ).map((s: any) => ({ bucket: p.Properties.Bucket.Ref, s })),
     );
-    assert.equal(cloudfrontReads.length, 1, 'one grant to CloudFront, no other');
-    const [grant] = cloudfrontReads;
-    assert.equal(grant.Action, 's3:GetObject');
-    assert.match(JSON.stringify(grant.Resource), /\/renditions\/\*"/);
-    assert.ok(grant.Condition.StringEquals['AWS:SourceArn']);
+    assert.deepEqual(grants.map((g: any) => g.bucket).sort(), [siteId, outputId].sort());
+    const output = grants.find((g: any) => g.bucket === outputId)!.s;
+    assert.equal(output.Action, 's3:GetObject');
+    assert.match(JSON.stringify(output.Resource), /\/renditions\/\*"/);
+    assert.ok(output.Condition.StringEquals['AWS:SourceArn']);
   });
 
   test('the API returns CDN URLs by default, or the given CDN', () => {
@@ -434,5 +458,149 @@ describe('renditions CDN', () => {
     const own = synth({ cdnBaseUrl: 'https://img.example' });
     assert.equal(queryVars(own.template).PICTOR_CDN_BASE_URL, 'https://img.example');
     assert.equal(Object.keys(resources(own.template, 'AWS::CloudFront::Distribution')).length, 0);
+  });
+});
+
+describe('private renditions', () => {
+  const signing = {
+    publicKeyPem: '-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA\n-----END PUBLIC KEY-----\n',
+    privateKeySecret: 'pictor/cdn-signing-key',
+  };
+  const { template: t } = synth({ privateRenditions: signing });
+
+  test('the renditions behaviour trusts a key group of the given public key', () => {
+    const [keyId] = Object.keys(resources(t, 'AWS::CloudFront::PublicKey'));
+    t.hasResourceProperties('AWS::CloudFront::PublicKey', {
+      PublicKeyConfig: Match.objectLike({ EncodedKey: signing.publicKeyPem.trim() }),
+    });
+    const [groupId] = Object.keys(resources(t, 'AWS::CloudFront::KeyGroup'));
+    t.hasResourceProperties('AWS::CloudFront::KeyGroup', {
+      KeyGroupConfig: Match.objectLike({ Items: [{ Ref: keyId }] }),
+    });
+    const [, distribution] = Object.entries(resources(t, 'AWS::CloudFront::Distribution'))[0];
+    const config = (distribution as any).Properties.DistributionConfig;
+    assert.deepEqual(config.CacheBehaviors[0].TrustedKeyGroups, [{ Ref: groupId }]);
+    // The page itself stays public: it holds nothing private.
+    assert.equal(config.DefaultCacheBehavior.TrustedKeyGroups, undefined);
+  });
+
+  test('the query function signs with the key pair and may read only that secret', () => {
+    const [, query] = Object.entries(resources(t, 'AWS::Lambda::Function')).find(([id]) =>
+      id.startsWith('QueryFunction'),
+    )!;
+    const vars = (query as any).Properties.Environment.Variables;
+    const [keyId] = Object.keys(resources(t, 'AWS::CloudFront::PublicKey'));
+    assert.deepEqual(vars.PICTOR_CDN_KEY_PAIR_ID, { Ref: keyId });
+    assert.match(JSON.stringify(vars.PICTOR_CDN_PRIVATE_KEY_SECRET), /secret:pictor\/cdn-signing-key/);
+    assert.equal(vars.PICTOR_URL_EXPIRY_SECONDS, '3600');
+    const statements = Object.values(resources(t, 'AWS::IAM::Policy')).flatMap(
+      (p: any) => p.Properties.PolicyDocument.Statement,
+    );
+    const reads = statements.filter((s: any) =>
+      [s.Action].flat().includes('secretsmanager:GetSecretValue'),
+    );
+    assert.equal(reads.length, 1);
+    assert.match(JSON.stringify(reads[0].Resource), /secret:pictor\/cdn-signing-key-\?\?\?\?\?\?/);
+  });
+
+  test('is refused with a CDN of the deployment\'s own, which the stack cannot sign for', () => {
+    assert.throws(() => synth({ privateRenditions: signing, cdnBaseUrl: 'https://img.example' }), /drop cdnBaseUrl/);
+  });
+
+  test('without it the query function gets empty signing settings', () => {
+    const [, query] = Object.entries(resources(template, 'AWS::Lambda::Function')).find(([id]) =>
+      id.startsWith('QueryFunction'),
+    )!;
+    const vars = (query as any).Properties.Environment.Variables;
+    assert.equal(vars.PICTOR_CDN_KEY_PAIR_ID, '');
+    assert.equal(vars.PICTOR_CDN_PRIVATE_KEY_SECRET, '');
+    assert.equal(Object.keys(resources(template, 'AWS::CloudFront::KeyGroup')).length, 0);
+  });
+});
+
+describe('report mail', () => {
+  const mail = { sender: 'Pictor <reports@example.com>', recipients: ['ops@example.com', 'cto@example.com'] };
+  const { template: t } = synth({ reportMail: mail });
+  const reportVars = (tt: typeof template) => {
+    const [, fn] = Object.entries(resources(tt, 'AWS::Lambda::Function')).find(([id]) =>
+      id.startsWith('ReportFunction'),
+    )!;
+    return (fn as any).Properties.Environment.Variables;
+  };
+
+  test('the report function mails the configured recipients from the sender', () => {
+    const vars = reportVars(t);
+    assert.equal(vars.PICTOR_REPORT_SENDER, 'Pictor <reports@example.com>');
+    assert.equal(vars.PICTOR_REPORT_RECIPIENTS, 'ops@example.com,cto@example.com');
+    assert.equal(reportVars(template).PICTOR_REPORT_RECIPIENTS, '', 'no mail unless configured');
+  });
+
+  test('SES sending is allowed only through the sender identity, from that address', () => {
+    const statements = Object.values(resources(t, 'AWS::IAM::Policy')).flatMap(
+      (p: any) => p.Properties.PolicyDocument.Statement,
+    );
+    const sends = statements.filter((s: any) => JSON.stringify(s.Action).includes('ses:'));
+    assert.equal(sends.length, 1);
+    const [send] = sends;
+    assert.deepEqual(send.Action, ['ses:SendEmail', 'ses:SendRawEmail']);
+    const resourcesText = JSON.stringify(send.Resource);
+    assert.match(resourcesText, /:identity\/reports@example\.com"/);
+    assert.match(resourcesText, /:identity\/example\.com"/);
+    assert.doesNotMatch(resourcesText, /\*/);
+    assert.deepEqual(send.Condition, { StringEquals: { 'ses:FromAddress': 'reports@example.com' } });
+    const none = Object.values(resources(template, 'AWS::IAM::Policy')).flatMap(
+      (p: any) => p.Properties.PolicyDocument.Statement,
+    );
+    assert.equal(none.filter((s: any) => JSON.stringify(s.Action).includes('ses:')).length, 0);
+  });
+
+  test('addresses are checked at synth', () => {
+    assert.throws(() => synth({ reportMail: { sender: 'reports', recipients: [] } }), /not a mail address/);
+    assert.throws(
+      () => synth({ reportMail: { sender: 'r@example.com', recipients: ['ops'] } }),
+      /not a mail address/,
+    );
+  });
+});
+
+describe('the creators\' page', () => {
+  test('is deployed to its bucket with a config that points it at the API', () => {
+    const deployments = Object.values(resources(template, 'Custom::CDKBucketDeployment'));
+    assert.equal(deployments.length, 1);
+    const [deployment] = deployments as any[];
+    const siteId = Object.keys(resources(template, 'AWS::S3::Bucket')).find((id) => id.startsWith('Site'))!;
+    assert.deepEqual(deployment.Properties.DestinationBucketName, { Ref: siteId });
+    assert.equal(deployment.Properties.Prune, true);
+    // The page's files, and config.json with the API's endpoint filled in at deploy time.
+    assert.equal(deployment.Properties.SourceObjectKeys.length, 2);
+    const markers = JSON.stringify(deployment.Properties.SourceMarkers);
+    assert.match(markers, /QueryApi/);
+    assert.ok(deployment.Properties.DistributionId, 'the CDN forgets the old page');
+  });
+
+  test('ships the page files and not its tests or packages', () => {
+    const { stack } = synth();
+    const asset = stack.node
+      .findAll()
+      .find((c) => c.node.path.includes('/Page/Asset1'))!;
+    const staged = (asset as any).assetPath as string;
+    const outdir = (stack.node.root as any).outdir as string;
+    const files = require('fs').readdirSync(require('path').join(outdir, staged)).sort();
+    assert.deepEqual(files, ['app.css', 'app.js', 'index.html']);
+  });
+
+  test('config.json names the API and where to sign in', () => {
+    const { stack } = synth({ signInUrl: 'https://auth.example/login' });
+    const asset = stack.node.findAll().find((c) => c.node.path.includes('/Page/Asset2'))!;
+    const outdir = (stack.node.root as any).outdir as string;
+    const config = JSON.parse(
+      require('fs').readFileSync(
+        require('path').join(outdir, (asset as any).assetPath, 'config.json'),
+        'utf8',
+      ),
+    );
+    assert.equal(config.signInUrl, 'https://auth.example/login');
+    // The endpoint is filled in at deploy time, in place of this marker.
+    assert.match(config.apiUrl, /^<<marker:/);
   });
 });
