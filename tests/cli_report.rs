@@ -86,7 +86,11 @@ fn the_report_is_mailed_over_smtp() {
     let hostile = dir.path().join("<b>&x.jpg");
     std::fs::copy(testdata("hostile/truncated.jpg"), &hostile).unwrap();
     let run = pictor(
-        &["process", &testdata("photos/coffee.jpg"), hostile.to_str().unwrap()],
+        &[
+            "process",
+            &testdata("photos/coffee.jpg"),
+            hostile.to_str().unwrap(),
+        ],
         &out,
     );
     assert_eq!(run.status.code(), Some(2));
@@ -131,11 +135,20 @@ fn the_report_is_mailed_over_smtp() {
         ("multipart", Some("alternative"))
     );
     let text = mail.body_text(0).unwrap();
-    assert!(text.contains("Processed    2 (1 ready, 1 failed)"), "{text}");
+    assert!(
+        text.contains("Processed    2 (1 ready, 1 failed)"),
+        "{text}"
+    );
     assert!(text.contains("<b>&x.jpg (corrupt)"), "{text}");
-    assert!(text.contains("The full report, with charts: file://"), "{text}");
+    assert!(
+        text.contains("The full report, with charts: file://"),
+        "{text}"
+    );
     let html = mail.body_html(0).unwrap();
-    assert!(html.contains("&lt;b&gt;&amp;x.jpg"), "escaped in the HTML part");
+    assert!(
+        html.contains("&lt;b&gt;&amp;x.jpg"),
+        "escaped in the HTML part"
+    );
     assert!(!html.contains("<b>&x.jpg"));
     assert!(html.matches("<svg").count() >= 7, "charts inline");
     assert!(html.contains("Uploads per day, last 30 days"));

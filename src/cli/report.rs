@@ -112,7 +112,13 @@ pub async fn run(args: ReportArgs) -> anyhow::Result<u8> {
         println!("{}", args.out.join(key).display());
     }
     if let Some(smtp) = &smtp {
-        mail(smtp, &args.mail_to, &built, &args.out.join(&published.html_key)).await?;
+        mail(
+            smtp,
+            &args.mail_to,
+            &built,
+            &args.out.join(&published.html_key),
+        )
+        .await?;
         eprintln!("mailed to {}", args.mail_to.join(", "));
     }
     Ok(EXIT_OK)

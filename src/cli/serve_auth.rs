@@ -96,7 +96,8 @@ impl JwtArgs {
                 return Ok(match &self.as_creator {
                     None => Gate::Open,
                     Some(id) => {
-                        let claims = Map::from_iter([("sub".to_string(), Value::from(id.as_str()))]);
+                        let claims =
+                            Map::from_iter([("sub".to_string(), Value::from(id.as_str()))]);
                         let caller = AdminPolicy::default()
                             .caller(&claims)
                             .map_err(|e| anyhow::anyhow!("--as-creator {id:?}: {e}"))?;

@@ -592,7 +592,11 @@ async fn private_renditions_get_cloudfront_signed_urls() {
             ],
         );
         // A policy for another object does not verify with that signature.
-        std::fs::write(dir.path().join("policy"), policy.replace("/renditions/", "/renditions/other-")).unwrap();
+        std::fs::write(
+            dir.path().join("policy"),
+            policy.replace("/renditions/", "/renditions/other-"),
+        )
+        .unwrap();
         let forged = std::process::Command::new("openssl")
             .args([
                 "dgst",

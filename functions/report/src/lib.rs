@@ -6,9 +6,9 @@
 mod config;
 
 pub use config::{Config, ConfigError, Mailing, DEFAULT_MEMORY_MB, ENV_VARS};
+use pictor_aws::function::ErrorType;
 use pictor_aws::ses_mail::SesError;
 use pictor_aws::SesMailer;
-use pictor_aws::function::ErrorType;
 use pictor_core::ports::{AssetStore, BlobStore, StoreError};
 use pictor_core::reconcile;
 use pictor_core::report::{self, Window};
@@ -115,12 +115,8 @@ impl<A: AssetStore, B: BlobStore> NightlyReport<A, B> {
         let mut mailed = 0;
         if let (Some(mailing), Some(mailer)) = (&self.config.mailing, &self.mailer) {
             let link = self.link(mailing, &published.html_key);
-            let message = report::mail::message(
-                &built,
-                Some(&link),
-                &mailing.sender,
-                &mailing.recipients,
-            )?;
+            let message =
+                report::mail::message(&built, Some(&link), &mailing.sender, &mailing.recipients)?;
             let id = mailer
                 .send_raw(&mailing.sender, &mailing.recipients, message.formatted())
                 .await?;

@@ -108,10 +108,7 @@ async fn the_report_is_mailed_through_ses_from_a_verified_identity() {
         assets.put(&asset, Expected::Absent).await.unwrap();
     }
     let sender = format!("{}@example.test", pictor_aws::testing::unique("reports"));
-    let recipients = vec![
-        format!("ops-{}", sender),
-        format!("Ana <ana-{}>", sender),
-    ];
+    let recipients = vec![format!("ops-{}", sender), format!("Ana <ana-{}>", sender)];
     let report = report_on(
         &sdk,
         Config {

@@ -38,7 +38,12 @@ impl SesMailer {
     }
 
     /// Sends `raw` (RFC 5322 bytes, headers included) from `from` to `to`; SES's message ID.
-    pub async fn send_raw(&self, from: &str, to: &[String], raw: Vec<u8>) -> Result<String, SesError> {
+    pub async fn send_raw(
+        &self,
+        from: &str,
+        to: &[String],
+        raw: Vec<u8>,
+    ) -> Result<String, SesError> {
         let destination = Destination::builder()
             .set_to_addresses(Some(to.to_vec()))
             .build();

@@ -60,10 +60,7 @@ impl SmtpServer {
                 .and_then(|m| m.modified())
                 .unwrap_or(std::time::UNIX_EPOCH)
         });
-        files
-            .iter()
-            .filter_map(|p| std::fs::read(p).ok())
-            .collect()
+        files.iter().filter_map(|p| std::fs::read(p).ok()).collect()
     }
 }
 

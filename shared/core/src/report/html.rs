@@ -182,7 +182,7 @@ fn column_chart(title: &str, columns: &[Column], max_text: &dyn Fn(f64) -> Strin
         }
         svg.push_str("</g>");
         // A date under every seventh column, counted back from the last day.
-        if (columns.len() - 1 - i) % 7 == 0 {
+        if (columns.len() - 1 - i).is_multiple_of(7) {
             let _ = write!(
                 svg,
                 r#"<text x="{:.1}" y="{:.1}" text-anchor="middle" font-size="11">{}</text>"#,

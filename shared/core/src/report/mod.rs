@@ -372,7 +372,8 @@ impl ReportBuilder {
     pub fn finish(mut self, generated_at: OffsetDateTime) -> Report {
         self.trim_failures();
         let invocations = self.counts.ready + self.counts.failed;
-        let (gb_seconds, compute_usd, requests_usd) = self.cost.charges(self.billed_ms, invocations);
+        let (gb_seconds, compute_usd, requests_usd) =
+            self.cost.charges(self.billed_ms, invocations);
         let trend = self
             .trend
             .iter()
