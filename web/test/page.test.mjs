@@ -178,6 +178,31 @@ test('a creator sees their images, uploads by picker and by drop, and sees a fai
     assert.match(image.placeholder, /^url\("data:image\/png;base64,/);
   }
 
+  // The placeholder is the picture's colours: decoded here and drawn small, its mean colour is
+  // the rendition's within a few levels.
+  const gaps = await page.$$eval('#assets li[data-status="ready"]', async (items) => {
+    const mean = (source) => {
+      const canvas = document.createElement('canvas');
+      [canvas.width, canvas.height] = [32, 24];
+      const context = canvas.getContext('2d');
+      context.drawImage(source, 0, 0, 32, 24);
+      const data = context.getImageData(0, 0, 32, 24).data;
+      const sums = [0, 0, 0];
+      for (let i = 0; i < data.length; i += 4) for (let c = 0; c < 3; c++) sums[c] += data[i + c];
+      return sums.map((v) => v / (data.length / 4));
+    };
+    const gaps = [];
+    for (const li of items) {
+      const placeholder = new Image();
+      placeholder.src = li.querySelector('.frame').style.backgroundImage.slice(5, -2);
+      await placeholder.decode();
+      const [a, b] = [mean(placeholder), mean(li.querySelector('img'))];
+      gaps.push(Math.max(...a.map((v, c) => Math.abs(v - b[c]))));
+    }
+    return gaps;
+  });
+  for (const gap of gaps) assert.ok(gap < 24, `placeholder and rendition differ by ${gap} levels`);
+
   // Accessible markup: the picker has a label, headings are in order, status is announced.
   assert.equal(await page.locator('label[for="files"]').count(), 1);
   assert.deepEqual(await page.$$eval('h1, h2:not([hidden] h2)', (hs) => hs.map((h) => h.tagName)), ['H1', 'H2', 'H2']);
