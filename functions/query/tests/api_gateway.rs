@@ -509,6 +509,18 @@ fn openssl(dir: &std::path::Path, args: &[&str]) {
     );
 }
 
+/// Whether OpenSSL verifies `signature` over `policy` with `public.pem`, all in `dir`.
+fn verifies(dir: &std::path::Path) -> bool {
+    std::process::Command::new("openssl")
+        .args(["dgst", "-sha256", "-verify", "public.pem"])
+        .args(["-signature", "signature", "policy"])
+        .current_dir(dir)
+        .output()
+        .expect("openssl")
+        .status
+        .success()
+}
+
 /// Private renditions: the key from Secrets Manager signs every URL, and OpenSSL, an
 /// implementation of its own, verifies each signature against the public key the CDK app puts
 /// in the key group, over the policy CloudFront rebuilds from the URL.
@@ -579,38 +591,14 @@ async fn private_renditions_get_cloudfront_signed_urls() {
             r#"{{"Statement":[{{"Resource":"{resource}","Condition":{{"DateLessThan":{{"AWS:EpochTime":{expires}}}}}}}]}}"#
         );
         std::fs::write(dir.path().join("policy"), &policy).unwrap();
-        openssl(
-            dir.path(),
-            &[
-                "dgst",
-                "-sha256",
-                "-verify",
-                "public.pem",
-                "-signature",
-                "signature",
-                "policy",
-            ],
-        );
+        assert!(verifies(dir.path()), "{url}");
         // A policy for another object does not verify with that signature.
         std::fs::write(
             dir.path().join("policy"),
             policy.replace("/renditions/", "/renditions/other-"),
         )
         .unwrap();
-        let forged = std::process::Command::new("openssl")
-            .args([
-                "dgst",
-                "-sha256",
-                "-verify",
-                "public.pem",
-                "-signature",
-                "signature",
-                "policy",
-            ])
-            .current_dir(dir.path())
-            .output()
-            .unwrap();
-        assert!(!forged.status.success());
+        assert!(!verifies(dir.path()));
     }
     // Within one window the same URL comes back, so browsers keep their cached copy.
     let again = json_body(

@@ -9,24 +9,35 @@ use pictor_core::samples::{check_report_json, report_sample};
 use pictor_report::{AwsNightlyReport, Config, NightlyReport, ReportError};
 use serde_json::Value;
 
-#[tokio::test]
-async fn the_scheduled_run_reports_the_previous_day_from_the_table() {
+/// Fresh resources on the local server, with the sample records in the table.
+async fn seeded() -> (aws_config::SdkConfig, pictor_aws::provision::Resources) {
     let sdk = sdk_config();
     let r = fresh_resources(&sdk).await.unwrap();
     let assets = DynamoAssetStore::new(config::dynamodb_client(&sdk), &r.table);
     for asset in report_sample() {
         assets.put(&asset, Expected::Absent).await.unwrap();
     }
-    let report = report_on(
-        &sdk,
-        Config {
-            output_bucket: r.output_bucket.clone(),
-            table: r.table.clone(),
-            reports_prefix: "reports/".into(),
-            cost: CostModel::lambda("arm64", 1024).unwrap(),
-            mailing: None,
-        },
-    );
+    (sdk, r)
+}
+
+/// The function's configuration for `r`, at 1024 MB on arm64.
+fn config_for(
+    r: &pictor_aws::provision::Resources,
+    mailing: Option<pictor_report::Mailing>,
+) -> Config {
+    Config {
+        output_bucket: r.output_bucket.clone(),
+        table: r.table.clone(),
+        reports_prefix: "reports/".into(),
+        cost: CostModel::lambda("arm64", 1024).unwrap(),
+        mailing,
+    }
+}
+
+#[tokio::test]
+async fn the_scheduled_run_reports_the_previous_day_from_the_table() {
+    let (sdk, r) = seeded().await;
+    let report = report_on(&sdk, config_for(&r, None));
     let event: Value = serde_json::from_str(include_str!(
         "../../../testdata/events/eventbridge-scheduled.json"
     ))
@@ -101,28 +112,15 @@ fn report_on(sdk: &aws_config::SdkConfig, config: Config) -> AwsNightlyReport {
 #[tokio::test]
 async fn the_report_is_mailed_through_ses_from_a_verified_identity() {
     use mail_parser::MimeHeaders;
-    let sdk = sdk_config();
-    let r = fresh_resources(&sdk).await.unwrap();
-    let assets = DynamoAssetStore::new(config::dynamodb_client(&sdk), &r.table);
-    for asset in report_sample() {
-        assets.put(&asset, Expected::Absent).await.unwrap();
-    }
+    let (sdk, r) = seeded().await;
     let sender = format!("{}@example.test", pictor_aws::testing::unique("reports"));
     let recipients = vec![format!("ops-{}", sender), format!("Ana <ana-{}>", sender)];
-    let report = report_on(
-        &sdk,
-        Config {
-            output_bucket: r.output_bucket.clone(),
-            table: r.table.clone(),
-            reports_prefix: "reports/".into(),
-            cost: CostModel::lambda("arm64", 1024).unwrap(),
-            mailing: Some(pictor_report::Mailing {
-                sender: format!("Pictor <{sender}>"),
-                recipients: recipients.clone(),
-                link_base: Some("https://reports.example.test".into()),
-            }),
-        },
-    );
+    let mailing = pictor_report::Mailing {
+        sender: format!("Pictor <{sender}>"),
+        recipients: recipients.clone(),
+        link_base: Some("https://reports.example.test".into()),
+    };
+    let report = report_on(&sdk, config_for(&r, Some(mailing)));
     let event: Value = serde_json::from_str(include_str!(
         "../../../testdata/events/eventbridge-scheduled.json"
     ))

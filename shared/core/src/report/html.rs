@@ -67,6 +67,14 @@ const LABEL_WIDTH: f64 = 110.0;
 const TEXT_WIDTH: f64 = 190.0;
 const ROW_HEIGHT: f64 = 30.0;
 
+/// The opening tag of a chart, named for screen readers.
+fn svg_start(title: &str, height: f64) -> String {
+    format!(
+        r#"<svg role="img" aria-label="{}" viewBox="0 0 {CHART_WIDTH} {height}" width="{CHART_WIDTH}" height="{height}" xmlns="http://www.w3.org/2000/svg">"#,
+        esc(title)
+    )
+}
+
 fn bar_chart(title: &str, rows: &[Row]) -> String {
     let mut svg = String::new();
     let height = ROW_HEIGHT * rows.len().max(1) as f64 + 8.0;
@@ -79,11 +87,7 @@ fn bar_chart(title: &str, rows: &[Row]) -> String {
     } else {
         0.0
     };
-    let _ = write!(
-        svg,
-        r#"<svg role="img" aria-label="{}" viewBox="0 0 {CHART_WIDTH} {height}" width="{CHART_WIDTH}" height="{height}" xmlns="http://www.w3.org/2000/svg">"#,
-        esc(title)
-    );
+    svg.push_str(&svg_start(title, height));
     if rows.is_empty() {
         let _ = write!(
             svg,
@@ -154,11 +158,7 @@ fn column_chart(title: &str, columns: &[Column], max_text: &dyn Fn(f64) -> Strin
     } else {
         0.0
     };
-    let _ = write!(
-        svg,
-        r#"<svg role="img" aria-label="{}" viewBox="0 0 {CHART_WIDTH} {height}" width="{CHART_WIDTH}" height="{height}" xmlns="http://www.w3.org/2000/svg">"#,
-        esc(title)
-    );
+    svg.push_str(&svg_start(title, height));
     let _ = write!(
         svg,
         r#"<text x="0" y="14">{}</text><line x1="{plot_left}" y1="{COLUMN_CHART_HEIGHT}" x2="{plot_right}" y2="{COLUMN_CHART_HEIGHT}" stroke="{GREY}"/>"#,
