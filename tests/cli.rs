@@ -270,6 +270,38 @@ fn wait_for(out: &Path, what: impl Fn(&[Value]) -> bool) -> Vec<Value> {
     }
 }
 
+/// A creator's first upload makes their folder and the file in it within moments, before the
+/// recursive watch has reached the new folder: the file is processed all the same.
+#[test]
+fn watch_processes_files_moved_into_a_folder_it_has_just_seen_made() {
+    let dir = tempfile::tempdir().unwrap();
+    let inbox = dir.path().join("inbox");
+    let out = dir.path().join("out");
+    std::fs::create_dir_all(&inbox).unwrap();
+    let staging = dir.path().join("staging");
+    std::fs::create_dir_all(&staging).unwrap();
+    let _child = watch(&out, &inbox);
+    // The first record says the watcher is up.
+    std::fs::copy(testdata("photos/rocket.jpg"), inbox.join("first.jpg")).unwrap();
+    wait_for(&out, |a| a.len() == 1);
+    let creators = ["ana", "bo", "cy", "di", "ed", "flo", "gus", "hal"];
+    for creator in creators {
+        let staged = staging.join(format!("{creator}.jpg"));
+        std::fs::copy(testdata("photos/coffee.jpg"), &staged).unwrap();
+        std::fs::create_dir(inbox.join(creator)).unwrap();
+        std::fs::rename(&staged, inbox.join(creator).join("first-upload.jpg")).unwrap();
+    }
+    let assets = wait_for(&out, |a| a.len() == 1 + creators.len());
+    for creator in creators {
+        assert!(
+            assets
+                .iter()
+                .any(|a| a["creator"] == creator && a["status"] == "ready"),
+            "{creator}'s upload"
+        );
+    }
+}
+
 #[test]
 fn watch_processes_files_as_they_land_and_never_half_written() {
     let dir = tempfile::tempdir().unwrap();

@@ -7,7 +7,7 @@ use super::batch::{describe, Ingested};
 use super::process::process_one;
 use super::{inputs, load_presets, open_local, LocalIngestor, RunOptions, EXIT_OK};
 use anyhow::Context;
-use notify::event::{AccessKind, AccessMode, ModifyKind};
+use notify::event::{AccessKind, AccessMode, CreateKind, ModifyKind};
 use notify::{EventKind, RecursiveMode, Watcher};
 use pictor_core::ports::AssetStore;
 use pictor_core::presets::{Placement, PresetRoutes};
@@ -35,6 +35,9 @@ enum Change {
     /// These paths changed: written and closed, moved in, deleted, or moved out. Each is
     /// converged to what the inbox holds now (ingested, or tombstoned when gone).
     Paths(Vec<PathBuf>),
+    /// New folders: what landed in them before the recursive watch reached them (a creator's
+    /// first upload: the folder and the file within moments) is processed now.
+    Folders(Vec<PathBuf>),
     /// Events were lost (the kernel's queue overflowed): look at the whole inbox again.
     Rescan,
 }
@@ -49,6 +52,7 @@ fn change_of(event: notify::Event) -> Option<Change> {
         EventKind::Access(AccessKind::Close(AccessMode::Write)) => event.paths,
         EventKind::Modify(ModifyKind::Name(_)) => event.paths,
         EventKind::Remove(_) => event.paths,
+        EventKind::Create(CreateKind::Folder) => return Some(Change::Folders(event.paths)),
         _ => return None,
     };
     Some(Change::Paths(paths))
@@ -115,6 +119,8 @@ pub async fn run(args: WatchArgs) -> anyhow::Result<u8> {
         };
         let paths = match change {
             Change::Paths(paths) => paths,
+            // Files seen twice (here, then closed or moved in) are recognised the second time.
+            Change::Folders(folders) => inputs::collect(&folders, &out),
             Change::Rescan => {
                 rescan(&ingestor, &inbox).await;
                 // Every file, again: new and changed ones are processed, the rest are
@@ -210,7 +216,7 @@ async fn rescan(ingestor: &LocalIngestor, inbox: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use notify::event::{CreateKind, Flag, RemoveKind, RenameMode};
+    use notify::event::{Flag, RemoveKind, RenameMode};
 
     #[test]
     fn events_become_changes() {
@@ -227,6 +233,8 @@ mod tests {
         );
         // Still being written: not yet.
         assert_eq!(change_of(event(EventKind::Create(CreateKind::File))), None);
+        let folder = event(EventKind::Create(CreateKind::Folder));
+        assert_eq!(change_of(folder), Some(Change::Folders(vec![path.clone()])));
         let overflow = notify::Event::new(EventKind::Other).set_flag(Flag::Rescan);
         assert_eq!(change_of(overflow), Some(Change::Rescan));
     }
