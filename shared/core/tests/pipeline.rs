@@ -180,6 +180,62 @@ fn outputs_carry_no_exif_or_gps_and_records_keep_only_the_safe_subset() {
     );
 }
 
+/// EXIF as cameras and libraries write it: each summary is read whole, whatever else in the
+/// block the parser refuses (piexif's GPS block made it drop everything), and no GPS value
+/// reaches the record or a rendition.
+#[test]
+fn camera_metadata_is_read_from_every_writer_and_gps_from_none() {
+    let cases = [
+        (
+            "camera-canon.jpg",
+            "Canon",
+            "Canon PowerShot G1 X Mark II",
+            "2013:12:17 14:04:24",
+        ),
+        (
+            "camera-olympus.jpg",
+            "OLYMPUS IMAGING CORP.",
+            "STYLUS1",
+            "2013:11:12 13:54:29",
+        ),
+        (
+            "camera-ricoh.jpg",
+            "PENTAX RICOH IMAGING",
+            "GR",
+            "2013:03:29 10:06:41",
+        ),
+        ("camera-sony.jpg", "SONY", "DSC-RX1R", "2013:04:13 10:22:18"),
+        (
+            "piexif-gps.jpg",
+            "PiexifCam",
+            "Model P",
+            "2024:05:06 07:08:09",
+        ),
+        (
+            "pillow-gps.jpg",
+            "PillowCam",
+            "Model L",
+            "2023:01:02 03:04:05",
+        ),
+    ];
+    for (file, make, model, captured) in cases {
+        let processed = process(&fixture(&format!("exif/{file}")), Spec::default(), None);
+        let exif = &processed.info.exif;
+        assert_eq!(exif.camera_make.as_deref(), Some(make), "{file}");
+        assert_eq!(exif.camera_model.as_deref(), Some(model), "{file}");
+        assert_eq!(exif.captured_at.as_deref(), Some(captured), "{file}");
+        let json = serde_json::to_string(&processed.info).unwrap();
+        assert!(!json.to_lowercase().contains("gps"), "{file}: {json}");
+        for r in &processed.renditions {
+            assert!(
+                !r.data.windows(make.len()).any(|w| w == make.as_bytes()),
+                "{file}: {} leaks the camera",
+                r.file_name()
+            );
+        }
+    }
+}
+
 fn gray_png(w: u32, h: u32) -> Vec<u8> {
     let img = image::RgbImage::from_pixel(w, h, image::Rgb([100, 100, 100]));
     let mut out = std::io::Cursor::new(Vec::new());

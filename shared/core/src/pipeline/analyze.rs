@@ -14,11 +14,17 @@ pub struct ExifSummary {
 }
 
 impl ExifSummary {
+    /// Reads what can be read: a field the parser rejects (a GPS block some writers lay out
+    /// their own way, a maker's private tag) costs that field, never the whole summary.
     pub fn from_exif(raw: Option<&[u8]>) -> ExifSummary {
         let Some(raw) = raw else {
             return ExifSummary::default();
         };
-        let Ok(exif) = exif::Reader::new().read_raw(raw.to_vec()) else {
+        let read = exif::Reader::new()
+            .continue_on_error(true)
+            .read_raw(raw.to_vec())
+            .or_else(|e| e.distill_partial_result(|_skipped| {}));
+        let Ok(exif) = read else {
             return ExifSummary::default();
         };
         let text = |tag: exif::Tag| {
