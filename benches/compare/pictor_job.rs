@@ -51,6 +51,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 fit: Fit::Inside,
                 format,
                 quality,
+                progressive: false,
             })
             .collect(),
         background: Color(job.background),

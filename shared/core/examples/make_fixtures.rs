@@ -153,8 +153,7 @@ fn main() -> Result<()> {
             has_alpha: true,
             data: with_alpha.into_raw(),
         },
-        OutputFormat::Webp,
-        80,
+        encode::Encoding::new(OutputFormat::Webp, 80),
     )?;
     write(out, "webp/lossy-alpha.webp", &lossy)?;
 

@@ -96,6 +96,10 @@ pub struct Variant {
     /// 1-100; ignored for PNG.
     #[serde(default = "default_quality")]
     pub quality: u8,
+    /// JPEG only: progressive scans (a coarse whole picture first, then detail). Left out of
+    /// the spec's hash when off, so specs written before it existed keep their hash.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub progressive: bool,
 }
 
 fn default_fit() -> Fit {
@@ -294,6 +298,7 @@ impl Default for Spec {
             fit,
             format,
             quality,
+            progressive: false,
         };
         let mut variants = Vec::new();
         for (format, quality) in [(OutputFormat::Jpeg, 82), (OutputFormat::Webp, 80)] {
@@ -372,6 +377,12 @@ impl Spec {
                 return Err(invalid(format!(
                     "variant {:?}: fit = \"cover\" needs a height",
                     v.name
+                )));
+            }
+            if v.progressive && v.format != OutputFormat::Jpeg {
+                return Err(invalid(format!(
+                    "variant {:?}: progressive is for JPEG, not {}",
+                    v.name, v.format
                 )));
             }
             if !(1..=100).contains(&v.quality) {

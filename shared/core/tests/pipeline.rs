@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use pictor_core::pipeline::encode::encode;
+use pictor_core::pipeline::encode::{encode, Encoding};
 use pictor_core::pipeline::resize::{plan, resize};
 use pictor_core::pipeline::{canvas::Canvas, SourceFormat};
 use pictor_core::spec::{Fit, OutputFormat, Variant};
@@ -178,6 +178,55 @@ fn outputs_carry_no_exif_or_gps_and_records_keep_only_the_safe_subset() {
         !json.to_lowercase().contains("gps") && !json.contains("52"),
         "{json}"
     );
+}
+
+/// `progressive = true`: a progressive JPEG (SOF2) of the same picture as the baseline one
+/// (SOF0), encoded separately even from the same pixels at the same quality; other formats
+/// refuse it, and a spec without it keeps the hash it had.
+#[test]
+fn progressive_jpeg_is_a_spec_option() {
+    let both = spec(
+        "[[variants]]\nname = 'base'\nwidth = 300\nformat = 'jpeg'\n\
+         [[variants]]\nname = 'prog'\nwidth = 300\nformat = 'jpeg'\nprogressive = true\n\
+         [watermark]\nmin_width = 10000\n",
+    );
+    let processed = process(&fixture("photos/coffee.jpg"), both, None);
+    let marker = |data: &[u8], sof: u8| data.windows(2).any(|w| w == [0xFF, sof]);
+    let base = rendition(&processed, "base", "jpg");
+    let prog = rendition(&processed, "prog", "jpg");
+    assert!(
+        marker(&base.data, 0xC0) && !marker(&base.data, 0xC2),
+        "baseline"
+    );
+    assert!(marker(&prog.data, 0xC2), "progressive");
+    let decoded = |r: &pictor_core::pipeline::Rendition| {
+        image::load_from_memory(&r.data).unwrap().into_rgb8()
+    };
+    let (a, b) = (decoded(base), decoded(prog));
+    assert_eq!(a.dimensions(), b.dimensions());
+    let worst = a
+        .pixels()
+        .zip(b.pixels())
+        .flat_map(|(p, q)| (0..3).map(move |c| (i16::from(p[c]) - i16::from(q[c])).abs()))
+        .max()
+        .unwrap();
+    assert!(worst <= 8, "the same picture, within rounding: {worst}");
+
+    let refused = Spec::from_toml(
+        "[[variants]]\nname = 'w'\nwidth = 300\nformat = 'webp'\nprogressive = true\n",
+    )
+    .unwrap_err();
+    assert!(
+        refused.to_string().contains("progressive is for JPEG"),
+        "{refused}"
+    );
+    let plain = spec("[[variants]]\nname = 'a'\nwidth = 300\nformat = 'jpeg'\n");
+    let mut off = plain.clone();
+    off.variants[0].progressive = false;
+    let hash = |s: &Spec| pictor_core::spec::spec_hash(s, b"");
+    assert_eq!(hash(&plain), hash(&off));
+    off.variants[0].progressive = true;
+    assert_ne!(hash(&plain), hash(&off));
 }
 
 /// EXIF as cameras and libraries write it: each summary is read whole, whatever else in the
@@ -466,6 +515,7 @@ fn simd_resize_matches_a_float_lanczos3_reference() {
         fit: Fit::Inside,
         format: OutputFormat::Png,
         quality: 1,
+        progressive: false,
     };
     let geometry = plan(600, 400, &variant);
     let ours = resize(&mut fast_image_resize::Resizer::new(), &canvas, &geometry).unwrap();
@@ -555,7 +605,7 @@ fn webp_renditions_keep_the_structure_of_a_float_reference() {
             has_alpha: false,
             data: rgb.into_raw(),
         };
-        encode(&canvas, OutputFormat::Webp, quality).unwrap()
+        encode(&canvas, Encoding::new(OutputFormat::Webp, quality)).unwrap()
     });
 }
 

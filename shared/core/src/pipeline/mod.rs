@@ -335,14 +335,14 @@ impl Pipeline {
         shaped: &[Shaped],
         plans: &[resize::Geometry],
     ) -> Result<Vec<Rendition>, ProcessError> {
-        let mut jobs: Vec<(usize, OutputFormat, u8)> = Vec::new();
+        let mut jobs: Vec<(usize, encode::Encoding)> = Vec::new();
         let mut job_of = Vec::with_capacity(plans.len());
         for (variant, geometry) in self.spec.variants.iter().zip(plans) {
             let shape = shaped
                 .iter()
                 .position(|(g, _)| g == geometry)
                 .ok_or_else(|| ProcessError::internal("a variant was not resized"))?;
-            let job = (shape, variant.format, variant.quality);
+            let job = (shape, encode::Encoding::of(variant));
             job_of.push(match jobs.iter().position(|j| *j == job) {
                 Some(i) => i,
                 None => {
@@ -359,10 +359,7 @@ impl Pipeline {
                 let c = pixels(i);
                 u64::from(c.width) * u64::from(c.height)
             },
-            |i| {
-                let (_, format, quality) = jobs[i];
-                self.encode_one(pixels(i), format, quality)
-            },
+            |i| self.encode_one(pixels(i), jobs[i].1),
         );
         let mut renditions = Vec::with_capacity(plans.len());
         for ((variant, geometry), job) in self.spec.variants.iter().zip(plans).zip(job_of) {
@@ -380,13 +377,12 @@ impl Pipeline {
     fn encode_one(
         &self,
         pixels: &Canvas,
-        format: OutputFormat,
-        quality: u8,
+        encoding: encode::Encoding,
     ) -> Result<Vec<u8>, ProcessError> {
-        if format == OutputFormat::Jpeg && pixels.has_alpha {
-            encode::encode(&pixels.flattened(self.spec.background.0), format, quality)
+        if encoding.format == OutputFormat::Jpeg && pixels.has_alpha {
+            encode::encode(&pixels.flattened(self.spec.background.0), encoding)
         } else {
-            encode::encode_on(pixels, format, quality, self.threads)
+            encode::encode_on(pixels, encoding, self.threads)
         }
     }
 }

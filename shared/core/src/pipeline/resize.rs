@@ -169,6 +169,7 @@ mod tests {
             fit,
             format: OutputFormat::Jpeg,
             quality: 80,
+            progressive: false,
         }
     }
 
