@@ -275,6 +275,24 @@ impl Default for Limits {
     }
 }
 
+/// What colour space renditions are in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ColorMode {
+    /// Every rendition in sRGB, with no profile: what every screen shows the same way.
+    #[default]
+    Srgb,
+    /// A wide-gamut source (Display P3, Adobe RGB) keeps its pixels and its ICC profile in the
+    /// renditions; sources without a profile, or with an sRGB one, are sRGB as before.
+    Keep,
+}
+
+impl ColorMode {
+    fn is_srgb(&self) -> bool {
+        *self == ColorMode::Srgb
+    }
+}
+
 /// The whole rendition spec.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -282,6 +300,7 @@ pub struct Spec {
     pub variants: Vec<Variant>,
     /// What transparent pixels become in formats without alpha (JPEG).
     pub background: Color,
+    pub color: ColorMode,
     pub watermark: Watermark,
     pub limits: Limits,
     /// Directory that relative paths in the spec are resolved against.
@@ -317,6 +336,7 @@ impl Default for Spec {
         Self {
             variants,
             background: Color::WHITE,
+            color: ColorMode::Srgb,
             watermark: Watermark::default(),
             limits: Limits::default(),
             base_dir: None,
@@ -437,11 +457,15 @@ pub fn spec_hash(spec: &Spec, extra: &[u8]) -> String {
     struct Shape<'a> {
         variants: &'a [Variant],
         background: Color,
+        // Left out when sRGB, so specs written before the choice existed keep their hash.
+        #[serde(skip_serializing_if = "ColorMode::is_srgb")]
+        color: ColorMode,
         watermark: &'a Watermark,
     }
     let shape = Shape {
         variants: &spec.variants,
         background: spec.background,
+        color: spec.color,
         watermark: &spec.watermark,
     };
     let mut hasher = Sha256::new();

@@ -229,6 +229,81 @@ fn progressive_jpeg_is_a_spec_option() {
     assert_ne!(hash(&plain), hash(&off));
 }
 
+/// `color = "keep"`: a Display P3 source keeps its pixels and its profile in every format,
+/// while the default turns it into sRGB with no profile; EXIF stays out either way.
+#[test]
+fn keep_colour_carries_a_wide_gamut_profile_into_every_format() {
+    use image::ImageDecoder;
+    let source = fixture("color/p3.jpg");
+    let profile_of = |bytes: &[u8]| {
+        image::ImageReader::new(std::io::Cursor::new(bytes))
+            .with_guessed_format()
+            .unwrap()
+            .into_decoder()
+            .unwrap()
+            .icc_profile()
+            .unwrap()
+    };
+    let p3 = profile_of(&source).expect("the fixture carries its P3 profile");
+    let variants = "[[variants]]\nname = 'j'\nwidth = 120\nformat = 'jpeg'\n\
+        [[variants]]\nname = 'w'\nwidth = 120\nformat = 'webp'\n\
+        [[variants]]\nname = 'p'\nwidth = 120\nformat = 'png'\n\
+        [watermark]\nmin_width = 10000\n";
+    let kept = process(&source, spec(&format!("color = 'keep'\n{variants}")), None);
+    let converted = process(&source, spec(variants), None);
+    let mean = |bytes: &[u8]| {
+        let img = image::load_from_memory(bytes).unwrap().into_rgb8();
+        let n = f64::from(img.width() * img.height());
+        let mut sums = [0f64; 3];
+        for p in img.pixels() {
+            for c in 0..3 {
+                sums[c] += f64::from(p[c]);
+            }
+        }
+        sums.map(|s| s / n)
+    };
+    // What the file's bytes say before any conversion.
+    let raw = mean(&source);
+    for ext in ["jpg", "webp", "png"] {
+        let name = &ext[..1];
+        let keep = rendition(&kept, name, ext);
+        let srgb = rendition(&converted, name, ext);
+        assert_eq!(profile_of(&keep.data).as_ref(), Some(&p3), "{ext} keeps P3");
+        assert_eq!(profile_of(&srgb.data), None, "{ext} in sRGB has no profile");
+        let (k, s) = (mean(&keep.data), mean(&srgb.data));
+        let gap =
+            |a: [f64; 3], b: [f64; 3]| (0..3).map(|c| (a[c] - b[c]).abs()).fold(0.0, f64::max);
+        assert!(
+            gap(k, raw) < 2.5,
+            "{ext}: kept pixels are the source's: {k:?} vs {raw:?}"
+        );
+        assert!(
+            gap(k, s) > 3.0,
+            "{ext}: sRGB pixels are converted: {k:?} vs {s:?}"
+        );
+        assert!(
+            !keep.data.windows(4).any(|w| w == b"Exif"),
+            "{ext}: no EXIF"
+        );
+    }
+    // A source without a profile is sRGB whatever the spec says: nothing is embedded.
+    let plain = process(
+        &fixture("photos/coffee.jpg"),
+        spec(&format!("color = 'keep'\n{variants}")),
+        None,
+    );
+    for r in &plain.renditions {
+        assert_eq!(profile_of(&r.data), None, "{}", r.file_name());
+    }
+    // A spec that does not ask keeps the hash it had before the choice existed.
+    let hash = |s: &Spec| pictor_core::spec::spec_hash(s, b"");
+    let keep = Spec {
+        color: pictor_core::spec::ColorMode::Keep,
+        ..Spec::default()
+    };
+    assert_ne!(hash(&Spec::default()), hash(&keep));
+}
+
 /// EXIF as cameras and libraries write it: each summary is read whole, whatever else in the
 /// block the parser refuses (piexif's GPS block made it drop everything), and no GPS value
 /// reaches the record or a rendition.

@@ -1,4 +1,5 @@
-//! Colour management: pixels leave the pipeline as sRGB whatever profile they came with.
+//! Colour management: pixels leave the pipeline as sRGB whatever profile they came with, or,
+//! with `color = "keep"`, a wide-gamut source keeps its pixels and its profile.
 
 use super::canvas::Canvas;
 use moxcms::{ColorProfile, DataColorSpace, Layout, TransformOptions};
@@ -44,6 +45,15 @@ pub fn to_srgb(canvas: &mut Canvas, icc: Option<&[u8]>) -> IccOutcome {
     }
     canvas.data = out;
     IccOutcome::Converted
+}
+
+/// The profile a `keep` spec carries into the renditions: a usable RGB profile that is not
+/// sRGB in effect. Anything else (no profile, sRGB, CMYK, unreadable) is converted as usual.
+pub fn worth_keeping(icc: Option<&[u8]>) -> Option<Vec<u8>> {
+    let icc = icc?;
+    let profile = ColorProfile::new_from_slice(icc).ok()?;
+    let rgb = profile.color_space == DataColorSpace::Rgb;
+    (rgb && !is_srgb_like(&profile, &ColorProfile::new_srgb())).then(|| icc.to_vec())
 }
 
 /// Most "sRGB" profiles in the wild differ in bytes but not in effect; skipping them saves a

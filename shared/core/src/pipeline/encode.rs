@@ -1,4 +1,5 @@
-//! Encoders. Outputs carry pixels only: no EXIF, GPS, XMP, ICC or text chunks are written.
+//! Encoders. Outputs carry pixels only: no EXIF, GPS, XMP or text chunks are written, and an
+//! ICC profile only when the spec keeps a wide-gamut source's colours (`color = "keep"`).
 
 use super::canvas::Canvas;
 use crate::error::ProcessError;
@@ -36,22 +37,31 @@ impl Encoding {
     }
 }
 
-/// Encodes `canvas` (already flattened for JPEG) as `encoding` says, on the calling thread.
+/// Encodes sRGB `canvas` (already flattened for JPEG) as `encoding` says, on the calling
+/// thread.
 pub fn encode(canvas: &Canvas, encoding: Encoding) -> Result<Vec<u8>, ProcessError> {
-    encode_on(canvas, encoding, 1)
+    encode_on(canvas, encoding, 1, None)
 }
 
-/// As [`encode`], letting the encoder use up to `threads` threads. Only libwebp can (a second
-/// thread for the alpha plane and the analysis); its output is the same either way.
+/// As [`encode`], letting the encoder use up to `threads` threads (only libwebp can: a second
+/// thread for the alpha plane and the analysis; its output is the same either way), and
+/// embedding `profile`, the ICC profile the pixels are in, when they are not sRGB.
 pub fn encode_on(
     canvas: &Canvas,
     encoding: Encoding,
     threads: usize,
+    profile: Option<&[u8]>,
 ) -> Result<Vec<u8>, ProcessError> {
     match encoding.format {
-        OutputFormat::Jpeg => encode_jpeg(canvas, encoding.quality, encoding.progressive),
-        OutputFormat::Webp => encode_webp(canvas, encoding.quality, threads > 1),
-        OutputFormat::Png => encode_png(canvas),
+        OutputFormat::Jpeg => encode_jpeg(canvas, encoding.quality, encoding.progressive, profile),
+        OutputFormat::Webp => {
+            let webp = encode_webp(canvas, encoding.quality, threads > 1)?;
+            match profile {
+                Some(icc) => super::webp_icc::with_profile(&webp, canvas.width, canvas.height, icc),
+                None => Ok(webp),
+            }
+        }
+        OutputFormat::Png => encode_png(canvas, profile),
     }
 }
 
@@ -104,7 +114,12 @@ where
         .collect()
 }
 
-fn encode_jpeg(canvas: &Canvas, quality: u8, progressive: bool) -> Result<Vec<u8>, ProcessError> {
+fn encode_jpeg(
+    canvas: &Canvas,
+    quality: u8,
+    progressive: bool,
+    profile: Option<&[u8]>,
+) -> Result<Vec<u8>, ProcessError> {
     if canvas.has_alpha {
         return Err(ProcessError::internal(
             "JPEG encoder was given pixels with alpha",
@@ -137,11 +152,33 @@ fn encode_jpeg(canvas: &Canvas, quality: u8, progressive: bool) -> Result<Vec<u8
             jpeg.set_progressive_mode();
         }
         let mut started = jpeg.start_compress(Vec::with_capacity(canvas.data.len() / 8))?;
+        if let Some(icc) = profile {
+            for segment in icc_segments(icc) {
+                started.write_marker(mozjpeg::Marker::APP(2), &segment);
+            }
+        }
         started.write_scanlines(&canvas.data)?;
         started.finish()
     }))
     .map_err(|_| ProcessError::internal("JPEG encoder failed"))?
     .map_err(|e| ProcessError::internal(format!("JPEG encoding failed: {e}")))
+}
+
+/// The APP2 `ICC_PROFILE` segments of a profile: numbered from 1, as readers expect (the
+/// mozjpeg crate's own writer numbers from 0, which decoders ignore). A profile too large
+/// for 255 segments is left out rather than cut.
+fn icc_segments(icc: &[u8]) -> Vec<Vec<u8>> {
+    const HEADER: &[u8] = b"ICC_PROFILE\0";
+    // A marker holds 65533 bytes after its length; the header and the two numbers take 14.
+    let chunks: Vec<&[u8]> = icc.chunks(65_533 - HEADER.len() - 2).collect();
+    let Ok(count) = u8::try_from(chunks.len()) else {
+        return Vec::new();
+    };
+    chunks
+        .iter()
+        .zip(1u8..)
+        .map(|(chunk, number)| [HEADER, &[number, count], chunk].concat())
+        .collect()
 }
 
 fn encode_webp(canvas: &Canvas, quality: u8, second_thread: bool) -> Result<Vec<u8>, ProcessError> {
@@ -155,15 +192,39 @@ fn encode_webp(canvas: &Canvas, quality: u8, second_thread: bool) -> Result<Vec<
     )
 }
 
-fn encode_png(canvas: &Canvas) -> Result<Vec<u8>, ProcessError> {
+fn encode_png(canvas: &Canvas, profile: Option<&[u8]>) -> Result<Vec<u8>, ProcessError> {
     let mut out = Vec::new();
     let color = if canvas.has_alpha {
         ExtendedColorType::Rgba8
     } else {
         ExtendedColorType::Rgb8
     };
-    PngEncoder::new_with_quality(&mut out, CompressionType::Default, FilterType::Adaptive)
+    let mut encoder =
+        PngEncoder::new_with_quality(&mut out, CompressionType::Default, FilterType::Adaptive);
+    if let Some(icc) = profile {
+        encoder
+            .set_icc_profile(icc.to_vec())
+            .map_err(|e| ProcessError::internal(format!("PNG profile: {e}")))?;
+    }
+    encoder
         .write_image(&canvas.data, canvas.width, canvas.height, color)
         .map_err(|e| ProcessError::internal(format!("PNG encoding failed: {e}")))?;
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::icc_segments;
+
+    #[test]
+    fn icc_segments_are_numbered_from_one() {
+        let small = icc_segments(&[7; 10]);
+        assert_eq!(small.len(), 1);
+        assert_eq!(&small[0][..14], b"ICC_PROFILE\0\x01\x01");
+        let large = icc_segments(&vec![7; 65_519 * 2 + 1]);
+        let numbers: Vec<(u8, u8)> = large.iter().map(|s| (s[12], s[13])).collect();
+        assert_eq!(numbers, [(1, 3), (2, 3), (3, 3)]);
+        assert!(large.iter().all(|s| s.len() <= 65_533));
+        assert!(icc_segments(&vec![0; 65_519 * 256]).is_empty());
+    }
 }

@@ -10,10 +10,11 @@ pub mod encode;
 pub mod orient;
 pub mod resize;
 pub mod watermark;
+mod webp_icc;
 mod webp_lossy;
 
 use crate::error::ProcessError;
-use crate::spec::{spec_hash, OutputFormat, Spec, SpecError};
+use crate::spec::{spec_hash, ColorMode, OutputFormat, Spec, SpecError};
 use analyze::{ExifSummary, Preview};
 use canvas::Canvas;
 pub use decode::SourceFormat;
@@ -236,7 +237,7 @@ impl Pipeline {
         drop(cascade);
         drop(source.canvas);
         clock.lap(&mut timings.analyze_ms);
-        let renditions = self.encode(&shaped, &plans)?;
+        let renditions = self.encode(&shaped, &plans, source.profile.as_deref())?;
         clock.lap(&mut timings.encode_ms);
 
         timings.total_ms = clock.since_start_ms();
@@ -252,7 +253,13 @@ impl Pipeline {
     fn decode(&self, bytes: &[u8]) -> Result<Source, ProcessError> {
         let decoded = decode::decode(bytes, &self.spec.limits)?;
         let mut canvas = Canvas::from_image(decoded.image);
-        color::to_srgb(&mut canvas, decoded.icc_profile.as_deref());
+        let profile = match self.spec.color {
+            ColorMode::Keep => color::worth_keeping(decoded.icc_profile.as_deref()),
+            ColorMode::Srgb => None,
+        };
+        if profile.is_none() {
+            color::to_srgb(&mut canvas, decoded.icc_profile.as_deref());
+        }
         let has_alpha = canvas.has_alpha;
         // When no output keeps transparency, composite onto the background once, up front:
         // compositing and resizing are both linear, so the pixels are the same, and every
@@ -275,6 +282,7 @@ impl Pipeline {
             format: decoded.format,
             frame_count: decoded.frame_count,
             exif: decoded.exif,
+            profile,
         })
     }
 
@@ -330,10 +338,12 @@ impl Pipeline {
     }
 
     /// Encodes every variant; identical outputs (xl and lg of a small source) are encoded once.
+    /// `profile`: the ICC profile the pixels are in, when it is kept.
     fn encode(
         &self,
         shaped: &[Shaped],
         plans: &[resize::Geometry],
+        profile: Option<&[u8]>,
     ) -> Result<Vec<Rendition>, ProcessError> {
         let mut jobs: Vec<(usize, encode::Encoding)> = Vec::new();
         let mut job_of = Vec::with_capacity(plans.len());
@@ -359,7 +369,7 @@ impl Pipeline {
                 let c = pixels(i);
                 u64::from(c.width) * u64::from(c.height)
             },
-            |i| self.encode_one(pixels(i), jobs[i].1),
+            |i| self.encode_one(pixels(i), jobs[i].1, profile),
         );
         let mut renditions = Vec::with_capacity(plans.len());
         for ((variant, geometry), job) in self.spec.variants.iter().zip(plans).zip(job_of) {
@@ -378,11 +388,13 @@ impl Pipeline {
         &self,
         pixels: &Canvas,
         encoding: encode::Encoding,
+        profile: Option<&[u8]>,
     ) -> Result<Vec<u8>, ProcessError> {
         if encoding.format == OutputFormat::Jpeg && pixels.has_alpha {
-            encode::encode(&pixels.flattened(self.spec.background.0), encoding)
+            let flat = pixels.flattened(self.spec.background.0);
+            encode::encode_on(&flat, encoding, 1, profile)
         } else {
-            encode::encode_on(pixels, encoding, self.threads)
+            encode::encode_on(pixels, encoding, self.threads, profile)
         }
     }
 }
@@ -402,6 +414,8 @@ struct Source {
     format: SourceFormat,
     frame_count: u32,
     exif: Option<Vec<u8>>,
+    /// With `color = "keep"`: the wide-gamut profile the pixels are still in.
+    profile: Option<Vec<u8>>,
 }
 
 /// BlurHash and dominant colour from a thumbnail-sized view of the whole frame (the smallest
