@@ -208,6 +208,17 @@ test('a creator sees their images, uploads by picker and by drop, and sees a fai
   assert.deepEqual(await page.$$eval('h1, h2:not([hidden] h2)', (hs) => hs.map((h) => h.tagName)), ['H1', 'H2', 'H2']);
   assert.equal(await page.getAttribute('#uploads', 'aria-live'), 'polite');
 
+  // The page's own policy (it travels with the files to the CDN) refuses inline script.
+  const policy = await page.getAttribute('meta[http-equiv="Content-Security-Policy"]', 'content');
+  assert.match(policy, /default-src 'self'/);
+  const inlineRan = await page.evaluate(() => {
+    const script = document.createElement('script');
+    script.textContent = 'window.inlineRan = true';
+    document.body.append(script);
+    return window.inlineRan === true;
+  });
+  assert.equal(inlineRan, false);
+
   // Nothing came from anywhere but this server (and the page's own data: placeholders).
   const foreign = requests.filter((url) => !url.startsWith(base) && !url.startsWith('data:'));
   assert.deepEqual(foreign, []);
