@@ -78,10 +78,10 @@ fn small_sources_are_never_upscaled() {
     assert_eq!((thumb.width, thumb.height), (256, 256));
 }
 
-#[test]
-fn every_exif_orientation_ends_upright_in_every_variant() {
-    // Upright: red top-left, green top-right, blue bottom-left, yellow bottom-right. Sampled
-    // at the centre of each quadrant, as fractions of the output size.
+/// Processes `file` (96x64 quadrants stored turned) and checks every variant is upright: red
+/// top-left, green top-right, blue bottom-left, yellow bottom-right, sampled at the centre of
+/// each quadrant as fractions of the output size.
+fn assert_upright_in_every_variant(file: &str) {
     let expected = [
         ((0.25, 0.25), [255, 0, 0]),
         ((0.75, 0.25), [0, 255, 0]),
@@ -106,30 +106,141 @@ fn every_exif_orientation_ends_upright_in_every_variant() {
         format = "png"
         "#,
     );
-    for n in 1..=8 {
-        let processed = process(
-            &fixture(&format!("orientation/orient-{n}.jpg")),
-            spec.clone(),
-            None,
-        );
-        assert_eq!(
-            (processed.info.width, processed.info.height),
-            (96, 64),
-            "orientation {n}"
-        );
-        for (name, size) in [("full", (96, 64)), ("half", (48, 32)), ("square", (32, 32))] {
-            let img = decode_rgba(&rendition(&processed, name, "png").data);
-            assert_eq!(img.dimensions(), size, "orientation {n} {name}");
-            for ((fx, fy), rgb) in expected {
-                let (x, y) = ((fx * size.0 as f64) as u32, (fy * size.1 as f64) as u32);
-                let p = img.get_pixel(x, y).0;
-                let close = (0..3).all(|c| (i32::from(p[c]) - rgb[c]).abs() < 48);
-                assert!(
-                    close,
-                    "orientation {n} {name}: pixel ({x},{y}) is {p:?}, want {rgb:?}"
-                );
-            }
+    let processed = process(&fixture(file), spec, None);
+    assert_eq!(
+        (processed.info.width, processed.info.height),
+        (96, 64),
+        "{file}"
+    );
+    for (name, size) in [("full", (96, 64)), ("half", (48, 32)), ("square", (32, 32))] {
+        let img = decode_rgba(&rendition(&processed, name, "png").data);
+        assert_eq!(img.dimensions(), size, "{file} {name}");
+        for ((fx, fy), rgb) in expected {
+            let (x, y) = ((fx * size.0 as f64) as u32, (fy * size.1 as f64) as u32);
+            let p = img.get_pixel(x, y).0;
+            let close = (0..3).all(|c| (i32::from(p[c]) - rgb[c]).abs() < 48);
+            assert!(
+                close,
+                "{file} {name}: pixel ({x},{y}) is {p:?}, want {rgb:?}"
+            );
         }
+    }
+}
+
+#[test]
+fn every_exif_orientation_ends_upright_in_every_variant() {
+    for n in 1..=8 {
+        assert_upright_in_every_variant(&format!("orientation/orient-{n}.jpg"));
+    }
+}
+
+#[test]
+fn heic_and_avif_orientation_agrees_with_the_jpeg_fixtures() {
+    // The same eight pictures, their orientation in irot/imir as libheif and libavif write it.
+    for ext in ["heic", "avif"] {
+        for n in 1..=8 {
+            assert_upright_in_every_variant(&format!("heif/orient-{n}.{ext}"));
+        }
+    }
+}
+
+/// The 600x400 coffee photo made by the pipeline itself at `width`, as PNG.
+fn coffee_at(width: u32) -> image::RgbaImage {
+    let toml = format!("[[variants]]\nname = \"ref\"\nwidth = {width}\nformat = \"png\"\n");
+    decode_rgba(&process(&fixture("photos/coffee.jpg"), spec(&toml), None).renditions[0].data)
+}
+
+#[test]
+fn heic_and_avif_photos_decode_with_exif_alpha_depth_and_grids() {
+    let reference = coffee_at(300);
+    for (file, format) in [
+        ("heif/photo.heic", SourceFormat::Heic),
+        ("heif/photo.avif", SourceFormat::Avif),
+    ] {
+        let processed = process(&fixture(file), spec(PLAIN_PNG), None);
+        assert_eq!(processed.info.format, format, "{file}");
+        assert_eq!((processed.info.width, processed.info.height), (300, 200));
+        assert!(!processed.info.has_alpha, "{file}");
+        let db = psnr(&decode_rgba(&processed.renditions[0].data), &reference);
+        assert!(db > 30.0, "{file}: {db:.1} dB against the JPEG original");
+        let exif = &processed.info.exif;
+        assert_eq!(exif.camera_make.as_deref(), Some("HeifCam"), "{file}");
+        assert_eq!(exif.camera_model.as_deref(), Some("Model H"), "{file}");
+        assert_eq!(exif.captured_at.as_deref(), Some("2025:06:07 08:09:10"));
+        assert!(processed.info.blurhash.is_some(), "{file}");
+        // Every default variant and format comes out of it.
+        let all = process(&fixture(file), Spec::default(), None);
+        assert_eq!(all.renditions.len(), Spec::default().variants.len());
+    }
+
+    // Alpha: transparent outside the ellipse, opaque inside, as in the PNG it was made from.
+    let png = decode_rgba(&fixture("png/alpha.png"));
+    for file in ["heif/alpha.heic", "heif/alpha.avif"] {
+        let processed = process(&fixture(file), spec(PLAIN_PNG), None);
+        assert!(processed.info.has_alpha, "{file}");
+        let img = decode_rgba(&processed.renditions[0].data);
+        assert!(
+            img.get_pixel(2, 2).0[3] < 8,
+            "{file}: corner not transparent"
+        );
+        assert!(
+            img.get_pixel(150, 100).0[3] > 247,
+            "{file}: centre not opaque"
+        );
+        let alpha_error: f64 = img
+            .pixels()
+            .zip(png.pixels())
+            .map(|(a, b)| (f64::from(a.0[3]) - f64::from(b.0[3])).abs())
+            .sum::<f64>()
+            / f64::from(img.width() * img.height());
+        assert!(
+            alpha_error < 3.0,
+            "{file}: alpha off by {alpha_error:.1} on average"
+        );
+    }
+
+    // 10-bit samples come out as the 8-bit photo they were made from.
+    let ten = process(&fixture("heif/ten-bit.heic"), spec(PLAIN_PNG), None);
+    assert_eq!((ten.info.width, ten.info.height), (120, 80));
+    let db = psnr(&decode_rgba(&ten.renditions[0].data), &coffee_at(120));
+    assert!(db > 28.0, "10-bit: {db:.1} dB");
+
+    // A grid of 512x512 tiles is put together seamlessly.
+    let grid = process(&fixture("heif/grid.heic"), spec(PLAIN_PNG), None);
+    assert_eq!((grid.info.width, grid.info.height), (600, 400));
+    let db = psnr(
+        &decode_rgba(&grid.renditions[0].data),
+        &decode_rgba(&fixture("photos/coffee.jpg")),
+    );
+    assert!(db > 28.0, "grid: {db:.1} dB against the JPEG original");
+
+    // A burst and an animation: the first (primary) picture, the burst's pictures counted.
+    let burst = process(&fixture("heif/burst.heic"), spec(PLAIN_PNG), None);
+    assert_eq!(burst.info.frame_count, 3);
+    let animated = process(&fixture("heif/animated.avif"), spec(PLAIN_PNG), None);
+    for p in [&burst, &animated] {
+        let px = decode_rgba(&p.renditions[0].data).get_pixel(10, 10).0;
+        assert!(
+            px[0] > 240 && px[1] < 16 && px[2] < 16,
+            "first frame is red: {px:?}"
+        );
+    }
+}
+
+#[test]
+fn heic_and_avif_colour_from_an_icc_profile_or_nclx_is_managed() {
+    let reference = decode_rgba(&fixture("color/reference-srgb.png"));
+    let raw = decode_rgba(&fixture("color/p3.jpg"));
+    for file in ["heif/p3-icc.heic", "heif/p3-icc.avif", "heif/p3-nclx.avif"] {
+        let processed = process(&fixture(file), spec(PLAIN_PNG), None);
+        let out = decode_rgba(&processed.renditions[0].data);
+        let db = psnr(&out, &reference);
+        assert!(db > 30.0, "{file}: {db:.1} dB against the sRGB original");
+        // Reading the P3 numbers as sRGB would be visibly further away.
+        assert!(
+            db > psnr(&raw, &reference) + 3.0,
+            "{file}: colour not converted"
+        );
     }
 }
 
@@ -700,6 +811,30 @@ fn hostile_files_fail_with_a_reason_and_never_panic() {
             ErrorKind::TooLarge,
             "pixels per side",
         ),
+        ("hostile/truncated.heic", ErrorKind::Corrupt, "HEIC"),
+        ("hostile/truncated.avif", ErrorKind::Corrupt, "AVIF"),
+        ("hostile/corrupted.heic", ErrorKind::Corrupt, "HEIC"),
+        ("hostile/corrupted.avif", ErrorKind::Corrupt, "AV1"),
+        (
+            "hostile/huge-header.heic",
+            ErrorKind::TooLarge,
+            "pixels per side",
+        ),
+        (
+            "hostile/huge-header.avif",
+            ErrorKind::TooLarge,
+            "pixels per side",
+        ),
+        (
+            "hostile/grid-bomb.heic",
+            ErrorKind::TooLarge,
+            "pixels per side",
+        ),
+        (
+            "hostile/sequence-only.avif",
+            ErrorKind::Unsupported,
+            "sequence",
+        ),
     ];
     let pipeline = Pipeline::new(Spec::default()).unwrap();
     for (file, kind, hint) in cases {
@@ -734,6 +869,10 @@ fn random_corruption_of_real_files_never_panics() {
         "gif/animated.gif",
         "webp/lossy-alpha.webp",
         "color/progressive.jpg",
+        "heif/photo.heic",
+        "heif/photo.avif",
+        "heif/alpha.avif",
+        "heif/grid.heic",
     ] {
         let original = fixture(file);
         for _ in 0..25 {

@@ -1,6 +1,7 @@
 //! Decode: sniff the real format from the bytes, check limits from the header before any pixel
 //! buffer exists, then decode under a panic guard. Hostile input ends here as a typed error.
 
+use super::decode_heif;
 use crate::error::{ErrorKind, ProcessError};
 use crate::spec::Limits;
 use image::metadata::Orientation;
@@ -17,15 +18,19 @@ pub enum SourceFormat {
     Png,
     Webp,
     Gif,
+    Heic,
+    Avif,
 }
 
 impl SourceFormat {
-    fn image_format(self) -> ImageFormat {
+    /// The `image` crate's decoder for it; HEIF-family formats have their own module.
+    fn image_format(self) -> Option<ImageFormat> {
         match self {
-            SourceFormat::Jpeg => ImageFormat::Jpeg,
-            SourceFormat::Png => ImageFormat::Png,
-            SourceFormat::Webp => ImageFormat::WebP,
-            SourceFormat::Gif => ImageFormat::Gif,
+            SourceFormat::Jpeg => Some(ImageFormat::Jpeg),
+            SourceFormat::Png => Some(ImageFormat::Png),
+            SourceFormat::Webp => Some(ImageFormat::WebP),
+            SourceFormat::Gif => Some(ImageFormat::Gif),
+            SourceFormat::Heic | SourceFormat::Avif => None,
         }
     }
 
@@ -35,6 +40,20 @@ impl SourceFormat {
             SourceFormat::Png => "png",
             SourceFormat::Webp => "webp",
             SourceFormat::Gif => "gif",
+            SourceFormat::Heic => "heic",
+            SourceFormat::Avif => "avif",
+        }
+    }
+
+    /// The name people know it by, for messages.
+    pub fn label(self) -> &'static str {
+        match self {
+            SourceFormat::Jpeg => "JPEG",
+            SourceFormat::Png => "PNG",
+            SourceFormat::Webp => "WebP",
+            SourceFormat::Gif => "GIF",
+            SourceFormat::Heic => "HEIC",
+            SourceFormat::Avif => "AVIF",
         }
     }
 }
@@ -51,6 +70,9 @@ pub struct Decoded {
 
 /// Identifies the format from magic bytes; anything else is `unsupported` with a hint.
 pub fn sniff(bytes: &[u8]) -> Result<SourceFormat, ProcessError> {
+    if let Some(heif) = decode_heif::sniff(bytes) {
+        return Ok(heif);
+    }
     match bytes {
         [] => Err(ProcessError::unsupported("the file is empty")),
         [0xFF, 0xD8, 0xFF, ..] => Ok(SourceFormat::Jpeg),
@@ -71,7 +93,7 @@ fn describe_unsupported(bytes: &[u8]) -> String {
     } else if head.starts_with(b"BM") {
         "BMP"
     } else if head.len() > 12 && &head[4..8] == b"ftyp" {
-        "HEIF/AVIF or another ISO media file"
+        "an ISO media file (video?) that is not a HEIF image"
     } else if text.starts_with("<svg") || (text.starts_with("<?xml") && text.contains("<svg")) {
         "SVG"
     } else if text.starts_with("<!doctype html") || text.starts_with("<html") {
@@ -84,7 +106,7 @@ fn describe_unsupported(bytes: &[u8]) -> String {
     } else {
         "an unrecognised format"
     };
-    format!("content is {what}; accepted formats are JPEG, PNG, WebP and GIF")
+    format!("content is {what}; accepted formats are JPEG, PNG, WebP, GIF, HEIC and AVIF")
 }
 
 /// Decodes `bytes`, refusing anything over `limits` before allocating its pixels.
@@ -123,7 +145,10 @@ fn decode_checked(
     format: SourceFormat,
     limits: &Limits,
 ) -> Result<Decoded, ProcessError> {
-    let mut reader = ImageReader::with_format(Cursor::new(bytes), format.image_format());
+    let Some(image_format) = format.image_format() else {
+        return decode_heif::decode(bytes, format, limits);
+    };
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), image_format);
     reader.limits(decoder_limits(limits));
     // Some decoders enforce the side limit while reading the header; say so in our words.
     let mut decoder = reader.into_decoder().map_err(|e| match e {

@@ -3,9 +3,11 @@
 //! Pure and synchronous: bytes in, encoded renditions and facts out. Storage lives elsewhere.
 
 pub mod analyze;
+mod av1;
 pub mod canvas;
 pub mod color;
 pub mod decode;
+mod decode_heif;
 pub mod encode;
 pub mod orient;
 pub mod resize;
