@@ -52,6 +52,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 format,
                 quality,
                 progressive: false,
+                speed: None,
             })
             .collect(),
         background: Color(job.background),

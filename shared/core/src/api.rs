@@ -437,7 +437,14 @@ impl<S: AssetStore, U: RenditionUrls> Api<S, U> {
             );
         }
         let mut formats = serde_json::Map::new();
-        for format in [OutputFormat::Webp, OutputFormat::Jpeg, OutputFormat::Png] {
+        // Smallest files first: the order `<source>` elements should take (`order` below).
+        let mut order = Vec::new();
+        for format in [
+            OutputFormat::Avif,
+            OutputFormat::Webp,
+            OutputFormat::Jpeg,
+            OutputFormat::Png,
+        ] {
             // Only full-frame variants belong in one srcset: a cropped thumbnail is a
             // different picture, so variants are grouped by aspect ratio and the full frame's
             // (the widest variant's) group is used.
@@ -465,6 +472,7 @@ impl<S: AssetStore, U: RenditionUrls> Api<S, U> {
                 Ok(url) => url,
                 Err(e) => return ApiResponse::store(e),
             };
+            order.push(format.as_str());
             formats.insert(
                 format.as_str().to_string(),
                 json!({
@@ -477,7 +485,7 @@ impl<S: AssetStore, U: RenditionUrls> Api<S, U> {
                 }),
             );
         }
-        ApiResponse::ok(json!({"id": asset.id, "formats": formats}))
+        ApiResponse::ok(json!({"id": asset.id, "order": order, "formats": formats}))
     }
 }
 

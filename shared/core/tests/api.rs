@@ -14,6 +14,7 @@ use pictor_core::ports::MAX_API_PAGE;
 use pictor_core::uploads::{UploadDesk, UploadForm, UploadRules, UploadTarget};
 use pictor_core::{AssetId, Ingestor, Intent, Pipeline, Spec};
 use pictor_core::{Presets, SourceLocation};
+use serde_json::json;
 use std::sync::Arc;
 use std::sync::Mutex;
 use tower::ServiceExt;
@@ -114,9 +115,13 @@ impl UploadDesk for RecordingDesk {
 
 /// Three photos by two creators and one refused file, then the API over the same store.
 async fn seeded(dir: &std::path::Path) -> (Client, Vec<AssetId>) {
+    seeded_with(dir, Spec::default()).await
+}
+
+async fn seeded_with(dir: &std::path::Path, spec: Spec) -> (Client, Vec<AssetId>) {
     let db = dir.join("assets.db");
     let ingestor = Ingestor::new(
-        Arc::new(Pipeline::new(Spec::default()).unwrap()),
+        Arc::new(Pipeline::new(spec).unwrap()),
         FsOriginals,
         FsBlobStore::new(dir),
         SqliteAssetStore::open(&db).unwrap(),
@@ -447,8 +452,44 @@ async fn srcset_lists_full_frame_variants_per_format() {
             (Some(600), Some(400))
         );
     }
+    assert_eq!(response.body["order"], json!(["webp", "jpeg"]));
     let failed = api
         .handle(&get(&format!("/assets/{}/srcset", ids[3]), &[]))
         .await;
     assert_eq!(failed.status, 409);
+}
+
+#[tokio::test]
+async fn srcset_puts_avif_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = Spec::from_toml(
+        r#"
+        [[variants]]
+        name = "md"
+        width = 512
+        format = "jpeg"
+        [[variants]]
+        name = "md"
+        width = 512
+        format = "avif"
+        speed = 9
+        [[variants]]
+        name = "md"
+        width = 512
+        format = "webp"
+        "#,
+    )
+    .unwrap();
+    let (api, ids) = seeded_with(dir.path(), spec).await;
+    let response = api
+        .handle(&get(&format!("/assets/{}/srcset", ids[0]), &[]))
+        .await;
+    assert_eq!(response.status, 200, "{:?}", response.body);
+    assert_eq!(response.body["order"], json!(["avif", "webp", "jpeg"]));
+    let avif = &response.body["formats"]["avif"];
+    assert_eq!(avif["type"], "image/avif");
+    assert!(
+        avif["srcset"].as_str().unwrap().ends_with(".avif 512w"),
+        "{avif}"
+    );
 }

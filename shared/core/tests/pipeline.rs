@@ -228,6 +228,78 @@ fn heic_and_avif_photos_decode_with_exif_alpha_depth_and_grids() {
 }
 
 #[test]
+fn avif_renditions_keep_quality_alpha_and_a_kept_p3_gamut() {
+    let avif_spec = |extra: &str| {
+        spec(&format!(
+            "{extra}\n[[variants]]\nname = \"a\"\nwidth = 300\nformat = \"avif\"\nquality = 70\nspeed = 8\n"
+        ))
+    };
+    let roundtrip = |bytes: &[u8]| {
+        let back = process(bytes, spec(PLAIN_PNG), None);
+        assert_eq!(back.info.format, SourceFormat::Avif);
+        back
+    };
+
+    let photo = process(&fixture("photos/coffee.jpg"), avif_spec(""), None);
+    let avif = &photo.renditions[0];
+    assert_eq!(
+        (avif.format, avif.width, avif.height),
+        (OutputFormat::Avif, 300, 200)
+    );
+    assert_eq!(&avif.data[4..12], b"ftypavif");
+    let back = roundtrip(&avif.data);
+    let out = decode_rgba(&back.renditions[0].data);
+    let db = psnr(&out, &coffee_at(300));
+    assert!(db > 30.0, "AVIF q70: {db:.1} dB");
+    assert!(ssim(&out, &coffee_at(300)) > 0.9);
+
+    // Alpha survives, and stays soft.
+    let alpha = process(&fixture("png/alpha.png"), avif_spec(""), None);
+    let back = roundtrip(&alpha.renditions[0].data);
+    assert!(back.info.has_alpha);
+    let img = decode_rgba(&back.renditions[0].data);
+    assert!(img.get_pixel(2, 2).0[3] < 8 && img.get_pixel(150, 100).0[3] > 247);
+
+    // color = "keep": the P3 pixels stay P3 and the file says so (nclx primaries 12); read
+    // back and converted, they match the sRGB original. Default: plain sRGB.
+    let kept = process(
+        &fixture("color/p3.jpg"),
+        avif_spec("color = \"keep\""),
+        None,
+    );
+    let data = &kept.renditions[0].data;
+    let at = data
+        .windows(8)
+        .position(|w| w == b"colrnclx")
+        .expect("nclx box");
+    assert_eq!(&data[at + 8..at + 10], &[0, 12], "Display P3 primaries");
+    let reference = decode_rgba(&fixture("color/reference-srgb.png"));
+    let db = psnr(
+        &decode_rgba(&roundtrip(data).renditions[0].data),
+        &reference,
+    );
+    assert!(db > 30.0, "kept P3 read back: {db:.1} dB");
+    let srgb = process(&fixture("color/p3.jpg"), avif_spec(""), None);
+    let data = &srgb.renditions[0].data;
+    assert!(!data
+        .windows(10)
+        .any(|w| w[..8] == *b"colrnclx" && w[8..] == [0, 12]));
+    let db = psnr(
+        &decode_rgba(&roundtrip(data).renditions[0].data),
+        &reference,
+    );
+    assert!(db > 30.0, "converted to sRGB: {db:.1} dB");
+
+    // speed belongs to AVIF, 1-10.
+    for bad in [
+        "[[variants]]\nname = \"a\"\nwidth = 9\nformat = \"jpeg\"\nspeed = 5\n",
+        "[[variants]]\nname = \"a\"\nwidth = 9\nformat = \"avif\"\nspeed = 11\n",
+    ] {
+        assert!(Spec::from_toml(bad).is_err(), "{bad}");
+    }
+}
+
+#[test]
 fn heic_and_avif_colour_from_an_icc_profile_or_nclx_is_managed() {
     let reference = decode_rgba(&fixture("color/reference-srgb.png"));
     let raw = decode_rgba(&fixture("color/p3.jpg"));
@@ -702,6 +774,7 @@ fn simd_resize_matches_a_float_lanczos3_reference() {
         format: OutputFormat::Png,
         quality: 1,
         progressive: false,
+        speed: None,
     };
     let geometry = plan(600, 400, &variant);
     let ours = resize(&mut fast_image_resize::Resizer::new(), &canvas, &geometry).unwrap();

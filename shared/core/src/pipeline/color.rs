@@ -56,8 +56,18 @@ pub fn worth_keeping(icc: Option<&[u8]>) -> Option<Vec<u8>> {
     (rgb && !is_srgb_like(&profile, &ColorProfile::new_srgb())).then(|| icc.to_vec())
 }
 
+/// The CICP colour primaries of a profile AVIF can signal without an ICC profile: Display P3
+/// (12), with the sRGB tone curve it shares. Other profiles have no code point here.
+pub fn cicp_primaries(icc: &[u8]) -> Option<u16> {
+    let profile = ColorProfile::new_from_slice(icc).ok()?;
+    let p3 = ColorProfile::new_display_p3();
+    (profile.color_space == DataColorSpace::Rgb && is_srgb_like(&profile, &p3)).then_some(12)
+}
+
 /// Most "sRGB" profiles in the wild differ in bytes but not in effect; skipping them saves a
 /// full-image pass on the common case.
+/// Whether `profile` is a matrix/curve profile with `srgb`'s colorants and the sRGB curve
+/// (pass another profile as `srgb` to compare against its colorants).
 fn is_srgb_like(profile: &ColorProfile, srgb: &ColorProfile) -> bool {
     let close = |a: &moxcms::Xyzd, b: &moxcms::Xyzd| {
         (a.x - b.x).abs() < 0.002 && (a.y - b.y).abs() < 0.002 && (a.z - b.z).abs() < 0.002

@@ -17,6 +17,8 @@ pub struct Encoding {
     pub quality: u8,
     /// JPEG only: progressive scans instead of baseline.
     pub progressive: bool,
+    /// AVIF only: encoder speed, 1-10.
+    pub speed: u8,
 }
 
 impl Encoding {
@@ -25,6 +27,7 @@ impl Encoding {
             format,
             quality,
             progressive: false,
+            speed: crate::spec::DEFAULT_AVIF_SPEED,
         }
     }
 
@@ -33,6 +36,7 @@ impl Encoding {
             format: variant.format,
             quality: variant.quality,
             progressive: variant.progressive,
+            speed: variant.avif_speed(),
         }
     }
 }
@@ -62,6 +66,9 @@ pub fn encode_on(
             }
         }
         OutputFormat::Png => encode_png(canvas, profile),
+        OutputFormat::Avif => {
+            super::avif::encode(canvas, encoding.quality, encoding.speed, profile)
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 
 pub mod analyze;
 mod av1;
+mod avif;
 pub mod canvas;
 pub mod color;
 pub mod decode;

@@ -170,6 +170,7 @@ mod tests {
             format: OutputFormat::Jpeg,
             quality: 80,
             progressive: false,
+            speed: None,
         }
     }
 
