@@ -345,7 +345,15 @@ struct Nclx {
 
 /// An item's `nclx` colour, or that of its first source (a grid's tiles carry it).
 fn item_nclx(file: &HeifFile<'_>, id: ItemId) -> Option<Nclx> {
-    let own = file.item_properties(id).ok()?.find_map(|p| match *p {
+    own_nclx(file, id).or_else(|| match file.referenced_items(id, b"dimg").first() {
+        Some(&first) if first != id => own_nclx(file, first),
+        _ => None,
+    })
+}
+
+/// The `nclx` colour property of the item itself.
+fn own_nclx(file: &HeifFile<'_>, id: ItemId) -> Option<Nclx> {
+    file.item_properties(id).ok()?.find_map(|p| match *p {
         Property::Color(ColorInfo::Nclx {
             primaries,
             transfer,
@@ -356,23 +364,6 @@ fn item_nclx(file: &HeifFile<'_>, id: ItemId) -> Option<Nclx> {
             transfer,
             matrix,
             full_range,
-        }),
-        _ => None,
-    });
-    own.or_else(|| match file.referenced_items(id, b"dimg").first() {
-        Some(&first) if first != id => file.item_properties(first).ok()?.find_map(|p| match *p {
-            Property::Color(ColorInfo::Nclx {
-                primaries,
-                transfer,
-                matrix,
-                full_range,
-            }) => Some(Nclx {
-                primaries,
-                transfer,
-                matrix,
-                full_range,
-            }),
-            _ => None,
         }),
         _ => None,
     })
