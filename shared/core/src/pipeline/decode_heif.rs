@@ -71,6 +71,8 @@ pub fn decode(
     check_dimensions(width, height, limits)?;
 
     let image = match coded_type(&file, primary, 0)? {
+        // heifer parses the container again (the `meta` box only: microseconds), because only
+        // its whole-file entry point takes the pixel limit and thread count.
         Codec::Hevc => decode_hevc(bytes, limits)?,
         Codec::Av1 => decode_av1_item(&file, primary, 0, limits)?,
     };
@@ -98,19 +100,24 @@ fn container_error(
     format: SourceFormat,
     err: heifer::heifer_isobmff::Error,
 ) -> ProcessError {
-    let is_sequence =
-        ftyp_brands(bytes).is_some_and(|brands| brands.iter().any(|b| SEQUENCE_BRANDS.contains(b)));
-    let text = err.to_string();
-    if is_sequence && text.contains("meta") {
-        return ProcessError::unsupported(format!(
-            "this {} file is an image sequence with no still image; upload a still photo",
-            format.label()
-        ));
+    use heifer::heifer_isobmff::Error;
+    let label = format.label();
+    match err {
+        Error::MissingBox(missing) if missing.0 == *b"meta" && is_sequence(bytes) => {
+            ProcessError::unsupported(format!(
+                "this {label} file is an image sequence with no still image; upload a still photo"
+            ))
+        }
+        Error::UnexpectedEof => ProcessError::corrupt(format!("{label} data is truncated")),
+        Error::Unimplemented(what) => {
+            ProcessError::unsupported(format!("{label} feature not supported: {what}"))
+        }
+        other => ProcessError::corrupt(format!("{label} container: {other}")),
     }
-    if text.contains("UnexpectedEof") || text.contains("truncated") || text.contains("end of") {
-        return ProcessError::corrupt(format!("{} data is truncated ({text})", format.label()));
-    }
-    ProcessError::corrupt(format!("{} container: {text}", format.label()))
+}
+
+fn is_sequence(bytes: &[u8]) -> bool {
+    ftyp_brands(bytes).is_some_and(|brands| brands.iter().any(|b| SEQUENCE_BRANDS.contains(b)))
 }
 
 /// The size the container declares for an item: a grid's output size, else its `ispe`.
