@@ -965,15 +965,18 @@ fn random_corruption_of_real_files_never_panics() {
 
 #[test]
 fn parallel_encoding_gives_the_same_files() {
-    let bytes = fixture("photos/coffee.jpg");
-    let one = Pipeline::new(Spec::default())
-        .unwrap()
-        .process(&bytes, Some("ana"))
-        .unwrap();
-    let four = Pipeline::new(Spec::default())
-        .unwrap()
-        .with_threads(4)
-        .process(&bytes, Some("ana"))
-        .unwrap();
-    assert_eq!(one.renditions, four.renditions);
+    // A JPEG, and a HEIC grid whose tiles are decoded in parallel too.
+    for file in ["photos/coffee.jpg", "heif/grid.heic"] {
+        let bytes = fixture(file);
+        let one = Pipeline::new(Spec::default())
+            .unwrap()
+            .process(&bytes, Some("ana"))
+            .unwrap();
+        let four = Pipeline::new(Spec::default())
+            .unwrap()
+            .with_threads(4)
+            .process(&bytes, Some("ana"))
+            .unwrap();
+        assert_eq!(one.renditions, four.renditions, "{file}");
+    }
 }

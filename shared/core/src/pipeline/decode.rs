@@ -109,8 +109,9 @@ fn describe_unsupported(bytes: &[u8]) -> String {
     format!("content is {what}; accepted formats are JPEG, PNG, WebP, GIF, HEIC and AVIF")
 }
 
-/// Decodes `bytes`, refusing anything over `limits` before allocating its pixels.
-pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded, ProcessError> {
+/// Decodes `bytes`, refusing anything over `limits` before allocating its pixels. `threads`
+/// is how many threads the decoder may use (HEIC grids decode their tiles in parallel).
+pub fn decode(bytes: &[u8], limits: &Limits, threads: usize) -> Result<Decoded, ProcessError> {
     if bytes.len() as u64 > limits.max_file_bytes {
         return Err(ProcessError::too_large(format!(
             "file is {} bytes, the limit is {}",
@@ -125,28 +126,30 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded, ProcessError> {
         ));
     }
     // Decoders are fed hostile bytes; a panic in one must become this file's failure only.
-    catch_unwind(AssertUnwindSafe(|| decode_checked(bytes, format, limits))).unwrap_or_else(
-        |panic| {
-            let what = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".to_string());
-            Err(ProcessError::corrupt(format!(
-                "the {} decoder failed on this file: {what}",
-                format.as_str()
-            )))
-        },
-    )
+    catch_unwind(AssertUnwindSafe(|| {
+        decode_checked(bytes, format, limits, threads)
+    }))
+    .unwrap_or_else(|panic| {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".to_string());
+        Err(ProcessError::corrupt(format!(
+            "the {} decoder failed on this file: {what}",
+            format.as_str()
+        )))
+    })
 }
 
 fn decode_checked(
     bytes: &[u8],
     format: SourceFormat,
     limits: &Limits,
+    threads: usize,
 ) -> Result<Decoded, ProcessError> {
     let Some(image_format) = format.image_format() else {
-        return decode_heif::decode(bytes, format, limits);
+        return decode_heif::decode(bytes, format, limits, threads);
     };
     let mut reader = ImageReader::with_format(Cursor::new(bytes), image_format);
     reader.limits(decoder_limits(limits));

@@ -64,6 +64,7 @@ pub fn decode(
     bytes: &[u8],
     format: SourceFormat,
     limits: &Limits,
+    threads: usize,
 ) -> Result<Decoded, ProcessError> {
     let file = HeifFile::parse(bytes).map_err(|e| container_error(bytes, format, e))?;
     let primary = file.primary_id;
@@ -73,7 +74,7 @@ pub fn decode(
     let image = match coded_type(&file, primary, 0)? {
         // heifer parses the container again (the `meta` box only: microseconds), because only
         // its whole-file entry point takes the pixel limit and thread count.
-        Codec::Hevc => decode_hevc(bytes, limits)?,
+        Codec::Hevc => decode_hevc(bytes, limits, threads)?,
         Codec::Av1 => decode_av1_item(&file, primary, 0, limits)?,
     };
     // A transform or a lying tile can change the size; the decoded size is what counts.
@@ -168,10 +169,11 @@ fn coded_type(file: &HeifFile<'_>, id: ItemId, depth: u32) -> Result<Codec, Proc
     }
 }
 
-fn decode_hevc(bytes: &[u8], limits: &Limits) -> Result<Image<u8>, ProcessError> {
+fn decode_hevc(bytes: &[u8], limits: &Limits, threads: usize) -> Result<Image<u8>, ProcessError> {
     let options = heifer::Options {
-        // The caller's thread only: batches already run one image per core.
-        max_threads: 1,
+        // An iPhone photo is a grid of 48 tiles: two threads decode a 12 MP one 1.7x faster.
+        // Batches keep one thread per image (they already run one image per core).
+        max_threads: threads.max(1),
         max_pixels: limits.max_pixels,
     };
     heifer::decode_rgba8(bytes, &options).map_err(|e| match e {

@@ -191,9 +191,10 @@ impl Pipeline {
         })
     }
 
-    /// Encodes one image's variants on up to `threads` threads. Worth it when one image is
-    /// processed at a time on several cores (a function with more than one vCPU); a batch
-    /// that already processes images in parallel should keep the default of 1.
+    /// Decodes (HEIC grids) and encodes one image's variants on up to `threads` threads. Worth
+    /// it when one image is processed at a time on several cores (a function with more than
+    /// one vCPU); a batch that already processes images in parallel should keep the default
+    /// of 1.
     pub fn with_threads(mut self, threads: usize) -> Pipeline {
         self.threads = threads.max(1);
         self
@@ -254,7 +255,7 @@ impl Pipeline {
 
     /// Decodes to sRGB pixels in the stored orientation.
     fn decode(&self, bytes: &[u8]) -> Result<Source, ProcessError> {
-        let decoded = decode::decode(bytes, &self.spec.limits)?;
+        let decoded = decode::decode(bytes, &self.spec.limits, self.threads)?;
         let mut canvas = Canvas::from_image(decoded.image);
         let profile = match self.spec.color {
             ColorMode::Keep => color::worth_keeping(decoded.icc_profile.as_deref()),
