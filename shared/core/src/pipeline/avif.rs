@@ -1,8 +1,8 @@
 //! AVIF renditions through ravif (rav1e, the Rust AV1 encoder): 8-bit 4:2:0, alpha kept.
 //!
-//! AVIF carries colour as `nclx` code points here, not an ICC profile: a kept Display P3 or
-//! BT.2020 profile becomes its code points; any other kept profile is converted to sRGB for
-//! this format alone, since AVIF readers would otherwise show it as sRGB.
+//! AVIF carries colour as `nclx` code points here, not an ICC profile: a kept Display P3
+//! profile becomes P3's primaries; any other kept profile is converted to sRGB for this format
+//! alone, since AVIF readers would otherwise show its numbers as sRGB.
 
 use super::canvas::Canvas;
 use super::color;
