@@ -53,6 +53,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 quality,
                 progressive: false,
                 speed: None,
+                focus: None,
             })
             .collect(),
         background: Color(job.background),

@@ -3,18 +3,21 @@
 //! served from the same address, so every URL the API returns opens in a browser; on a
 //! DynamoDB table the URLs are presigned for `--bucket`, and `--uploads-bucket` takes uploads
 //! from apps (`POST /uploads`, `DELETE /assets/{id}`). `--jwt-*` checks bearer tokens and
-//! applies the per-creator rules (see `serve_auth`). The creators' page is at `/`.
+//! applies the per-creator rules (see `serve_auth`). `PUT /assets/{id}/focus` re-cuts an
+//! asset's `cover` renditions in this process, with `--spec`. The creators' page is at `/`.
 
 use super::assets::StoreArgs;
 use super::serve_auth::{establish_caller, JwtArgs};
 use super::serve_page;
 use super::serve_renditions::cache_headers;
 use super::serve_uploads::{receive, LocalUploads, FORM_PATH};
-use super::{load_presets, EXIT_OK};
+use super::{load_presets, open_local, EXIT_OK};
 use anyhow::Context;
 use pictor_core::api::{router, Api, BaseUrl, RenditionUrls};
 use pictor_core::layout;
+use pictor_core::refocus::Refocus;
 use pictor_core::uploads::UploadRules;
+use pictor_core::Ingestor;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -45,8 +48,9 @@ pub struct ServeArgs {
     /// With --uploads-bucket: the key prefix uploads go under (default `uploads/`).
     #[arg(long, value_name = "PREFIX", requires = "uploads_bucket")]
     prefix: Option<String>,
-    /// With --uploads-bucket or --inbox: the spec file whose presets' folders and size
-    /// limits the upload forms carry (the built-in spec when omitted).
+    /// The spec file whose presets' folders and size limits the upload forms carry, and
+    /// whose `cover` variants `PUT /assets/{id}/focus` cuts again (the built-in spec when
+    /// omitted; it must be the one the assets were made with).
     #[arg(long)]
     spec: Option<std::path::PathBuf>,
     #[command(flatten)]
@@ -76,9 +80,23 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<u8> {
         }
         (None, None) => anyhow::bail!("--table needs --bucket (the output bucket)"),
     };
-    let mut api = Api::new(assets, urls);
+    let presets = load_presets(args.spec.as_deref())?;
+    let refocus: Arc<dyn Refocus> = match (&args.store.out, &args.bucket, &args.store.table) {
+        (Some(out), _, _) => Arc::new(open_local(out, presets.clone())?.0),
+        (None, Some(bucket), Some(table)) => {
+            let sdk = pictor_aws::config::load().await;
+            let stores = pictor_aws::config::AwsStores::new(&sdk, bucket, table);
+            Arc::new(Ingestor::new(
+                presets.clone(),
+                stores.originals,
+                stores.renditions,
+                stores.assets,
+            ))
+        }
+        _ => anyhow::bail!("--table needs --bucket (the output bucket)"),
+    };
+    let mut api = Api::new(assets, urls).with_refocus(refocus);
     if let Some(bucket) = &args.uploads_bucket {
-        let presets = load_presets(args.spec.as_deref())?;
         let prefix = pictor_aws::config::upload_prefix(args.prefix.clone(), &presets);
         let sdk = pictor_aws::config::load().await;
         let desk = pictor_aws::S3Uploads::new(&sdk, bucket, prefix);
@@ -86,7 +104,6 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<u8> {
     }
     let mut local_uploads = None;
     if let Some(inbox) = &args.inbox {
-        let presets = load_presets(args.spec.as_deref())?;
         let desk = Arc::new(LocalUploads::new(inbox, &format!("http://{address}"))?);
         local_uploads = Some(Arc::clone(&desk));
         api = api.with_uploads(desk, UploadRules::new(&presets));

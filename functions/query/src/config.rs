@@ -3,12 +3,12 @@
 use pictor_aws::config::{EnvError, PipelineSettingsError};
 use pictor_core::identity::AdminPolicy;
 use pictor_core::uploads::UploadRules;
-use pictor_core::UploadPrefix;
+use pictor_core::{Presets, UploadPrefix};
 use serde::Deserialize;
 use std::time::Duration;
 
 /// Every variable the function reads (the CDK app must set exactly these).
-pub const ENV_VARS: [&str; 12] = [
+pub const ENV_VARS: [&str; 13] = [
     "PICTOR_OUTPUT_BUCKET",
     "PICTOR_TABLE",
     "PICTOR_CDN_BASE_URL",
@@ -21,6 +21,7 @@ pub const ENV_VARS: [&str; 12] = [
     "PICTOR_SPEC_FILE",
     "PICTOR_ADMIN_SCOPE",
     "PICTOR_ADMIN_GROUP",
+    "PICTOR_EVENT_BUS",
 ];
 
 const DEFAULT_EXPIRY: Duration = Duration::from_secs(300);
@@ -42,6 +43,7 @@ struct Vars {
     spec_file: Option<String>,
     admin_scope: Option<String>,
     admin_group: Option<String>,
+    event_bus: Option<String>,
 }
 
 /// Where apps' uploads go, and the presets' folders and limits their forms carry.
@@ -61,7 +63,7 @@ pub struct CdnSigning {
     pub private_key_secret: String,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Config {
     pub output_bucket: String,
     pub table: String,
@@ -76,6 +78,11 @@ pub struct Config {
     pub uploads: Option<Uploads>,
     /// What in a JWT makes its bearer an admin.
     pub admins: AdminPolicy,
+    /// The presets the assets are made with: `PUT /assets/{id}/focus` cuts their `cover`
+    /// variants again.
+    pub presets: Presets,
+    /// Where the event of a re-cut asset goes (`PICTOR_EVENT_BUS`); none when unset.
+    pub event_bus: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -109,16 +116,14 @@ impl Config {
                 .filter(|d| !d.is_zero() && *d <= MAX_EXPIRY)
                 .ok_or(ConfigError::Expiry(raw))?,
         };
+        let presets = pictor_aws::config::presets(vars.spec, vars.spec_file, None)?;
         let uploads = match vars.uploads_bucket {
             None => None,
-            Some(bucket) => {
-                let presets = pictor_aws::config::presets(vars.spec, vars.spec_file, None)?;
-                Some(Uploads {
-                    bucket,
-                    prefix: pictor_aws::config::upload_prefix(vars.upload_prefix, &presets),
-                    rules: UploadRules::new(&presets),
-                })
-            }
+            Some(bucket) => Some(Uploads {
+                bucket,
+                prefix: pictor_aws::config::upload_prefix(vars.upload_prefix, &presets),
+                rules: UploadRules::new(&presets),
+            }),
         };
         let cdn_signing = match (
             &vars.cdn_base_url,
@@ -143,6 +148,8 @@ impl Config {
                 scope: vars.admin_scope,
                 group: vars.admin_group,
             },
+            presets,
+            event_bus: vars.event_bus,
         })
     }
 }

@@ -3,6 +3,9 @@
 //! GETs with a short expiry, or `PICTOR_CDN_BASE_URL/<key>` when a CDN fronts the bucket, signed
 //! for CloudFront's key group when the renditions are private.
 //!
+//! `PUT /assets/{id}/focus` re-cuts an asset's `cover` renditions in the function itself: it
+//! reads the original and writes renditions and the record as the ingest function does.
+//!
 //! The caller is what API Gateway's authorizer established: a JWT's claims make a creator
 //! (an admin with the configured scope or group), an IAM-signed request an operator. A
 //! request with neither is refused by the core API.
@@ -20,6 +23,7 @@ use pictor_aws::s3_urls::PresignedUrls;
 use pictor_core::api::{router, Api, ApiResponse, BaseUrl, RenditionUrls};
 use pictor_core::identity::{AdminPolicy, Caller};
 use pictor_core::ports::{AssetStore, StoreError};
+use pictor_core::Ingestor;
 use std::sync::Arc;
 use tower::ServiceExt;
 
@@ -120,7 +124,17 @@ impl Query {
     ) -> Result<Self, SigningKeyError> {
         let assets = pictor_aws::config::asset_store(sdk, &config.table);
         let urls = Urls::for_config(sdk, config).await?;
-        let mut api = Api::new(assets, urls);
+        let stores = pictor_aws::config::AwsStores::new(sdk, &config.output_bucket, &config.table);
+        let mut refocus = Ingestor::new(
+            config.presets.clone(),
+            stores.originals,
+            stores.renditions,
+            stores.assets,
+        );
+        if let Some(sink) = pictor_aws::config::event_sink(sdk, config.event_bus.as_deref()) {
+            refocus = refocus.with_events(sink);
+        }
+        let mut api = Api::new(assets, urls).with_refocus(Arc::new(refocus));
         if let Some(uploads) = &config.uploads {
             let desk = pictor_aws::S3Uploads::new(sdk, &uploads.bucket, uploads.prefix.clone());
             api = api.with_uploads(Arc::new(desk), uploads.rules.clone());

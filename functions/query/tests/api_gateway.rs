@@ -156,6 +156,8 @@ async fn setup() -> Setup {
             scope: None,
             group: Some("admins".into()),
         },
+        presets: presets.clone(),
+        event_bus: None,
     };
     Setup {
         query: query_on(&sdk, config.clone()).await,
@@ -618,4 +620,92 @@ async fn private_renditions_get_cloudfront_signed_urls() {
     };
     let error = Query::on_aws(&s.sdk, &missing).await.err().unwrap();
     assert!(error.to_string().contains("no-such-secret"), "{error}");
+}
+
+/// The fixture's `PUT /assets/{id}/focus` by `sub`, with `body` (the fixture's own when None).
+fn put_focus(id: &str, sub: &str, body: Option<&str>) -> lambda_http::Request {
+    let request = as_creator("apigw-put-focus.json", id, sub, "[creators]");
+    match body {
+        Some(body) => with_method(request, "PUT", body),
+        None => request,
+    }
+}
+
+#[tokio::test]
+async fn a_focal_point_recuts_only_the_cover_renditions_in_the_bucket() {
+    let s = setup().await;
+    let anas = s.ids[0].as_str();
+    let before = json_body(
+        &s.query
+            .handle(as_creator(
+                "apigw-get-asset.json",
+                anas,
+                "ana",
+                "[creators]",
+            ))
+            .await,
+    );
+    assert_eq!(before["focus"]["origin"], "auto", "{before}");
+
+    let response = s.query.handle(put_focus(anas, "ana", None)).await;
+    assert_eq!(response.status(), 200, "{:?}", json_body(&response));
+    let after = json_body(&response);
+    assert_eq!(after["focus"]["x"], 0.1);
+    assert_eq!(after["focus"]["y"], 0.5);
+    assert_eq!(after["focus"]["origin"], "manual");
+    assert_eq!(after["version"], before["version"].as_u64().unwrap() + 1);
+    let key_of = |asset: &Value, name: &str, format: &str| -> String {
+        asset["variants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["name"] == name && v["format"] == format)
+            .unwrap()["key"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let s3 = config::s3_client(&s.sdk);
+    let exists = |key: String| {
+        let s3 = s3.clone();
+        let bucket = s.config.output_bucket.clone();
+        async move {
+            s3.head_object()
+                .bucket(bucket)
+                .key(key)
+                .send()
+                .await
+                .is_ok()
+        }
+    };
+    for format in ["jpeg", "webp"] {
+        // The thumbnail moved to the left edge: a new file, and the old one is gone.
+        let (old, new) = (
+            key_of(&before, "thumb", format),
+            key_of(&after, "thumb", format),
+        );
+        assert_ne!(old, new, "{format}");
+        assert!(exists(new).await && !exists(old).await, "{format}");
+        // Full frames do not depend on the focal point: the same files.
+        for name in ["xl", "lg", "md"] {
+            assert_eq!(key_of(&before, name, format), key_of(&after, name, format));
+        }
+    }
+
+    let bos = s.ids[1].as_str();
+    let not_hers = s.query.handle(put_focus(bos, "ana", None)).await;
+    assert_eq!(not_hers.status(), 404, "ana may not move bo's crops");
+    let outside = s
+        .query
+        .handle(put_focus(anas, "ana", Some(r#"{"x": 1.5, "y": 0.5}"#)))
+        .await;
+    assert_eq!(outside.status(), 400);
+    assert_eq!(json_body(&outside)["parameter"], "x");
+    let junk = s.query.handle(put_focus(anas, "ana", Some("left"))).await;
+    assert_eq!(junk.status(), 400);
+    let failed = s
+        .query
+        .handle(put_focus(s.ids[3].as_str(), "ana", None))
+        .await;
+    assert_eq!(failed.status(), 409, "a FAILED asset has no crops to move");
 }

@@ -23,6 +23,7 @@ fn main() -> Result<()> {
     for dir in [
         "photos",
         "orientation",
+        "portraits",
         "color",
         "png",
         "gif",
@@ -57,6 +58,39 @@ fn main() -> Result<()> {
             &jpeg(&stored.into_rgb8(), 95, false, Some(exif))?,
         )?;
     }
+
+    // Portraits with the face away from the centre of the frame, for `cover` crops. The
+    // face boxes the tests hold the crops to are in testdata/README.md.
+    let tall = image::imageops::crop_imm(&astronaut, 96, 0, 256, 512).to_image();
+    write(
+        out,
+        "portraits/astronaut-tall.jpg",
+        &jpeg(&tall, 85, false, None)?,
+    )?;
+    for n in [6u8, 7] {
+        let inverse = [0, 1, 2, 3, 4, 5, 8, 7, 6][usize::from(n)];
+        let mut stored = DynamicImage::ImageRgb8(tall.clone());
+        stored.apply_orientation(Orientation::from_exif(inverse).ok_or("orientation")?);
+        let exif = tiff(&[Entry::short(0x0112, u16::from(n))], &[]);
+        write(
+            out,
+            &format!("portraits/astronaut-tall-o{n}.jpg"),
+            &jpeg(&stored.into_rgb8(), 85, false, Some(exif))?,
+        )?;
+    }
+    let side = image::imageops::crop_imm(&astronaut, 100, 32, 412, 256).to_image();
+    write(
+        out,
+        "portraits/astronaut-side.jpg",
+        &jpeg(&side, 85, false, None)?,
+    )?;
+    let camera = image::open(data.join("camera.png"))?.into_rgb8();
+    let camera_tall = image::imageops::crop_imm(&camera, 128, 0, 256, 512).to_image();
+    write(
+        out,
+        "portraits/camera-tall.jpg",
+        &jpeg(&camera_tall, 85, false, None)?,
+    )?;
 
     // Camera EXIF with GPS, which must never reach an output or a record.
     let gps = vec![

@@ -10,6 +10,9 @@
 //!   removes the renditions (202).
 //! - `POST /uploads` `{"contentType": "image/jpeg", "preset": "avatars"}`: a signed form for
 //!   one new original of the caller's (201).
+//! - `PUT /assets/{id}/focus` `{"x": 0.3, "y": 0.2}`: cuts the asset's `cover` renditions
+//!   again around that point of the upright image (fractions of its width and height) and
+//!   answers the record as `GET` does (200); the point is kept with the asset.
 //!
 //! Every request carries a [`Caller`] the adapter put in its extensions (none: 401). A
 //! creator sees only their own assets: another creator's are a 404, asking for another
@@ -21,7 +24,10 @@
 use crate::asset::{Asset, AssetId, AssetStatus};
 use crate::asset_json::asset_json;
 use crate::identity::Caller;
+use crate::ingest::IngestError;
+use crate::pipeline::FocalPoint;
 use crate::ports::{AssetQuery, AssetStore, StoreError, DEFAULT_PAGE, MAX_API_PAGE};
+use crate::refocus::{Refocus, RefocusError};
 use crate::spec::OutputFormat;
 use crate::uploads::{UploadDesk, UploadRules};
 use async_trait::async_trait;
@@ -30,7 +36,7 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Extension, Path, RawQuery, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::Router;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -139,6 +145,12 @@ where
             "/assets/{id}/srcset",
             get(srcset::<S, U>).fallback(only_get),
         )
+        .route(
+            "/assets/{id}/focus",
+            put(focus::<S, U>).fallback(|| async {
+                ApiResponse::error(405, "method_not_allowed", "only PUT is supported")
+            }),
+        )
         .route("/uploads", post(upload::<S, U>).fallback(only_post))
         .fallback(|| async { ApiResponse::error(404, "not_found", "no such route") })
         .with_state(Arc::new(api))
@@ -200,6 +212,18 @@ async fn delete<S: AssetStore, U: RenditionUrls>(
     }
 }
 
+async fn focus<S: AssetStore, U: RenditionUrls>(
+    State(api): Shared<S, U>,
+    caller: CallerExt,
+    id: Result<Path<String>, PathRejection>,
+    body: Bytes,
+) -> ApiResponse {
+    match caller_and_id(caller, id) {
+        Ok((caller, id)) => api.focus(&caller, &id, &body).await,
+        Err(response) => response,
+    }
+}
+
 async fn upload<S: AssetStore, U: RenditionUrls>(
     State(api): Shared<S, U>,
     caller: CallerExt,
@@ -217,6 +241,15 @@ pub struct Api<S, U> {
     assets: S,
     urls: U,
     uploads: Option<(Arc<dyn UploadDesk>, UploadRules)>,
+    refocus: Option<Arc<dyn Refocus>>,
+}
+
+/// What `PUT /assets/{id}/focus` reads.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FocusRequest {
+    x: f64,
+    y: f64,
 }
 
 /// What `POST /uploads` reads.
@@ -234,7 +267,14 @@ impl<S: AssetStore, U: RenditionUrls> Api<S, U> {
             assets,
             urls,
             uploads: None,
+            refocus: None,
         }
+    }
+
+    /// Takes focal points set by hand (`PUT /assets/{id}/focus`) through `refocus`.
+    pub fn with_refocus(mut self, refocus: Arc<dyn Refocus>) -> Self {
+        self.refocus = Some(refocus);
+        self
     }
 
     /// Takes uploads (`POST /uploads`) and deletions (`DELETE /assets/{id}`) through `desk`.
@@ -359,6 +399,77 @@ impl<S: AssetStore, U: RenditionUrls> Api<S, U> {
                 "the original is not in the uploads store",
             ),
             Err(e) => ApiResponse::store(e),
+        }
+    }
+
+    /// Moves the asset's `cover` crops to a point the caller chose.
+    async fn focus(&self, caller: &Caller, id: &AssetId, body: &[u8]) -> ApiResponse {
+        let Some(refocus) = &self.refocus else {
+            return ApiResponse::error(
+                405,
+                "method_not_allowed",
+                "this deployment sets no focal points through the API",
+            );
+        };
+        let request: FocusRequest = match serde_json::from_slice(body) {
+            Ok(request) => request,
+            Err(e) => {
+                return ApiResponse::bad_parameter(
+                    "body",
+                    format!("expected {{\"x\": 0..1, \"y\": 0..1}}: {e}"),
+                )
+            }
+        };
+        let point = match FocalPoint::new(request.x, request.y) {
+            Ok(point) => point,
+            Err(message) => {
+                let parameter = if (0.0..=1.0).contains(&request.x) {
+                    "y"
+                } else {
+                    "x"
+                };
+                return ApiResponse::bad_parameter(parameter, message);
+            }
+        };
+        if let Err(response) = self.find_for(caller, id).await {
+            return response;
+        }
+        match refocus.refocus(id, point).await {
+            Ok(asset) => match self.with_urls(&asset).await {
+                Ok(body) => ApiResponse::ok(body),
+                Err(e) => ApiResponse::store(e),
+            },
+            Err(RefocusError::NotFound(_)) => not_found(id),
+            Err(e @ RefocusError::NotReady(_)) => {
+                ApiResponse::error(409, "not_ready", e.to_string())
+            }
+            Err(e @ RefocusError::OriginalChanged(_)) => {
+                ApiResponse::error(409, "original_changed", e.to_string())
+            }
+            Err(RefocusError::Processing(error)) => {
+                tracing::error!(%error, %id, "re-cutting failed");
+                ApiResponse::error(500, "processing_failed", error.to_string())
+            }
+            Err(RefocusError::Ingest(IngestError::Store(StoreError::Conflict(_)))) => {
+                ApiResponse::error(
+                    409,
+                    "conflict",
+                    "the asset changed meanwhile; read it and try again",
+                )
+            }
+            Err(RefocusError::Ingest(IngestError::Store(e))) => ApiResponse::store(e),
+            Err(RefocusError::Ingest(IngestError::Announce(error))) => {
+                // The crops and the record are written; the event follows on a retry or
+                // from the reconciler.
+                tracing::warn!(%error, %id, "focus set, event not yet published");
+                match self.find(id).await {
+                    Ok(asset) => match self.with_urls(&asset).await {
+                        Ok(body) => ApiResponse::ok(body),
+                        Err(e) => ApiResponse::store(e),
+                    },
+                    Err(response) => response,
+                }
+            }
         }
     }
 

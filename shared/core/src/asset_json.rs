@@ -53,6 +53,7 @@ pub fn asset_json(asset: &Asset) -> Value {
         "exif": image.map(|i| &i.exif),
         "blurhash": image.and_then(|i| i.blurhash.as_deref()),
         "dominant_color": image.and_then(|i| i.dominant_color.as_deref()),
+        "focus": image.and_then(|i| i.focus),
         "sha256": asset.sha256,
         "bytes": asset.source_bytes,
         "variants": variants,

@@ -136,7 +136,7 @@ impl Outcome {
 /// The ingest use case over its three ports: where originals are read, where renditions are
 /// written, where records are kept.
 pub struct Ingestor<O, B, A> {
-    presets: Presets,
+    pub(crate) presets: Presets,
     // The reconciler (`reconcile.rs`) lists the same stores.
     pub(crate) originals: O,
     pub(crate) renditions: B,
@@ -463,15 +463,22 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
         let source_bytes = bytes.len() as u64;
         let pipeline = Arc::clone(self.pipeline(&upload));
         let creator = upload.creator.clone();
+        // A focal point set by hand belongs to these bytes: it stays through a reprocess or
+        // a repair, and a new picture at the same place starts from its own.
+        let manual_focus = existing
+            .as_ref()
+            .filter(|a| a.sha256.as_deref() == Some(sha256.as_str()))
+            .and_then(manual_focus);
         // CPU-bound: keep it off the async workers.
-        let result =
-            tokio::task::spawn_blocking(move || pipeline.process(&bytes, creator.as_deref()))
-                .await
-                .unwrap_or_else(|e| {
-                    Err(ProcessError::internal(format!(
-                        "processing task failed: {e}"
-                    )))
-                });
+        let result = tokio::task::spawn_blocking(move || {
+            pipeline.process_focused(&bytes, creator.as_deref(), manual_focus)
+        })
+        .await
+        .unwrap_or_else(|e| {
+            Err(ProcessError::internal(format!(
+                "processing task failed: {e}"
+            )))
+        });
         let id = upload.asset_id();
         let made = match result {
             Ok(processed) => {
@@ -491,7 +498,7 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
         self.record(&upload, read, made, existing.as_ref()).await
     }
 
-    async fn store_renditions(
+    pub(crate) async fn store_renditions(
         &self,
         id: &AssetId,
         renditions: Vec<Rendition>,
@@ -591,7 +598,7 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
     /// Writes the record conditionally on the version read before processing, then removes
     /// renditions the previous record had and this one has not (a smaller spec, a failed
     /// re-upload), so no stale files stay behind.
-    async fn write(
+    pub(crate) async fn write(
         &self,
         mut asset: Asset,
         previous: Option<&Asset>,
@@ -638,7 +645,7 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
     }
 
     /// The pipeline of the upload's preset.
-    fn pipeline(&self, upload: &Upload) -> &Arc<Pipeline> {
+    pub(crate) fn pipeline(&self, upload: &Upload) -> &Arc<Pipeline> {
         &self.presets.get(upload.preset.as_deref()).pipeline
     }
 
@@ -695,6 +702,16 @@ fn reflects(pipeline: &Pipeline, existing: &Asset, revision: Option<&Revision>) 
 }
 
 /// What is known of an original's bytes once they were read.
+/// The focal point set by hand on `asset`, if one was.
+pub(crate) fn manual_focus(asset: &Asset) -> Option<crate::pipeline::FocalPoint> {
+    asset
+        .image
+        .as_ref()
+        .and_then(|i| i.focus)
+        .filter(|f| f.origin == crate::pipeline::FocusOrigin::Manual)
+        .map(|f| f.point())
+}
+
 struct ReadFacts {
     sha256: String,
     bytes: u64,

@@ -16,6 +16,7 @@ pub mod pipeline;
 pub mod ports;
 pub mod presets;
 pub mod reconcile;
+pub mod refocus;
 pub mod report;
 pub mod reprocess;
 pub mod source;

@@ -32,8 +32,21 @@ fn invalid(msg: impl Into<String>) -> SpecError {
 pub enum Fit {
     /// Scale to fit within width x height, keeping the aspect ratio.
     Inside,
-    /// Fill width x height exactly, cropping the centre.
+    /// Fill width x height exactly, cropping around the image's focal point (see
+    /// [`FocusMode`]).
     Cover,
+}
+
+/// Where a `cover` crop is placed when the asset has no focal point set by hand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FocusMode {
+    /// Around the most salient part of the image (edges, skin tones, saturated colour),
+    /// measured once per image.
+    Auto,
+    /// The centre of the image, as before focal points existed.
+    #[serde(alias = "center")]
+    Centre,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -108,6 +121,11 @@ pub struct Variant {
     /// [`DEFAULT_AVIF_SPEED`] when unset. Left out of the spec's hash when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub speed: Option<u8>,
+    /// `cover` only: how the crop is placed when no focal point was set by hand;
+    /// [`FocusMode::Auto`] when unset. A focal point set by hand applies to every `cover`
+    /// variant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub focus: Option<FocusMode>,
 }
 
 /// rav1e's speed 6: an AVIF job of the default sizes from a 12 MP photo takes seconds, not
@@ -118,6 +136,11 @@ impl Variant {
     /// The AVIF encoder speed this variant asks for.
     pub fn avif_speed(&self) -> u8 {
         self.speed.unwrap_or(DEFAULT_AVIF_SPEED)
+    }
+
+    /// Whether this variant's crop follows the image's measured focal point.
+    pub fn crops_to_attention(&self) -> bool {
+        self.fit == Fit::Cover && self.focus.unwrap_or(FocusMode::Auto) == FocusMode::Auto
     }
 }
 
@@ -338,6 +361,7 @@ impl Default for Spec {
             quality,
             progressive: false,
             speed: None,
+            focus: None,
         };
         let mut variants = Vec::new();
         for (format, quality) in [(OutputFormat::Jpeg, 82), (OutputFormat::Webp, 80)] {
@@ -419,6 +443,12 @@ impl Spec {
                     v.name
                 )));
             }
+            if v.focus.is_some() && v.fit != Fit::Cover {
+                return Err(invalid(format!(
+                    "variant {:?}: focus is for fit = \"cover\"",
+                    v.name
+                )));
+            }
             if v.progressive && v.format != OutputFormat::Jpeg {
                 return Err(invalid(format!(
                     "variant {:?}: progressive is for JPEG, not {}",
@@ -484,6 +514,9 @@ impl Spec {
     }
 }
 
+/// Names the saliency measure behind automatic focal points, for the spec hash.
+const ATTENTION_MEASURE: &str = "edges+skin+saturation/1";
+
 /// A short, stable fingerprint of everything that shapes the renditions (not the limits).
 /// `extra` carries content the spec only points to, such as the logo's bytes.
 pub fn spec_hash(spec: &Spec, extra: &[u8]) -> String {
@@ -495,12 +528,20 @@ pub fn spec_hash(spec: &Spec, extra: &[u8]) -> String {
         #[serde(skip_serializing_if = "ColorMode::is_srgb")]
         color: ColorMode,
         watermark: &'a Watermark,
+        // Which saliency measure places `cover` crops: a new measure re-cuts them.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        attention: Option<&'static str>,
     }
     let shape = Shape {
         variants: &spec.variants,
         background: spec.background,
         color: spec.color,
         watermark: &spec.watermark,
+        attention: spec
+            .variants
+            .iter()
+            .any(Variant::crops_to_attention)
+            .then_some(ATTENTION_MEASURE),
     };
     let mut hasher = Sha256::new();
     // Serialising these plain structs cannot fail; the Debug text is a stable enough fallback.

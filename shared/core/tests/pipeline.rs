@@ -329,7 +329,12 @@ fn cascaded_variants_match_direct_resizes() {
         ("md", "[[variants]]\nname='md'\nwidth=512\nformat='png'\n[watermark.logo]\nenabled=false"),
         ("t", "[[variants]]\nname='t'\nwidth=256\nheight=256\nfit='cover'\nformat='png'\n[watermark.logo]\nenabled=false"),
     ] {
-        let direct = process(&source, spec(toml), None);
+        // The same crop: the focal point is measured on whatever full frame is smallest.
+        let focus = cascaded.info.focus.map(|f| f.point());
+        let direct = Pipeline::new(spec(toml))
+            .unwrap()
+            .process_focused(&source, None, focus)
+            .unwrap();
         let a = decode_rgba(&rendition(&cascaded, name, "png").data);
         let b = decode_rgba(&direct.renditions[0].data);
         let db = psnr(&a, &b);
@@ -775,8 +780,14 @@ fn simd_resize_matches_a_float_lanczos3_reference() {
         quality: 1,
         progressive: false,
         speed: None,
+        focus: None,
     };
-    let geometry = plan(600, 400, &variant);
+    let geometry = plan(
+        600,
+        400,
+        &variant,
+        pictor_core::pipeline::FocalPoint::CENTRE,
+    );
     let ours = resize(&mut fast_image_resize::Resizer::new(), &canvas, &geometry).unwrap();
     let ours = image::RgbaImage::from_fn(ours.width, ours.height, |x, y| {
         let p = ours.pixel(x, y);
@@ -978,5 +989,120 @@ fn parallel_encoding_gives_the_same_files() {
             .process(&bytes, Some("ana"))
             .unwrap();
         assert_eq!(one.renditions, four.renditions, "{file}");
+    }
+}
+
+/// (left, top, right, bottom) in pixels.
+type Rect = (f64, f64, f64, f64);
+
+/// Portraits with the face off the centre, the face box (left, top, right, bottom) in their
+/// upright pixels (see testdata/README.md), and the upright picture they show.
+const PORTRAITS: &[(&str, Rect, &str)] = &[
+    (
+        "portraits/astronaut-tall.jpg",
+        (74.0, 55.0, 179.0, 190.0),
+        "portraits/astronaut-tall.jpg",
+    ),
+    (
+        "portraits/astronaut-tall-o6.jpg",
+        (74.0, 55.0, 179.0, 190.0),
+        "portraits/astronaut-tall.jpg",
+    ),
+    (
+        "portraits/astronaut-tall-o7.jpg",
+        (74.0, 55.0, 179.0, 190.0),
+        "portraits/astronaut-tall.jpg",
+    ),
+    (
+        "portraits/astronaut-side.jpg",
+        (70.0, 23.0, 175.0, 158.0),
+        "portraits/astronaut-side.jpg",
+    ),
+    (
+        "portraits/camera-tall.jpg",
+        (47.0, 95.0, 127.0, 195.0),
+        "portraits/camera-tall.jpg",
+    ),
+];
+
+/// The upright region (left, top, width, height) of `geometry`'s crop, resized to its
+/// output size the way an independent tool would.
+fn cut(upright: &image::RgbImage, crop: (f64, f64, f64, f64), w: u32, h: u32) -> image::RgbaImage {
+    let (l, t, cw, ch) = crop;
+    let region =
+        image::imageops::crop_imm(upright, l as u32, t as u32, cw as u32, ch as u32).to_image();
+    let resized = image::imageops::resize(&region, w, h, image::imageops::FilterType::Lanczos3);
+    image::DynamicImage::ImageRgb8(resized).into_rgba8()
+}
+
+#[test]
+fn cover_crops_keep_the_face_where_a_centred_crop_cuts_it() {
+    use pictor_core::pipeline::{resize, FocalPoint, FocusOrigin};
+    let spec = spec(
+        r#"
+        [[variants]]
+        name = "md"
+        width = 128
+        format = "png"
+        [[variants]]
+        name = "thumb"
+        width = 256
+        height = 256
+        fit = "cover"
+        format = "png"
+        [[variants]]
+        name = "strip"
+        width = 160
+        height = 256
+        fit = "cover"
+        format = "png"
+        [watermark.logo]
+        enabled = false
+        "#,
+    );
+    let contains = |crop: (f64, f64, f64, f64), face: (f64, f64, f64, f64)| {
+        let (l, t, w, h) = crop;
+        l <= face.0 && t <= face.1 && l + w >= face.2 && t + h >= face.3
+    };
+    for &(file, face, upright_file) in PORTRAITS {
+        let processed = process(&fixture(file), spec.clone(), None);
+        let info = &processed.info;
+        let focus = info.focus.expect("a focal point is recorded");
+        assert_eq!(focus.origin, FocusOrigin::Auto);
+        let upright = image::load_from_memory(&fixture(upright_file))
+            .unwrap()
+            .into_rgb8();
+        assert_eq!((info.width, info.height), upright.dimensions(), "{file}");
+        let mut cropped_somewhere = false;
+        for variant in spec.variants.iter().filter(|v| v.name != "md") {
+            let planned = resize::plan(info.width, info.height, variant, focus.point());
+            let centred = resize::plan(info.width, info.height, variant, FocalPoint::CENTRE);
+            let (Some(crop), Some(centred_crop)) = (planned.crop, centred.crop) else {
+                continue;
+            };
+            if contains(centred_crop, face) {
+                continue;
+            }
+            cropped_somewhere = true;
+            assert!(
+                contains(crop, face),
+                "{file} {}: focus {focus:?} gives crop {crop:?}, which cuts the face {face:?}",
+                variant.name
+            );
+            // The rendition is that region, not the centre.
+            let made = decode_rgba(&rendition(&processed, &variant.name, "png").data);
+            let (w, h) = made.dimensions();
+            let at_focus = psnr(&made, &cut(&upright, crop, w, h));
+            let at_centre = psnr(&made, &cut(&upright, centred_crop, w, h));
+            assert!(
+                at_focus > 30.0 && at_centre < at_focus - 10.0,
+                "{file} {}: {at_focus:.1} dB against the focal crop, {at_centre:.1} against the centre",
+                variant.name
+            );
+        }
+        assert!(
+            cropped_somewhere,
+            "{file}: no variant where the centre cuts the face"
+        );
     }
 }

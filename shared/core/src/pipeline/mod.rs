@@ -3,6 +3,7 @@
 //! Pure and synchronous: bytes in, encoded renditions and facts out. Storage lives elsewhere.
 
 pub mod analyze;
+pub mod attention;
 mod av1;
 mod avif;
 pub mod canvas;
@@ -17,8 +18,9 @@ mod webp_icc;
 mod webp_lossy;
 
 use crate::error::ProcessError;
-use crate::spec::{spec_hash, ColorMode, OutputFormat, Spec, SpecError};
+use crate::spec::{spec_hash, ColorMode, Fit, OutputFormat, Spec, SpecError, Variant};
 use analyze::{ExifSummary, Preview};
+pub use attention::{FocalPoint, Focus, FocusOrigin};
 use canvas::Canvas;
 pub use decode::SourceFormat;
 use fast_image_resize::Resizer;
@@ -38,6 +40,10 @@ pub struct SourceInfo {
     pub exif: ExifSummary,
     pub blurhash: Option<String>,
     pub dominant_color: Option<String>,
+    /// The focal point the `cover` crops were placed around; `None` when the spec has no
+    /// crop that follows one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub focus: Option<Focus>,
 }
 
 /// One rendition as the pipeline encoded it, in memory (stored, it is listed as a
@@ -216,32 +222,110 @@ impl Pipeline {
     /// Runs the whole pipeline on one source. Never panics on any input: a panic anywhere
     /// inside becomes an `internal` error for this image.
     pub fn process(&self, bytes: &[u8], creator: Option<&str>) -> Result<Processed, ProcessError> {
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.run(bytes, creator)))
-            .unwrap_or_else(|_| Err(ProcessError::internal("image processing panicked")))
+        self.process_focused(bytes, creator, None)
     }
 
-    /// decode -> (resize -> orient -> watermark per geometry) -> analyze -> encode.
-    fn run(&self, bytes: &[u8], creator: Option<&str>) -> Result<Processed, ProcessError> {
+    /// [`Pipeline::process`], with every `cover` crop placed around `manual` when it is set
+    /// instead of around the measured focal point.
+    pub fn process_focused(
+        &self,
+        bytes: &[u8],
+        creator: Option<&str>,
+        manual: Option<FocalPoint>,
+    ) -> Result<Processed, ProcessError> {
+        guarded(|| self.run(bytes, creator, manual))
+    }
+
+    /// Only the renditions whose crop moves with the focal point (the `cover` variants that
+    /// crop this source), cut around `focus`: what a focal point set by hand changes. Every
+    /// other rendition of the source stays as it is.
+    pub fn recut(
+        &self,
+        bytes: &[u8],
+        creator: Option<&str>,
+        focus: FocalPoint,
+    ) -> Result<Vec<Rendition>, ProcessError> {
+        guarded(|| {
+            let mut clock = Stopwatch::start();
+            let mut timings = Timings::default();
+            let source = self.decode(bytes)?;
+            let plans = self.plan(source.upright, Some(Focus::manual(focus)));
+            let wanted: Vec<(&Variant, resize::Geometry)> = self
+                .spec
+                .variants
+                .iter()
+                .zip(plans)
+                .filter(|(v, g)| v.fit == Fit::Cover && g.crop.is_some())
+                .collect();
+            let mut work = Shaping::default();
+            let geometries: Vec<_> = wanted.iter().map(|(_, g)| *g).collect();
+            self.shape(
+                &source,
+                &geometries,
+                creator,
+                &mut work,
+                &mut clock,
+                &mut timings,
+            )?;
+            self.encode(&work.shaped, &wanted, source.profile.as_deref())
+        })
+    }
+
+    /// decode -> resize -> orient -> watermark the full frames -> focal point -> the same
+    /// for the crops -> analyze -> encode.
+    fn run(
+        &self,
+        bytes: &[u8],
+        creator: Option<&str>,
+        manual: Option<FocalPoint>,
+    ) -> Result<Processed, ProcessError> {
         let mut clock = Stopwatch::start();
         let mut timings = Timings::default();
 
         let source = self.decode(bytes)?;
         clock.lap(&mut timings.decode_ms);
-        let plans = self.plan(source.upright);
-        let mut resizer = Resizer::new();
-        let (shaped, cascade) = self.shape(
+        // Full frames first: they do not depend on the focal point, which is measured on
+        // the smallest of them, and every crop can then be cut from the cheapest one.
+        let mut work = Shaping::default();
+        let full_frames: Vec<_> = self
+            .plan(source.upright, None)
+            .into_iter()
+            .filter(|g| g.crop.is_none())
+            .collect();
+        self.shape(
             &source,
-            &plans,
+            &full_frames,
             creator,
-            &mut resizer,
+            &mut work,
             &mut clock,
             &mut timings,
         )?;
-        let info = analyze_source(&source, &cascade, &mut resizer)?;
-        drop(cascade);
+        let focus = match manual {
+            Some(point) => Some(Focus::manual(point)),
+            None if self.spec.variants.iter().any(Variant::crops_to_attention) => {
+                Some(measure_focus(&source, &work.cascade, &mut work.resizer)?)
+            }
+            None => None,
+        };
+        clock.lap(&mut timings.analyze_ms);
+        let plans = self.plan(source.upright, focus);
+        let crops: Vec<_> = plans.iter().copied().filter(|g| g.crop.is_some()).collect();
+        self.shape(
+            &source,
+            &crops,
+            creator,
+            &mut work,
+            &mut clock,
+            &mut timings,
+        )?;
+
+        let mut info = analyze_source(&source, &work.cascade, &mut work.resizer)?;
+        info.focus = focus;
+        work.cascade.clear();
         drop(source.canvas);
         clock.lap(&mut timings.analyze_ms);
-        let renditions = self.encode(&shaped, &plans, source.profile.as_deref())?;
+        let wanted: Vec<_> = self.spec.variants.iter().zip(plans).collect();
+        let renditions = self.encode(&work.shaped, &wanted, source.profile.as_deref())?;
         clock.lap(&mut timings.encode_ms);
 
         timings.total_ms = clock.since_start_ms();
@@ -271,8 +355,7 @@ impl Pipeline {
         if has_alpha && !self.spec.variants.iter().any(|v| v.format.has_alpha()) {
             canvas = canvas.flattened(self.spec.background.0);
         }
-        let swap = orient::swaps_axes(decoded.orientation);
-        let upright = if swap {
+        let upright = if orient::swaps_axes(decoded.orientation) {
             (canvas.height, canvas.width)
         } else {
             (canvas.width, canvas.height)
@@ -281,7 +364,6 @@ impl Pipeline {
             canvas,
             has_alpha,
             upright,
-            swap,
             orientation: decoded.orientation,
             format: decoded.format,
             frame_count: decoded.frame_count,
@@ -290,55 +372,61 @@ impl Pipeline {
         })
     }
 
-    /// The upright geometry of every variant, in spec order.
-    fn plan(&self, (width, height): (u32, u32)) -> Vec<resize::Geometry> {
+    /// The upright geometry of every variant, in spec order. `cover` crops sit around a
+    /// focal point set by hand, else around the measured one where the variant follows it,
+    /// else in the centre.
+    fn plan(&self, (width, height): (u32, u32), focus: Option<Focus>) -> Vec<resize::Geometry> {
         self.spec
             .variants
             .iter()
-            .map(|v| resize::plan(width, height, v))
+            .map(|v| {
+                let point = match focus {
+                    Some(f) if f.origin == FocusOrigin::Manual => f.point(),
+                    Some(f) if v.crops_to_attention() => f.point(),
+                    _ => FocalPoint::CENTRE,
+                };
+                resize::plan(width, height, v, point)
+            })
             .collect()
     }
 
-    /// Resizes, orients and watermarks each distinct geometry once. Resizing happens in the
-    /// stored orientation and only the (much smaller) results are turned upright: rotating a
-    /// 12 MP source costs more than decoding it. Returns the shaped images and the cascade of
-    /// full-frame results.
+    /// Resizes, orients and watermarks each geometry not yet in `work`, largest first.
+    /// Resizing happens in the stored orientation and only the (much smaller) results are
+    /// turned upright: rotating a 12 MP source costs more than decoding it. Full-frame
+    /// results join `work.cascade`.
     fn shape(
         &self,
         source: &Source,
-        plans: &[resize::Geometry],
+        geometries: &[resize::Geometry],
         creator: Option<&str>,
-        resizer: &mut Resizer,
+        work: &mut Shaping,
         clock: &mut Stopwatch,
         timings: &mut Timings,
-    ) -> Result<(Vec<Shaped>, Vec<Canvas>), ProcessError> {
-        // Largest first, so each smaller variant can be cut from the last full-frame result
+    ) -> Result<(), ProcessError> {
+        // Largest first, so each smaller one can be cut from the last full-frame result
         // instead of from the whole source (a cascade).
-        let mut order: Vec<usize> = (0..plans.len()).collect();
-        order.sort_by_key(|&i| {
-            std::cmp::Reverse(u64::from(plans[i].width) * u64::from(plans[i].height))
-        });
-        let mut cascade: Vec<Canvas> = Vec::new();
-        let mut shaped: Vec<Shaped> = Vec::new();
-        for &i in &order {
-            let geometry = plans[i];
-            if shaped.iter().any(|(g, _)| *g == geometry) {
+        let mut order: Vec<resize::Geometry> = geometries.to_vec();
+        order.sort_by_key(|g| std::cmp::Reverse(u64::from(g.width) * u64::from(g.height)));
+        let stored_size = (source.canvas.width, source.canvas.height);
+        for geometry in order {
+            if work.shaped.iter().any(|(g, _)| *g == geometry) {
                 continue;
             }
-            let stored = geometry.in_stored_orientation(source.swap);
-            let (from, scaled) = resize::cheapest_source(&source.canvas, &cascade, &stored);
-            let out = resize::resize(resizer, from, &scaled)?;
+            let stored = geometry.in_stored_orientation(source.orientation, stored_size);
+            let (from, scaled) = resize::cheapest_source(&source.canvas, &work.cascade, &stored);
+            let out = resize::resize(&mut work.resizer, from, &scaled)?;
             if stored.crop.is_none() {
-                cascade.push(out.clone());
+                work.cascade.push(out.clone());
             }
             clock.lap(&mut timings.resize_ms);
             let mut out = orient::apply(out, source.orientation)?;
             clock.lap(&mut timings.orient_ms);
-            self.watermarker.apply(&mut out, resizer, creator)?;
+            self.watermarker
+                .apply(&mut out, &mut work.resizer, creator)?;
             clock.lap(&mut timings.watermark_ms);
-            shaped.push((geometry, out));
+            work.shaped.push((geometry, out));
         }
-        Ok((shaped, cascade))
+        Ok(())
     }
 
     /// Encodes every variant; identical outputs (xl and lg of a small source) are encoded once.
@@ -346,12 +434,12 @@ impl Pipeline {
     fn encode(
         &self,
         shaped: &[Shaped],
-        plans: &[resize::Geometry],
+        wanted: &[(&Variant, resize::Geometry)],
         profile: Option<&[u8]>,
     ) -> Result<Vec<Rendition>, ProcessError> {
         let mut jobs: Vec<(usize, encode::Encoding)> = Vec::new();
-        let mut job_of = Vec::with_capacity(plans.len());
-        for (variant, geometry) in self.spec.variants.iter().zip(plans) {
+        let mut job_of = Vec::with_capacity(wanted.len());
+        for (variant, geometry) in wanted {
             let shape = shaped
                 .iter()
                 .position(|(g, _)| g == geometry)
@@ -375,8 +463,8 @@ impl Pipeline {
             },
             |i| self.encode_one(pixels(i), jobs[i].1, profile),
         );
-        let mut renditions = Vec::with_capacity(plans.len());
-        for ((variant, geometry), job) in self.spec.variants.iter().zip(plans).zip(job_of) {
+        let mut renditions = Vec::with_capacity(wanted.len());
+        for ((variant, geometry), job) in wanted.iter().zip(job_of) {
             renditions.push(Rendition {
                 name: variant.name.clone(),
                 format: variant.format,
@@ -406,14 +494,47 @@ impl Pipeline {
 /// One distinct geometry, resized, upright and watermarked.
 type Shaped = (resize::Geometry, Canvas);
 
+/// What shaping has made so far for one image.
+#[derive(Default)]
+struct Shaping {
+    resizer: Resizer,
+    shaped: Vec<Shaped>,
+    /// The full-frame results in the stored orientation, largest first.
+    cascade: Vec<Canvas>,
+}
+
+/// Runs `f`, turning a panic anywhere inside into an `internal` error for this image.
+fn guarded<T>(f: impl FnOnce() -> Result<T, ProcessError>) -> Result<T, ProcessError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+        .unwrap_or_else(|_| Err(ProcessError::internal("image processing panicked")))
+}
+
+/// The focal point of the whole frame, measured on a small upright copy of the smallest
+/// full-frame result (or of the source, when the spec makes none).
+fn measure_focus(
+    source: &Source,
+    cascade: &[Canvas],
+    resizer: &mut Resizer,
+) -> Result<Focus, ProcessError> {
+    let smallest = cascade.last().unwrap_or(&source.canvas);
+    let side = attention::MEASURE_SIDE;
+    let small = resize::resize(
+        resizer,
+        smallest,
+        &resize::inside(smallest.width, smallest.height, side, Some(side)),
+    )?;
+    Ok(attention::focal_point(&orient::apply(
+        small,
+        source.orientation,
+    )?))
+}
+
 /// A decoded source: sRGB pixels in the stored orientation and what decoding revealed.
 struct Source {
     canvas: Canvas,
     has_alpha: bool,
     /// Width and height once turned upright.
     upright: (u32, u32),
-    /// Whether turning it upright swaps width and height.
-    swap: bool,
     orientation: image::metadata::Orientation,
     format: SourceFormat,
     frame_count: u32,
@@ -452,6 +573,7 @@ fn analyze_source(
         exif: ExifSummary::from_exif(source.exif.as_deref()),
         blurhash: analyze::blurhash(&preview),
         dominant_color: analyze::dominant_color(&preview),
+        focus: None,
     })
 }
 

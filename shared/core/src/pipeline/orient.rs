@@ -15,6 +15,31 @@ pub fn swaps_axes(orientation: Orientation) -> bool {
     )
 }
 
+/// The rectangle `(left, top, width, height)` of the stored image (`stored_width` x
+/// `stored_height`) that turning upright makes into `rect` of the upright image. A crop can
+/// then be cut before orienting, from the smaller stored-orientation pixels.
+pub fn rect_to_stored(
+    orientation: Orientation,
+    (stored_width, stored_height): (f64, f64),
+    (left, top, width, height): (f64, f64, f64, f64),
+) -> (f64, f64, f64, f64) {
+    let (sw, sh) = (stored_width, stored_height);
+    // Where the upright point (x, y) is in the stored image (continuous coordinates).
+    let to_stored = |x: f64, y: f64| match orientation {
+        Orientation::NoTransforms => (x, y),
+        Orientation::FlipHorizontal => (sw - x, y),
+        Orientation::Rotate180 => (sw - x, sh - y),
+        Orientation::FlipVertical => (x, sh - y),
+        Orientation::Rotate90FlipH => (y, x),
+        Orientation::Rotate90 => (y, sh - x),
+        Orientation::Rotate270FlipH => (sw - y, sh - x),
+        Orientation::Rotate270 => (sw - y, x),
+    };
+    let (x0, y0) = to_stored(left, top);
+    let (x1, y1) = to_stored(left + width, top + height);
+    (x0.min(x1), y0.min(y1), (x1 - x0).abs(), (y1 - y0).abs())
+}
+
 /// Turns `canvas` upright. A tiled copy rather than `image`'s rotate, which walks the source
 /// column by column and costs more on a 5 MP variant than the resize that made it.
 pub fn apply(canvas: Canvas, orientation: Orientation) -> Result<Canvas, ProcessError> {
@@ -93,6 +118,54 @@ fn transform<const C: usize>(
 mod tests {
     use super::*;
     use image::DynamicImage;
+
+    /// Pixels (left, top, width, height) of `canvas`, copied.
+    fn cut(canvas: &Canvas, (l, t, w, h): (usize, usize, usize, usize)) -> Canvas {
+        let c = canvas.channels();
+        let stride = canvas.width as usize * c;
+        let mut data = Vec::new();
+        for y in t..t + h {
+            data.extend_from_slice(&canvas.data[y * stride + l * c..y * stride + (l + w) * c]);
+        }
+        Canvas {
+            width: w as u32,
+            height: h as u32,
+            has_alpha: canvas.has_alpha,
+            data,
+        }
+    }
+
+    #[test]
+    fn an_off_centre_crop_cut_before_orienting_is_the_same_crop_after() {
+        let (w, h) = (11u32, 7u32);
+        let stored = Canvas {
+            width: w,
+            height: h,
+            has_alpha: false,
+            data: (0..w * h * 3).map(|i| (i % 251) as u8).collect(),
+        };
+        for n in 1..=8 {
+            let o = Orientation::from_exif(n).unwrap();
+            let upright = apply(stored.clone(), o).unwrap();
+            for rect in [(0, 0, 2, 3), (1, 2, 3, 1), (3, 1, 1, 4)] {
+                let (l, t, cw, ch) = rect;
+                if l + cw > upright.width as usize || t + ch > upright.height as usize {
+                    continue;
+                }
+                let expected = cut(&upright, rect);
+                let (sl, st, sw, sh) = rect_to_stored(
+                    o,
+                    (f64::from(w), f64::from(h)),
+                    (l as f64, t as f64, cw as f64, ch as f64),
+                );
+                let from_stored = cut(
+                    &stored,
+                    (sl as usize, st as usize, sw as usize, sh as usize),
+                );
+                assert_eq!(apply(from_stored, o).unwrap(), expected, "{n} {rect:?}");
+            }
+        }
+    }
 
     #[test]
     fn matches_the_image_crate_for_every_orientation() {

@@ -1,7 +1,9 @@
 //! Geometry of each variant and the SIMD resize itself (fast_image_resize picks SSE4.1, AVX2 or
-//! NEON at run time). Never upscales; `cover` crops the centre.
+//! NEON at run time). Never upscales; `cover` crops around a focal point.
 
+use super::attention::FocalPoint;
 use super::canvas::Canvas;
+use super::orient;
 use crate::error::ProcessError;
 use crate::spec::{Fit, Variant};
 use fast_image_resize::images::{Image, ImageRef};
@@ -21,17 +23,26 @@ impl Geometry {
         self.crop.is_none() && self.width == src_width && self.height == src_height
     }
 
-    /// The same geometry for a source stored rotated by 90 degrees (`swap`). Crops are always
-    /// centred, and a centred rectangle stays centred under any flip or rotation, so only
-    /// the axes trade places.
-    pub fn in_stored_orientation(&self, swap: bool) -> Geometry {
-        if !swap {
-            return *self;
-        }
+    /// The same geometry for a source stored as `stored` (width, height) that `orientation`
+    /// turns upright: the output's axes trade places when it turns by 90 degrees, and the
+    /// crop becomes the stored rectangle that turns into it.
+    pub fn in_stored_orientation(
+        &self,
+        orientation: image::metadata::Orientation,
+        (stored_width, stored_height): (u32, u32),
+    ) -> Geometry {
+        let (width, height) = if orient::swaps_axes(orientation) {
+            (self.height, self.width)
+        } else {
+            (self.width, self.height)
+        };
+        let stored = (f64::from(stored_width), f64::from(stored_height));
         Geometry {
-            width: self.height,
-            height: self.width,
-            crop: self.crop.map(|(left, top, w, h)| (top, left, h, w)),
+            width,
+            height,
+            crop: self
+                .crop
+                .map(|rect| orient::rect_to_stored(orientation, stored, rect)),
         }
     }
 }
@@ -73,24 +84,29 @@ pub fn cheapest_source<'a>(
     )
 }
 
-pub fn plan(src_width: u32, src_height: u32, variant: &Variant) -> Geometry {
+/// The geometry of `variant` for an upright source of `src_width` x `src_height`. A `cover`
+/// crop is the largest region with the box's aspect ratio, centred on `focus` as far as the
+/// image's edges allow.
+pub fn plan(src_width: u32, src_height: u32, variant: &Variant, focus: FocalPoint) -> Geometry {
     let (w, h) = (f64::from(src_width), f64::from(src_height));
     let box_w = f64::from(variant.width);
     match (variant.fit, variant.height) {
         (Fit::Cover, Some(box_h)) => {
             let box_h = f64::from(box_h);
-            // Largest centred region with the box's aspect ratio...
+            // Largest region with the box's aspect ratio...
             let crop_w = w.min(h * box_w / box_h);
             let crop_h = h.min(w * box_h / box_w);
-            let left = (w - crop_w) / 2.0;
-            let top = (h - crop_h) / 2.0;
+            // Whole source pixels: a crop at the output's own size is then a plain copy.
+            let left = (focus.x * w - crop_w / 2.0).round().clamp(0.0, w - crop_w);
+            let top = (focus.y * h - crop_h / 2.0).round().clamp(0.0, h - crop_h);
             // ...scaled down to the box, or kept at its own size when smaller (no upscaling).
             let (width, height) = if crop_w >= box_w {
                 (variant.width, box_h as u32)
             } else {
                 (round_side(crop_w), round_side(crop_h))
             };
-            let crop = if left.abs() < 1e-9 && top.abs() < 1e-9 {
+            // The whole frame already has the box's shape: no crop, whatever the focus.
+            let crop = if (w - crop_w).abs() < 1e-9 && (h - crop_h).abs() < 1e-9 {
                 None
             } else {
                 Some((left, top, crop_w, crop_h))
@@ -171,28 +187,55 @@ mod tests {
             quality: 80,
             progressive: false,
             speed: None,
+            focus: None,
         }
     }
 
     #[test]
     fn inside_keeps_aspect_and_never_upscales() {
-        let g = plan(4000, 3000, &variant(2048, None, Fit::Inside));
+        let g = plan(
+            4000,
+            3000,
+            &variant(2048, None, Fit::Inside),
+            FocalPoint::CENTRE,
+        );
         assert_eq!((g.width, g.height), (2048, 1536));
-        let g = plan(3000, 4000, &variant(1024, Some(1024), Fit::Inside));
+        let g = plan(
+            3000,
+            4000,
+            &variant(1024, Some(1024), Fit::Inside),
+            FocalPoint::CENTRE,
+        );
         assert_eq!((g.width, g.height), (768, 1024));
-        let g = plan(300, 200, &variant(2048, None, Fit::Inside));
+        let g = plan(
+            300,
+            200,
+            &variant(2048, None, Fit::Inside),
+            FocalPoint::CENTRE,
+        );
         assert_eq!((g.width, g.height), (300, 200));
         assert!(g.is_identity(300, 200));
     }
 
     #[test]
-    fn cover_crops_the_centre() {
-        let g = plan(4000, 3000, &variant(256, Some(256), Fit::Cover));
+    fn cover_crops_around_the_focus_within_the_image() {
+        let thumb = variant(256, Some(256), Fit::Cover);
+        let g = plan(4000, 3000, &thumb, FocalPoint::CENTRE);
         assert_eq!((g.width, g.height), (256, 256));
         assert_eq!(g.crop, Some((500.0, 0.0, 3000.0, 3000.0)));
         // Smaller than the box: the largest centred square, not enlarged.
-        let g = plan(200, 100, &variant(256, Some(256), Fit::Cover));
+        let g = plan(200, 100, &thumb, FocalPoint::CENTRE);
         assert_eq!((g.width, g.height), (100, 100));
         assert_eq!(g.crop, Some((50.0, 0.0, 100.0, 100.0)));
+        // Off centre: the square moves towards the focus until it meets the edge.
+        let at = |x, y| FocalPoint::new(x, y).unwrap();
+        let g = plan(4000, 3000, &thumb, at(0.25, 0.1));
+        assert_eq!(g.crop, Some((0.0, 0.0, 3000.0, 3000.0)));
+        let g = plan(4000, 3000, &thumb, at(0.6, 0.5));
+        assert_eq!(g.crop, Some((900.0, 0.0, 3000.0, 3000.0)));
+        let g = plan(3000, 4000, &thumb, at(0.5, 0.3));
+        assert_eq!(g.crop, Some((0.0, 0.0, 3000.0, 3000.0)));
+        let g = plan(3000, 4000, &thumb, at(0.5, 0.9));
+        assert_eq!(g.crop, Some((0.0, 1000.0, 3000.0, 3000.0)));
     }
 }
