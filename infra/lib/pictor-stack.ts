@@ -88,7 +88,9 @@ export const DEFAULT_SIZES: Record<FunctionName, FunctionSize> = {
   // Runs the ingest handler: a removal that makes an older version current again (or a
   // restore) is ingested like an upload.
   cleanup: { memoryMb: 1769, timeoutSeconds: 120 },
-  query: { memoryMb: 256, timeoutSeconds: 10 },
+  // PUT /assets/{id}/focus decodes the original and cuts the cover renditions again in the
+  // query function: room for a 12 MP decode, and within the HTTP API's 30-second limit.
+  query: { memoryMb: 1024, timeoutSeconds: 29 },
   reprocess: { memoryMb: 1769, timeoutSeconds: 300 },
   report: { memoryMb: 1024, timeoutSeconds: 900 },
   // Lists the uploads, the table and the renditions, and ingests what it finds missing.
@@ -205,6 +207,8 @@ export class PictorStack extends Stack {
       ...spec,
       PICTOR_ADMIN_SCOPE: props.admins?.scope ?? '',
       PICTOR_ADMIN_GROUP: props.admins?.group ?? '',
+      // A focal point set through the API re-cuts the asset here and announces the change.
+      ...eventBus,
     });
 
     this.ingestTrigger = new QueueTrigger(this, 'IngestQueue', {
@@ -262,7 +266,7 @@ export class PictorStack extends Stack {
     );
 
     this.grantLeastPrivilege(uploadPrefix);
-    this.appEvents([ingest, cleanup, reprocess, reconcile], logRetention, removalPolicy);
+    this.appEvents([ingest, cleanup, reprocess, reconcile, query], logRetention, removalPolicy);
     this.api = this.queryApi(query, props, logRetention, removalPolicy);
     // The page on the CDN calls the API and posts upload forms from the CDN's origin.
     const pageOrigin = this.cdn ? [`https://${this.cdn.distributionDomainName}`] : [];
@@ -317,9 +321,14 @@ export class PictorStack extends Stack {
 
     // Presigned URLs and upload forms carry the signer's rights: reading renditions, and
     // writing (a form) or deleting (DELETE /assets/{id}) originals under the upload prefix.
-    allow(query, ['s3:GetObject'], [renditionObjects]);
-    allow(query, ['s3:PutObject', 's3:DeleteObject'], [originals]);
-    allow(query, ['dynamodb:GetItem', 'dynamodb:Query'], [table.tableArn, indexes]);
+    // PUT /assets/{id}/focus reads the original, replaces the cover renditions and writes
+    // the record (conditionally, as every writer does).
+    allow(query, ['s3:GetObject'], [renditionObjects, originals]);
+    allow(query, ['s3:PutObject', 's3:DeleteObject'], [originals, renditionObjects]);
+    allow(query, ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem'], [
+      table.tableArn,
+      indexes,
+    ]);
 
     allow(reprocess, ['s3:GetObject'], [originals]);
     allow(reprocess, ['s3:ListBucket'], [uploads.bucketArn]);
@@ -377,11 +386,12 @@ export class PictorStack extends Stack {
       },
     });
     const integration = new HttpLambdaIntegration('Query', query.fn);
-    const { GET, POST, DELETE } = apigwv2.HttpMethod;
+    const { GET, POST, PUT, DELETE } = apigwv2.HttpMethod;
     const routes: [string, apigwv2.HttpMethod[]][] = [
       ['/assets', [GET]],
       ['/assets/{id}', [GET, DELETE]],
       ['/assets/{id}/srcset', [GET]],
+      ['/assets/{id}/focus', [PUT]],
       ['/uploads', [POST]],
     ];
     for (const [path, methods] of routes) {
@@ -491,7 +501,7 @@ export class PictorStack extends Stack {
     const cfn = this.api.node.defaultChild as apigwv2.CfnApi;
     cfn.corsConfiguration = {
       allowOrigins: [...origins],
-      allowMethods: ['GET', 'POST', 'DELETE'],
+      allowMethods: ['GET', 'POST', 'PUT', 'DELETE'],
       allowHeaders: ['authorization', 'content-type'],
       maxAge: 3000,
     };

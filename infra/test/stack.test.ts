@@ -236,7 +236,7 @@ describe('least privilege', () => {
     const expected: Record<string, string[]> = {
       Ingest: [...tracing, ...sqsConsume, ...converging, 'events:PutEvents'],
       Cleanup: [...tracing, ...sqsConsume, ...converging, 'events:PutEvents'],
-      Query: [...tracing, 's3:GetObject', 's3:PutObject', 's3:DeleteObject', 'dynamodb:GetItem', 'dynamodb:Query'],
+      Query: [...tracing, 's3:GetObject', 's3:PutObject', 's3:DeleteObject', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'events:PutEvents'],
       Reprocess: [...tracing, 's3:GetObject', 's3:ListBucket', 's3:PutObject', 's3:DeleteObject', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'sqs:SendMessage', 'events:PutEvents'],
       Report: [...tracing, 'dynamodb:Query', 's3:PutObject', 's3:GetObject'],
       Reconcile: [...tracing, ...converging, 's3:PutObject', 'dynamodb:Query', 'events:PutEvents'],
@@ -257,7 +257,7 @@ describe('least privilege', () => {
     );
     const [busId] = Object.keys(resources(template, 'AWS::Events::EventBus'));
     const puts = statements.filter((s: any) => [s.Action].flat().includes('events:PutEvents'));
-    assert.equal(puts.length, 4);
+    assert.equal(puts.length, 5);
     for (const s of puts) {
       assert.deepEqual(s.Resource, { 'Fn::GetAtt': [busId, 'Arn'] });
     }
@@ -280,6 +280,7 @@ describe('query, reprocess and report', () => {
       'GET /assets/{id}',
       'GET /assets/{id}/srcset',
       'POST /uploads',
+      'PUT /assets/{id}/focus',
     ]);
     for (const r of routes) assert.equal(r.Properties.AuthorizationType, 'AWS_IAM');
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
@@ -287,6 +288,15 @@ describe('query, reprocess and report', () => {
       DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
       AccessLogSettings: Match.objectLike({ DestinationArn: Match.anyValue() }),
     });
+  });
+
+  test('the query function has room to re-cut crops within the API time limit', () => {
+    const fns = Object.values(resources(template, 'AWS::Lambda::Function')) as any[];
+    const query = fns.find((f) => f.Properties.Environment?.Variables?.PICTOR_ADMIN_GROUP !== undefined);
+    assert.ok(query, 'the query function');
+    assert.ok(query.Properties.MemorySize >= 1024, `${query.Properties.MemorySize} MB`);
+    assert.ok(query.Properties.Timeout < 30, 'an HTTP API waits 30 s at most');
+    assert.ok(query.Properties.Environment.Variables.PICTOR_EVENT_BUS, 'announces re-cut assets');
   });
 
   test('JWT authorization as a prop', () => {
@@ -377,7 +387,7 @@ describe('creator platform', () => {
     withCors.hasResourceProperties('AWS::ApiGatewayV2::Api', {
       CorsConfiguration: Match.objectLike({
         AllowOrigins: ['https://app.example', page],
-        AllowMethods: ['GET', 'POST', 'DELETE'],
+        AllowMethods: ['GET', 'POST', 'PUT', 'DELETE'],
       }),
     });
   });
