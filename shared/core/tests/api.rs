@@ -493,3 +493,157 @@ async fn srcset_puts_avif_first() {
         "{avif}"
     );
 }
+
+fn put_focus(id: &AssetId, body: &str, by: Option<Caller>) -> ApiRequest {
+    ApiRequest {
+        method: "PUT".into(),
+        path: format!("/assets/{id}/focus"),
+        query: Vec::new(),
+        caller: by,
+        body: body.as_bytes().to_vec(),
+    }
+}
+
+fn key_of(asset: &serde_json::Value, name: &str, format: &str) -> String {
+    asset["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == name && v["format"] == format)
+        .unwrap_or_else(|| panic!("no {name} {format} in {asset}"))["path"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test]
+async fn a_focal_point_set_by_hand_recuts_the_crops_and_outlives_a_reprocess() {
+    let dir = tempfile::tempdir().unwrap();
+    let (without, ids) = seeded(dir.path()).await;
+    let anas = &ids[0];
+    let refused = without
+        .handle(&put_focus(anas, r#"{"x":0,"y":0.5}"#, creator("ana")))
+        .await;
+    assert_eq!(refused.status, 405, "no refocus configured");
+
+    let db = dir.path().join("assets.db");
+    let ingestor = |spec: Spec| {
+        Ingestor::new(
+            Arc::new(Pipeline::new(spec).unwrap()),
+            FsOriginals,
+            FsBlobStore::new(dir.path()),
+            SqliteAssetStore::open(&db).unwrap(),
+        )
+    };
+    let api = Api::new(
+        SqliteAssetStore::open(&db).unwrap(),
+        BaseUrl("https://cdn.example.test/".into()),
+    )
+    .with_refocus(Arc::new(ingestor(Spec::default())));
+    let client = Client(router(api));
+    let before = client
+        .handle(&get(&format!("/assets/{anas}"), &[]).by(creator("ana")))
+        .await
+        .body;
+    assert_eq!(before["focus"]["origin"], "auto");
+
+    let set = client
+        .handle(&put_focus(anas, r#"{"x":0,"y":0.5}"#, creator("ana")))
+        .await;
+    assert_eq!(set.status, 200, "{}", set.body);
+    assert_eq!(
+        set.body["focus"],
+        json!({"x": 0.0, "y": 0.5, "origin": "manual"})
+    );
+    for format in ["jpeg", "webp"] {
+        assert_ne!(
+            key_of(&before, "thumb", format),
+            key_of(&set.body, "thumb", format)
+        );
+        assert_eq!(
+            key_of(&before, "md", format),
+            key_of(&set.body, "md", format)
+        );
+        assert!(!dir.path().join(key_of(&before, "thumb", format)).exists());
+    }
+    // The thumbnail is the left square of the 600x400 photo now, not the centre one.
+    let thumb = image::open(dir.path().join(key_of(&set.body, "thumb", "webp")))
+        .unwrap()
+        .into_rgba8();
+    let photo = image::open(dir.path().join(key_of(&set.body, "xl", "webp"))).unwrap();
+    let side = photo.height();
+    let left = image::imageops::resize(
+        &photo.crop_imm(0, 0, side, side).into_rgba8(),
+        256,
+        256,
+        image::imageops::FilterType::Lanczos3,
+    );
+    let centre = image::imageops::resize(
+        &photo
+            .crop_imm((photo.width() - side) / 2, 0, side, side)
+            .into_rgba8(),
+        256,
+        256,
+        image::imageops::FilterType::Lanczos3,
+    );
+    let (to_left, to_centre) = (common::psnr(&thumb, &left), common::psnr(&thumb, &centre));
+    assert!(
+        to_left > 28.0 && to_left > to_centre + 6.0,
+        "{to_left:.1} / {to_centre:.1} dB"
+    );
+
+    for (request, status) in [
+        (put_focus(anas, r#"{"x":0,"y":0.5}"#, creator("bo")), 404),
+        (put_focus(anas, r#"{"x":0.5,"y":-1}"#, creator("ana")), 400),
+        (put_focus(anas, r#"{"x":0.5}"#, creator("ana")), 400),
+        (
+            put_focus(&ids[3], r#"{"x":0.5,"y":0.5}"#, creator("ana")),
+            409,
+        ),
+        (put_focus(anas, r#"{"x":0.5,"y":0.5}"#, None), 401),
+    ] {
+        let response = client.handle(&request).await;
+        assert_eq!(response.status, status, "{}", response.body);
+    }
+
+    // A spec change makes everything again; the point set by hand stays.
+    let mut spec = Spec::default();
+    spec.variants.iter_mut().for_each(|v| v.quality = 70);
+    let outcome = ingestor(spec)
+        .ingest(
+            &place(&dir.path().join("inbox"), "ana/a.jpg", "photos/coffee.jpg")
+                .with_creator(Some("ana".into())),
+            Intent::Reprocess,
+        )
+        .await
+        .unwrap();
+    let focus = outcome
+        .asset()
+        .unwrap()
+        .image
+        .as_ref()
+        .unwrap()
+        .focus
+        .unwrap();
+    assert_eq!((focus.x, focus.y), (0.0, 0.5));
+    assert_eq!(focus.origin, pictor_core::pipeline::FocusOrigin::Manual);
+
+    // Another picture at the same place starts from its own point.
+    let replaced = ingestor(Spec::default())
+        .ingest(
+            &place(&dir.path().join("inbox"), "ana/a.jpg", "photos/rocket.jpg")
+                .with_creator(Some("ana".into())),
+            Intent::Upload,
+        )
+        .await
+        .unwrap();
+    let focus = replaced
+        .asset()
+        .unwrap()
+        .image
+        .as_ref()
+        .unwrap()
+        .focus
+        .unwrap();
+    assert_eq!(focus.origin, pictor_core::pipeline::FocusOrigin::Auto);
+}
