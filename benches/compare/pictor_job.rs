@@ -1,7 +1,7 @@
 //! Pictor contender of the side-by-side comparison: the job of `job.json` through the public
 //! API (`Spec` + `Pipeline`), one process per image.
 //!
-//! pictor_job SRC OUT_DIR jpeg|webp JOB_JSON WATERMARK_PNG
+//! pictor_job SRC OUT_DIR jpeg|webp|avif|png JOB_JSON WATERMARK_PNG
 
 use pictor_core::spec::{Anchor, Color, Fit, OutputFormat, Variant};
 use pictor_core::{Pipeline, Spec};
@@ -13,6 +13,7 @@ struct Job {
     widths: Vec<u32>,
     jpeg: Quality,
     webp: Quality,
+    avif: Avif,
     watermark: Mark,
     background: [u8; 3],
 }
@@ -20,6 +21,17 @@ struct Job {
 #[derive(Deserialize)]
 struct Quality {
     quality: u8,
+}
+
+#[derive(Deserialize)]
+struct Avif {
+    pictor: AvifSettings,
+}
+
+#[derive(Deserialize)]
+struct AvifSettings {
+    quality: u8,
+    speed: u8,
 }
 
 #[derive(Deserialize)]
@@ -32,12 +44,21 @@ struct Mark {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [src, out_dir, format, job, watermark] = args.as_slice() else {
-        return Err("usage: pictor_job SRC OUT_DIR jpeg|webp JOB_JSON WATERMARK_PNG".into());
+        return Err(
+            "usage: pictor_job SRC OUT_DIR jpeg|webp|avif|png JOB_JSON WATERMARK_PNG".into(),
+        );
     };
     let job: Job = serde_json::from_slice(&std::fs::read(job)?)?;
-    let (format, quality) = match format.as_str() {
-        "jpeg" => (OutputFormat::Jpeg, job.jpeg.quality),
-        "webp" => (OutputFormat::Webp, job.webp.quality),
+    let (format, quality, speed) = match format.as_str() {
+        "jpeg" => (OutputFormat::Jpeg, job.jpeg.quality, None),
+        "webp" => (OutputFormat::Webp, job.webp.quality, None),
+        "avif" => (
+            OutputFormat::Avif,
+            job.avif.pictor.quality,
+            Some(job.avif.pictor.speed),
+        ),
+        // The lossless reference the AVIF files' SSIM is measured against.
+        "png" => (OutputFormat::Png, 100, None),
         other => return Err(format!("unknown format {other}").into()),
     };
     let mut spec = Spec {
@@ -52,7 +73,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 format,
                 quality,
                 progressive: false,
-                speed: None,
+                speed,
                 focus: None,
             })
             .collect(),

@@ -24,11 +24,17 @@ def main(src, out_dir, fmt, job_path, watermark_path):
         out = out.composite2(mark.cast("uchar"), "over", x=out.width - mark.width - m, y=out.height - mark.height - m)
         if bands == 3:
             out = out[0:3]
-        name = os.path.join(out_dir, f"{w}.{'jpg' if fmt == 'jpeg' else 'webp'}")
+        ext = {"jpeg": "jpg", "webp": "webp", "avif": "avif", "png": "png"}[fmt]
+        name = os.path.join(out_dir, f"{w}.{ext}")
         if fmt == "jpeg":
             out.write_to_file(name, Q=job["jpeg"]["quality"], subsample_mode="on", strip=True)
-        else:
+        elif fmt == "webp":
             out.write_to_file(name, Q=job["webp"]["quality"], effort=job["webp"]["method"], strip=True)
+        elif fmt == "avif":
+            out.write_to_file(name, Q=job["avif"]["quality"], effort=job["avif"]["effort"], compression="av1", strip=True)
+        else:
+            # The lossless reference the AVIF files' SSIM is measured against.
+            out.write_to_file(name, compression=1, strip=True)
 
 
 if __name__ == "__main__":

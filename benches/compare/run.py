@@ -3,9 +3,12 @@
 
 Installs the peers under target/peers (never tracked), builds Pictor's contender, runs every
 contender on every image, single-threaded and with default threading, a warm-up then --runs
-timed runs each, and writes benches/RESULTS.md and benches/results.svg.
+timed runs each, and writes benches/RESULTS.md and benches/results.svg. AVIF runs
+single-threaded against sharp and pyvips only (AVIF encodes take seconds, and both use the
+same encoder Pillow's plugin does), and each contender's AVIF files get an SSIM against its
+own lossless output of the same job.
 
-    python3 benches/compare/run.py [--runs 5] [--corpus DIR]
+    python3 benches/compare/run.py [--runs 5] [--corpus DIR] [--formats jpeg,webp,avif]
 """
 import argparse
 import json
@@ -23,6 +26,9 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 PEERS = ROOT / "target" / "peers"
 CONTENDERS = ["pictor", "pyvips", "sharp", "pillow"]
+FORMATS = ["jpeg", "webp", "avif"]
+AVIF_CONTENDERS = ["pictor", "pyvips", "sharp"]
+EXTENSIONS = {"jpeg": "jpg", "webp": "webp", "avif": "avif", "png": "png"}
 SINGLE_THREAD_ENV = {
     "VIPS_CONCURRENCY": "1",
     "PICTOR_SINGLE_THREAD": "1",
@@ -46,7 +52,8 @@ def install():
     shutil.copy(HERE / "sharp_job.mjs", node / "sharp_job.mjs")
     py = PEERS / "py"
     if not (py / "pyvips").exists() or not (py / "PIL").exists():
-        sh(sys.executable, "-m", "pip", "install", "--quiet", "--target", py, "pyvips", "pyvips-binary", "pillow")
+        # numpy: the SSIM of the AVIF files; Pillow's AVIF plugin decodes them.
+        sh(sys.executable, "-m", "pip", "install", "--quiet", "--target", py, "pyvips", "pyvips-binary", "pillow", "numpy")
     if platform.machine() in ("x86_64", "AMD64") and shutil.which("nasm") is None:
         # Without it the JPEG encoder builds without SIMD and the comparison would be unfair.
         sys.exit("nasm is needed to build the JPEG encoder's SIMD code: apt-get install nasm")
@@ -64,9 +71,11 @@ def command(contender, src, out, fmt, job, watermark):
     return ["node", PEERS / "node" / "sharp_job.mjs", *args]
 
 
-def measure(cmd, env):
-    """Wall seconds, CPU seconds, peak RSS (MiB) and bytes written by one run."""
-    with tempfile.TemporaryDirectory() as out:
+def measure(cmd, env, keep=None):
+    """Wall seconds, CPU seconds, peak RSS (MiB) and bytes written by one run; the files are
+    written to `keep` when it is given."""
+    with tempfile.TemporaryDirectory() as scratch:
+        out = str(keep) if keep else scratch
         cmd = [out if str(c) == "__OUT__" else str(c) for c in cmd]
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, env=env)
@@ -79,6 +88,56 @@ def measure(cmd, env):
         if files != 4:
             raise RuntimeError(f"{cmd} wrote {files} files, expected 4")
     return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, written
+
+
+SSIM_SCRIPT = r"""
+import sys
+import numpy as np
+from PIL import Image
+
+def luma(path):
+    img = Image.open(path).convert("RGBA")
+    white = Image.new("RGBA", img.size, (255, 255, 255, 255))
+    rgb = np.asarray(Image.alpha_composite(white, img).convert("RGB"), dtype=np.float64)
+    return rgb @ [0.299, 0.587, 0.114]
+
+def blur(a):
+    # The usual 11-tap Gaussian window, sigma 1.5, applied along both axes.
+    x = np.arange(11) - 5
+    k = np.exp(-(x ** 2) / (2 * 1.5 ** 2))
+    k /= k.sum()
+    a = np.apply_along_axis(lambda r: np.convolve(r, k, mode="valid"), 1, a)
+    return np.apply_along_axis(lambda c: np.convolve(c, k, mode="valid"), 0, a)
+
+def ssim(a, b):
+    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+    ma, mb = blur(a), blur(b)
+    va, vb, cov = blur(a * a) - ma * ma, blur(b * b) - mb * mb, blur(a * b) - ma * mb
+    s = ((2 * ma * mb + c1) * (2 * cov + c2)) / ((ma * ma + mb * mb + c1) * (va + vb + c2))
+    return float(s.mean())
+
+pairs = sys.argv[1:]
+total = weight = 0.0
+for encoded, reference in zip(pairs[::2], pairs[1::2]):
+    a, b = luma(reference), luma(encoded)
+    total += ssim(a, b) * a.size
+    weight += a.size
+print(total / weight)
+"""
+
+
+def ssim(contender, src, job_path, watermark, widths, env):
+    """SSIM of the contender's AVIF files against its own PNG files of the same job, weighted
+    by pixels over the four widths."""
+    with tempfile.TemporaryDirectory() as avif, tempfile.TemporaryDirectory() as png:
+        measure(command(contender, src, "__OUT__", "avif", job_path, watermark), env, keep=avif)
+        measure(command(contender, src, "__OUT__", "png", job_path, watermark), env, keep=png)
+        pairs = []
+        for w in widths:
+            pairs += [Path(avif) / f"{w}.avif", Path(png) / f"{w}.png"]
+        out = subprocess.run([sys.executable, "-c", SSIM_SCRIPT, *map(str, pairs)],
+                             env=env, capture_output=True, text=True, check=True).stdout
+        return float(out.strip())
 
 
 def versions():
@@ -113,7 +172,8 @@ def chart(rows, path):
     colours = {"pictor": "#d9480f", "pyvips": "#1971c2", "sharp": "#2f9e44", "pillow": "#868e96"}
     bar_h, gap, left, width = 14, 18, 230, 520
     top = 40
-    height = top + len(groups) * (len(CONTENDERS) * bar_h + gap) + 30
+    per_group = [sum(1 for r in rows if (r["image"], r["format"], r["mode"]) == (g[0], g[1], "single")) for g in groups]
+    height = top + sum(n * bar_h + gap for n in per_group) + 30
     biggest = max(r["wall"] for r in rows if r["mode"] == "single")
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + width + 120}" height="{height}" font-family="sans-serif" font-size="12">',
            f'<text x="10" y="22" font-size="14" font-weight="bold">Median wall time per image, single-threaded (shorter is better)</text>']
@@ -121,7 +181,9 @@ def chart(rows, path):
     for image, fmt in groups:
         out.append(f'<text x="10" y="{y + bar_h * 2 + 4}">{image} → {fmt}</text>')
         for c in CONTENDERS:
-            r = next(r for r in rows if (r["image"], r["format"], r["mode"], r["contender"]) == (image, fmt, "single", c))
+            r = next((r for r in rows if (r["image"], r["format"], r["mode"], r["contender"]) == (image, fmt, "single", c)), None)
+            if r is None:
+                continue
             w = max(1, r["wall"] / biggest * width)
             out.append(f'<rect x="{left}" y="{y}" width="{w:.1f}" height="{bar_h - 2}" fill="{colours[c]}"/>')
             out.append(f'<text x="{left + w + 4:.1f}" y="{y + bar_h - 4}">{c} {r["wall"] * 1000:.0f} ms</text>')
@@ -139,6 +201,7 @@ def main():
     ap.add_argument("--report-only", action="store_true", help="rewrite RESULTS.md from the last run's data")
     ap.add_argument("--lambda-only", action="store_true", help="measure only the function's size and cold start")
     ap.add_argument("--skip-lambda", action="store_true", help="keep the last measurement of the function's size and cold start")
+    ap.add_argument("--formats", default=",".join(FORMATS), help="measure only these formats, keeping the last run's rows of the others")
     args = ap.parse_args()
     saved = PEERS / "results.json"
     if args.lambda_only:
@@ -155,25 +218,32 @@ def main():
     watermark = corpus / job["watermark"]["file"]
     if not args.skip_install:
         install()
+    formats = [f for f in args.formats.split(",") if f]
+    unknown = set(formats) - set(FORMATS)
+    if unknown:
+        sys.exit(f"unknown formats {sorted(unknown)}; choose from {FORMATS}")
     rows = []
+    if saved.exists() and set(formats) != set(FORMATS):
+        rows = [r for r in json.loads(saved.read_text())["rows"] if r["format"] not in formats]
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     for image in job["images"]:
         src = corpus / image
-        for fmt in ["jpeg", "webp"]:
-            for mode in ["single", "default"]:
+        for fmt in formats:
+            contenders = AVIF_CONTENDERS if fmt == "avif" else CONTENDERS
+            for mode in ["single"] if fmt == "avif" else ["single", "default"]:
                 env = dict(os.environ, PYTHONPATH=str(PEERS / "py"))
                 if mode == "single":
                     env.update(SINGLE_THREAD_ENV)
-                cmds = {c: command(c, src, "__OUT__", fmt, job_path, watermark) for c in CONTENDERS}
+                cmds = {c: command(c, src, "__OUT__", fmt, job_path, watermark) for c in contenders}
                 for cmd in cmds.values():
                     measure(cmd, env)  # warm-up: page cache, lazy loading
                 # Round-robin, so a burst of load on a shared machine hits every contender
                 # alike instead of skewing one contender's runs.
-                runs = {c: [] for c in CONTENDERS}
+                runs = {c: [] for c in contenders}
                 for _ in range(args.runs):
                     for contender, cmd in cmds.items():
                         runs[contender].append(measure(cmd, env))
-                for contender in CONTENDERS:
+                for contender in contenders:
                     mine = runs[contender]
                     row = {
                         "image": image, "format": fmt, "mode": mode, "contender": contender,
@@ -182,8 +252,10 @@ def main():
                         "rss": statistics.median(r[2] for r in mine),
                         "bytes": mine[-1][3],
                     }
+                    if fmt == "avif":
+                        row["ssim"] = ssim(contender, src, job_path, watermark, job["widths"], env)
                     rows.append(row)
-                    print(f"{image} {fmt} {mode} {contender}: {row['wall'] * 1000:.0f} ms, {row['rss']:.0f} MiB, {row['bytes']} B", flush=True)
+                    print(f"{image} {fmt} {mode} {contender}: {row['wall'] * 1000:.0f} ms, {row['rss']:.0f} MiB, {row['bytes']} B {row.get('ssim', '')}", flush=True)
                 saved.write_text(json.dumps({"runs": args.runs, "rows": rows, "date": started}, indent=1))
     if not args.skip_lambda:
         measure_lambda(corpus, args.runs)
@@ -249,6 +321,20 @@ def lambda_lines():
     ]
 
 
+def avif_lines():
+    job = json.loads((HERE / "job.json").read_text())
+    a = job["avif"]
+    return [
+        f"sharp and pyvips: `quality`/`Q` {a['quality']}, `effort` {a['effort']} (libheif with libaom). Pictor:",
+        f"`quality = {a['pictor']['quality']}`, `speed = {a['pictor']['speed']}` (rav1e through ravif), the quality chosen so that its",
+        "files are no larger than sharp's. The scales of the two encoders differ, so the same number",
+        "is not the same quality: SSIM (luma, 11-tap Gaussian window, over the four files weighted by",
+        "pixels, each against the same contender's lossless PNG output of the same job) says what each",
+        "file kept. Pillow is left out: its AVIF plugin uses the same libaom.",
+        "",
+    ]
+
+
 def write_results(rows, runs, peer_versions, measured):
     lines = [
         "# Side-by-side results",
@@ -256,7 +342,7 @@ def write_results(rows, runs, peer_versions, measured):
         "Written by `python3 benches/compare/run.py`; do not edit by hand. The job is defined once in",
         "`benches/compare/job.json`: decode once, auto-orient, widths 2048/1024/512/256 (keep aspect,",
         "never upscale, Lanczos3), watermark PNG at 20% of the variant width and 50% opacity bottom-right,",
-        "JPEG q82 4:2:0 or WebP q80 method 4, write the four files. One process per image; each figure is",
+        "JPEG q82 4:2:0, WebP q80 method 4 or AVIF (see its section), write the four files. One process per image; each figure is",
         f"the median of {runs} runs after a warm-up, measured in the same session for every contender, the",
         "contenders taking turns run by run.",
         "",
@@ -271,17 +357,26 @@ def write_results(rows, runs, peer_versions, measured):
         "![median wall time, single-threaded](results.svg)",
         "",
     ]
-    for fmt in ["jpeg", "webp"]:
+    for fmt in FORMATS:
         for mode in ["single", "default"]:
-            lines += [f"## {fmt.upper()} output, {'single-threaded' if mode == 'single' else 'default threading'}", "",
-                      "| image | contender | median wall ms | CPU ms | peak RSS MiB | output bytes | ratio to fastest peer |",
-                      "|---|---|---:|---:|---:|---:|---:|"]
+            if not any((r["format"], r["mode"]) == (fmt, mode) for r in rows):
+                continue
+            avif = fmt == "avif"
+            lines += [f"## {fmt.upper()} output, {'single-threaded' if mode == 'single' else 'default threading'}", ""]
+            if avif:
+                lines += avif_lines()
+            lines += ["| image | contender | median wall ms | CPU ms | peak RSS MiB | output bytes |"
+                      + (" SSIM |" if avif else "") + " ratio to fastest peer |",
+                      "|---|---|---:|---:|---:|---:|" + ("---:|" if avif else "") + "---:|"]
             for image in dict.fromkeys(r["image"] for r in rows):
                 group = [r for r in rows if (r["image"], r["format"], r["mode"]) == (image, fmt, mode)]
+                if not group:
+                    continue
                 fastest_peer = min(r["wall"] for r in group if r["contender"] != "pictor")
                 for r in group:
                     ratio = f"{r['wall'] / fastest_peer:.2f}" if r["contender"] == "pictor" else ""
-                    lines.append(f"| {image} | {r['contender']} | {r['wall'] * 1000:.0f} | {r['cpu'] * 1000:.0f} | {r['rss']:.0f} | {r['bytes']} | {ratio} |")
+                    quality = f" {r['ssim']:.4f} |" if avif else ""
+                    lines.append(f"| {image} | {r['contender']} | {r['wall'] * 1000:.0f} | {r['cpu'] * 1000:.0f} | {r['rss']:.0f} | {r['bytes']} |{quality} {ratio} |")
             lines.append("")
     lines += lambda_lines()
     (ROOT / "benches" / "RESULTS.md").write_text("\n".join(lines))

@@ -27,11 +27,16 @@ for (const w0 of job.widths) {
   const m = Math.round(w * wm.margin);
   let p = sharp(input).rotate().resize(w, h, { kernel: "lanczos3" });
   p = p.composite([{ input: mark, left: w - lw - m, top: h - lh - m }]);
-  const name = path.join(outDir, `${w0}.${fmt === "jpeg" ? "jpg" : "webp"}`);
+  const name = path.join(outDir, `${w0}.${{ jpeg: "jpg", webp: "webp", avif: "avif", png: "png" }[fmt]}`);
   if (fmt === "jpeg") {
     await p.flatten({ background: { r: job.background[0], g: job.background[1], b: job.background[2] } })
       .jpeg({ quality: job.jpeg.quality, chromaSubsampling: "4:2:0" }).toFile(name);
-  } else {
+  } else if (fmt === "webp") {
     await p.webp({ quality: job.webp.quality, effort: job.webp.method }).toFile(name);
+  } else if (fmt === "avif") {
+    await p.avif({ quality: job.avif.quality, effort: job.avif.effort }).toFile(name);
+  } else {
+    // The lossless reference the AVIF files' SSIM is measured against.
+    await p.png({ compressionLevel: 1 }).toFile(name);
   }
 }

@@ -77,6 +77,17 @@ fn fetch(url: &str) -> (u16, Vec<u8>) {
     (status, raw[split + 4..].to_vec())
 }
 
+/// Whether `bucket` holds `key` now.
+async fn object_exists(sdk: &aws_config::SdkConfig, bucket: &str, key: String) -> bool {
+    config::s3_client(sdk)
+        .head_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .is_ok()
+}
+
 struct Setup {
     query: Query,
     cdn: Query,
@@ -370,19 +381,7 @@ async fn a_creator_with_a_jwt_sees_and_deletes_only_their_own() {
             .status(),
         404
     );
-    let s3 = config::s3_client(&s.sdk);
-    let exists = |key: &'static str| {
-        let s3 = s3.clone();
-        let bucket = s.uploads_bucket.clone();
-        async move {
-            s3.head_object()
-                .bucket(bucket)
-                .key(key)
-                .send()
-                .await
-                .is_ok()
-        }
-    };
+    let exists = |key: &'static str| object_exists(&s.sdk, &s.uploads_bucket, key.to_string());
     assert!(
         exists("uploads/bo/b.jpg").await,
         "bo's original is untouched"
@@ -665,19 +664,7 @@ async fn a_focal_point_recuts_only_the_cover_renditions_in_the_bucket() {
             .unwrap()
             .to_string()
     };
-    let s3 = config::s3_client(&s.sdk);
-    let exists = |key: String| {
-        let s3 = s3.clone();
-        let bucket = s.config.output_bucket.clone();
-        async move {
-            s3.head_object()
-                .bucket(bucket)
-                .key(key)
-                .send()
-                .await
-                .is_ok()
-        }
-    };
+    let exists = |key: String| object_exists(&s.sdk, &s.config.output_bucket, key);
     for format in ["jpeg", "webp"] {
         // The thumbnail moved to the left edge: a new file, and the old one is gone.
         let (old, new) = (

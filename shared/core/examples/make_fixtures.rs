@@ -48,14 +48,10 @@ fn main() -> Result<()> {
     // Every EXIF orientation of one asymmetric picture; each displays the same upright.
     let upright = quadrants(96, 64);
     for n in 1..=8u8 {
-        let inverse = [0, 1, 2, 3, 4, 5, 8, 7, 6][usize::from(n)];
-        let mut stored = DynamicImage::ImageRgb8(upright.clone());
-        stored.apply_orientation(Orientation::from_exif(inverse).ok_or("orientation")?);
-        let exif = tiff(&[Entry::short(0x0112, u16::from(n))], &[]);
         write(
             out,
             &format!("orientation/orient-{n}.jpg"),
-            &jpeg(&stored.into_rgb8(), 95, false, Some(exif))?,
+            &stored_as(&upright, n, 95)?,
         )?;
     }
 
@@ -68,14 +64,10 @@ fn main() -> Result<()> {
         &jpeg(&tall, 85, false, None)?,
     )?;
     for n in [6u8, 7] {
-        let inverse = [0, 1, 2, 3, 4, 5, 8, 7, 6][usize::from(n)];
-        let mut stored = DynamicImage::ImageRgb8(tall.clone());
-        stored.apply_orientation(Orientation::from_exif(inverse).ok_or("orientation")?);
-        let exif = tiff(&[Entry::short(0x0112, u16::from(n))], &[]);
         write(
             out,
             &format!("portraits/astronaut-tall-o{n}.jpg"),
-            &jpeg(&stored.into_rgb8(), 85, false, Some(exif))?,
+            &stored_as(&tall, n, 85)?,
         )?;
     }
     let side = image::imageops::crop_imm(&astronaut, 100, 32, 412, 256).to_image();
@@ -229,6 +221,16 @@ fn main() -> Result<()> {
         b"II*\x00\x08\x00\x00\x00\x00\x00\x00\x00\x00\x00",
     )?;
     Ok(())
+}
+
+/// A JPEG whose pixels are `upright` turned so that EXIF orientation `n`, which it carries,
+/// displays them upright again.
+fn stored_as(upright: &RgbImage, n: u8, quality: u8) -> Result<Vec<u8>> {
+    let inverse = [0, 1, 2, 3, 4, 5, 8, 7, 6][usize::from(n)];
+    let mut stored = DynamicImage::ImageRgb8(upright.clone());
+    stored.apply_orientation(Orientation::from_exif(inverse).ok_or("orientation")?);
+    let exif = tiff(&[Entry::short(0x0112, u16::from(n))], &[]);
+    jpeg(&stored.into_rgb8(), quality, false, Some(exif))
 }
 
 fn write(out: &Path, name: &str, bytes: &[u8]) -> Result<()> {

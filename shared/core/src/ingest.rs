@@ -612,19 +612,20 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
                 // Another worker wrote this asset meanwhile (a duplicate delivery). If it made
                 // the same bytes under the same spec, the work is done; otherwise retry later.
                 let current = self.assets.get(&asset.id).await?;
-                if let Some(c) = current.as_ref().filter(|c| {
-                    c.spec_hash == asset.spec_hash && is_ready_from(c, asset.sha256.as_deref())
-                }) {
-                    return Ok(Outcome::Unchanged(c.clone()));
-                }
-                // A newer state won (a tombstone, a later upload): what this attempt uploaded
-                // is not referenced and must not stay behind. The retry converges again.
+                // What this attempt uploaded and the winner does not reference must not stay
+                // behind (a crop around another focal point, a tombstoned asset's files).
                 let keep = current.as_ref().map_or(&[][..], |c| &c.variants[..]);
                 for made in &asset.variants {
                     if !keep.iter().any(|k| k.key == made.key) {
                         self.renditions.delete(&made.key).await?;
                     }
                 }
+                if let Some(c) = current.as_ref().filter(|c| {
+                    c.spec_hash == asset.spec_hash && is_ready_from(c, asset.sha256.as_deref())
+                }) {
+                    return Ok(Outcome::Unchanged(c.clone()));
+                }
+                // A newer state won (a tombstone, a later upload); the retry converges again.
                 return Err(StoreError::Conflict(what).into());
             }
             Err(e) => return Err(e.into()),

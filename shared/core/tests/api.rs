@@ -504,6 +504,15 @@ fn put_focus(id: &AssetId, body: &str, by: Option<Caller>) -> ApiRequest {
     }
 }
 
+fn focus_of(outcome: &pictor_core::Outcome) -> pictor_core::pipeline::Focus {
+    let asset = outcome.asset().expect("a record");
+    asset
+        .image
+        .as_ref()
+        .and_then(|i| i.focus)
+        .expect("a focal point")
+}
+
 fn key_of(asset: &serde_json::Value, name: &str, format: &str) -> String {
     asset["variants"]
         .as_array()
@@ -572,20 +581,11 @@ async fn a_focal_point_set_by_hand_recuts_the_crops_and_outlives_a_reprocess() {
         .into_rgba8();
     let photo = image::open(dir.path().join(key_of(&set.body, "xl", "webp"))).unwrap();
     let side = photo.height();
-    let left = image::imageops::resize(
-        &photo.crop_imm(0, 0, side, side).into_rgba8(),
-        256,
-        256,
-        image::imageops::FilterType::Lanczos3,
-    );
-    let centre = image::imageops::resize(
-        &photo
-            .crop_imm((photo.width() - side) / 2, 0, side, side)
-            .into_rgba8(),
-        256,
-        256,
-        image::imageops::FilterType::Lanczos3,
-    );
+    let square_at = |left: u32| {
+        let square = photo.crop_imm(left, 0, side, side).into_rgba8();
+        image::imageops::resize(&square, 256, 256, image::imageops::FilterType::Lanczos3)
+    };
+    let (left, centre) = (square_at(0), square_at((photo.width() - side) / 2));
     let (to_left, to_centre) = (common::psnr(&thumb, &left), common::psnr(&thumb, &centre));
     assert!(
         to_left > 28.0 && to_left > to_centre + 6.0,
@@ -617,14 +617,7 @@ async fn a_focal_point_set_by_hand_recuts_the_crops_and_outlives_a_reprocess() {
         )
         .await
         .unwrap();
-    let focus = outcome
-        .asset()
-        .unwrap()
-        .image
-        .as_ref()
-        .unwrap()
-        .focus
-        .unwrap();
+    let focus = focus_of(&outcome);
     assert_eq!((focus.x, focus.y), (0.0, 0.5));
     assert_eq!(focus.origin, pictor_core::pipeline::FocusOrigin::Manual);
 
@@ -637,13 +630,8 @@ async fn a_focal_point_set_by_hand_recuts_the_crops_and_outlives_a_reprocess() {
         )
         .await
         .unwrap();
-    let focus = replaced
-        .asset()
-        .unwrap()
-        .image
-        .as_ref()
-        .unwrap()
-        .focus
-        .unwrap();
-    assert_eq!(focus.origin, pictor_core::pipeline::FocusOrigin::Auto);
+    assert_eq!(
+        focus_of(&replaced).origin,
+        pictor_core::pipeline::FocusOrigin::Auto
+    );
 }
