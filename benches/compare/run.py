@@ -210,7 +210,7 @@ def main():
     if args.report_only:
         data = json.loads(saved.read_text())
         measured = data.get("date") or time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(saved.stat().st_mtime))
-        write_results(data["rows"], data["runs"], versions(), measured)
+        write_results(data["rows"], data["runs"], versions(), measured, data.get("nasm"))
         return
     corpus = Path(args.corpus)
     job_path = HERE / "job.json"
@@ -256,10 +256,14 @@ def main():
                         row["ssim"] = ssim(contender, src, job_path, watermark, job["widths"], env)
                     rows.append(row)
                     print(f"{image} {fmt} {mode} {contender}: {row['wall'] * 1000:.0f} ms, {row['rss']:.0f} MiB, {row['bytes']} B {row.get('ssim', '')}", flush=True)
-                saved.write_text(json.dumps({"runs": args.runs, "rows": rows, "date": started}, indent=1))
+                saved.write_text(json.dumps({"runs": args.runs, "rows": rows, "date": started, "nasm": nasm_present()}, indent=1))
     if not args.skip_lambda:
         measure_lambda(corpus, args.runs)
-    write_results(rows, args.runs, versions(), started)
+    write_results(rows, args.runs, versions(), started, nasm_present())
+
+
+def nasm_present():
+    return shutil.which("nasm") is not None
 
 
 LAMBDA_SAVED = PEERS / "lambda.json"
@@ -327,7 +331,7 @@ def avif_lines():
     return [
         f"sharp and pyvips: `quality`/`Q` {a['quality']}, `effort` {a['effort']} (libheif with libaom). Pictor:",
         f"`quality = {a['pictor']['quality']}`, `speed = {a['pictor']['speed']}` (rav1e through ravif), the quality chosen so that its",
-        "files are no larger than sharp's. The scales of the two encoders differ, so the same number",
+        "files of photo12mp_o6.jpg are no larger than sharp's. The scales of the two encoders differ, so the same number",
         "is not the same quality: SSIM (luma, 11-tap Gaussian window, over the four files weighted by",
         "pixels, each against the same contender's lossless PNG output of the same job) says what each",
         "file kept. Pillow is left out: its AVIF plugin uses the same libaom.",
@@ -335,7 +339,7 @@ def avif_lines():
     ]
 
 
-def write_results(rows, runs, peer_versions, measured):
+def write_results(rows, runs, peer_versions, measured, nasm=None):
     lines = [
         "# Side-by-side results",
         "",
@@ -349,6 +353,7 @@ def write_results(rows, runs, peer_versions, measured):
         f"- Machine: {os.cpu_count()} CPUs, {cpu_model()}, {platform.system()} {platform.release()}",
         f"- Peers: {', '.join(peer_versions.values())}",
         f"- Measured: {measured}",
+        f"- nasm: {'present' if nasm else 'absent' if nasm is not None else 'not recorded'} at build time (the JPEG encoder's x86 SIMD needs it; rav1e's x86 assembly is off either way)",
         "- `ratio` is Pictor's median wall time divided by the fastest peer's on the same image, format",
         "  and threading mode (below 1.0 means Pictor is faster). Single-threaded: `VIPS_CONCURRENCY=1`,",
         "  `sharp.concurrency(1)` with `UV_THREADPOOL_SIZE=1`, Pictor `PICTOR_SINGLE_THREAD=1`; Pillow is",
