@@ -319,6 +319,67 @@ async fn an_ingest_that_read_a_deleted_original_cannot_bring_it_back() {
     assert!(matches!(retry, Outcome::AlreadyDeleted(_)), "{retry:?}");
 }
 
+/// Reads the original, then lets another worker set the asset's focal point by hand before
+/// handing the bytes over: an ingest (a repair) racing a `PUT /assets/{id}/focus`.
+struct RefocusedWhileRead {
+    other_worker: LocalIngestor,
+}
+
+#[async_trait::async_trait]
+impl OriginalStore for RefocusedWhileRead {
+    async fn list(&self, root: &SourceLocation) -> Result<Vec<ListedOriginal>, StoreError> {
+        FsOriginals.list(root).await
+    }
+
+    async fn head(&self, location: &SourceLocation) -> Result<Option<OriginalState>, ReadError> {
+        FsOriginals.head(location).await
+    }
+
+    async fn read(&self, location: &SourceLocation, limit: u64) -> Result<Original, ReadError> {
+        use pictor_core::refocus::Refocus;
+        let original = FsOriginals.read(location, limit).await?;
+        let id = Upload::new(location.clone()).asset_id();
+        let point = pictor_core::pipeline::FocalPoint::new(0.0, 0.5).unwrap();
+        self.other_worker.refocus(&id, point).await.unwrap();
+        Ok(original)
+    }
+}
+
+#[tokio::test]
+async fn an_ingest_that_loses_to_a_focal_point_leaves_no_crops_of_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = local(dir.path(), Spec::default());
+    let upload = place(dir.path(), "a.jpg", "photos/coffee.jpg");
+    l.ingest.ingest(&upload, Intent::Upload).await.unwrap();
+    let racing = Ingestor::new(
+        Arc::new(Pipeline::new(Spec::default()).unwrap()),
+        RefocusedWhileRead {
+            other_worker: l.ingest,
+        },
+        FsBlobStore::new(dir.path().join("out")),
+        Arc::clone(&l.assets),
+    );
+    let lost = racing.ingest(&upload, Intent::Repair).await.unwrap();
+    assert!(matches!(lost, Outcome::Unchanged(_)), "{lost:?}");
+    let stored = l.assets.get(&upload.asset_id()).await.unwrap().unwrap();
+    let focus = stored.image.as_ref().and_then(|i| i.focus).unwrap();
+    assert_eq!(focus.origin, pictor_core::pipeline::FocusOrigin::Manual);
+    // Exactly the files the record names: the losing ingest's centred crops went with it.
+    let mut files: Vec<String> = l
+        .blobs
+        .list("renditions/")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|b| b.key)
+        .collect();
+    let mut named: Vec<String> = stored.variants.iter().map(|v| v.key.clone()).collect();
+    files.sort();
+    named.sort();
+    named.dedup();
+    assert_eq!(files, named);
+}
+
 /// The last allowed attempt failed: a FAILED `transient` record says why, unless the record
 /// already reflects the original as it stands.
 #[tokio::test]
