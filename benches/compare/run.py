@@ -54,9 +54,9 @@ def install():
     if not (py / "pyvips").exists() or not (py / "PIL").exists():
         # numpy: the SSIM of the AVIF files; Pillow's AVIF plugin decodes them.
         sh(sys.executable, "-m", "pip", "install", "--quiet", "--target", py, "pyvips", "pyvips-binary", "pillow", "numpy")
-    if platform.machine() in ("x86_64", "AMD64") and shutil.which("nasm") is None:
-        # Without it the JPEG encoder builds without SIMD and the comparison would be unfair.
-        sys.exit("nasm is needed to build the JPEG encoder's SIMD code: apt-get install nasm")
+    # Built as the README's first command builds it: what the build needs is installed first
+    # (nasm on x86_64), so the encoders have their SIMD code as a user's build does.
+    sh("bash", ROOT / "scripts" / "build-tools", cwd=ROOT)
     sh("cargo", "build", "--release", "--quiet", "--example", "pictor_job", cwd=ROOT)
 
 
@@ -204,6 +204,9 @@ def main():
     ap.add_argument("--formats", default=",".join(FORMATS), help="measure only these formats, keeping the last run's rows of the others")
     args = ap.parse_args()
     saved = PEERS / "results.json"
+    # Recorded before anything is installed: whether this machine had nasm, or the build's own
+    # script brought it.
+    nasm = "present" if nasm_present() else "installed by scripts/build-tools"
     if args.lambda_only:
         measure_lambda(Path(args.corpus), args.runs)
         args.report_only = True
@@ -256,10 +259,16 @@ def main():
                         row["ssim"] = ssim(contender, src, job_path, watermark, job["widths"], env)
                     rows.append(row)
                     print(f"{image} {fmt} {mode} {contender}: {row['wall'] * 1000:.0f} ms, {row['rss']:.0f} MiB, {row['bytes']} B {row.get('ssim', '')}", flush=True)
-                saved.write_text(json.dumps({"runs": args.runs, "rows": rows, "date": started, "nasm": nasm_present()}, indent=1))
+                saved.write_text(json.dumps({"runs": args.runs, "rows": rows, "date": started, "nasm": nasm}, indent=1))
     if not args.skip_lambda:
         measure_lambda(corpus, args.runs)
-    write_results(rows, args.runs, versions(), started, nasm_present())
+    write_results(rows, args.runs, versions(), started, nasm)
+
+
+def nasm_line(nasm):
+    if isinstance(nasm, str):
+        return nasm
+    return {True: "present", False: "absent", None: "not recorded"}[nasm]
 
 
 def nasm_present():
@@ -294,9 +303,13 @@ def arm64_size():
         return None, "not built: this toolchain has no aarch64 standard library (`rustup target add aarch64-unknown-linux-gnu`)"
     if shutil.which("cargo-lambda") is None:
         return None, "not built: cargo-lambda (with its zig linker) is not installed (`pip install cargo-lambda`)"
-    sh("cargo", "lambda", "build", "--profile", "lambda-release", "--arm64", "-p", "pictor-ingest", "--bin", "pictor-ingest", cwd=ROOT)
+    # A target folder of its own: the cross build shares nothing with the host's, and kept apart
+    # it stays warm between runs.
+    arm = ROOT / "target" / "arm64"
+    sh("cargo", "lambda", "build", "--profile", "lambda-release", "--arm64", "-p", "pictor-ingest", "--bin", "pictor-ingest",
+       cwd=ROOT, env=dict(os.environ, CARGO_TARGET_DIR=str(arm)))
     # cargo-lambda moves the binary into its own output folder, as `bootstrap`.
-    return (ROOT / "target" / "lambda" / "pictor-ingest" / "bootstrap").stat().st_size, ""
+    return (arm / "lambda" / "pictor-ingest" / "bootstrap").stat().st_size, ""
 
 
 def lambda_lines():
@@ -353,7 +366,7 @@ def write_results(rows, runs, peer_versions, measured, nasm=None):
         f"- Machine: {os.cpu_count()} CPUs, {cpu_model()}, {platform.system()} {platform.release()}",
         f"- Peers: {', '.join(peer_versions.values())}",
         f"- Measured: {measured}",
-        f"- nasm: {'present' if nasm else 'absent' if nasm is not None else 'not recorded'} at build time (the JPEG encoder's x86 SIMD needs it; rav1e's x86 assembly is off either way)",
+        f"- nasm: {nasm_line(nasm)} (the JPEG encoder's x86 SIMD and rav1e's x86 assembly need it at build time; `scripts/build-tools` installs it before the build, as the README's first command does)",
         "- `ratio` is Pictor's median wall time divided by the fastest peer's on the same image, format",
         "  and threading mode (below 1.0 means Pictor is faster). Single-threaded: `VIPS_CONCURRENCY=1`,",
         "  `sharp.concurrency(1)` with `UV_THREADPOOL_SIZE=1`, Pictor `PICTOR_SINGLE_THREAD=1`; Pillow is",
