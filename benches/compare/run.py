@@ -254,6 +254,7 @@ def main():
                         "cpu": statistics.median(r[1] for r in mine),
                         "rss": statistics.median(r[2] for r in mine),
                         "bytes": mine[-1][3],
+                        "measured": started,
                     }
                     if fmt == "avif":
                         row["ssim"] = ssim(contender, src, job_path, watermark, job["widths"], env)
@@ -352,6 +353,20 @@ def avif_lines():
     ]
 
 
+def measured_line(rows, measured):
+    """When each format's rows were measured: a run with `--formats` keeps the others' rows."""
+    when = {}
+    for r in rows:
+        when.setdefault(r.get("measured", measured), []).append(r["format"])
+    if len(when) <= 1:
+        return next(iter(when), measured)
+    parts = []
+    for date, formats in sorted(when.items()):
+        names = ", ".join(f.upper() for f in dict.fromkeys(formats))
+        parts.append(f"{names} {date}")
+    return "; ".join(parts) + " (same machine)"
+
+
 def write_results(rows, runs, peer_versions, measured, nasm=None):
     lines = [
         "# Side-by-side results",
@@ -365,7 +380,7 @@ def write_results(rows, runs, peer_versions, measured, nasm=None):
         "",
         f"- Machine: {os.cpu_count()} CPUs, {cpu_model()}, {platform.system()} {platform.release()}",
         f"- Peers: {', '.join(peer_versions.values())}",
-        f"- Measured: {measured}",
+        f"- Measured: {measured_line(rows, measured)}",
         f"- nasm: {nasm_line(nasm)} (the JPEG encoder's x86 SIMD and rav1e's x86 assembly need it at build time; `scripts/build-tools` installs it before the build, as the README's first command does)",
         "- `ratio` is Pictor's median wall time divided by the fastest peer's on the same image, format",
         "  and threading mode (below 1.0 means Pictor is faster). Single-threaded: `VIPS_CONCURRENCY=1`,",
