@@ -5,7 +5,71 @@ use aws_config::{BehaviorVersion, SdkConfig};
 use pictor_core::UploadPrefix;
 
 pub async fn load() -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest()).load().await
+    let loader = aws_config::defaults(BehaviorVersion::latest());
+    match ca_bundle() {
+        Some(pem) => loader.http_client(https_client(pem)).load().await,
+        None => loader.load().await,
+    }
+}
+
+/// Where Linux distributions keep all trusted CAs in one PEM file: Amazon Linux 2023 (Lambda's
+/// `provided.al2023`) and Fedora, then Debian and Ubuntu.
+const CA_BUNDLES: [&str; 2] = [
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/ssl/certs/ca-certificates.crt",
+];
+
+/// The system's trusted CAs as one PEM file: `SSL_CERT_FILE` when set, else the distribution's
+/// bundle. `None` (the SDK's default then reads the platform store as it always does) when
+/// `SSL_CERT_DIR` asks for a directory, or no readable bundle of well-formed certificates is found.
+fn ca_bundle() -> Option<Vec<u8>> {
+    if std::env::var_os("SSL_CERT_DIR").is_some() {
+        return None;
+    }
+    let path = match std::env::var_os("SSL_CERT_FILE") {
+        Some(file) => std::path::PathBuf::from(file),
+        None => CA_BUNDLES
+            .iter()
+            .map(std::path::Path::new)
+            .find(|path| path.is_file())?
+            .to_path_buf(),
+    };
+    read_bundle(&path)
+}
+
+/// The file's bytes if it holds at least one PEM certificate and nothing malformed.
+pub(crate) fn read_bundle(path: &std::path::Path) -> Option<Vec<u8>> {
+    use rustls_pki_types::{pem::PemObject, CertificateDer};
+    let pem = std::fs::read(path).ok()?;
+    let mut certificates = CertificateDer::pem_slice_iter(&pem);
+    let well_formed = certificates.try_fold(0usize, |n, cert| cert.map(|_| n + 1));
+    matches!(well_formed, Ok(n) if n > 0).then_some(pem)
+}
+
+/// The SDK's default HTTPS client (rustls with aws-lc, proxies from the environment), trusting
+/// the CAs in `pem` only.
+pub(crate) fn https_client(pem: Vec<u8>) -> aws_sdk_s3::config::SharedHttpClient {
+    use aws_smithy_http_client::proxy::ProxyConfig;
+    use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
+    use aws_smithy_http_client::{Builder, ConnectorBuilder};
+    let trust = TrustStore::empty()
+        .with_native_roots(false)
+        .with_pem_certificate(pem);
+    // Building the context only stores the trust store; it cannot fail today.
+    let context = TlsContext::builder().with_trust_store(trust).build().ok();
+    Builder::new().build_with_connector_fn(move |settings, components| {
+        let mut connector =
+            ConnectorBuilder::default().tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc));
+        if let Some(context) = &context {
+            connector.set_tls_context(context.clone());
+        }
+        connector.set_connector_settings(settings.cloned());
+        if let Some(components) = components {
+            connector.set_sleep_impl(components.sleep_impl());
+        }
+        connector.set_proxy_config(Some(ProxyConfig::from_env()));
+        connector.build()
+    })
 }
 
 /// An S3 client; path-style addressing whenever the endpoint is overridden, because local
@@ -202,5 +266,147 @@ mod tests {
         assert_eq!(vars.upload_prefix, None, "empty counts as unset");
         let missing = from_vars::<Vars, _, _, _>([("PICTOR_TABLE", "")]).unwrap_err();
         assert_eq!(missing.to_string(), "PICTOR_TABLE must be set");
+    }
+
+    /// A CA, a certificate for `localhost` it signed, and a second CA that signed nothing,
+    /// made by the `openssl` command line in `dir`.
+    fn certificates(dir: &std::path::Path) {
+        let openssl = |args: &[&str]| {
+            let status = std::process::Command::new("openssl")
+                .args(args)
+                .current_dir(dir)
+                .stderr(std::process::Stdio::null())
+                .status()
+                .expect("openssl runs");
+            assert!(status.success(), "openssl {args:?}");
+        };
+        let ec = [
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+        ];
+        for ca in ["ca", "other-ca"] {
+            let (key, pem, subject) = (
+                format!("{ca}.key"),
+                format!("{ca}.pem"),
+                format!("/CN={ca}"),
+            );
+            let mut args = vec!["req", "-x509", "-days", "2", "-subj", &subject];
+            args.extend(ec);
+            args.extend(["-keyout", &key, "-out", &pem]);
+            openssl(&args);
+        }
+        let mut args = vec![
+            "req",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+            "leaf.key",
+            "-out",
+            "leaf.csr",
+        ];
+        args.extend(ec);
+        openssl(&args);
+        std::fs::write(
+            dir.join("leaf.ext"),
+            "subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\n",
+        )
+        .unwrap();
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            "leaf.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            "leaf.ext",
+            "-out",
+            "leaf.pem",
+        ]);
+    }
+
+    /// An S3 call through the bundle client to `endpoint`: `Ok` when an HTTP answer came back
+    /// (whatever it said), `Err` when the connection itself failed.
+    async fn reaches(endpoint: &str, bundle: &std::path::Path) -> Result<(), String> {
+        let pem = read_bundle(bundle).expect("a well-formed bundle");
+        let config = aws_sdk_s3::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(aws_sdk_s3::config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_s3::config::Credentials::for_tests())
+            .endpoint_url(endpoint)
+            .force_path_style(true)
+            .http_client(https_client(pem))
+            .build();
+        match aws_sdk_s3::Client::from_conf(config)
+            .list_buckets()
+            .send()
+            .await
+        {
+            Err(aws_sdk_s3::error::SdkError::DispatchFailure(e)) => Err(format!("{e:?}")),
+            _ => Ok(()),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_https_client_trusts_the_bundle_it_was_given_and_nothing_else() {
+        let dir = std::env::temp_dir().join(format!("pictor-tls-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        certificates(&dir);
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut server = std::process::Command::new("openssl")
+            .args([
+                "s_server", "-quiet", "-www", "-cert", "leaf.pem", "-key", "leaf.key",
+            ])
+            .args(["-accept", &format!("127.0.0.1:{port}")])
+            .current_dir(&dir)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("openssl s_server starts");
+        let started = std::time::Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(started.elapsed().as_secs() < 10, "s_server did not listen");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let endpoint = format!("https://localhost:{port}");
+        let trusted = reaches(&endpoint, &dir.join("ca.pem")).await;
+        let untrusted = reaches(&endpoint, &dir.join("other-ca.pem")).await;
+        let _ = server.kill();
+        let _ = server.wait();
+        assert_eq!(
+            trusted,
+            Ok(()),
+            "the bundle's CA signed the server's certificate"
+        );
+        let refused = untrusted.expect_err("a CA outside the bundle is not trusted");
+        assert!(
+            refused.contains("Certificate")
+                || refused.contains("certificate")
+                || refused.contains("Issuer"),
+            "{refused}"
+        );
+
+        // A bundle that is not one is refused before the SDK sees it, so the default store is used.
+        std::fs::write(
+            dir.join("junk.pem"),
+            "-----BEGIN CERTIFICATE-----\n!!\n-----END CERTIFICATE-----\n",
+        )
+        .unwrap();
+        assert_eq!(read_bundle(&dir.join("junk.pem")), None);
+        std::fs::write(dir.join("empty.pem"), "").unwrap();
+        assert_eq!(read_bundle(&dir.join("empty.pem")), None);
+        assert_eq!(read_bundle(&dir.join("missing.pem")), None);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
