@@ -322,7 +322,7 @@ def lambda_lines():
     return [
         "## The ingest function: size and cold start",
         "",
-        "`cargo build --profile lambda-release -p pictor-ingest` (release, thin LTO, stripped), run as Lambda runs",
+        "`cargo build --profile lambda-release -p pictor-ingest` (release, fat LTO, network side optimised for size, stripped), run as Lambda runs",
         "it by `functions/ingest/examples/cold_start.rs`: the local Runtime API, the local S3/SQS/DynamoDB",
         f"server behind it, the default spec (4 JPEG + 4 WebP renditions), {LAMBDA_IMAGE} ({r['image_bytes']} B) uploaded.",
         f"Median of {r['runs']} fresh processes, measured {measured}. The first event includes creating the SDK",
