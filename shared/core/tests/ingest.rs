@@ -262,14 +262,18 @@ async fn repeated_and_late_notifications_do_nothing() {
     }
 }
 
-/// Reads the original, then deletes it and lets another worker handle the removal before
-/// handing the bytes over: an ingest that read the object just before it was deleted.
-struct DeletedWhileRead {
-    other_worker: LocalIngestor,
+/// What another worker does while an ingest reads an original, given its location.
+type Meanwhile =
+    Box<dyn Fn(SourceLocation) -> futures::future::BoxFuture<'static, ()> + Send + Sync>;
+
+/// Reads originals from the file system, and lets another worker act on each one after it is
+/// read and before the bytes are handed over: an ingest racing what happened meanwhile.
+struct ChangedWhileRead {
+    meanwhile: Meanwhile,
 }
 
 #[async_trait::async_trait]
-impl OriginalStore for DeletedWhileRead {
+impl OriginalStore for ChangedWhileRead {
     async fn list(&self, root: &SourceLocation) -> Result<Vec<ListedOriginal>, StoreError> {
         FsOriginals.list(root).await
     }
@@ -280,17 +284,45 @@ impl OriginalStore for DeletedWhileRead {
 
     async fn read(&self, location: &SourceLocation, limit: u64) -> Result<Original, ReadError> {
         let original = FsOriginals.read(location, limit).await?;
-        let SourceLocation::File(path) = location else {
-            panic!("a local file expected")
-        };
-        std::fs::remove_file(path).unwrap();
-        let removal = self
-            .other_worker
-            .ingest(&Upload::new(location.clone()), Intent::Upload)
-            .await
-            .unwrap();
-        assert!(matches!(removal, Outcome::Deleted(_)), "{removal:?}");
+        (self.meanwhile)(location.clone()).await;
         Ok(original)
+    }
+}
+
+/// The original is deleted and another worker ingests the removal.
+fn deleted_by(other_worker: LocalIngestor) -> ChangedWhileRead {
+    let other_worker = Arc::new(other_worker);
+    ChangedWhileRead {
+        meanwhile: Box::new(move |location| {
+            let other_worker = Arc::clone(&other_worker);
+            Box::pin(async move {
+                let SourceLocation::File(path) = &location else {
+                    panic!("a local file expected")
+                };
+                std::fs::remove_file(path).unwrap();
+                let removal = other_worker
+                    .ingest(&Upload::new(location.clone()), Intent::Upload)
+                    .await
+                    .unwrap();
+                assert!(matches!(removal, Outcome::Deleted(_)), "{removal:?}");
+            })
+        }),
+    }
+}
+
+/// Another worker sets the asset's focal point by hand (`PUT /assets/{id}/focus`).
+fn refocused_by(other_worker: LocalIngestor) -> ChangedWhileRead {
+    use pictor_core::refocus::Refocus;
+    let other_worker = Arc::new(other_worker);
+    ChangedWhileRead {
+        meanwhile: Box::new(move |location| {
+            let other_worker = Arc::clone(&other_worker);
+            Box::pin(async move {
+                let id = Upload::new(location).asset_id();
+                let point = pictor_core::pipeline::FocalPoint::new(0.0, 0.5).unwrap();
+                other_worker.refocus(&id, point).await.unwrap();
+            })
+        }),
     }
 }
 
@@ -301,9 +333,7 @@ async fn an_ingest_that_read_a_deleted_original_cannot_bring_it_back() {
     let upload = place(dir.path(), "a.jpg", "photos/coffee.jpg");
     let racing = Ingestor::new(
         Arc::new(Pipeline::new(Spec::default()).unwrap()),
-        DeletedWhileRead {
-            other_worker: l.ingest,
-        },
+        deleted_by(l.ingest),
         FsBlobStore::new(dir.path().join("out")),
         Arc::clone(&l.assets),
     );
@@ -319,32 +349,6 @@ async fn an_ingest_that_read_a_deleted_original_cannot_bring_it_back() {
     assert!(matches!(retry, Outcome::AlreadyDeleted(_)), "{retry:?}");
 }
 
-/// Reads the original, then lets another worker set the asset's focal point by hand before
-/// handing the bytes over: an ingest (a repair) racing a `PUT /assets/{id}/focus`.
-struct RefocusedWhileRead {
-    other_worker: LocalIngestor,
-}
-
-#[async_trait::async_trait]
-impl OriginalStore for RefocusedWhileRead {
-    async fn list(&self, root: &SourceLocation) -> Result<Vec<ListedOriginal>, StoreError> {
-        FsOriginals.list(root).await
-    }
-
-    async fn head(&self, location: &SourceLocation) -> Result<Option<OriginalState>, ReadError> {
-        FsOriginals.head(location).await
-    }
-
-    async fn read(&self, location: &SourceLocation, limit: u64) -> Result<Original, ReadError> {
-        use pictor_core::refocus::Refocus;
-        let original = FsOriginals.read(location, limit).await?;
-        let id = Upload::new(location.clone()).asset_id();
-        let point = pictor_core::pipeline::FocalPoint::new(0.0, 0.5).unwrap();
-        self.other_worker.refocus(&id, point).await.unwrap();
-        Ok(original)
-    }
-}
-
 #[tokio::test]
 async fn an_ingest_that_loses_to_a_focal_point_leaves_no_crops_of_its_own() {
     let dir = tempfile::tempdir().unwrap();
@@ -353,9 +357,7 @@ async fn an_ingest_that_loses_to_a_focal_point_leaves_no_crops_of_its_own() {
     l.ingest.ingest(&upload, Intent::Upload).await.unwrap();
     let racing = Ingestor::new(
         Arc::new(Pipeline::new(Spec::default()).unwrap()),
-        RefocusedWhileRead {
-            other_worker: l.ingest,
-        },
+        refocused_by(l.ingest),
         FsBlobStore::new(dir.path().join("out")),
         Arc::clone(&l.assets),
     );
