@@ -49,6 +49,11 @@ pub enum Handled {
 const LAST_ATTEMPT: &str = "the last allowed attempt did not finish (the process was stopped: \
      out of memory, or the function's timeout)";
 
+/// Messages of a batch under way at once. One runs the pipeline while the next reads its
+/// original and the previous writes its renditions and record: the function's I/O overlaps its
+/// image work, and images never share the CPU (see `Ingestor::with_compute_slots`).
+const IN_FLIGHT: usize = 2;
+
 /// Time kept to record a failure after an attempt is stopped at its deadline.
 const GIVE_UP_RESERVE: std::time::Duration = std::time::Duration::from_secs(1);
 
@@ -67,7 +72,8 @@ pub struct Ingest<O, B, A> {
 impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingest<O, B, A> {
     pub fn new(config: Config, originals: O, renditions: B, assets: A) -> Self {
         Ingest {
-            ingestor: Ingestor::new(config.presets.clone(), originals, renditions, assets),
+            ingestor: Ingestor::new(config.presets.clone(), originals, renditions, assets)
+                .with_compute_slots(1),
             config,
             function: "ingest",
         }
@@ -102,6 +108,7 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingest<O, B, A> {
         let mut limits = Limits {
             max_receives: self.config.max_receives,
             deadline: None,
+            in_flight: IN_FLIGHT,
         };
         if let Some(ms) = deadline_ms {
             limits = limits.with_deadline_ms(ms);
@@ -232,7 +239,7 @@ pub async fn run(function: &'static str) -> Result<(), lambda_runtime::Error> {
     use pictor_aws::function::{config_or_exit, diagnostic};
     lambda_runtime::tracing::init_default_subscriber();
     let config = config_or_exit(Config::from_env());
-    let sdk = pictor_aws::config::load().await;
+    let sdk = pictor_aws::config::load_in_function().await;
     let stores = pictor_aws::config::AwsStores::new(&sdk, &config.output_bucket, &config.table);
     let events = pictor_aws::config::event_sink(&sdk, config.event_bus.as_deref());
     let mut handler = Ingest::new(config, stores.originals, stores.renditions, stores.assets)

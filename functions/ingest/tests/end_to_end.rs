@@ -458,3 +458,144 @@ async fn too_large_upload_is_failed_without_download() {
     assert_eq!(asset.status, AssetStatus::Failed);
     assert_eq!(asset.error.unwrap().kind, ErrorKind::TooLarge);
 }
+
+/// Reads of originals and writes of renditions, in the order they happened, by file name.
+#[derive(Clone, Default)]
+struct Journal(Arc<std::sync::Mutex<Vec<String>>>);
+
+impl Journal {
+    fn note(&self, entry: String) {
+        self.0.lock().unwrap().push(entry);
+    }
+
+    fn has(&self, entry: &str) -> bool {
+        self.0.lock().unwrap().iter().any(|e| e == entry)
+    }
+
+    fn entries(&self) -> Vec<String> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+/// The bucket's originals, noting each read as `read <file name>`.
+struct NotedOriginals(pictor_aws::S3Originals, Journal);
+
+#[async_trait::async_trait]
+impl pictor_core::ports::OriginalStore for NotedOriginals {
+    async fn list(
+        &self,
+        root: &pictor_core::SourceLocation,
+    ) -> Result<Vec<pictor_core::ports::ListedOriginal>, pictor_core::ports::StoreError> {
+        self.0.list(root).await
+    }
+
+    async fn head(
+        &self,
+        location: &pictor_core::SourceLocation,
+    ) -> Result<Option<pictor_core::ports::OriginalState>, pictor_core::ports::ReadError> {
+        self.0.head(location).await
+    }
+
+    async fn read(
+        &self,
+        location: &pictor_core::SourceLocation,
+        limit: u64,
+    ) -> Result<pictor_core::ports::Original, pictor_core::ports::ReadError> {
+        let original = self.0.read(location, limit).await?;
+        let name = location.to_string();
+        let name = name.rsplit('/').next().unwrap_or_default();
+        self.1.note(format!("read {name}"));
+        Ok(original)
+    }
+}
+
+/// The output bucket. The first rendition is written only once `second.jpg` has been read (or
+/// after ten seconds): a handler that took one message after the other would wait here.
+struct GatedRenditions(pictor_aws::S3BlobStore, Journal);
+
+#[async_trait::async_trait]
+impl pictor_core::ports::BlobStore for GatedRenditions {
+    async fn get(&self, key: &str) -> Result<Vec<u8>, pictor_core::ports::StoreError> {
+        self.0.get(key).await
+    }
+
+    async fn head(
+        &self,
+        key: &str,
+    ) -> Result<Option<pictor_core::ports::BlobMeta>, pictor_core::ports::StoreError> {
+        self.0.head(key).await
+    }
+
+    async fn put(
+        &self,
+        key: &str,
+        data: Vec<u8>,
+        content_type: &str,
+    ) -> Result<(), pictor_core::ports::StoreError> {
+        let first_write = !self.1.entries().iter().any(|e| e.starts_with("put"));
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while first_write && !self.1.has("read second.jpg") && std::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        self.1.note(format!("put {key}"));
+        self.0.put(key, data, content_type).await
+    }
+
+    async fn list(
+        &self,
+        prefix: &str,
+    ) -> Result<Vec<pictor_core::ports::BlobMeta>, pictor_core::ports::StoreError> {
+        self.0.list(prefix).await
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), pictor_core::ports::StoreError> {
+        self.0.delete(key).await
+    }
+}
+
+#[tokio::test]
+async fn the_next_original_is_read_while_the_first_is_processed() {
+    let c = cloud().await;
+    let names = ["first.jpg", "second.jpg", "third.jpg"];
+    for (name, photo) in names
+        .iter()
+        .zip(["coffee.jpg", "rocket.jpg", "astronaut.jpg"])
+    {
+        c.upload(
+            &format!("uploads/ana/{name}"),
+            fixture(&format!("images/photos/{photo}")),
+        )
+        .await;
+    }
+    // In the order of `names`, whatever order the queue gave them in.
+    let mut bodies =
+        pictor_aws::testing::receive_bodies(&c.sqs, &c.resources.ingest_queue_url, 3).await;
+    bodies.sort_by_key(|body| names.iter().position(|name| body.contains(name)));
+    let batch = sqs_event(
+        bodies
+            .into_iter()
+            .enumerate()
+            .map(|(i, b)| (format!("m-{i}"), b)),
+    );
+    let journal = Journal::default();
+    let stores = AwsStores::new(&c.sdk, &c.resources.output_bucket, &c.resources.table);
+    let ingest = Ingest::new(
+        config_for(&c.resources),
+        NotedOriginals(stores.originals, journal.clone()),
+        GatedRenditions(stores.renditions, journal.clone()),
+        stores.assets,
+    );
+    let response = ingest.handle(batch).await.unwrap();
+    assert!(failures(&response).is_empty(), "{response}");
+    for name in names {
+        let asset = c.asset(&format!("uploads/ana/{name}")).await;
+        assert_eq!(asset.status, AssetStatus::Ready, "{name}: {asset:?}");
+    }
+    let entries = journal.entries();
+    let position = |wanted: &dyn Fn(&String) -> bool| entries.iter().position(wanted);
+    let second_read = position(&|e| e == "read second.jpg").unwrap();
+    let first_write = position(&|e| e.starts_with("put")).unwrap();
+    assert!(second_read < first_write, "{entries:?}");
+    assert_eq!(entries.iter().filter(|e| e.starts_with("put")).count(), 6);
+}

@@ -4,9 +4,10 @@
 //! for retry (`batchItemFailures`, with `ReportBatchItemFailures` on the event source), so SQS
 //! redelivers it alone and, if it keeps failing, moves it to the dead-letter queue.
 
-use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
-use futures::FutureExt;
+use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use futures::{FutureExt, StreamExt};
 use serde_json::Value;
+use std::cell::Cell;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::time::{Duration, Instant};
@@ -39,6 +40,9 @@ pub struct Limits {
     pub max_receives: Option<u32>,
     /// When the runtime stops the invocation; work that cannot finish by then is not started.
     pub deadline: Option<Instant>,
+    /// How many messages may be under way at once (0 and 1: one after the other). Messages
+    /// start in order; with two, the next one's reads overlap this one's writes.
+    pub in_flight: usize,
 }
 
 impl Limits {
@@ -59,15 +63,18 @@ const DEADLINE_MARGIN: Duration = Duration::from_millis(1500);
 /// Runs `handle` for every message and reports the ones to retry. Near the deadline, messages
 /// not yet started are returned for retry, and one running past it is abandoned and retried,
 /// so the invocation answers before the runtime kills it.
+///
+/// Up to `limits.in_flight` messages run at once, started in the batch's order; what they may
+/// not do at the same time (use the CPU) is for `handle` to queue.
 pub async fn handle_batch<F, Fut>(event: SqsEvent, limits: Limits, handle: F) -> SqsBatchResponse
 where
     F: Fn(String, Delivery) -> Fut,
     Fut: Future<Output = Result<(), Retry>>,
 {
-    let mut response = SqsBatchResponse::default();
-    // The longest message so far: the best guess at what the next one needs.
-    let mut longest = Duration::ZERO;
-    for (i, message) in event.records.into_iter().enumerate() {
+    // The longest message so far: the best guess at what the next one needs. The messages
+    // are polled on this one task, so a `Cell` is enough.
+    let longest = Cell::new(Duration::ZERO);
+    let run = |i: usize, message: SqsMessage| {
         // Without an id the message cannot be singled out: fail the batch from here on by
         // naming it with its position, which SQS treats as a whole-batch failure.
         let id = message.message_id.unwrap_or_else(|| format!("#{i}"));
@@ -82,30 +89,45 @@ where
             is_last: limits.max_receives.is_some_and(|max| receive_count >= max),
             finish_by: limits.deadline.map(|d| d - DEADLINE_MARGIN),
         };
-        let started = Instant::now();
-        let time_left = limits.deadline.map(|d| {
-            d.saturating_duration_since(started)
-                .saturating_sub(DEADLINE_MARGIN)
-        });
-        let failure = match time_left {
-            Some(left) if left.is_zero() || (i > 0 && left < longest) => {
-                Some("not started: too close to the invocation's deadline".to_string())
-            }
-            _ => {
-                let run = AssertUnwindSafe(handle(id.clone(), delivery)).catch_unwind();
-                let outcome = match time_left {
-                    Some(left) => tokio::time::timeout(left, run).await.ok(),
-                    None => Some(run.await),
-                };
-                match outcome {
-                    Some(Ok(Ok(()))) => None,
-                    Some(Ok(Err(retry))) => Some(retry.0),
-                    Some(Err(panic)) => Some(format!("panicked: {}", panic_message(&panic))),
-                    None => Some("abandoned at the invocation's deadline".to_string()),
+        let handle = &handle;
+        let longest = &longest;
+        async move {
+            let started = Instant::now();
+            let time_left = limits.deadline.map(|d| {
+                d.saturating_duration_since(started)
+                    .saturating_sub(DEADLINE_MARGIN)
+            });
+            let failure = match time_left {
+                Some(left) if left.is_zero() || (i > 0 && left < longest.get()) => {
+                    Some("not started: too close to the invocation's deadline".to_string())
                 }
-            }
-        };
-        longest = longest.max(started.elapsed());
+                _ => {
+                    let run = AssertUnwindSafe(handle(id.clone(), delivery)).catch_unwind();
+                    let outcome = match time_left {
+                        Some(left) => tokio::time::timeout(left, run).await.ok(),
+                        None => Some(run.await),
+                    };
+                    match outcome {
+                        Some(Ok(Ok(()))) => None,
+                        Some(Ok(Err(retry))) => Some(retry.0),
+                        Some(Err(panic)) => Some(format!("panicked: {}", panic_message(&panic))),
+                        None => Some("abandoned at the invocation's deadline".to_string()),
+                    }
+                }
+            };
+            longest.set(longest.get().max(started.elapsed()));
+            (id, failure)
+        }
+    };
+    let outcomes: Vec<(String, Option<String>)> =
+        futures::stream::iter(event.records.into_iter().enumerate())
+            .map(|(i, message)| run(i, message))
+            .buffered(limits.in_flight.max(1))
+            .collect()
+            .await;
+
+    let mut response = SqsBatchResponse::default();
+    for (id, failure) in outcomes {
         if let Some(reason) = failure {
             tracing::error!(message_id = %id, %reason, "message will be retried");
             let mut item = BatchItemFailure::default();
@@ -227,7 +249,6 @@ pub fn is_sqs_event(event: &serde_json::Value) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aws_lambda_events::sqs::SqsMessage;
 
     fn message(id: &str, body: &str) -> SqsMessage {
         let mut m = SqsMessage::default();
@@ -289,7 +310,7 @@ mod tests {
         event.records = vec![counted("a", "1"), counted("b", "4"), counted("c", "5")];
         let limits = Limits {
             max_receives: Some(5),
-            deadline: None,
+            ..Limits::default()
         };
         let seen = std::sync::Mutex::new(Vec::new());
         handle_batch(event, limits, |_, d| {
@@ -314,8 +335,8 @@ mod tests {
         let mut event = SqsEvent::default();
         event.records = vec![message("slow", "slow"), message("next", "next")];
         let limits = Limits {
-            max_receives: None,
             deadline: Some(Instant::now() + DEADLINE_MARGIN + Duration::from_millis(300)),
+            ..Limits::default()
         };
         let started = std::sync::Mutex::new(Vec::new());
         let response = handle_batch(event, limits, |id, _| {
@@ -330,5 +351,44 @@ mod tests {
         assert_eq!(ids, ["slow", "next"]);
         // The second was never started: the first showed it would not fit.
         assert_eq!(started.into_inner().unwrap(), ["slow"]);
+    }
+
+    #[tokio::test]
+    async fn two_in_flight_overlap_and_still_answer_per_message() {
+        let mut event = SqsEvent::default();
+        event.records = ["a", "b", "c", "d"]
+            .iter()
+            .map(|id| message(id, id))
+            .collect();
+        let limits = Limits {
+            in_flight: 2,
+            ..Limits::default()
+        };
+        // Each message notes when it starts and ends; "b" fails, "c" panics.
+        let log = std::sync::Mutex::new(Vec::new());
+        let response = handle_batch(event, limits, |id, _| {
+            let log = &log;
+            async move {
+                log.lock().unwrap().push(format!("start {id}"));
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                log.lock().unwrap().push(format!("end {id}"));
+                match id.as_str() {
+                    "b" => Err(Retry("no".into())),
+                    "c" => panic!("boom"),
+                    _ => Ok(()),
+                }
+            }
+        })
+        .await;
+        assert_eq!(failed_ids(&response), ["b", "c"]);
+        let log = log.into_inner().unwrap();
+        // Started in order, the second before the first ended, never more than two at once.
+        assert_eq!(&log[..3], ["start a", "start b", "end a"], "{log:?}");
+        let mut running = 0;
+        for entry in &log {
+            running += if entry.starts_with("start") { 1 } else { -1 };
+            assert!(running <= 2, "{log:?}");
+        }
+        assert_eq!(log.iter().filter(|e| e.starts_with("end")).count(), 4);
     }
 }

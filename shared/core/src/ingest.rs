@@ -142,6 +142,9 @@ pub struct Ingestor<O, B, A> {
     pub(crate) renditions: B,
     pub(crate) assets: A,
     events: Option<Arc<dyn EventSink>>,
+    /// When set, how many pipelines may run at once; other ingests wait their turn here,
+    /// holding only the original's bytes, while their reads and writes go on.
+    compute: Option<Arc<tokio::sync::Semaphore>>,
 }
 
 impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
@@ -153,7 +156,16 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
             renditions,
             assets,
             events: None,
+            compute: None,
         }
+    }
+
+    /// Lets at most `slots` pipelines run at once, however many ingests are under way: a
+    /// runner with several ingests in flight overlaps their reads and writes with one
+    /// another's image work without splitting the CPU between images.
+    pub fn with_compute_slots(mut self, slots: usize) -> Self {
+        self.compute = Some(Arc::new(tokio::sync::Semaphore::new(slots.max(1))));
+        self
     }
 
     /// Whether record writes are announced as events.
@@ -469,6 +481,11 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
             .as_ref()
             .filter(|a| a.sha256.as_deref() == Some(sha256.as_str()))
             .and_then(manual_focus);
+        // Held until the pipeline is done; never closed, so the error cannot happen.
+        let slot = match &self.compute {
+            Some(slots) => slots.acquire().await.ok(),
+            None => None,
+        };
         // CPU-bound: keep it off the async workers.
         let result = tokio::task::spawn_blocking(move || {
             pipeline.process_focused(&bytes, creator.as_deref(), manual_focus)
@@ -479,6 +496,7 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
                 "processing task failed: {e}"
             )))
         });
+        drop(slot);
         let id = upload.asset_id();
         let made = match result {
             Ok(processed) => {
