@@ -1,7 +1,7 @@
 //! Wiring only: configuration from the environment, the adapters, then the HTTP runtime loop.
 
 use lambda_http::{service_fn, Error, Request};
-use pictor_aws::config::load;
+use pictor_aws::config::load_in_function;
 use pictor_aws::function::config_or_exit;
 use pictor_query::{Config, Query};
 use std::sync::Arc;
@@ -10,7 +10,7 @@ use std::sync::Arc;
 async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
     let config = config_or_exit(Config::from_env());
-    let sdk = load().await;
+    let sdk = load_in_function().await;
     // A signing key that cannot be read stops the process before the first request, the way a
     // bad configuration does: every answer would otherwise be a 500.
     let handler = Arc::new(config_or_exit(Query::on_aws(&sdk, &config).await));

@@ -1,7 +1,7 @@
 //! Wiring only: configuration from the environment, the adapters, then the runtime loop.
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
-use pictor_aws::config::{load, s3_client, AwsStores};
+use pictor_aws::config::{load_in_function, s3_client, AwsStores};
 use pictor_aws::function::{config_or_exit, diagnostic};
 use pictor_aws::S3BlobStore;
 use pictor_reconcile::{Config, Reconcile};
@@ -12,7 +12,7 @@ use std::sync::Arc;
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = config_or_exit(Config::from_env());
-    let sdk = load().await;
+    let sdk = load_in_function().await;
     let stores = AwsStores::new(&sdk, &config.output_bucket, &config.table);
     // The latest report is rewritten every pass: never cached.
     let reports =
