@@ -16,8 +16,16 @@ const DEFAULT_MARK: &str = "PICTOR";
 /// Prepared watermark assets, built once per spec and shared by every image.
 pub struct Watermarker {
     spec: Watermark,
-    logo: Option<RgbaImage>,
+    logo: Logo,
     font: FontArc,
+}
+
+enum Logo {
+    Off,
+    File(RgbaImage),
+    /// The built-in mark, drawn on first use: drawing the text and its outline took a few
+    /// milliseconds of every function's cold start, before its first poll for work.
+    BuiltIn(std::sync::OnceLock<RgbaImage>),
 }
 
 impl Watermarker {
@@ -27,7 +35,7 @@ impl Watermarker {
             .map_err(|e| SpecError::Invalid(format!("bundled font unreadable: {e}")))?;
         let wm = spec.watermark.clone();
         let (logo, identity) = match (wm.logo.enabled, spec.logo_path()) {
-            (false, _) => (None, Vec::new()),
+            (false, _) => (Logo::Off, Vec::new()),
             (true, Some(path)) => {
                 let logo_err = |reason: String| SpecError::Logo {
                     path: path.clone(),
@@ -37,12 +45,12 @@ impl Watermarker {
                 let logo = image::load_from_memory_with_format(&bytes, image::ImageFormat::Png)
                     .map_err(|e| logo_err(format!("not a readable PNG: {e}")))?
                     .into_rgba8();
-                (Some(logo), bytes)
+                (Logo::File(logo), bytes)
             }
-            (true, None) => {
-                let logo = render_label(&font, DEFAULT_MARK, 120.0, Color::WHITE);
-                (Some(logo), DEFAULT_MARK.as_bytes().to_vec())
-            }
+            (true, None) => (
+                Logo::BuiltIn(std::sync::OnceLock::new()),
+                DEFAULT_MARK.as_bytes().to_vec(),
+            ),
         };
         Ok((
             Watermarker {
@@ -52,6 +60,16 @@ impl Watermarker {
             },
             identity,
         ))
+    }
+
+    fn logo(&self) -> Option<&RgbaImage> {
+        match &self.logo {
+            Logo::Off => None,
+            Logo::File(logo) => Some(logo),
+            Logo::BuiltIn(drawn) => Some(
+                drawn.get_or_init(|| render_label(&self.font, DEFAULT_MARK, 120.0, Color::WHITE)),
+            ),
+        }
     }
 
     pub fn applies_to(&self, width: u32) -> bool {
@@ -69,7 +87,7 @@ impl Watermarker {
             return Ok(());
         }
         let width = canvas.width as f32;
-        if let Some(logo) = &self.logo {
+        if let Some(logo) = self.logo() {
             let mark = &self.spec.logo;
             let target_w = ((width * mark.scale).round() as u32).clamp(1, canvas.width);
             let target_h = ((logo.height() as f32 * target_w as f32 / logo.width() as f32).round()
