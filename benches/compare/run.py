@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -50,6 +51,7 @@ def install():
         sh("npm", "init", "-y", cwd=node, stdout=subprocess.DEVNULL)
         sh("npm", "install", "--no-audit", "--no-fund", "sharp", cwd=node)
     shutil.copy(HERE / "sharp_job.mjs", node / "sharp_job.mjs")
+    install_sharp_function()
     py = PEERS / "py"
     if not (py / "pyvips").exists() or not (py / "PIL").exists():
         # numpy: the SSIM of the AVIF files; Pillow's AVIF plugin decodes them.
@@ -58,6 +60,16 @@ def install():
     # (nasm on x86_64), so the encoders have their SIMD code as a user's build does.
     sh("bash", ROOT / "scripts" / "build-tools", cwd=ROOT)
     sh("cargo", "build", "--release", "--quiet", "--example", "pictor_job", cwd=ROOT)
+
+
+def install_sharp_function():
+    """The Node.js ingest function with sharp, with its locked dependencies."""
+    fn = PEERS / "sharp_function"
+    fn.mkdir(parents=True, exist_ok=True)
+    for name in ["index.mjs", "runtime.mjs", "package.json", "package-lock.json"]:
+        shutil.copy(HERE / "sharp_function" / name, fn / name)
+    if not (fn / "node_modules" / "sharp").exists():
+        sh("npm", "ci", "--no-audit", "--no-fund", "--loglevel=error", cwd=fn)
 
 
 def command(contender, src, out, fmt, job, watermark):
@@ -278,24 +290,95 @@ def nasm_present():
 
 LAMBDA_SAVED = PEERS / "lambda.json"
 LAMBDA_IMAGE = "dog2.6mp.jpg"
+# The function's cost is compared on the 12 MP photo, the upload a phone makes.
+COST_IMAGE = "photo12mp_o6.jpg"
+COST_UPLOADS = 10
+# A 1769 MB function has one vCPU: the throughput and cost runs pin the function (and the bare
+# pipeline) to one CPU, leaving the other to the local cloud's server, which stands for S3 and
+# DynamoDB outside the function.
+PIN = ["taskset", "-c", "1"]
+# AWS list prices for Lambda on arm64 (us-east-1, first tier), per GB-second and per request.
+ARM64_GB_SECOND = 0.0000133334
+PER_REQUEST = 0.20 / 1e6
+SURGE_UPLOADS = 10_000
+SURGE_SECONDS = 60
+
+
+def example(name):
+    return ROOT / "target" / "lambda-release" / "examples" / name
+
+
+def run_json(cmd):
+    print("+", " ".join(str(c) for c in cmd), flush=True)
+    out = subprocess.run([str(c) for c in cmd], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
 
 
 def measure_lambda(corpus, runs):
-    """Size of the ingest function's shipped binary, and its cold start and first-event latency
-    under the local Runtime API with the local S3/SQS/DynamoDB server (default spec: 4 JPEG +
-    4 WebP renditions)."""
+    """The ingest function as Lambda runs it, under the local Runtime API with the local
+    S3/SQS/DynamoDB server (default spec: 4 JPEG + 4 WebP renditions): its size and cold
+    start; its throughput against the bare pipeline; and what Lambda would bill per upload,
+    against the same job written as a Node.js function with sharp."""
     sh("cargo", "build", "--quiet", "--profile", "lambda-release", "-p", "pictor-ingest", "--bin", "pictor-ingest", cwd=ROOT)
     binary = ROOT / "target" / "lambda-release" / "pictor-ingest"
-    out = subprocess.run(
-        ["cargo", "run", "--quiet", "-p", "pictor-ingest", "--example", "cold_start", "--",
-         str(binary), str(corpus / LAMBDA_IMAGE), str(runs)],
-        cwd=ROOT, capture_output=True, text=True, check=True).stdout
-    result = json.loads(out.strip().splitlines()[-1])
+    # Built apart from the binary: the examples' test helpers are not in the function.
+    sh("cargo", "build", "--quiet", "--profile", "lambda-release", "-p", "pictor-ingest",
+       "--example", "cold_start", "--example", "throughput", "--example", "billed", cwd=ROOT)
+    install_sharp_function()
+    result = run_json([example("cold_start"), binary, corpus / LAMBDA_IMAGE, runs])
+    job = json.loads((HERE / "job.json").read_text())
+    result["throughput"] = run_json([*PIN, example("throughput"), binary, 5, runs,
+                                     *(corpus / image for image in job["images"])])
+    watermark = corpus / job["watermark"]["file"]
+    cost = [corpus / COST_IMAGE, f"WATERMARK_FILE={watermark}"]
+    result["billed"] = {
+        "pictor": run_json([*PIN, example("billed"), COST_UPLOADS, runs, *cost, "--", binary]),
+        "sharp": run_json([*PIN, example("billed"), COST_UPLOADS, runs, *cost, "--",
+                           shutil.which("node"), PEERS / "sharp_function" / "runtime.mjs"]),
+    }
+    result["sharp_version"] = json.loads((PEERS / "sharp_function" / "node_modules" / "sharp" / "package.json").read_text())["version"]
     result["x86_64_bytes"] = binary.stat().st_size
     result["arm64_bytes"], result["arm64_note"] = arm64_size()
     result["runs"] = runs
     result["date"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     LAMBDA_SAVED.write_text(json.dumps(result, indent=1))
+
+
+def ingest_scaling():
+    """The CDK app's ingest trigger: (maximum concurrency, batch size)."""
+    stack = (ROOT / "infra" / "lib" / "pictor-stack.ts").read_text()
+    found = re.search(r"maxConcurrency: props\.ingestMaxConcurrency \?\? (\d+),\s*batchSize: (\d+)", stack)
+    if not found:
+        raise RuntimeError("the ingest trigger's settings are not where run.py looks for them")
+    return int(found.group(1)), int(found.group(2))
+
+
+def cost_of(billed, memory_mb):
+    """Dollars per upload and per cold start, at arm64 list prices."""
+    gb = memory_mb / 1024
+    per_upload = billed["median_billed_per_upload_ms"] / 1000 * gb * ARM64_GB_SECOND + PER_REQUEST / billed["batch_size"]
+    # Lambda bills the init phase too.
+    per_init = billed["median_init_ms"] / 1000 * gb * ARM64_GB_SECOND
+    return per_upload, per_init
+
+
+def surge(billed, memory_mb, concurrency):
+    """SURGE_UPLOADS arriving evenly over SURGE_SECONDS, served by `concurrency` functions
+    each taking batches one after the other: when the queue is empty, and the bill."""
+    per_upload, per_init = cost_of(billed, memory_mb)
+    init_s = billed["median_init_ms"] / 1000
+    per_upload_s = billed["median_billed_per_upload_ms"] / 1000
+    capacity = concurrency / per_upload_s
+    if capacity * SURGE_SECONDS >= SURGE_UPLOADS:
+        # Keeps up: the last upload is done one batch after it arrives.
+        drained = SURGE_SECONDS + per_upload_s * billed["batch_size"]
+    else:
+        drained = init_s + SURGE_UPLOADS / capacity
+    return {
+        "capacity_per_s": capacity,
+        "drained_s": drained,
+        "dollars": SURGE_UPLOADS * per_upload + concurrency * per_init,
+    }
 
 
 def arm64_size():
@@ -319,7 +402,7 @@ def lambda_lines():
     r = json.loads(LAMBDA_SAVED.read_text())
     arm = f"{r['arm64_bytes'] / 2**20:.1f} MiB" if r.get("arm64_bytes") else r["arm64_note"]
     measured = r.get("date") or time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(LAMBDA_SAVED.stat().st_mtime))
-    return [
+    lines = [
         "## The ingest function: size and cold start",
         "",
         "`cargo build --profile lambda-release -p pictor-ingest` (release, fat LTO, network side optimised for size, stripped), run as Lambda runs",
@@ -337,6 +420,84 @@ def lambda_lines():
         f"| second event (warm process), end to end | {r['median_warm_event_ms']:.0f} ms |",
         "",
     ]
+    return lines + throughput_lines(r) + cost_lines(r)
+
+
+def throughput_lines(r):
+    t = r.get("throughput")
+    if not t:
+        return []
+    return [
+        "## The ingest function: throughput against the bare pipeline",
+        "",
+        "`functions/ingest/examples/throughput.rs`, pinned to one CPU (`taskset -c 1`; a 1769 MB function has one",
+        "vCPU), the local cloud's server on the other. Each run: the bare pipeline makes the default spec's 8",
+        f"renditions of {', '.join(t['images'])} {t['uploads_per_run'] // len(t['images'])} times each, one after another, with one encode thread, in",
+        f"the harness's process; then a fresh function process is handed the same {t['uploads_per_run']} uploads as SQS batches of",
+        f"{t['batch_size']}, one batch after the other, reading the originals from the local S3 server and writing renditions and",
+        "records to it and the local DynamoDB. The function has two messages in flight: the pipeline of one",
+        "overlaps the next one's read and the last one's writes. Same build (`lambda-release`) for both.",
+        "",
+        "| measure | value |",
+        "|---|---:|",
+        f"| bare pipeline, {t['uploads_per_run']} images (median of {len(t['pipeline_ms'])}) | {t['median_pipeline_ms']:.0f} ms |",
+        f"| function, first event to last answer | {t['median_function_ms']:.0f} ms |",
+        f"| **throughput, function ÷ bare pipeline** (median of per-run ratios {', '.join(f'{x:.2f}' for x in t['throughput_ratio'])}) | **{t['median_throughput_ratio']:.2f}** |",
+        "",
+    ]
+
+
+def cost_lines(r):
+    b = r.get("billed")
+    if not b:
+        return []
+    memory = int(b["pictor"]["memory_mb"])
+    concurrency, batch = ingest_scaling()
+    rows = []
+    figures = {}
+    for name, label in [("pictor", "Pictor (`pictor-ingest`)"), ("sharp", f"Node.js {node_version()} + sharp {r.get('sharp_version', '?')}")]:
+        f = b[name]
+        per_upload, per_init = cost_of(f, memory)
+        s = surge(f, memory, concurrency)
+        figures[name] = (f, per_upload, s)
+        rows.append(
+            f"| {label} | {f['median_init_ms']:.0f} | {f['median_billed_per_upload_ms']:.0f} | "
+            f"${per_upload * 1e6:,.2f} | {s['capacity_per_s']:.0f}/s | {s['drained_s']:.0f} s | ${s['dollars']:.2f} |")
+    p, s = figures["pictor"], figures["sharp"]
+    return [
+        "## The ingest function against a sharp function: billed time and cost",
+        "",
+        "`functions/ingest/examples/billed.rs` runs each function as Lambda runs it (local Runtime API, local cloud),",
+        f"pinned to one CPU as a {memory} MB function is, fed {p[0]['uploads_per_run']} uploads of {COST_IMAGE} ({p[0]['image_bytes']} B, 12 MP) as",
+        f"SQS batches of {batch}. The sharp function (`benches/compare/sharp_function/`) is the same job written as a",
+        "Node.js user writes it for Lambda: the AWS SDK v3 clients made once per process, the original read",
+        "into memory, the 8 renditions (xl/lg/md inside, a 256x256 thumb cropped around sharp's attention",
+        "point; JPEG q82, WebP q80; the logo on those 320 px wide or more) made from it in parallel, each",
+        "written under a content-addressed key, then the record. `runtime.mjs` stands in for the managed",
+        "Node.js runtime's poll loop. Billed time is each invocation's duration from the hand-over of its",
+        "event to its answer, per upload; init is process start to first poll (Lambda bills it too).",
+        f"Prices: arm64 list, ${ARM64_GB_SECOND} per GB-second and $0.20 per million requests; S3 and",
+        "DynamoDB requests are the same for both and left out. The times are this machine's x86_64 CPU,",
+        f"not a Graviton's. Median of {r['runs']} fresh processes each.",
+        "",
+        f"Surge: {SURGE_UPLOADS:,} uploads arriving evenly over {SURGE_SECONDS} s, at the CDK app's default ingest",
+        f"concurrency ({concurrency} functions, batches of {batch}). Each function starts cold once and then takes batches",
+        "one after another; capacity is concurrency ÷ billed time per upload; when it is below the",
+        "arrival rate, the queue drains at init + uploads ÷ capacity, else one batch after the last arrival.",
+        f"The cost is {SURGE_UPLOADS:,} uploads' billed time and requests plus {concurrency} inits.",
+        "",
+        "| function | init ms | billed ms per upload | per million uploads | surge capacity | surge drained after | surge cost |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+        *rows,
+        "",
+        f"**Pictor ÷ sharp, cost per upload: {p[1] / s[1]:.2f}**; billed time per upload"
+        f" {p[0]['median_billed_per_upload_ms'] / s[0]['median_billed_per_upload_ms']:.2f}.",
+        "",
+    ]
+
+
+def node_version():
+    return subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
 
 
 def avif_lines():

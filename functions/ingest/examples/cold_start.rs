@@ -7,23 +7,15 @@
 //! one SQS batch with one upload (the first event, on a cold process) and a second one with
 //! another upload (warm). Prints one JSON object with every run and the medians.
 
-use aws_sdk_s3::primitives::ByteStream;
+mod harness;
+
+use harness::{median, ms, start_function, upload_all};
 use pictor_aws::batch::sqs_event;
 use pictor_aws::config;
 use pictor_aws::testing::runtime_api::RuntimeApi;
-use pictor_aws::testing::{endpoint, fresh_resources, sdk_config};
+use pictor_aws::testing::{fresh_resources, sdk_config};
 use serde_json::json;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
-}
-
-fn ms(d: Duration) -> f64 {
-    (d.as_secs_f64() * 1e5).round() / 100.0
-}
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
@@ -36,54 +28,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let sdk = sdk_config();
     let r = fresh_resources(&sdk).await?;
     let s3 = config::s3_client(&sdk);
-    // The notification the bucket sends, as in AWS's documentation, for one uploaded key.
-    let notification = |key: &str| {
-        json!({"Records": [{
-            "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
-            "eventTime": "2026-01-01T00:00:00.000Z", "eventName": "ObjectCreated:Put",
-            "s3": {"bucket": {"name": r.uploads_bucket, "arn": format!("arn:aws:s3:::{}", r.uploads_bucket)},
-                   "object": {"key": key, "size": image.len()}}
-        }]})
-        .to_string()
-    };
-
     let mut results = Vec::new();
     for run in 0..runs {
         let keys = [
             format!("uploads/bench/cold-{run}.jpg"),
             format!("uploads/bench/warm-{run}.jpg"),
         ];
-        for key in &keys {
-            s3.put_object()
-                .bucket(&r.uploads_bucket)
-                .key(key)
-                .body(ByteStream::from(image.clone()))
-                .send()
-                .await?;
-        }
+        let bodies = upload_all(&s3, &r, &keys, &image).await?;
         let api = RuntimeApi::start().await?;
         let started = Instant::now();
-        let mut child = Command::new(&binary)
-            .env_clear()
-            .env("AWS_LAMBDA_RUNTIME_API", &api.address)
-            .env("AWS_LAMBDA_FUNCTION_NAME", "pictor-ingest")
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1769")
-            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-            .env("AWS_LAMBDA_LOG_STREAM_NAME", "local")
-            .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/pictor-ingest")
-            .env("AWS_ENDPOINT_URL", endpoint())
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_ACCESS_KEY_ID", "local")
-            .env("AWS_SECRET_ACCESS_KEY", "local")
-            .env("PICTOR_OUTPUT_BUCKET", &r.output_bucket)
-            .env("PICTOR_TABLE", &r.table)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()?;
+        let mut child = start_function(std::slice::from_ref(&binary), &api.address, &r, &[])?;
         let polled = api.first_poll(Duration::from_secs(30)).await;
         let mut latencies = Vec::new();
-        for (i, key) in keys.iter().enumerate() {
-            let request = api.invoke(&sqs_event([(format!("m{i}"), notification(key))]));
+        for (i, (key, body)) in keys.iter().zip(bodies).enumerate() {
+            let request = api.invoke(&sqs_event([(format!("m{i}"), body)]));
             let answer = api.answer(&request, Duration::from_secs(120)).await;
             match answer {
                 Some(a) if a.ok && a.body == json!({"batchItemFailures": []}) => {

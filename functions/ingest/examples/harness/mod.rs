@@ -1,0 +1,134 @@
+//! What the measuring examples share: the ingest binary started as Lambda starts it, against
+//! a local Runtime API and the local S3/SQS/DynamoDB server, and the notification S3 sends.
+// Each example uses a part of it.
+#![allow(dead_code)]
+
+use pictor_aws::batch::sqs_event;
+use pictor_aws::provision::Resources;
+use pictor_aws::testing::endpoint;
+use pictor_aws::testing::runtime_api::RuntimeApi;
+use serde_json::json;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub type Error = Box<dyn std::error::Error + Send + Sync>;
+
+/// The ingest queue's batch size in the CDK app.
+pub const BATCH_SIZE: usize = 5;
+
+/// The memory size the CDK app gives the ingest function (one vCPU on Lambda).
+pub const MEMORY_MB: &str = "1769";
+
+/// Starts `command` (a program and its arguments) as Lambda starts a function, polling
+/// `runtime_api`, writing to `r`'s bucket and table, with one encode thread (what the CDK app
+/// sets at this memory size) and `extra` variables besides.
+pub fn start_function(
+    command: &[String],
+    runtime_api: &str,
+    r: &Resources,
+    extra: &[(String, String)],
+) -> std::io::Result<Child> {
+    let (program, args) = command
+        .split_first()
+        .ok_or_else(|| std::io::Error::other("no command to start"))?;
+    Command::new(program)
+        .args(args)
+        .env_clear()
+        .env("AWS_LAMBDA_RUNTIME_API", runtime_api)
+        .env("AWS_LAMBDA_FUNCTION_NAME", "pictor-ingest")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", MEMORY_MB)
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_LOG_STREAM_NAME", "local")
+        .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/pictor-ingest")
+        .env("AWS_ENDPOINT_URL", endpoint())
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "local")
+        .env("AWS_SECRET_ACCESS_KEY", "local")
+        .env("PICTOR_OUTPUT_BUCKET", &r.output_bucket)
+        .env("PICTOR_TABLE", &r.table)
+        .env("PICTOR_ENCODE_THREADS", "1")
+        .envs(extra.iter().map(|(k, v)| (k, v)))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+}
+
+/// Uploads `bytes` under each of `keys` into `r`'s uploads bucket; returns the bucket's
+/// notification for each.
+pub async fn upload_all(
+    s3: &aws_sdk_s3::Client,
+    r: &Resources,
+    keys: &[String],
+    bytes: &[u8],
+) -> Result<Vec<String>, aws_sdk_s3::Error> {
+    let mut bodies = Vec::new();
+    for key in keys {
+        s3.put_object()
+            .bucket(&r.uploads_bucket)
+            .key(key)
+            .body(aws_sdk_s3::primitives::ByteStream::from(bytes.to_vec()))
+            .send()
+            .await?;
+        bodies.push(notification(&r.uploads_bucket, key, bytes.len()));
+    }
+    Ok(bodies)
+}
+
+/// The notification the bucket sends for one uploaded key, as in AWS's documentation.
+pub fn notification(bucket: &str, key: &str, size: usize) -> String {
+    json!({"Records": [{
+        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
+        "eventTime": "2026-01-01T00:00:00.000Z", "eventName": "ObjectCreated:Put",
+        "s3": {"bucket": {"name": bucket, "arn": format!("arn:aws:s3:::{bucket}")},
+               "object": {"key": key, "size": size}}
+    }]})
+    .to_string()
+}
+
+pub fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+pub fn ms(d: std::time::Duration) -> f64 {
+    (d.as_secs_f64() * 1e5).round() / 100.0
+}
+
+/// How long a run of batches took.
+pub struct Fed {
+    /// From the first poll after start-up (the end of the function's init) to the last answer.
+    pub total: Duration,
+    /// Each invocation, from the hand-over of its event to its answer: what Lambda bills.
+    pub invocations: Vec<Duration>,
+    /// From the function's start to its first poll: its init.
+    pub init: Duration,
+}
+
+/// Waits for the function started at `started` to poll, then hands `bodies` to it in batches of
+/// [`BATCH_SIZE`], one after the other, and checks that every message succeeded.
+pub async fn feed(api: &RuntimeApi, started: Instant, bodies: &[String]) -> Result<Fed, Error> {
+    let polled = api
+        .first_poll(Duration::from_secs(60))
+        .await
+        .ok_or("the function never polled for work")?;
+    let begun = Instant::now();
+    let mut invocations = Vec::new();
+    for (b, batch) in bodies.chunks(BATCH_SIZE).enumerate() {
+        let messages = batch
+            .iter()
+            .enumerate()
+            .map(|(i, body)| (format!("m{b}-{i}"), body.clone()));
+        let request = api.invoke(&sqs_event(messages));
+        match api.answer(&request, Duration::from_secs(300)).await {
+            Some(a) if a.ok && a.body == json!({"batchItemFailures": []}) => {
+                invocations.push(a.latency)
+            }
+            other => return Err(format!("batch {b}: unexpected answer {other:?}").into()),
+        }
+    }
+    Ok(Fed {
+        total: begun.elapsed(),
+        invocations,
+        init: polled.saturating_duration_since(started),
+    })
+}
