@@ -599,3 +599,23 @@ async fn the_next_original_is_read_while_the_first_is_processed() {
     assert!(second_read < first_write, "{entries:?}");
     assert_eq!(entries.iter().filter(|e| e.starts_with("put")).count(), 6);
 }
+
+/// The same notification twice in one batch: the two messages run at once (two in flight), meet
+/// at the record's conditional write, and leave one record and exactly its renditions.
+#[tokio::test]
+async fn one_notification_twice_in_a_batch_makes_one_record_and_one_set() {
+    let c = cloud().await;
+    let key = "uploads/ana/twice-in-a-batch.jpg";
+    c.upload(key, fixture("images/photos/rocket.jpg")).await;
+    let body = pictor_aws::testing::receive_bodies(&c.sqs, &c.resources.ingest_queue_url, 1)
+        .await
+        .remove(0);
+    let batch = sqs_event([("m-0", body.as_str()), ("m-1", body.as_str())]);
+    let response = c.ingest.handle(batch).await.unwrap();
+    assert!(failures(&response).is_empty(), "{response}");
+    let asset = c.asset(key).await;
+    assert_eq!(asset.status, AssetStatus::Ready);
+    assert_eq!(asset.version, 1);
+    let keys: Vec<String> = asset.variants.iter().map(|v| v.key.clone()).collect();
+    assert_eq!(c.output_keys().await, sorted(keys));
+}
