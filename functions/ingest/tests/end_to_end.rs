@@ -619,3 +619,33 @@ async fn one_notification_twice_in_a_batch_makes_one_record_and_one_set() {
     let keys: Vec<String> = asset.variants.iter().map(|v| v.key.clone()).collect();
     assert_eq!(c.output_keys().await, sorted(keys));
 }
+
+/// An upload and its removal in one batch, run at once: both find the object gone, both write
+/// a tombstone, and the one that loses the conditional write finds the asset deleted already
+/// instead of asking for a retry.
+#[tokio::test]
+async fn an_upload_and_its_removal_in_one_batch_end_deleted_without_a_retry() {
+    let c = cloud().await;
+    let key = "uploads/ana/gone-in-a-batch.jpg";
+    c.upload(key, fixture("images/photos/coffee.jpg")).await;
+    c.s3.delete_object()
+        .bucket(&c.resources.uploads_bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap();
+    let r = &c.resources;
+    let created = pictor_aws::testing::receive_bodies(&c.sqs, &r.ingest_queue_url, 1)
+        .await
+        .remove(0);
+    // The bucket is versioned: S3 reports a delete marker, which the local server does not send.
+    let removed = created.replace("ObjectCreated:Put", "ObjectRemoved:DeleteMarkerCreated");
+    assert_ne!(removed, created);
+    let batch = sqs_event([("m-0", created.as_str()), ("m-1", removed.as_str())]);
+    let response = c.ingest.handle(batch).await.unwrap();
+    assert!(failures(&response).is_empty(), "{response}");
+    let asset = c.asset(key).await;
+    assert_eq!(asset.status, AssetStatus::Deleted);
+    assert_eq!(asset.version, 1);
+    assert!(c.output_keys().await.is_empty());
+}

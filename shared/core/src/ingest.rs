@@ -643,6 +643,13 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
                 }) {
                     return Ok(Outcome::Unchanged(c.clone()));
                 }
+                // Two workers found the original gone (an upload's notification and its
+                // removal's, handled at once): the winner's tombstone is this one's.
+                if let Some(c) = current.as_ref().filter(|c| {
+                    asset.status == AssetStatus::Deleted && c.status == AssetStatus::Deleted
+                }) {
+                    return Ok(Outcome::AlreadyDeleted(c.clone()));
+                }
                 // A newer state won (a tombstone, a later upload); the retry converges again.
                 return Err(StoreError::Conflict(what).into());
             }
