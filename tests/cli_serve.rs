@@ -264,16 +264,27 @@ fn serve_answers_the_api_and_serves_the_renditions_it_links() {
 
 /// `pictor watch`, stopped when dropped.
 fn watching(out: &Path, inbox: &Path) -> Serving {
-    Serving(
-        Command::new(env!("CARGO_BIN_EXE_pictor"))
-            .args(["watch", "--out"])
-            .arg(out)
-            .arg(inbox)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    )
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pictor"))
+        .args(["watch", "--out"])
+        .arg(out)
+        .arg(inbox)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until it watches, so a watcher that could not start says why here instead of
+    // as an upload that never becomes ready.
+    let mut said = Vec::new();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    loop {
+        match lines.next() {
+            Some(Ok(line)) if line.starts_with("watching ") => break,
+            Some(Ok(line)) => said.push(line),
+            _ => panic!("the watcher did not start: {said:?}"),
+        }
+    }
+    std::thread::spawn(move || lines.for_each(drop));
+    Serving(child)
 }
 
 #[test]

@@ -27,6 +27,32 @@ async fn sqlite_asset_store_conforms_on_disk() {
     asset_store_suite(&SqliteAssetStore::open(&dir.path().join("assets.db")).unwrap()).await;
 }
 
+/// `pictor watch` and `pictor serve` started together open one fresh store at once: every
+/// opener must get it, none may fail on the other's first setup.
+#[test]
+fn many_processes_opening_one_new_store_at_once_all_get_it() {
+    for round in 0..20 {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("assets.db");
+        let start = std::sync::Barrier::new(8);
+        let failures: Vec<String> = std::thread::scope(|s| {
+            let openers: Vec<_> = (0..8)
+                .map(|_| {
+                    s.spawn(|| {
+                        start.wait();
+                        SqliteAssetStore::open(&db).err().map(|e| e.to_string())
+                    })
+                })
+                .collect();
+            openers
+                .into_iter()
+                .filter_map(|o| o.join().unwrap())
+                .collect()
+        });
+        assert!(failures.is_empty(), "round {round}: {failures:?}");
+    }
+}
+
 /// Originals as files in a folder.
 struct Folder(PathBuf);
 

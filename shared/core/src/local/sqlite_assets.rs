@@ -27,6 +27,46 @@ fn db_error(e: rusqlite::Error) -> StoreError {
     }
 }
 
+/// How long a statement waits for another process's lock before the store reports itself
+/// unavailable.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Puts the file in WAL mode. The mode is kept in the file, so only its first opener converts
+/// it; openers racing that first one (`pictor watch` and `pictor serve` started together)
+/// retry, because SQLite answers the conversion's lock with "busy" at once, without waiting
+/// the busy timeout.
+fn use_write_ahead_log(conn: &Connection) -> Result<(), StoreError> {
+    let mode = |conn: &Connection| -> rusqlite::Result<String> {
+        conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))
+    };
+    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+    let mut pause = Duration::from_millis(5);
+    loop {
+        let converted = mode(conn).and_then(|m| {
+            if m.eq_ignore_ascii_case("wal") {
+                Ok(m)
+            } else {
+                conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+            }
+        });
+        match converted.map_err(db_error) {
+            Ok(m) if m.eq_ignore_ascii_case("wal") => return Ok(()),
+            // An in-memory store has no log to keep.
+            Ok(m) if m.eq_ignore_ascii_case("memory") => return Ok(()),
+            Ok(m) => {
+                return Err(StoreError::Other(format!(
+                    "sqlite: the store stays in journal mode {m}, not WAL"
+                )))
+            }
+            Err(StoreError::Unavailable(_)) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(200));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 fn created_ms(asset: &Asset) -> i64 {
     (asset.created_at.unix_timestamp_nanos() / 1_000_000) as i64
 }
@@ -45,10 +85,8 @@ impl SqliteAssetStore {
 
     fn init(conn: Connection) -> Result<SqliteAssetStore, StoreError> {
         // WAL lets `pictor assets` read while `pictor watch` writes.
-        conn.busy_timeout(Duration::from_secs(10))
-            .map_err(db_error)?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(db_error)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(db_error)?;
+        use_write_ahead_log(&conn)?;
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS assets (
                 id TEXT PRIMARY KEY,
