@@ -1,7 +1,11 @@
 //! Pictor contender of the side-by-side comparison: the job of `job.json` through the public
 //! API (`Spec` + `Pipeline`), one process per image.
 //!
-//! pictor_job SRC OUT_DIR jpeg|webp|avif|png JOB_JSON WATERMARK_PNG
+//! pictor_job SRC OUT_DIR jpeg|webp|avif|png|webp-alpha-check JOB_JSON WATERMARK_PNG
+//!
+//! `webp-alpha-check` makes the job's pictures losslessly and prints, as JSON, the bytes of
+//! their WebP files with alpha as Pictor writes them and with libwebp's default alpha
+//! pre-filter instead (nothing else changed), for the results' check of that setting.
 
 use pictor_core::spec::{Anchor, Color, Fit, OutputFormat, Variant};
 use pictor_core::{Pipeline, Spec};
@@ -45,11 +49,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [src, out_dir, format, job, watermark] = args.as_slice() else {
         return Err(
-            "usage: pictor_job SRC OUT_DIR jpeg|webp|avif|png JOB_JSON WATERMARK_PNG".into(),
+            "usage: pictor_job SRC OUT_DIR jpeg|webp|avif|png|webp-alpha-check JOB_JSON WATERMARK_PNG"
+                .into(),
         );
     };
     let job: Job = serde_json::from_slice(&std::fs::read(job)?)?;
-    let (format, quality, speed) = match format.as_str() {
+    let format_name = format.as_str();
+    let (format, quality, speed) = match format_name {
         "jpeg" => (OutputFormat::Jpeg, job.jpeg.quality, None),
         "webp" => (OutputFormat::Webp, job.webp.quality, None),
         "avif" => (
@@ -58,7 +64,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             Some(job.avif.pictor.speed),
         ),
         // The lossless reference the AVIF files' SSIM is measured against.
-        "png" => (OutputFormat::Png, 100, None),
+        "png" | "webp-alpha-check" => (OutputFormat::Png, 100, None),
         other => return Err(format!("unknown format {other}").into()),
     };
     let mut spec = Spec {
@@ -101,8 +107,41 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if std::env::var_os("PICTOR_TIMINGS").is_some() {
         eprintln!("{:?}", processed.timings);
     }
+    if format_name == "webp-alpha-check" {
+        return alpha_check(&processed.renditions, job.webp.quality);
+    }
     for r in &processed.renditions {
         std::fs::write(PathBuf::from(out_dir).join(r.file_name()), &r.data)?;
     }
+    Ok(())
+}
+
+/// Prints `{"files": N, "pictor": BYTES, "libwebp_default": BYTES}` over the renditions that
+/// have alpha (none for an opaque picture).
+fn alpha_check(
+    renditions: &[pictor_core::pipeline::Rendition],
+    quality: u8,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let (mut files, mut ours, mut default) = (0, 0, 0);
+    for r in renditions {
+        let picture = image::load_from_memory(&r.data)?;
+        if !picture.color().has_alpha() {
+            continue;
+        }
+        let rgba = picture.to_rgba8();
+        let (a, b) = pictor_core::pipeline::alpha_filter_bytes(
+            rgba.as_raw(),
+            rgba.width(),
+            rgba.height(),
+            quality,
+        )?;
+        files += 1;
+        ours += a;
+        default += b;
+    }
+    println!(
+        "{}",
+        serde_json::json!({"files": files, "pictor": ours, "libwebp_default": default})
+    );
     Ok(())
 }

@@ -27,6 +27,9 @@ use fast_image_resize::Resizer;
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 use watermark::Watermarker;
+/// For the benchmark's check of the WebP alpha setting against libwebp's default.
+#[doc(hidden)]
+pub use webp_lossy::alpha_filter_bytes;
 
 /// Facts about a source image, recorded with its asset.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
