@@ -26,6 +26,8 @@ fn main() -> ExitCode {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
+    // `process`, `watch` and `reprocess` handle picture after picture.
+    pictor_core::memory::reuse_freed_memory();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -54,6 +54,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     };
     let job: Job = serde_json::from_slice(&std::fs::read(job)?)?;
+    // What the `pictor` CLI and the functions do at start.
+    pictor_core::memory::reuse_freed_memory();
     let format_name = format.as_str();
     let (format, quality, speed) = match format_name {
         "jpeg" => (OutputFormat::Jpeg, job.jpeg.quality, None),

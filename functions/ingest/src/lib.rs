@@ -238,6 +238,8 @@ pub async fn run(function: &'static str) -> Result<(), lambda_runtime::Error> {
     use lambda_runtime::{service_fn, LambdaEvent};
     use pictor_aws::function::{config_or_exit, diagnostic};
     lambda_runtime::tracing::init_default_subscriber();
+    // One upload after another in one process: each reuses the last one's memory.
+    pictor_core::memory::reuse_freed_memory();
     let config = config_or_exit(Config::from_env());
     let sdk = pictor_aws::config::load_in_function().await;
     let stores = pictor_aws::config::AwsStores::new(&sdk, &config.output_bucket, &config.table);

@@ -11,6 +11,8 @@ use std::sync::Arc;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
+    // Asset after asset in one process: each reuses the last one's memory.
+    pictor_core::memory::reuse_freed_memory();
     let config = config_or_exit(Config::from_env());
     let sdk = load_in_function().await;
     let stores = AwsStores::new(&sdk, &config.output_bucket, &config.table);

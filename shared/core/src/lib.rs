@@ -12,6 +12,7 @@ pub mod identity;
 pub mod ingest;
 pub mod layout;
 pub mod local;
+pub mod memory;
 pub mod pipeline;
 pub mod ports;
 pub mod presets;
