@@ -66,6 +66,9 @@ mod tests {
         picture_buffer();
         let again = faults() - before;
         // Fresh pages would be 2,816 faults.
-        assert!(again < 300, "{again} page faults for a buffer freed just before");
+        assert!(
+            again < 300,
+            "{again} page faults for a buffer freed just before"
+        );
     }
 }

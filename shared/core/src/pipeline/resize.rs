@@ -6,8 +6,9 @@ use super::canvas::Canvas;
 use super::orient;
 use crate::error::ProcessError;
 use crate::spec::{Fit, Variant};
-use fast_image_resize::images::{Image, ImageRef};
-use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
+use fast_image_resize::images::{TypedImage, TypedImageRef};
+use fast_image_resize::pixels::{U8x3, U8x4};
+use fast_image_resize::{FilterType, PixelTrait, ResizeAlg, ResizeOptions, Resizer};
 
 /// The output size of one variant and the source region it is drawn from.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -148,28 +149,43 @@ pub fn resize(
     if geometry.is_identity(src.width, src.height) {
         return Ok(src.clone());
     }
-    let pixel_type = if src.has_alpha {
-        PixelType::U8x4
-    } else {
-        PixelType::U8x3
-    };
-    let internal = |e: &dyn std::fmt::Display| ProcessError::internal(format!("resize: {e}"));
-    let src_view =
-        ImageRef::new(src.width, src.height, &src.data, pixel_type).map_err(|e| internal(&e))?;
-    let mut dst = Image::new(geometry.width, geometry.height, pixel_type);
     let mut options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3));
     if let Some((left, top, width, height)) = geometry.crop {
         options = options.crop(left, top, width, height);
     }
-    resizer
-        .resize(&src_view, &mut dst, &options)
-        .map_err(|e| internal(&e))?;
+    let from = (src.width, src.height, src.data.as_slice());
+    let to = (geometry.width, geometry.height);
+    let data = if src.has_alpha {
+        resize_pixels::<U8x4>(resizer, from, to, &options)
+    } else {
+        resize_pixels::<U8x3>(resizer, from, to, &options)
+    }
+    .map_err(|e| ProcessError::internal(format!("resize: {e}")))?;
     Ok(Canvas {
         width: geometry.width,
         height: geometry.height,
         has_alpha: src.has_alpha,
-        data: dst.into_vec(),
+        data,
     })
+}
+
+/// Resizes packed pixels of type `P` (`width`, `height`, bytes) to `to`. Typed, so only the
+/// pixel types Pictor uses (RGB and RGBA bytes) are compiled in: the untyped entry point
+/// brings the SIMD code of all thirteen, most of the resize library's size in the binary.
+pub(super) fn resize_pixels<P: PixelTrait>(
+    resizer: &mut Resizer,
+    (width, height, bytes): (u32, u32, &[u8]),
+    (to_width, to_height): (u32, u32),
+    options: &ResizeOptions,
+) -> Result<Vec<u8>, String> {
+    let src = TypedImageRef::<P>::from_buffer(width, height, bytes).map_err(|e| e.to_string())?;
+    let mut data = vec![0u8; to_width as usize * to_height as usize * P::size()];
+    let mut dst =
+        TypedImage::<P>::from_buffer(to_width, to_height, &mut data).map_err(|e| e.to_string())?;
+    resizer
+        .resize_typed(&src, &mut dst, options)
+        .map_err(|e| e.to_string())?;
+    Ok(data)
 }
 
 #[cfg(test)]

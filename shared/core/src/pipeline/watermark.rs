@@ -4,8 +4,8 @@ use super::canvas::Canvas;
 use crate::error::ProcessError;
 use crate::spec::{Anchor, Color, Spec, SpecError, Watermark};
 use ab_glyph::{FontArc, PxScale};
-use fast_image_resize::images::{Image, ImageRef};
-use fast_image_resize::{PixelType, ResizeOptions, Resizer};
+use fast_image_resize::pixels::U8x4;
+use fast_image_resize::{ResizeOptions, Resizer};
 use image::{GrayImage, Luma, RgbaImage};
 
 /// The bundled font (Go Bold, BSD-3-Clause; see assets/Go-Font-LICENSE.txt).
@@ -129,14 +129,11 @@ fn scale_rgba(
     if (width, height) == src.dimensions() {
         return Ok(src.clone());
     }
-    let internal = |e: &dyn std::fmt::Display| ProcessError::internal(format!("watermark: {e}"));
-    let view = ImageRef::new(src.width(), src.height(), src.as_raw(), PixelType::U8x4)
-        .map_err(|e| internal(&e))?;
-    let mut dst = Image::new(width, height, PixelType::U8x4);
-    resizer
-        .resize(&view, &mut dst, &ResizeOptions::new())
-        .map_err(|e| internal(&e))?;
-    RgbaImage::from_raw(width, height, dst.into_vec())
+    let from = (src.width(), src.height(), src.as_raw().as_slice());
+    let data =
+        super::resize::resize_pixels::<U8x4>(resizer, from, (width, height), &ResizeOptions::new())
+            .map_err(|e| ProcessError::internal(format!("watermark: {e}")))?;
+    RgbaImage::from_raw(width, height, data)
         .ok_or_else(|| ProcessError::internal("watermark: scaled logo has the wrong size"))
 }
 
