@@ -354,17 +354,34 @@ def measure_lambda(corpus, runs):
                                      *(corpus / image for image in job["images"])])
     watermark = corpus / job["watermark"]["file"]
     cost = [corpus / COST_IMAGE, f"WATERMARK_FILE={watermark}"]
-    result["billed"] = {
-        "pictor": run_json([*PIN, example("billed"), COST_UPLOADS, runs, *cost, "--", binary]),
-        "sharp": run_json([*PIN, example("billed"), COST_UPLOADS, runs, *cost, "--",
-                           shutil.which("node"), PEERS / "sharp_function" / "runtime.mjs"]),
-    }
+    result["billed"] = billed_in_turns(runs, cost, {
+        "pictor": [binary],
+        "sharp": [shutil.which("node"), PEERS / "sharp_function" / "runtime.mjs"],
+    })
     result["sharp_version"] = json.loads((PEERS / "sharp_function" / "node_modules" / "sharp" / "package.json").read_text())["version"]
     result["x86_64_bytes"] = binary.stat().st_size
     result["arm64_bytes"], result["arm64_note"] = arm64_size()
     result["runs"] = runs
     result["date"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     LAMBDA_SAVED.write_text(json.dumps(result, indent=1))
+
+
+def billed_in_turns(runs, cost, contenders):
+    """`billed` for each contender, one run each in turn, `runs` times: a slow spell of the
+    shared machine then falls on every contender alike instead of on whichever ran during it."""
+    merged = {}
+    for _ in range(runs):
+        for name, command in contenders.items():
+            one = run_json([*PIN, example("billed"), COST_UPLOADS, 1, *cost, "--", *command])
+            if name not in merged:
+                merged[name] = one
+                continue
+            for key in ("init_ms", "billed_per_upload_ms", "total_ms"):
+                merged[name][key] += one[key]
+    for m in merged.values():
+        m["median_init_ms"] = statistics.median(m["init_ms"])
+        m["median_billed_per_upload_ms"] = statistics.median(m["billed_per_upload_ms"])
+    return merged
 
 
 def ingest_scaling():
@@ -503,7 +520,8 @@ def cost_lines(r):
         "event to its answer, per upload; init is process start to first poll (Lambda bills it too).",
         f"Prices: arm64 list, ${ARM64_GB_SECOND} per GB-second and $0.20 per million requests; S3 and",
         "DynamoDB requests are the same for both and left out. The times are this machine's x86_64 CPU,",
-        f"not a Graviton's. Median of {r['runs']} fresh processes each.",
+        f"not a Graviton's. Median of {r['runs']} fresh processes each, the two functions taking turns",
+        "(one run of Pictor's, one of sharp's, and again), so a slow spell of this shared machine falls on both.",
         "",
         f"Surge: {SURGE_UPLOADS:,} uploads arriving evenly over {SURGE_SECONDS} s, at the CDK app's default ingest",
         f"concurrency ({concurrency} functions, batches of {batch}). Each function starts cold once and then takes batches",

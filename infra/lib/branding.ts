@@ -23,6 +23,11 @@ export interface Branding {
   readonly files: readonly ShippedFile[];
   /** `PICTOR_SPEC_FILE` in the functions. */
   readonly specPath: string;
+  /**
+   * The Cargo features the functions that run the pipeline are built with: `avif` when any
+   * preset has an AVIF variant (the AV1 encoder is left out of the package otherwise).
+   */
+  readonly cargoFeatures: readonly string[];
 }
 
 type Table = Record<string, unknown>;
@@ -39,6 +44,15 @@ function logoOf(spec: Table): string | undefined {
   return typeof logo?.path === 'string' ? logo.path : undefined;
 }
 
+/** Whether a spec table's own variants (a preset's, or the top level's) include AVIF. */
+function namesAvif(spec: Table): boolean {
+  const variants = Array.isArray(spec.variants) ? spec.variants : [];
+  return variants.some((v) => {
+    const format = table(v)?.format;
+    return typeof format === 'string' && format.toLowerCase() === 'avif';
+  });
+}
+
 /** Reads the spec at `specFile` and lists what must ship with it; refuses what cannot. */
 export function brandingOf(specFile: string): Branding {
   const text = fs.readFileSync(specFile, 'utf8');
@@ -49,9 +63,13 @@ export function brandingOf(specFile: string): Branding {
     throw new Error(`pictor:specFile ${specFile} is not valid TOML: ${(e as Error).message}`);
   }
   const named = [logoOf(spec)];
+  let avif = namesAvif(spec);
   for (const preset of Object.values(table(spec.presets) ?? {})) {
     const t = table(preset);
-    if (t) named.push(logoOf(t));
+    if (t) {
+      named.push(logoOf(t));
+      avif ||= namesAvif(t);
+    }
   }
   const base = path.dirname(specFile);
   const files: ShippedFile[] = [{ from: specFile, to: path.basename(specFile) }];
@@ -71,6 +89,7 @@ export function brandingOf(specFile: string): Branding {
   return {
     files,
     specPath: `${TASK_ROOT}/${SPEC_BUNDLE_DIR}/${path.basename(specFile)}`,
+    cargoFeatures: avif ? ['avif'] : [],
   };
 }
 

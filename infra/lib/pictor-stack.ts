@@ -152,6 +152,8 @@ export class PictorStack extends Stack {
         logRetention,
         removalPolicy,
         shippedFiles: 'PICTOR_SPEC_FILE' in environment ? branding?.files : undefined,
+        // The functions that run the pipeline carry the encoders their spec asks for.
+        cargoFeatures: 'PICTOR_SPEC_FILE' in environment ? branding?.cargoFeatures : undefined,
       });
     // Apps subscribe to AssetReady, AssetFailed and AssetDeleted here instead of polling.
     this.eventBus = new events.EventBus(this, 'AssetEvents', {

@@ -27,6 +27,13 @@ export interface PictorFunctionProps {
   readonly reservedConcurrency?: number;
   /** Files shipped in the bundle beside the binary (the spec and its logos). */
   readonly shippedFiles?: readonly ShippedFile[];
+  /** The crate's Cargo features to build with (`avif`). */
+  readonly cargoFeatures?: readonly string[];
+}
+
+/** The flags `cargo lambda build` gets beyond the profile and architecture. */
+export function cargoFlags(features: readonly string[]): string[] {
+  return features.length > 0 ? ['--features', features.join(',')] : [];
 }
 
 /** The repository root, where the Cargo workspace is. */
@@ -39,6 +46,8 @@ export const WORKSPACE = path.resolve(__dirname, '..', '..');
 export class PictorFunction extends Construct {
   readonly fn: lambda.Function;
   readonly alarms: cloudwatch.Alarm[];
+  /** What `cargo lambda build` is given beyond the profile and architecture. */
+  readonly cargoFlags: readonly string[];
 
   constructor(scope: Construct, id: string, props: PictorFunctionProps) {
     super(scope, id);
@@ -46,6 +55,7 @@ export class PictorFunction extends Construct {
       retention: props.logRetention,
       removalPolicy: props.removalPolicy,
     });
+    this.cargoFlags = cargoFlags(props.cargoFeatures ?? []);
     this.fn = new RustFunction(this, 'Function', {
       manifestPath: path.join(WORKSPACE, 'functions', props.crateDir, 'Cargo.toml'),
       binaryName: props.binaryName,
@@ -55,6 +65,7 @@ export class PictorFunction extends Construct {
       bundling: {
         architecture: lambda.Architecture.ARM_64,
         profile: 'lambda-release',
+        cargoLambdaFlags: [...this.cargoFlags],
         commandHooks: {
           beforeBundling: () => [],
           afterBundling: (_input: string, output: string) =>

@@ -61,3 +61,21 @@ test('a spec naming files outside its folder, or missing ones, is refused at syn
   fs.writeFileSync(spec, 'watermark = [');
   assert.throws(() => brandingOf(spec), /not valid TOML/);
 });
+
+test('functions that run the pipeline are built with the AV1 encoder only when a preset asks for AVIF', () => {
+  const spec = brandingFolder();
+  assert.deepEqual(brandingOf(spec).cargoFeatures, []);
+  const lean = synth({ specFile: spec }).stack.functions;
+  for (const fn of Object.values(lean)) assert.deepEqual(fn.cargoFlags, []);
+
+  fs.appendFileSync(
+    spec,
+    ['', '[[presets.avatars.variants]]', 'name = "s256"', 'width = 256', 'format = "avif"'].join('\n'),
+  );
+  assert.deepEqual(brandingOf(spec).cargoFeatures, ['avif']);
+  const { functions } = synth({ specFile: spec }).stack;
+  for (const name of ['ingest', 'cleanup', 'query', 'reprocess', 'reconcile'] as const) {
+    assert.deepEqual(functions[name].cargoFlags, ['--features', 'avif'], name);
+  }
+  assert.deepEqual(functions.report.cargoFlags, [], 'the report runs no pipeline');
+});

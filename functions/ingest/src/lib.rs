@@ -237,7 +237,7 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingest<O, B, A> {
 pub async fn run(function: &'static str) -> Result<(), lambda_runtime::Error> {
     use lambda_runtime::{service_fn, LambdaEvent};
     use pictor_aws::function::{config_or_exit, diagnostic};
-    lambda_runtime::tracing::init_default_subscriber();
+    pictor_aws::logging::init();
     // One upload after another in one process: each reuses the last one's memory.
     pictor_core::memory::reuse_freed_memory();
     let config = config_or_exit(Config::from_env());

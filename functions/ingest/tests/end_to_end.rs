@@ -282,15 +282,7 @@ async fn transient_s3_failure_fails_only_that_message_and_a_retry_succeeds() {
     let batch = c.receive(&c.resources.ingest_queue_url, 1).await;
 
     // S3 unreachable (a closed port) for this attempt: the message is handed back to SQS.
-    let down = aws_config::SdkConfig::builder()
-        .behavior_version(aws_config::BehaviorVersion::latest())
-        .endpoint_url("http://127.0.0.1:9")
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_s3::config::SharedCredentialsProvider::new(
-            aws_sdk_s3::config::Credentials::for_tests(),
-        ))
-        .retry_config(aws_config::retry::RetryConfig::disabled())
-        .build();
+    let down = pictor_aws::testing::unretried_sdk_config_at("http://127.0.0.1:9");
     let broken = ingest_on(&down, config_for(&c.resources));
     let response = broken.handle(batch.clone()).await.unwrap();
     let id = batch["Records"][0]["messageId"].as_str().unwrap();

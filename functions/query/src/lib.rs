@@ -31,7 +31,8 @@ use tower::ServiceExt;
 pub enum Urls {
     Presigned(PresignedUrls),
     Cdn(BaseUrl),
-    SignedCdn(SignedCdnUrls),
+    // Boxed: the key pair is a few hundred bytes, the other ways a pointer or two.
+    SignedCdn(Box<SignedCdnUrls>),
 }
 
 impl Urls {
@@ -44,12 +45,12 @@ impl Urls {
         Ok(match (&config.cdn_base_url, &config.cdn_signing) {
             (Some(base), Some(signing)) => {
                 let pem = private_key_from_secret(sdk, &signing.private_key_secret).await?;
-                Urls::SignedCdn(SignedCdnUrls::from_pem(
+                Urls::SignedCdn(Box::new(SignedCdnUrls::from_pem(
                     base,
                     &signing.key_pair_id,
                     &pem,
                     config.url_expiry,
-                )?)
+                )?))
             }
             (Some(base), None) => Urls::Cdn(BaseUrl(base.clone())),
             (None, _) => Urls::Presigned(PresignedUrls::new(

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_http::tracing::init_default_subscriber();
+    pictor_aws::logging::init();
     let config = config_or_exit(Config::from_env());
     let sdk = load_in_function().await;
     // A signing key that cannot be read stops the process before the first request, the way a

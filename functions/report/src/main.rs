@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    pictor_aws::logging::init();
     let config = config_or_exit(Config::from_env());
     let sdk = load_in_function().await;
     let assets = asset_store(&sdk, &config.table);

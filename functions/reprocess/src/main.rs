@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    pictor_aws::logging::init();
     // Asset after asset in one process: each reuses the last one's memory.
     pictor_core::memory::reuse_freed_memory();
     let config = config_or_exit(Config::from_env());

@@ -306,13 +306,7 @@ async fn tasks_that_cannot_succeed_fail_permanently_and_storage_trouble_temporar
     );
 
     // The table's server is unreachable: S3 should retry the task later.
-    let unreachable = aws_config::SdkConfig::builder()
-        .behavior_version(aws_config::BehaviorVersion::latest())
-        .endpoint_url("http://127.0.0.1:9")
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(cloud.sdk.credentials_provider().unwrap())
-        .retry_config(aws_config::retry::RetryConfig::disabled())
-        .build();
+    let unreachable = pictor_aws::testing::unretried_sdk_config_at("http://127.0.0.1:9");
     let down = reprocess_on(&unreachable, cloud.config(None));
     let task = batch_event("s3-batch-v1.json", &bucket, "uploads/ana/a.jpg");
     assert_eq!(result_of(&down, task).await.0, "TemporaryFailure");

@@ -8,11 +8,11 @@
 //! same URL and browsers and the CDN keep caching it.
 
 use async_trait::async_trait;
-use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{RsaKeyPair, RSA_PKCS1_SHA256};
 use base64::Engine;
 use pictor_core::api::RenditionUrls;
 use pictor_core::ports::StoreError;
+use ring::rand::SystemRandom;
+use ring::signature::{RsaKeyPair, RSA_PKCS1_SHA256};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 #[derive(Debug, thiserror::Error)]
@@ -68,7 +68,7 @@ impl SignedCdnUrls {
         let resource = format!("{}/{key}", self.base);
         let expires = expiry(now, self.lifetime.as_secs());
         let policy = canned_policy(&resource, expires);
-        let mut signature = vec![0; self.key.public_modulus_len()];
+        let mut signature = vec![0; self.key.public().modulus_len()];
         self.key
             .sign(
                 &RSA_PKCS1_SHA256,

@@ -7,11 +7,14 @@ use pictor_core::UploadPrefix;
 /// For the CLI and tools, which may talk to any S3- or DynamoDB-compatible endpoint: TLS
 /// trusts the system's CAs (see [`ca_bundle`]).
 pub async fn load() -> SdkConfig {
-    let loader = aws_config::defaults(BehaviorVersion::latest());
-    match ca_bundle() {
-        Some(pem) => loader.http_client(https_client(pem)).load().await,
-        None => loader.load().await,
-    }
+    let trust = match ca_bundle() {
+        Some(pem) => Trust::Bundle(pem),
+        None => Trust::Platform,
+    };
+    aws_config::defaults(BehaviorVersion::latest())
+        .http_client(https_client(trust))
+        .load()
+        .await
 }
 
 /// The roots every AWS service endpoint chains to (see the file's header).
@@ -28,7 +31,7 @@ pub async fn load_in_function() -> SdkConfig {
         return load().await;
     }
     aws_config::defaults(BehaviorVersion::latest())
-        .http_client(https_client(AWS_ROOTS.to_vec()))
+        .http_client(https_client(Trust::Bundle(AWS_ROOTS.to_vec())))
         .load()
         .await
 }
@@ -41,7 +44,7 @@ const CA_BUNDLES: [&str; 2] = [
 ];
 
 /// The system's trusted CAs as one PEM file: `SSL_CERT_FILE` when set, else the distribution's
-/// bundle. `None` (the SDK's default then reads the platform store as it always does) when
+/// bundle. `None` (the platform store is then read as the SDK's default client does) when
 /// `SSL_CERT_DIR` asks for a directory, or no readable bundle of well-formed certificates is found.
 fn ca_bundle() -> Option<Vec<u8>> {
     if std::env::var_os("SSL_CERT_DIR").is_some() {
@@ -67,20 +70,31 @@ pub(crate) fn read_bundle(path: &std::path::Path) -> Option<Vec<u8>> {
     matches!(well_formed, Ok(n) if n > 0).then_some(pem)
 }
 
-/// The SDK's default HTTPS client (rustls with aws-lc, proxies from the environment), trusting
-/// the CAs in `pem` only.
-pub(crate) fn https_client(pem: Vec<u8>) -> aws_sdk_s3::config::SharedHttpClient {
+/// The CAs an HTTPS client trusts.
+pub(crate) enum Trust {
+    /// Only the certificates in this PEM text.
+    Bundle(Vec<u8>),
+    /// The platform's store, read as `SSL_CERT_FILE` and `SSL_CERT_DIR` say.
+    Platform,
+}
+
+/// The HTTPS client every SDK client here uses: the SDK's own (hyper, rustls, proxies from the
+/// environment) with ring as rustls's crypto, trusting `trust`.
+pub(crate) fn https_client(trust: Trust) -> aws_sdk_s3::config::SharedHttpClient {
     use aws_smithy_http_client::proxy::ProxyConfig;
     use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
     use aws_smithy_http_client::{Builder, ConnectorBuilder};
-    let trust = TrustStore::empty()
-        .with_native_roots(false)
-        .with_pem_certificate(pem);
+    let trust = match trust {
+        Trust::Bundle(pem) => TrustStore::empty()
+            .with_native_roots(false)
+            .with_pem_certificate(pem),
+        Trust::Platform => TrustStore::empty().with_native_roots(true),
+    };
     // Building the context only stores the trust store; it cannot fail today.
     let context = TlsContext::builder().with_trust_store(trust).build().ok();
     Builder::new().build_with_connector_fn(move |settings, components| {
         let mut connector =
-            ConnectorBuilder::default().tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc));
+            ConnectorBuilder::default().tls_provider(tls::Provider::Rustls(CryptoMode::Ring));
         if let Some(context) = &context {
             connector.set_tls_context(context.clone());
         }
@@ -368,7 +382,7 @@ mod tests {
             .credentials_provider(aws_sdk_s3::config::Credentials::for_tests())
             .endpoint_url(endpoint)
             .force_path_style(true)
-            .http_client(https_client(pem))
+            .http_client(https_client(Trust::Bundle(pem)))
             .build();
         match aws_sdk_s3::Client::from_conf(config)
             .list_buckets()

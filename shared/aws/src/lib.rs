@@ -9,6 +9,7 @@ pub mod errors;
 pub mod eventbridge_events;
 pub mod events;
 pub mod function;
+pub mod logging;
 pub mod metrics;
 pub mod provision;
 pub mod s3_blobs;

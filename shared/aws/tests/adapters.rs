@@ -59,15 +59,7 @@ async fn dynamodb_asset_store_conforms() {
 #[tokio::test]
 async fn unreachable_server_is_transient() {
     // A closed port: the kind of failure a retry may fix.
-    let sdk = aws_config::SdkConfig::builder()
-        .behavior_version(aws_config::BehaviorVersion::latest())
-        .endpoint_url("http://127.0.0.1:9")
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_s3::config::SharedCredentialsProvider::new(
-            aws_sdk_s3::config::Credentials::for_tests(),
-        ))
-        .retry_config(aws_config::retry::RetryConfig::disabled())
-        .build();
+    let sdk = pictor_aws::testing::unretried_sdk_config_at("http://127.0.0.1:9");
     let store = S3BlobStore::new(config::s3_client(&sdk), "any");
     let err = store.get("a/b.jpg").await.unwrap_err();
     assert!(err.is_transient(), "{err:?}");

@@ -1,6 +1,7 @@
 //! Test support: the local S3/SQS/DynamoDB server, started once per test process by the
 //! project's own script (which installs it on first use), and unique resource names.
 
+use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_s3::config::Credentials;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -29,13 +30,26 @@ pub fn endpoint() -> String {
 
 /// SDK configuration for the local server, with throwaway credentials.
 pub fn sdk_config() -> SdkConfig {
+    configured_for(&endpoint(), RetryConfig::standard())
+}
+
+/// SDK configuration for whatever answers at `endpoint` (a closed port, to see a transport
+/// failure), without the SDK's retries.
+pub fn unretried_sdk_config_at(endpoint: &str) -> SdkConfig {
+    configured_for(endpoint, RetryConfig::disabled())
+}
+
+/// The functions' own HTTPS client, throwaway credentials, one region.
+fn configured_for(endpoint: &str, retry: RetryConfig) -> SdkConfig {
     SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
-        .endpoint_url(endpoint())
+        .http_client(crate::config::https_client(crate::config::Trust::Platform))
+        .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
         .credentials_provider(aws_sdk_s3::config::SharedCredentialsProvider::new(
             Credentials::for_tests(),
         ))
+        .retry_config(retry)
         .build()
 }
 

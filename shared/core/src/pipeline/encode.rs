@@ -66,9 +66,13 @@ pub fn encode_on(
             }
         }
         OutputFormat::Png => encode_png(canvas, profile),
+        #[cfg(feature = "avif-encode")]
         OutputFormat::Avif => {
             super::avif::encode(canvas, encoding.quality, encoding.speed, profile)
         }
+        // `Pipeline::new` refuses such a spec; this is for a caller that encodes directly.
+        #[cfg(not(feature = "avif-encode"))]
+        OutputFormat::Avif => Err(ProcessError::internal("this build has no AVIF encoder")),
     }
 }
 

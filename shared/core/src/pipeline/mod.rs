@@ -5,6 +5,7 @@
 pub mod analyze;
 pub mod attention;
 mod av1;
+#[cfg(feature = "avif-encode")]
 mod avif;
 pub mod canvas;
 pub mod color;
@@ -187,9 +188,30 @@ pub struct Pipeline {
     threads: usize,
 }
 
+/// Whether this build encodes AVIF (pictor-core's `avif-encode` feature).
+pub const ENCODES_AVIF: bool = cfg!(feature = "avif-encode");
+
+/// Refuses a spec that asks for an output this build cannot encode, when it is loaded rather
+/// than on every upload.
+fn check_encoders(spec: &Spec, encodes_avif: bool) -> Result<(), SpecError> {
+    match spec
+        .variants
+        .iter()
+        .find(|v| v.format == OutputFormat::Avif)
+    {
+        Some(v) if !encodes_avif => Err(SpecError::Invalid(format!(
+            "variant {:?} is AVIF, and this build has no AVIF encoder: build the function with \
+             its `avif` feature (the CDK app does when its spec names AVIF)",
+            v.name
+        ))),
+        _ => Ok(()),
+    }
+}
+
 impl Pipeline {
     pub fn new(spec: Spec) -> Result<Pipeline, SpecError> {
         spec.validate()?;
+        check_encoders(&spec, ENCODES_AVIF)?;
         let (watermarker, logo_identity) = Watermarker::new(&spec)?;
         let spec_hash = spec_hash(&spec, &logo_identity);
         Ok(Pipeline {
@@ -604,5 +626,29 @@ impl Stopwatch {
 
     fn since_start_ms(&self) -> f64 {
         self.started.elapsed().as_secs_f64() * 1e3
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_avif() -> Spec {
+        let mut spec = Spec::default();
+        spec.variants[1].format = OutputFormat::Avif;
+        spec
+    }
+
+    #[test]
+    fn a_build_without_the_avif_encoder_refuses_an_avif_spec_by_its_variant() {
+        match check_encoders(&with_avif(), false) {
+            Err(SpecError::Invalid(why)) => {
+                assert!(why.contains("\"lg\""), "{why}");
+                assert!(why.contains("`avif` feature"), "{why}");
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        assert!(check_encoders(&with_avif(), true).is_ok());
+        assert!(check_encoders(&Spec::default(), false).is_ok());
     }
 }
