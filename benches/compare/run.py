@@ -440,12 +440,12 @@ def lambda_lines():
     if not LAMBDA_SAVED.exists():
         return []
     r = json.loads(LAMBDA_SAVED.read_text())
-    arm = f"{r['arm64_bytes'] / 2**20:.1f} MiB" if r.get("arm64_bytes") else r["arm64_note"]
+    arm = f"{r['arm64_bytes'] / 2**20:.2f} MiB ({r['arm64_bytes']:,} B)" if r.get("arm64_bytes") else r["arm64_note"]
     measured = r.get("date") or time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(LAMBDA_SAVED.stat().st_mtime))
     lines = [
         "## The ingest function: size and cold start",
         "",
-        "`cargo build --profile lambda-release -p pictor-ingest` (release, fat LTO, network side optimised for size, stripped), run as Lambda runs",
+        "`cargo build --profile lambda-release -p pictor-ingest` (release, fat LTO, everything but the image code optimised for size, stripped; no AV1 encoder, as the CDK app builds it for a spec without AVIF), run as Lambda runs",
         "it by `functions/ingest/examples/cold_start.rs`: the local Runtime API, the local S3/SQS/DynamoDB",
         f"server behind it, the default spec (4 JPEG + 4 WebP renditions), {LAMBDA_IMAGE} ({r['image_bytes']} B) uploaded.",
         f"Median of {r['runs']} fresh processes, measured {measured}. The first event includes creating the SDK",
@@ -453,7 +453,7 @@ def lambda_lines():
         "",
         "| measure | value |",
         "|---|---:|",
-        f"| binary size, x86_64 | {r['x86_64_bytes'] / 2**20:.1f} MiB |",
+        f"| binary size, x86_64 | {r['x86_64_bytes'] / 2**20:.2f} MiB ({r['x86_64_bytes']:,} B) |",
         f"| binary size, arm64 | {arm} |",
         f"| process start -> first Runtime API poll | {r['median_first_poll_ms']:.1f} ms |",
         f"| first event (cold process), end to end | {r['median_first_event_ms']:.0f} ms |",
