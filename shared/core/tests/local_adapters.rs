@@ -6,7 +6,8 @@ use pictor_core::conformance::{
 };
 use pictor_core::local::{FsBlobStore, FsOriginals, SqliteAssetStore};
 use pictor_core::SourceLocation;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 
 #[tokio::test]
 async fn filesystem_blob_store_conforms() {
@@ -28,28 +29,58 @@ async fn sqlite_asset_store_conforms_on_disk() {
 }
 
 /// `pictor watch` and `pictor serve` started together open one fresh store at once: every
-/// opener must get it, none may fail on the other's first setup.
+/// opener must get it, none may fail on the other's first setup. Separate processes, as in
+/// use: this test binary run again as the opener, each waiting for a start file so that all
+/// eight open together.
 #[test]
 fn many_processes_opening_one_new_store_at_once_all_get_it() {
-    for round in 0..20 {
+    for round in 0..10 {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("assets.db");
-        let start = std::sync::Barrier::new(8);
-        let failures: Vec<String> = std::thread::scope(|s| {
-            let openers: Vec<_> = (0..8)
-                .map(|_| {
-                    s.spawn(|| {
-                        start.wait();
-                        SqliteAssetStore::open(&db).err().map(|e| e.to_string())
-                    })
-                })
-                .collect();
-            openers
-                .into_iter()
-                .filter_map(|o| o.join().unwrap())
-                .collect()
-        });
+        let go = dir.path().join("go");
+        let openers: Vec<_> = (0..8)
+            .map(|_| {
+                Command::new(std::env::current_exe().unwrap())
+                    .args(["--exact", "opener_of_the_store_in_the_environment"])
+                    .args(["--quiet", "--test-threads=1", "--nocapture"])
+                    .env(OPENER_STORE, &db)
+                    .env(OPENER_GO, &go)
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        std::fs::write(&go, b"").unwrap();
+        let failures: Vec<String> = openers
+            .into_iter()
+            .filter_map(|opener| {
+                let out = opener.wait_with_output().unwrap();
+                let said = String::from_utf8_lossy(&out.stdout).into_owned();
+                (!out.status.success() || !said.contains("opened")).then_some(said)
+            })
+            .collect();
         assert!(failures.is_empty(), "round {round}: {failures:?}");
+    }
+}
+
+const OPENER_STORE: &str = "PICTOR_TEST_OPENER_STORE";
+const OPENER_GO: &str = "PICTOR_TEST_OPENER_GO";
+
+/// The opener of the test above; does nothing when run as a test of its own.
+#[test]
+fn opener_of_the_store_in_the_environment() {
+    let (Some(db), Some(go)) = (std::env::var_os(OPENER_STORE), std::env::var_os(OPENER_GO)) else {
+        return;
+    };
+    let started = std::time::Instant::now();
+    while !Path::new(&go).exists() {
+        assert!(started.elapsed().as_secs() < 30, "no start file");
+        std::thread::sleep(std::time::Duration::from_micros(200));
+    }
+    match SqliteAssetStore::open(Path::new(&db)) {
+        Ok(_) => println!("opened"),
+        Err(e) => panic!("{e}"),
     }
 }
 
