@@ -5,6 +5,10 @@ mod cli;
 use clap::Parser;
 use std::process::ExitCode;
 
+// Picture-sized buffers in huge pages (see `pictor_core::memory`).
+#[global_allocator]
+static ALLOCATOR: pictor_core::memory::PictureAllocator = pictor_core::memory::PictureAllocator;
+
 fn main() -> ExitCode {
     // clap exits with 2 on usage errors, but 2 means "some input failed" here.
     let args = match cli::Cli::try_parse() {

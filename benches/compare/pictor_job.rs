@@ -12,6 +12,10 @@ use pictor_core::{Pipeline, Spec};
 use serde::Deserialize;
 use std::path::PathBuf;
 
+// As the `pictor` CLI and the functions run.
+#[global_allocator]
+static ALLOCATOR: pictor_core::memory::PictureAllocator = pictor_core::memory::PictureAllocator;
+
 #[derive(Deserialize)]
 struct Job {
     widths: Vec<u32>,

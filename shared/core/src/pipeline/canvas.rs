@@ -61,42 +61,13 @@ impl Canvas {
             return self.clone();
         }
         let mut data = vec![0u8; self.data.len() / 4 * 3];
-        // Fixed-size runs of eight pixels, which the compiler turns into SIMD shuffles and
-        // multiplies; opaque runs (most of a real image) are only repacked.
         let (out_runs, out_rest) = data.as_chunks_mut::<24>();
         let (in_runs, in_rest) = self.data.as_chunks::<32>();
         for (rgb, rgba) in out_runs.iter_mut().zip(in_runs) {
-            if (0..8).all(|k| rgba[4 * k + 3] == 255) {
-                for k in 0..8 {
-                    rgb[3 * k..3 * k + 3].copy_from_slice(&rgba[4 * k..4 * k + 3]);
-                }
-            } else {
-                // Planar lanes so the arithmetic is eight 16-bit lanes per channel.
-                let mut alpha = [0u16; 8];
-                let mut planes = [[0u16; 8]; 3];
-                for k in 0..8 {
-                    alpha[k] = u16::from(rgba[4 * k + 3]);
-                    for c in 0..3 {
-                        planes[c][k] = u16::from(rgba[4 * k + c]);
-                    }
-                }
-                for (plane, bg) in planes.iter_mut().zip(background) {
-                    for (v, a) in plane.iter_mut().zip(alpha) {
-                        *v = u16::from(div255(*v * a + u16::from(bg) * (255 - a)));
-                    }
-                }
-                for k in 0..8 {
-                    for c in 0..3 {
-                        rgb[3 * k + c] = planes[c][k] as u8;
-                    }
-                }
-            }
+            *rgb = flatten_run(rgba, background);
         }
         for (out, px) in out_rest.chunks_exact_mut(3).zip(in_rest.chunks_exact(4)) {
-            let a = u16::from(px[3]);
-            for c in 0..3 {
-                out[c] = div255(u16::from(px[c]) * a + u16::from(background[c]) * (255 - a));
-            }
+            out.copy_from_slice(&flatten_pixel(px, background));
         }
         Canvas {
             width: self.width,
@@ -106,11 +77,73 @@ impl Canvas {
         }
     }
 
+    /// [`Canvas::flattened`] in the canvas's own buffer, which the source picture can spare:
+    /// no second picture-sized buffer to fault in. Run `i` writes bytes `24i..24i+24`, which
+    /// end where run `i + 1` starts reading (`32i + 32`), so nothing is overwritten unread.
+    pub fn into_flattened(mut self, background: [u8; 3]) -> Canvas {
+        if !self.has_alpha {
+            return self;
+        }
+        let pixels = self.data.len() / 4;
+        let runs = pixels / 8;
+        for run in 0..runs {
+            let mut rgba = [0u8; 32];
+            rgba.copy_from_slice(&self.data[32 * run..32 * run + 32]);
+            let rgb = flatten_run(&rgba, background);
+            self.data[24 * run..24 * run + 24].copy_from_slice(&rgb);
+        }
+        for px in runs * 8..pixels {
+            let mut rgba = [0u8; 4];
+            rgba.copy_from_slice(&self.data[4 * px..4 * px + 4]);
+            self.data[3 * px..3 * px + 3].copy_from_slice(&flatten_pixel(&rgba, background));
+        }
+        self.data.truncate(pixels * 3);
+        self.has_alpha = false;
+        self
+    }
+
     pub fn pixel(&self, x: u32, y: u32) -> &[u8] {
         let c = self.channels();
         let i = (y as usize * self.width as usize + x as usize) * c;
         &self.data[i..i + c]
     }
+}
+
+/// Eight RGBA pixels composited onto `background`. Fixed-size, so the compiler turns it into
+/// SIMD shuffles and multiplies; opaque runs (most of a real image) are only repacked.
+fn flatten_run(rgba: &[u8; 32], background: [u8; 3]) -> [u8; 24] {
+    let mut rgb = [0u8; 24];
+    if (0..8).all(|k| rgba[4 * k + 3] == 255) {
+        for k in 0..8 {
+            rgb[3 * k..3 * k + 3].copy_from_slice(&rgba[4 * k..4 * k + 3]);
+        }
+        return rgb;
+    }
+    // Planar lanes so the arithmetic is eight 16-bit lanes per channel.
+    let mut alpha = [0u16; 8];
+    let mut planes = [[0u16; 8]; 3];
+    for k in 0..8 {
+        alpha[k] = u16::from(rgba[4 * k + 3]);
+        for c in 0..3 {
+            planes[c][k] = u16::from(rgba[4 * k + c]);
+        }
+    }
+    for (plane, bg) in planes.iter_mut().zip(background) {
+        for (v, a) in plane.iter_mut().zip(alpha) {
+            *v = u16::from(div255(*v * a + u16::from(bg) * (255 - a)));
+        }
+    }
+    for k in 0..8 {
+        for c in 0..3 {
+            rgb[3 * k + c] = planes[c][k] as u8;
+        }
+    }
+    rgb
+}
+
+fn flatten_pixel(px: &[u8], background: [u8; 3]) -> [u8; 3] {
+    let a = u16::from(px[3]);
+    std::array::from_fn(|c| div255(u16::from(px[c]) * a + u16::from(background[c]) * (255 - a)))
 }
 
 /// `x / 255` rounded to nearest for `x <= 255 * 255`, without a division; in 16 bits (no
@@ -154,5 +187,26 @@ mod tests {
         let flat = c.flattened([255, 255, 255]);
         assert_eq!(&flat.data[..3], &[255, 255, 255]);
         assert_eq!(&flat.data[3..], &[255, 127, 127]);
+    }
+
+    #[test]
+    fn flattening_in_place_matches_the_copy() {
+        // 8-pixel runs and a tail, opaque and translucent, so both paths of both loops run.
+        for pixels in [1usize, 7, 8, 9, 8 * 5 + 3] {
+            let data: Vec<u8> = (0..pixels * 4)
+                .map(|i| match (i % 4, i / 32 % 2) {
+                    (3, 0) => 255,
+                    _ => (i * 37 % 256) as u8,
+                })
+                .collect();
+            let c = Canvas {
+                width: pixels as u32,
+                height: 1,
+                has_alpha: true,
+                data,
+            };
+            let copy = c.flattened([10, 200, 30]);
+            assert_eq!(c.into_flattened([10, 200, 30]), copy, "{pixels} pixels");
+        }
     }
 }

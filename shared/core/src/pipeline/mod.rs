@@ -378,7 +378,7 @@ impl Pipeline {
         // compositing and resizing are both linear, so the pixels are the same, and every
         // later stage works on three channels instead of four.
         if has_alpha && !self.spec.variants.iter().any(|v| v.format.has_alpha()) {
-            canvas = canvas.flattened(self.spec.background.0);
+            canvas = canvas.into_flattened(self.spec.background.0);
         }
         let upright = if orient::swaps_axes(decoded.orientation) {
             (canvas.height, canvas.width)
@@ -439,12 +439,23 @@ impl Pipeline {
             }
             let stored = geometry.in_stored_orientation(source.orientation, stored_size);
             let (from, scaled) = resize::cheapest_source(&source.canvas, &work.cascade, &stored);
-            let out = resize::resize(&mut work.resizer, from, &scaled)?;
-            if stored.crop.is_none() {
-                work.cascade.push(out.clone());
-            }
-            clock.lap(&mut timings.resize_ms);
-            let mut out = orient::apply(out, source.orientation)?;
+            let mut out = if scaled.is_identity(from.width, from.height) {
+                // Already the variant's size (a source smaller than the largest width): the
+                // frame serves the smaller variants as it is, and the variant is its copy.
+                orient::upright_copy(from, source.orientation)?
+            } else if stored.crop.is_none() {
+                let resized = resize::resize(&mut work.resizer, from, &scaled)?;
+                clock.lap(&mut timings.resize_ms);
+                // The resized frame stays in the cascade as it is; the variant is an upright
+                // copy, which turning it by 90 degrees makes anyway.
+                let upright = orient::upright_copy(&resized, source.orientation)?;
+                work.cascade.push(resized);
+                upright
+            } else {
+                let resized = resize::resize(&mut work.resizer, from, &scaled)?;
+                clock.lap(&mut timings.resize_ms);
+                orient::apply(resized, source.orientation)?
+            };
             clock.lap(&mut timings.orient_ms);
             self.watermarker
                 .apply(&mut out, &mut work.resizer, creator)?;

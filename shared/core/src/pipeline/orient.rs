@@ -40,18 +40,27 @@ pub fn rect_to_stored(
     (x0.min(x1), y0.min(y1), (x1 - x0).abs(), (y1 - y0).abs())
 }
 
-/// Turns `canvas` upright. A tiled copy rather than `image`'s rotate, which walks the source
-/// column by column and costs more on a 5 MP variant than the resize that made it.
+/// Turns `canvas` upright, in place when it already is.
 pub fn apply(canvas: Canvas, orientation: Orientation) -> Result<Canvas, ProcessError> {
     if orientation == Orientation::NoTransforms {
         return Ok(canvas);
     }
+    upright_copy(&canvas, orientation)
+}
+
+/// An upright copy of `canvas`, leaving it as it is (a resized frame that smaller variants
+/// are still cut from). A tiled copy rather than `image`'s rotate, which walks the source
+/// column by column and costs more on a 5 MP variant than the resize that made it.
+pub fn upright_copy(canvas: &Canvas, orientation: Orientation) -> Result<Canvas, ProcessError> {
     let (w, h) = (canvas.width as usize, canvas.height as usize);
     let c = canvas.channels();
     if canvas.data.len() != w * h * c {
         return Err(ProcessError::internal(
             "orient: pixel buffer does not match its size",
         ));
+    }
+    if orientation == Orientation::NoTransforms {
+        return Ok(canvas.clone());
     }
     let (dw, dh) = if swaps_axes(orientation) {
         (h, w)
