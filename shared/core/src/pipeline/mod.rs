@@ -443,18 +443,18 @@ impl Pipeline {
                 // Already the variant's size (a source smaller than the largest width): the
                 // frame serves the smaller variants as it is, and the variant is its copy.
                 orient::upright_copy(from, source.orientation)?
-            } else if stored.crop.is_none() {
-                let resized = resize::resize(&mut work.resizer, from, &scaled)?;
-                clock.lap(&mut timings.resize_ms);
-                // The resized frame stays in the cascade as it is; the variant is an upright
-                // copy, which turning it by 90 degrees makes anyway.
-                let upright = orient::upright_copy(&resized, source.orientation)?;
-                work.cascade.push(resized);
-                upright
             } else {
                 let resized = resize::resize(&mut work.resizer, from, &scaled)?;
                 clock.lap(&mut timings.resize_ms);
-                orient::apply(resized, source.orientation)?
+                if stored.crop.is_none() {
+                    // The resized frame stays in the cascade as it is; the variant is an
+                    // upright copy, which turning it by 90 degrees makes anyway.
+                    let upright = orient::upright_copy(&resized, source.orientation)?;
+                    work.cascade.push(resized);
+                    upright
+                } else {
+                    orient::apply(resized, source.orientation)?
+                }
             };
             clock.lap(&mut timings.orient_ms);
             self.watermarker
