@@ -253,6 +253,22 @@ fn serve_answers_the_api_and_serves_the_renditions_it_links() {
     assert_eq!(status, 200);
     assert!(json(&body)["formats"]["jpeg"]["srcset"].is_string());
 
+    // A focal point set through the API is cut by the ingestor and read back by the API: one
+    // store behind both.
+    let (status, _, body) = send_body(
+        &address,
+        "PUT",
+        &format!("/assets/{id}/focus"),
+        None,
+        r#"{"x":0.25,"y":0.75}"#,
+    );
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let (status, _, body) = get(&address, &format!("/assets/{id}"));
+    assert_eq!(status, 200);
+    let focused = json(&body);
+    assert_eq!(focused["focus"]["origin"], "manual", "{focused}");
+    assert_eq!(focused["focus"]["x"], 0.25, "{focused}");
+
     let (status, _, body) = get(&address, "/assets?limit=lots");
     assert_eq!(status, 400);
     assert_eq!(json(&body)["parameter"], "limit");

@@ -15,6 +15,7 @@ use super::{load_presets, open_local, EXIT_OK};
 use anyhow::Context;
 use pictor_core::api::{router, Api, BaseUrl, RenditionUrls};
 use pictor_core::layout;
+use pictor_core::ports::AssetStore;
 use pictor_core::refocus::Refocus;
 use pictor_core::uploads::UploadRules;
 use pictor_core::Ingestor;
@@ -63,7 +64,6 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<u8> {
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let address = listener.local_addr()?;
     let gate = args.jwt.gate()?;
-    let assets = args.store.open().await?;
     let (urls, files): (Box<dyn RenditionUrls>, _) = match (&args.store.out, &args.bucket) {
         (Some(out), _) => (
             Box::new(BaseUrl(format!("http://{address}"))),
@@ -81,20 +81,27 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<u8> {
         (None, None) => anyhow::bail!("--table needs --bucket (the output bucket)"),
     };
     let presets = load_presets(args.spec.as_deref())?;
-    let refocus: Arc<dyn Refocus> = match (&args.store.out, &args.bucket, &args.store.table) {
-        (Some(out), _, _) => Arc::new(open_local(out, presets.clone())?.0),
-        (None, Some(bucket), Some(table)) => {
-            let sdk = pictor_aws::config::load().await;
-            let stores = pictor_aws::config::AwsStores::new(&sdk, bucket, table);
-            Arc::new(Ingestor::new(
-                presets.clone(),
-                stores.originals,
-                stores.renditions,
-                stores.assets,
-            ))
-        }
-        _ => anyhow::bail!("--table needs --bucket (the output bucket)"),
-    };
+    let (assets, refocus): (Box<dyn AssetStore>, Arc<dyn Refocus>) =
+        match (&args.store.out, &args.bucket, &args.store.table) {
+            (Some(out), _, _) => {
+                // One connection to the store for the API and for the recuts a focus change
+                // makes, as in `pictor process`.
+                let (ingestor, store) = open_local(out, presets.clone())?;
+                (Box::new(store), Arc::new(ingestor))
+            }
+            (None, Some(bucket), Some(table)) => {
+                let sdk = pictor_aws::config::load().await;
+                let stores = pictor_aws::config::AwsStores::new(&sdk, bucket, table);
+                let refocus = Ingestor::new(
+                    presets.clone(),
+                    stores.originals,
+                    stores.renditions,
+                    stores.assets,
+                );
+                (args.store.open().await?, Arc::new(refocus))
+            }
+            _ => anyhow::bail!("--table needs --bucket (the output bucket)"),
+        };
     let mut api = Api::new(assets, urls).with_refocus(refocus);
     if let Some(bucket) = &args.uploads_bucket {
         let prefix = pictor_aws::config::upload_prefix(args.prefix.clone(), &presets);
