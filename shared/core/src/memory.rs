@@ -150,26 +150,22 @@ mod tests {
         std::hint::black_box(&pixels);
     }
 
+    /// The address range of an smaps header line (`from-to perms ...`); `None` for the
+    /// lines under it.
+    fn mapping_range(line: &str) -> Option<std::ops::Range<usize>> {
+        let (from, to) = line.split_once(' ')?.0.split_once('-')?;
+        Some(usize::from_str_radix(from, 16).ok()?..usize::from_str_radix(to, 16).ok()?)
+    }
+
     /// The `VmFlags` of the mapping that holds `address`, from the kernel's own account.
     fn vm_flags_at(address: usize) -> String {
         let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
         let mut inside = false;
         for line in smaps.lines() {
-            if let Some((range, _)) = line.split_once(' ') {
-                if let Some((from, to)) = range.split_once('-') {
-                    if let (Ok(from), Ok(to)) = (
-                        usize::from_str_radix(from, 16),
-                        usize::from_str_radix(to, 16),
-                    ) {
-                        inside = (from..to).contains(&address);
-                        continue;
-                    }
-                }
-            }
-            if inside {
-                if let Some(flags) = line.strip_prefix("VmFlags:") {
-                    return flags.trim().to_string();
-                }
+            match (mapping_range(line), line.strip_prefix("VmFlags:")) {
+                (Some(range), _) => inside = range.contains(&address),
+                (None, Some(flags)) if inside => return flags.trim().to_string(),
+                _ => {}
             }
         }
         panic!("no mapping holds {address:#x}");
