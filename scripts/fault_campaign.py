@@ -20,6 +20,7 @@ import argparse
 import hashlib
 import http.client
 import http.server
+import itertools
 import json
 import os
 import queue
@@ -363,29 +364,56 @@ class Poller:
                 {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)])
         for m in done:
             if self.rng.random() < self.duplicate_rate:
-                # At-least-once delivery, and out of order: the same notification again later.
+                # At-least-once delivery, and out of order: the same notification again later;
+                # a third of them replays that have lost their sequencer.
+                body = m["Body"]
+                if self.rng.random() < 1 / 3:
+                    body = without_sequencer(body)
+                    COUNTS.add("replays-without-sequencer")
                 COUNTS.add("duplicates-sent")
-                self.sqs.send_message(QueueUrl=self.queue_url, MessageBody=m["Body"],
+                self.sqs.send_message(QueueUrl=self.queue_url, MessageBody=body,
                                       DelaySeconds=self.rng.randint(0, 4))
 
 
 # --- traffic --------------------------------------------------------------------------------
 
 
-def notification(name, bucket, key, version=None):
-    obj = {"key": urllib.parse.quote(key)}
-    if version:
-        obj["versionId"] = version
-    return json.dumps({"Records": [{"eventSource": "aws:s3", "eventName": name,
-                                    "s3": {"bucket": {"name": bucket}, "object": obj}}]})
+SEQUENCER = itertools.count(0x0055AED6DCD9028000)
+
+
+def notification(name, bucket, key, version, size=None, etag=None):
+    """What S3 sends for one event: eventVersion 2.x, the version id in a versioned bucket, and
+    a sequencer that grows with every event on the key (here: with every event at all)."""
+    obj = {"key": urllib.parse.quote_plus(key), "versionId": version,
+           "sequencer": f"{next(SEQUENCER):018X}"}
+    if size is not None:
+        obj["size"] = size
+    if etag is not None:
+        obj["eTag"] = etag.strip('"')
+    return json.dumps({"Records": [{
+        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": REGION,
+        "eventTime": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
+        "eventName": name, "userIdentity": {"principalId": "AWS:CAMPAIGN"},
+        "s3": {"s3SchemaVersion": "1.0", "configurationId": "campaign",
+               "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"}, "object": obj}}]})
+
+
+def without_sequencer(body):
+    """A replay that lost its place in the order (a message copied by hand, a re-sent batch)."""
+    event = json.loads(body)
+    for record in event.get("Records", []):
+        record.get("s3", {}).get("object", {}).pop("sequencer", None)
+    return json.dumps(event)
 
 
 def traffic(args, s3, sqs, res, photos, rng):
-    """Uploads, overwrites (new and identical bytes), deletes of every kind, restores. The
-    local server sends no notification for delete markers; S3 does, so they are sent here.
+    """Uploads, overwrites (new and identical bytes), deletes of every kind, restores, each
+    followed by the notification S3 sends for it (the local server's own lack the sequencer and
+    the version id, and it sends none for delete markers, so its notifications are turned off).
     Versions are tracked from the answers (the local server's ListObjectVersions holds on to
     memory with every call)."""
     bucket = res["uploads_bucket"]
+    created, removed = res["ingest_queue_url"], res["cleanup_queue_url"]
     keys = [f"uploads/creator{n % 7}/photo-{n}.jpg" for n in range(args.uploads)]
     current = {}
     versions = {}  # key -> version ids of real writes still in the bucket, oldest first
@@ -394,11 +422,15 @@ def traffic(args, s3, sqs, res, photos, rng):
         out = s3.put_object(Bucket=bucket, Key=key, Body=data)
         versions.setdefault(key, []).append(out["VersionId"])
         current[key] = data
+        sqs.send_message(QueueUrl=created, MessageBody=notification(
+            "ObjectCreated:Put", bucket, key, out["VersionId"], len(data), out["ETag"]))
         COUNTS.add("traffic:puts")
 
     def remove_version(key, version):
         s3.delete_object(Bucket=bucket, Key=key, VersionId=version)
         versions[key].remove(version)
+        sqs.send_message(QueueUrl=removed, MessageBody=notification(
+            "ObjectRemoved:Delete", bucket, key, version))
 
     for key in keys:
         put(key, rng.choice(photos))
@@ -429,13 +461,13 @@ def traffic(args, s3, sqs, res, photos, rng):
         else:
             out = s3.delete_object(Bucket=bucket, Key=key)
             markers.append((key, out["VersionId"]))
-            sqs.send_message(QueueUrl=res["cleanup_queue_url"], MessageBody=notification(
+            sqs.send_message(QueueUrl=removed, MessageBody=notification(
                 "ObjectRemoved:DeleteMarkerCreated", bucket, key, out["VersionId"]))
         COUNTS.add(f"traffic:delete-{kind}")
     # Restores: the delete marker removed, the object is back.
     for key, marker in markers[: max(1, len(markers) // 4)]:
         s3.delete_object(Bucket=bucket, Key=key, VersionId=marker)
-        sqs.send_message(QueueUrl=res["cleanup_queue_url"], MessageBody=notification(
+        sqs.send_message(QueueUrl=removed, MessageBody=notification(
             "ObjectRemoved:Delete", bucket, key, marker))
         COUNTS.add("traffic:restores")
 
@@ -517,7 +549,7 @@ def redrive(sqs, dynamodb, res):
     as an operator redrives after fixing the cause."""
     bucket = res["uploads_bucket"]
     records = all_records(dynamodb, res["table"])
-    found, without_record, failed = 0, [], 0
+    found, without_record, failed, keys = 0, [], 0, set()
     for dlq, source in res["dead_letters"]:
         while True:
             got = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10, WaitTimeSeconds=1)
@@ -528,6 +560,7 @@ def redrive(sqs, dynamodb, res):
                 found += 1
                 for rec in json.loads(m["Body"]).get("Records", []):
                     key = urllib.parse.unquote_plus(rec["s3"]["object"]["key"])
+                    keys.add(key)
                     r = records.get(asset_id(bucket, key))
                     if r is None:
                         without_record.append(key)
@@ -536,7 +569,17 @@ def redrive(sqs, dynamodb, res):
                 sqs.send_message(QueueUrl=source, MessageBody=m["Body"])
                 sqs.delete_message(QueueUrl=dlq, ReceiptHandle=m["ReceiptHandle"])
     return {"dead_letters": found, "with_failed_record": failed,
-            "without_record": len(without_record), "examples": without_record[:5]}
+            "without_record": len(without_record), "examples": without_record[:5],
+            "keys": sorted(keys)}
+
+
+def unconverged(dynamodb, res, keys):
+    """Redriven uploads whose record still says FAILED `transient`: a redrive must converge."""
+    records = all_records(dynamodb, res["table"])
+    stuck = [k for k in keys
+             if (r := records.get(asset_id(res["uploads_bucket"], k))) is not None
+             and r["status"] == "failed" and (r.get("error") or {}).get("kind") == "transient"]
+    return stuck
 
 
 # --- the run --------------------------------------------------------------------------------
@@ -589,6 +632,8 @@ def main():
         "cleanup_queue_url": sqs.get_queue_url(QueueName=f"{queue_name}-removed")["QueueUrl"],
     }
     photos = [open(f, "rb").read() for f in args.photos]
+    # The traffic sends S3's notifications itself, in S3's shape (see `traffic`).
+    s3.put_bucket_notification_configuration(Bucket=uploads, NotificationConfiguration={})
 
     # Dead-letter queues, as the CDK app configures them.
     res["dead_letters"] = []
@@ -654,6 +699,8 @@ def main():
         q.stopping = True
 
     before = check(s3, dynamodb, res, strict=True)
+    stuck = unconverged(dynamodb, res, dead.pop("keys"))
+    dead["still_failed_transient_after_redrive"] = len(stuck)
     reconcile = subprocess.run(
         [os.path.join(args.bin, "pictor"), "reconcile", "--table", res["table"], "--bucket",
          res["uploads_bucket"], "--output-bucket", res["output_bucket"], "--grace", "0s"],
@@ -684,6 +731,8 @@ def main():
            if under_faults[k]}
     if dead["without_record"]:
         bad["dead letters without a record"] = dead["without_record"]
+    if stuck:
+        bad["dead letters not converged by their redrive"] = stuck[:5]
     bad.update({f"after redrive: {k}": before[k]
                 for k in ("lost", "wrong", "gone_but_not_deleted", "missing_renditions")
                 if before[k]})

@@ -94,17 +94,23 @@ fn serve(args: &[&str]) -> (Serving, String) {
     (Serving(child), address)
 }
 
-/// An HS256 token for `sub`, in `groups`, signed with `secret`, valid for an hour.
-fn token(secret: &str, sub: &str, groups: &[&str]) -> String {
-    let exp = std::time::SystemTime::now()
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs()
-        + 3600;
-    let claims = serde_json::json!({"sub": sub, "exp": exp, "iss": "https://id.example.test", "cognito:groups": groups});
+}
+
+/// An HS256 token for `sub`, in `groups`, signed with `secret`, valid for an hour.
+fn token(secret: &str, sub: &str, groups: &[&str]) -> String {
+    let claims = serde_json::json!({"sub": sub, "exp": now_secs() + 3600, "iss": "https://id.example.test", "cognito:groups": groups});
+    signed(secret, &claims)
+}
+
+fn signed(secret: &str, claims: &serde_json::Value) -> String {
     jsonwebtoken::encode(
         &jsonwebtoken::Header::default(),
-        &claims,
+        claims,
         &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()).unwrap(),
     )
     .unwrap()
@@ -141,6 +147,19 @@ fn with_tokens_each_creator_sees_only_their_own_and_an_admin_all() {
 
     assert_eq!(send(&address, "GET", "/assets", None).0, 401);
     assert_eq!(send(&address, "GET", "/assets", Some(&forged)).0, 401);
+    // A configured issuer must be named, not merely not contradicted; a token is not good
+    // before its `nbf`.
+    let no_issuer = signed(
+        secret,
+        &serde_json::json!({"sub": "ana", "exp": now_secs() + 3600}),
+    );
+    assert_eq!(send(&address, "GET", "/assets", Some(&no_issuer)).0, 401);
+    let not_yet = signed(
+        secret,
+        &serde_json::json!({"sub": "ana", "exp": now_secs() + 3600, "nbf": now_secs() + 600,
+            "iss": "https://id.example.test"}),
+    );
+    assert_eq!(send(&address, "GET", "/assets", Some(&not_yet)).0, 401);
     let (status, _, body) = send(&address, "GET", "/assets", Some(&ana));
     assert_eq!(status, 200);
     let items = json(&body)["items"].as_array().unwrap().clone();
@@ -176,6 +195,64 @@ fn with_tokens_each_creator_sees_only_their_own_and_an_admin_all() {
         send(&address, "GET", &format!("/assets/{bos}"), Some(&admin)).0,
         200
     );
+}
+
+/// The raw answer's status to `request` (every header line given, ending in a blank line).
+fn raw_status(address: &str, request: &str) -> u16 {
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).unwrap();
+    String::from_utf8_lossy(&raw)
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+/// A page elsewhere cannot reach the server by DNS rebinding (its own name in `Host`), nor
+/// change anything from another origin.
+#[test]
+fn serve_answers_only_requests_meant_for_it() {
+    let out = tempfile::tempdir().unwrap();
+    let (_serving, address) = serve(&[
+        "--out",
+        out.path().to_str().unwrap(),
+        "--allowed-host",
+        "photos.dev.test",
+    ]);
+    let port = address.rsplit(':').next().unwrap();
+    let get_as = |host: &str| {
+        raw_status(
+            &address,
+            &format!("GET /assets HTTP/1.0\r\nHost: {host}\r\n\r\n"),
+        )
+    };
+    assert_eq!(get_as(&address), 200);
+    assert_eq!(get_as(&format!("localhost:{port}")), 200);
+    assert_eq!(get_as(&format!("photos.dev.test:{port}")), 200);
+    assert_eq!(get_as(&format!("rebound.attacker.test:{port}")), 403);
+    assert_eq!(get_as(&format!("127.0.0.1.attacker.test:{port}")), 403);
+    // The page is guarded as well.
+    assert_eq!(
+        raw_status(
+            &address,
+            &format!("GET / HTTP/1.0\r\nHost: rebound.attacker.test:{port}\r\n\r\n")
+        ),
+        403
+    );
+    let delete_from = |origin: &str| {
+        raw_status(
+            &address,
+            &format!(
+                "DELETE /assets/0123456789abcdef0123456789abcdef HTTP/1.0\r\nHost: {address}\r\nOrigin: {origin}\r\n\r\n"
+            ),
+        )
+    };
+    assert_eq!(delete_from("http://attacker.test"), 403);
+    // From the server's own page it reaches the API (which takes no deletions without an
+    // inbox).
+    assert_eq!(delete_from(&format!("http://{address}")), 405);
 }
 
 #[test]
@@ -360,6 +437,12 @@ fn an_app_uploads_through_a_form_on_one_machine_and_deletes_what_it_owns() {
     tampered.iter_mut().find(|(k, _)| k == "key").unwrap().1 = "bo/mine.jpg".into();
     assert_eq!(post(url, &tampered, "image/jpeg", &coffee).0, 403);
     assert!(!inbox.join("bo").exists(), "nothing landed for bo");
+    // Fields are read against a budget before the policy is checked.
+    let mut padded = vec![("x-pad".to_string(), "a".repeat(30_000))];
+    padded.extend(fields_of(&form));
+    let (status, body) = post(url, &padded, "image/jpeg", &coffee);
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("fields_too_large"), "{body}");
 
     // The form as issued: the photo lands in ana's folder and becomes READY.
     let (status, body) = post(url, &fields_of(&form), "image/jpeg", &coffee);
@@ -382,8 +465,24 @@ fn an_app_uploads_through_a_form_on_one_machine_and_deletes_what_it_owns() {
     assert_eq!(send(&address, "GET", &path, Some(&bo)).0, 404);
     assert_eq!(send(&address, "DELETE", &path, Some(&bo)).0, 404);
 
-    // The owner deletes it: the original goes, and the watcher tombstones the record.
+    // A page's `<img>` sends no token: the renditions answer without one.
+    let rendition = asset["variants"][0]["url"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches(&format!("http://{address}"))
+        .to_string();
+    let (status, content_type, _) = get(&address, &rendition);
+    assert_eq!(status, 200, "{rendition}");
+    assert!(content_type.starts_with("image/"), "{content_type}");
+
+    // The owner deletes it: the original goes, its renditions answer 404 at once, and the
+    // watcher tombstones the record.
     assert_eq!(send(&address, "DELETE", &path, Some(&ana)).0, 202);
+    assert_eq!(
+        get(&address, &rendition).0,
+        404,
+        "deleted means gone at once"
+    );
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
         let (_, _, body) = send(&address, "GET", &path, Some(&ana));

@@ -21,15 +21,38 @@ const config = await loadConfig();
 const apiUrl = (config.apiUrl || '').replace(/\/$/, '');
 let token = tokenFromFragment() || sessionStorage.getItem('pictor.token') || '';
 
-/** A sign-in redirect (OAuth implicit flow) leaves its token in the fragment. */
+/** Set when the fragment held a token this tab did not ask for. */
+let ignoredLink = false;
+
+/**
+ * A sign-in redirect (OAuth implicit flow) leaves its token in the fragment. It counts only
+ * when it brings back the `state` this tab sent with its own sign-in: otherwise a crafted link
+ * could sign a creator in as someone else, whose account would then receive their uploads.
+ */
 function tokenFromFragment() {
   const params = new URLSearchParams(location.hash.slice(1));
   const found = params.get('access_token') || params.get('id_token');
-  if (found) {
-    sessionStorage.setItem('pictor.token', found);
-    history.replaceState(null, '', location.pathname + location.search);
+  if (!found) return null;
+  history.replaceState(null, '', location.pathname + location.search);
+  const expected = sessionStorage.getItem('pictor.state');
+  sessionStorage.removeItem('pictor.state');
+  if (!expected || params.get('state') !== expected) {
+    ignoredLink = true;
+    return null;
   }
+  sessionStorage.setItem('pictor.token', found);
   return found;
+}
+
+/** This tab's sign-in state: random, kept until a sign-in comes back with it. */
+function signInState() {
+  let state = sessionStorage.getItem('pictor.state');
+  if (!state) {
+    const bytes = crypto.getRandomValues(new Uint8Array(16));
+    state = Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+    sessionStorage.setItem('pictor.state', state);
+  }
+  return state;
 }
 
 class SignInNeeded extends Error {}
@@ -55,9 +78,14 @@ async function errorText(response) {
 function showSignIn(reason) {
   $('signin').hidden = false;
   $('upload').hidden = true;
-  $('signin-reason').textContent = reason;
+  $('signin-reason').textContent = ignoredLink
+    ? `${reason} A sign-in link this page did not start was ignored.`
+    : reason;
+  const state = signInState();
   if (config.signInUrl) {
-    $('signin-link').href = config.signInUrl;
+    const link = new URL(config.signInUrl, location.href);
+    link.searchParams.set('state', state);
+    $('signin-link').href = link.toString();
     $('signin-link').hidden = false;
   }
   $('status').textContent = 'Sign in to see your images.';

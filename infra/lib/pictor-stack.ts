@@ -80,7 +80,14 @@ export interface PictorStackProps extends StackProps {
   readonly logRetention?: logs.RetentionDays;
 }
 
-export type FunctionName = 'ingest' | 'cleanup' | 'query' | 'reprocess' | 'report' | 'reconcile';
+export type FunctionName =
+  | 'ingest'
+  | 'cleanup'
+  | 'query'
+  | 'reprocess'
+  | 'report'
+  | 'reconcile'
+  | 'purge';
 
 export const DEFAULT_SIZES: Record<FunctionName, FunctionSize> = {
   // 1769 MB is one whole vCPU: the pipeline is CPU-bound.
@@ -95,6 +102,8 @@ export const DEFAULT_SIZES: Record<FunctionName, FunctionSize> = {
   report: { memoryMb: 1024, timeoutSeconds: 900 },
   // Lists the uploads, the table and the renditions, and ingests what it finds missing.
   reconcile: { memoryMb: 1769, timeoutSeconds: 900 },
+  // Reads a batch's records and sends CloudFront one invalidation: no image work.
+  purge: { memoryMb: 256, timeoutSeconds: 30 },
 };
 
 /**
@@ -110,9 +119,14 @@ export const MAX_RECEIVE_COUNT = 5;
 
 export class PictorStack extends Stack {
   readonly storage: Storage;
-  readonly functions: Record<FunctionName, PictorFunction>;
+  /** Every function; `purge` only with the stack's own CDN. */
+  readonly functions: Record<Exclude<FunctionName, 'purge'>, PictorFunction> & {
+    readonly purge?: PictorFunction;
+  };
   readonly ingestTrigger: QueueTrigger;
   readonly cleanupTrigger: QueueTrigger;
+  /** AssetDeleted events to the purge function, with the stack's own CDN. */
+  readonly purgeTrigger?: QueueTrigger;
   readonly api: apigwv2.HttpApi;
   readonly batchOperationsRole: iam.Role;
   readonly eventBus: events.EventBus;
@@ -165,19 +179,6 @@ export class PictorStack extends Stack {
       PICTOR_OUTPUT_BUCKET: output.bucketName,
       PICTOR_TABLE: table.tableName,
     };
-    // Creations and removals both converge the asset to the key's current state; the two
-    // functions run the same handler on their own queues.
-    const converging = (name: 'ingest' | 'cleanup') =>
-      make(name, {
-        ...shared,
-        PICTOR_UPLOAD_PREFIX: uploadPrefix,
-        ...spec,
-        ...eventBus,
-        PICTOR_ENCODE_THREADS: String(encodeThreads(sizes[name].memoryMb)),
-        PICTOR_MAX_RECEIVES: String(MAX_RECEIVE_COUNT),
-      });
-    const ingest = converging('ingest');
-    const cleanup = converging('cleanup');
     // Rendition URLs are stable CDN URLs by default: browsers and the CDN cache them for a
     // year, as their content-addressed keys allow.
     if (props.privateRenditions && props.cdnBaseUrl) {
@@ -194,6 +195,23 @@ export class PictorStack extends Stack {
       this.site = siteBucket(this, storage.accessLogs);
       this.cdn = this.renditionsCdn(this.site, signing?.keyGroup);
     }
+    // Deleted means gone from the CDN too: tombstones list what it must drop (the functions
+    // that write them), the purge function and the reconcile pass have it dropped.
+    const cdnDistribution = { PICTOR_CDN_DISTRIBUTION_ID: this.cdn?.distributionId ?? '' };
+    // Creations and removals both converge the asset to the key's current state; the two
+    // functions run the same handler on their own queues.
+    const converging = (name: 'ingest' | 'cleanup') =>
+      make(name, {
+        ...shared,
+        PICTOR_UPLOAD_PREFIX: uploadPrefix,
+        ...spec,
+        ...eventBus,
+        PICTOR_ENCODE_THREADS: String(encodeThreads(sizes[name].memoryMb)),
+        PICTOR_MAX_RECEIVES: String(MAX_RECEIVE_COUNT),
+        ...cdnDistribution,
+      });
+    const ingest = converging('ingest');
+    const cleanup = converging('cleanup');
     const cdnBaseUrl = props.cdnBaseUrl ?? `https://${this.cdn!.distributionDomainName}`;
     const query = make('query', {
       ...shared,
@@ -253,8 +271,17 @@ export class PictorStack extends Stack {
       ...eventBus,
       PICTOR_ENCODE_THREADS: String(encodeThreads(sizes.reconcile.memoryMb)),
       PICTOR_GRACE_MINUTES: '60',
+      ...cdnDistribution,
+      // Repairs a pass has no time for go to the ingest queue, at the ingest function's scale.
+      PICTOR_INGEST_QUEUE_URL: this.ingestTrigger.queue.queueUrl,
     });
-    this.functions = { ingest, cleanup, query, reprocess, report, reconcile };
+    const purge = this.cdn
+      ? make('purge', { PICTOR_TABLE: table.tableName, ...cdnDistribution })
+      : undefined;
+    this.functions = { ingest, cleanup, query, reprocess, report, reconcile, purge };
+    if (purge && this.cdn) {
+      this.purgeTrigger = this.cdnPurge(purge, this.cdn, sizes.purge.timeoutSeconds);
+    }
 
     uploads.addEventNotification(
       s3.EventType.OBJECT_CREATED,
@@ -289,6 +316,7 @@ export class PictorStack extends Stack {
     this.dashboard([
       this.ingestTrigger.deadLetters,
       this.cleanupTrigger.deadLetters,
+      ...(this.purgeTrigger ? [this.purgeTrigger.deadLetters] : []),
       reportFailures,
       reconcileFailures,
     ]);
@@ -355,6 +383,54 @@ export class PictorStack extends Stack {
       table.tableArn,
       indexes,
     ]);
+    allow(reconcile, ['sqs:SendMessage'], [this.ingestTrigger.queue.queueArn]);
+  }
+
+  /**
+   * AssetDeleted events from the bus to the purge function, ten at a time: one CloudFront
+   * invalidation per batch. The purge function and the reconcile pass (which purges what is
+   * still owed) may invalidate in this distribution and nowhere else.
+   */
+  private cdnPurge(
+    purge: PictorFunction,
+    cdn: cloudfront.Distribution,
+    timeoutSeconds: number,
+  ): QueueTrigger {
+    const trigger = new QueueTrigger(this, 'PurgeQueue', {
+      fn: purge.fn,
+      functionTimeoutSeconds: timeoutSeconds,
+      maxReceiveCount: MAX_RECEIVE_COUNT,
+      // CloudFront takes a few invalidations at a time; two batches in flight stay well within.
+      maxConcurrency: 2,
+      batchSize: 10,
+    });
+    new events.Rule(this, 'AssetDeletedToPurge', {
+      description: 'Pictor: deleted renditions are invalidated in the CDN',
+      eventBus: this.eventBus,
+      eventPattern: { source: ['pictor'], detailType: ['AssetDeleted'] },
+      targets: [new targets.SqsQueue(trigger.queue)],
+    });
+    const { table } = this.storage;
+    const invalidate = new iam.PolicyStatement({
+      actions: ['cloudfront:CreateInvalidation'],
+      resources: [
+        Stack.of(this).formatArn({
+          service: 'cloudfront',
+          region: '',
+          resource: 'distribution',
+          resourceName: cdn.distributionId,
+        }),
+      ],
+    });
+    purge.fn.addToRolePolicy(invalidate);
+    purge.fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+        resources: [table.tableArn],
+      }),
+    );
+    this.functions.reconcile.fn.addToRolePolicy(invalidate);
+    return trigger;
   }
 
   private queryApi(
@@ -594,7 +670,9 @@ export class PictorStack extends Stack {
   }
 
   private dashboard(deadLetterQueues: sqs.Queue[]): void {
-    const fns = Object.entries(this.functions);
+    const fns = Object.entries(this.functions).filter(
+      (entry): entry is [string, PictorFunction] => entry[1] !== undefined,
+    );
     const graph = (title: string, metric: (f: PictorFunction) => cloudwatch.IMetric) =>
       new cloudwatch.GraphWidget({
         title,

@@ -39,7 +39,7 @@ function envVarsOf(crate: string): string[] {
 
 test('each function gets exactly the variables its crate reads', () => {
   const fns = resources(template, 'AWS::Lambda::Function');
-  const crates = ['ingest', 'cleanup', 'query', 'reprocess', 'report', 'reconcile'];
+  const crates = ['ingest', 'cleanup', 'query', 'reprocess', 'report', 'reconcile', 'purge'];
   for (const crate of crates) {
     const prefix = crate.charAt(0).toUpperCase() + crate.slice(1);
     const [, fn] = Object.entries(fns).find(([id]) => id.startsWith(`${prefix}Function`))!;

@@ -120,7 +120,8 @@ describe('queues', () => {
       ScalingConfig: { MaximumConcurrency: 50 },
       FunctionName: { Ref: Match.stringLikeRegexp('^IngestFunction') },
     });
-    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 2);
+    // Ingest, cleanup, and the CDN purge.
+    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 3);
     // The functions know the redrive setting: the last delivery records a failure.
     for (const fn of ['Ingest', 'Cleanup']) {
       template.hasResourceProperties('AWS::Lambda::Function', {
@@ -155,7 +156,41 @@ describe('queues', () => {
     const onQueues = alarms.filter(
       (a: any) => a.Properties.MetricName === 'ApproximateNumberOfMessagesVisible',
     );
-    assert.equal(onQueues.length, 3, 'ingest, cleanup and report dead letters');
+    assert.equal(onQueues.length, 4, 'ingest, cleanup, purge and report dead letters');
+  });
+
+  test('deletions reach the CDN: AssetDeleted events to the purge function, ten at a time', () => {
+    const rules = Object.values(resources(template, 'AWS::Events::Rule')) as any[];
+    const toPurge = rules.find(
+      (r) => JSON.stringify(r.Properties.EventPattern?.['detail-type']) === '["AssetDeleted"]',
+    );
+    assert.ok(toPurge, 'a rule for AssetDeleted');
+    assert.match(JSON.stringify(toPurge.Properties.Targets), /PurgeQueue/);
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: Match.stringLikeRegexp('^PurgeFunction') },
+      BatchSize: 10,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+    // The functions that write tombstones know a CDN fronts the renditions.
+    const [cdnId] = Object.keys(resources(template, 'AWS::CloudFront::Distribution'));
+    for (const fn of ['ingest', 'cleanup', 'reconcile', 'purge']) {
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        FunctionName: `pictor-${fn}`,
+        Environment: {
+          Variables: Match.objectLike({ PICTOR_CDN_DISTRIBUTION_ID: { Ref: cdnId } }),
+        },
+      });
+    }
+  });
+
+  test('without a CDN of its own the stack has no purge', () => {
+    const own = synth({ cdnBaseUrl: 'https://cdn.example.com' });
+    assert.equal(own.stack.functions.purge, undefined);
+    own.template.resourceCountIs('AWS::Lambda::EventSourceMapping', 2);
+    own.template.hasResourceProperties('AWS::Lambda::Function', {
+      FunctionName: 'pictor-ingest',
+      Environment: { Variables: Match.objectLike({ PICTOR_CDN_DISTRIBUTION_ID: '' }) },
+    });
   });
 });
 
@@ -205,7 +240,7 @@ describe('functions', () => {
   test('errors, throttles and duration are alarmed for every function', () => {
     const alarms = Object.values(resources(template, 'AWS::CloudWatch::Alarm'));
     for (const metric of ['Errors', 'Throttles', 'Duration']) {
-      assert.equal(alarms.filter((a: any) => a.Properties.MetricName === metric).length, 6, metric);
+      assert.equal(alarms.filter((a: any) => a.Properties.MetricName === metric).length, 7, metric);
     }
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
   });
@@ -239,10 +274,27 @@ describe('least privilege', () => {
       Query: [...tracing, 's3:GetObject', 's3:PutObject', 's3:DeleteObject', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'events:PutEvents'],
       Reprocess: [...tracing, 's3:GetObject', 's3:ListBucket', 's3:PutObject', 's3:DeleteObject', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'sqs:SendMessage', 'events:PutEvents'],
       Report: [...tracing, 'dynamodb:Query', 's3:PutObject', 's3:GetObject'],
-      Reconcile: [...tracing, ...converging, 's3:PutObject', 'dynamodb:Query', 'events:PutEvents'],
+      Reconcile: [...tracing, ...converging, 's3:PutObject', 'dynamodb:Query', 'events:PutEvents', 'cloudfront:CreateInvalidation', 'sqs:SendMessage'],
+      Purge: [...tracing, ...sqsConsume, 'dynamodb:GetItem', 'dynamodb:PutItem', 'cloudfront:CreateInvalidation'],
     };
     for (const [fn, actions] of Object.entries(expected)) {
       assert.deepEqual(new Set(policyOf(fn)), new Set(actions), fn);
+    }
+  });
+
+  test('invalidations are allowed in the own distribution of the stack only', () => {
+    const statements = Object.entries(resources(template, 'AWS::IAM::Policy'))
+      .filter(([id]) => /^(Purge|Reconcile)Function/.test(id))
+      .flatMap(([, p]: [string, any]) => p.Properties.PolicyDocument.Statement);
+    const [cdnId] = Object.keys(resources(template, 'AWS::CloudFront::Distribution'));
+    const invalidations = statements.filter((s: any) =>
+      [s.Action].flat().includes('cloudfront:CreateInvalidation'),
+    );
+    assert.equal(invalidations.length, 2, 'the purge function and the reconcile pass');
+    for (const s of invalidations) {
+      const resource = JSON.stringify(s.Resource);
+      assert.match(resource, /:distribution\//);
+      assert.match(resource, new RegExp(`"Ref":"${cdnId}"`));
     }
   });
 

@@ -10,6 +10,7 @@ mod report;
 mod reprocess;
 mod serve;
 mod serve_auth;
+mod serve_origin;
 mod serve_page;
 mod serve_renditions;
 mod serve_uploads;

@@ -45,6 +45,7 @@ pub async fn run(args: ReconcileArgs) -> anyhow::Result<u8> {
     let options = ReconcileOptions {
         dry_run: args.dry_run,
         grace: time::Duration::try_from(args.grace).context("--grace is too long")?,
+        repair_for: None,
     };
     let (report, written) = match (&args.out, &args.table) {
         (Some(out), None) => {

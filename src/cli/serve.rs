@@ -8,8 +8,9 @@
 
 use super::assets::StoreArgs;
 use super::serve_auth::{establish_caller, JwtArgs};
+use super::serve_origin::{only_this_server, AllowedHosts};
 use super::serve_page;
-use super::serve_renditions::cache_headers;
+use super::serve_renditions::{cache_headers, only_live};
 use super::serve_uploads::{receive, LocalUploads, FORM_PATH};
 use super::{load_presets, open_local, EXIT_OK};
 use anyhow::Context;
@@ -56,6 +57,11 @@ pub struct ServeArgs {
     spec: Option<std::path::PathBuf>,
     #[command(flatten)]
     jwt: JwtArgs,
+    /// A host name besides this machine's addresses and `localhost` that requests may name
+    /// (`Host`), such as a name a proxy in front of this server answers to; repeat for several.
+    /// Any other is refused, so a web page cannot reach the server by DNS rebinding.
+    #[arg(long, value_name = "NAME")]
+    allowed_host: Vec<String>,
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<u8> {
@@ -81,12 +87,15 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<u8> {
         (None, None) => anyhow::bail!("--table needs --bucket (the output bucket)"),
     };
     let presets = load_presets(args.spec.as_deref())?;
+    // With --out, the store also decides which rendition files are still served.
+    let mut live_records: Option<Arc<dyn AssetStore>> = None;
     let (assets, refocus): (Box<dyn AssetStore>, Arc<dyn Refocus>) =
         match (&args.store.out, &args.bucket, &args.store.table) {
             (Some(out), _, _) => {
-                // One connection to the store for the API and for the recuts a focus change
-                // makes, as in `pictor process`.
+                // One connection to the store for the API, for the recuts a focus change
+                // makes, as in `pictor process`, and for the renditions' check.
                 let (ingestor, store) = open_local(out, presets.clone())?;
+                live_records = Some(Arc::clone(&store) as Arc<dyn AssetStore>);
                 (Box::new(store), Arc::new(ingestor))
             }
             (None, Some(bucket), Some(table)) => {
@@ -115,19 +124,20 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<u8> {
         local_uploads = Some(Arc::clone(&desk));
         api = api.with_uploads(desk, UploadRules::new(&presets));
     }
-    let mut app = router(api);
-    if let Some(folder) = files {
+    let mut app = router(api)
+        .layer(axum::middleware::from_fn_with_state(gate, establish_caller))
+        .merge(serve_page::routes());
+    if let (Some(folder), Some(records)) = (files, live_records) {
         // Only the renditions folder is served: never the asset store beside it. ServeDir
-        // refuses `..` and answers 404 for anything that is not a file there.
+        // refuses `..` and answers 404 for anything that is not a file there. Outside the
+        // token check: an `<img>` sends no token, as with a public CDN.
         let mount = format!("/{}", layout::RENDITIONS.trim_end_matches('/'));
         let files = axum::Router::new()
             .fallback_service(ServeDir::new(folder))
-            .layer(axum::middleware::from_fn(cache_headers));
+            .layer(axum::middleware::from_fn(cache_headers))
+            .layer(axum::middleware::from_fn_with_state(records, only_live));
         app = app.nest_service(&mount, files);
     }
-    let mut app = app
-        .layer(axum::middleware::from_fn_with_state(gate, establish_caller))
-        .merge(serve_page::routes());
     if let Some(desk) = local_uploads {
         // The form is its own authorisation (a signed policy), as a presigned POST is; the
         // limit on its size is the policy's, checked while it streams.
@@ -137,6 +147,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<u8> {
             .with_state(desk);
         app = app.merge(receive);
     }
+    let app = app.layer(axum::middleware::from_fn_with_state(
+        AllowedHosts::new(&args.allowed_host),
+        only_this_server,
+    ));
     println!("listening on http://{address}");
     axum::serve(listener, app)
         .await

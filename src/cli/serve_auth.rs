@@ -108,15 +108,21 @@ impl JwtArgs {
         };
         let mut validation = Validation::new(algorithms[0]);
         validation.algorithms = algorithms;
-        validation.set_required_spec_claims(&["exp", "sub"]);
+        // jsonwebtoken checks `iss` and `aud` only when a token has them: a configured one
+        // must also be present, or a token that leaves it out passes.
+        let mut required = vec!["exp", "sub"];
         if let Some(issuer) = &self.jwt_issuer {
             validation.set_issuer(&[issuer]);
+            required.push("iss");
         }
         if self.jwt_audience.is_empty() {
             validation.validate_aud = false;
         } else {
             validation.set_audience(&self.jwt_audience);
+            required.push("aud");
         }
+        validation.set_required_spec_claims(&required);
+        validation.validate_nbf = true;
         Ok(Gate::Tokens(Arc::new(TokenCheck {
             key,
             validation,

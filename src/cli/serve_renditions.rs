@@ -10,6 +10,55 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use pictor_core::ingest::RENDITION_CACHE_CONTROL;
+use pictor_core::ports::AssetStore;
+use pictor_core::{AssetId, AssetStatus, SourceLocation};
+use std::sync::Arc;
+
+/// Middleware for the renditions folder, before any other: a file is served only while a
+/// READY record lists it and that record's original is still in place. So a deleted asset's
+/// renditions answer 404 at once, before the watcher has tombstoned the record and removed
+/// the files, and no file a record has let go of is ever served again, whatever a client
+/// cached. Rendition URLs need no token (an `<img>` sends none), as behind a public CDN.
+pub async fn only_live(
+    axum::extract::State(assets): axum::extract::State<Arc<dyn AssetStore>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    // Inside the mount the path is `/<asset id>/<file>`.
+    let path = request.uri().path().trim_start_matches('/').to_string();
+    let live = match path.split_once('/') {
+        Some((id, _)) => match AssetId::parse(id) {
+            Ok(id) => match assets.get(&id).await {
+                Ok(Some(asset)) => {
+                    let key = format!("{}{path}", pictor_core::layout::RENDITIONS);
+                    asset.status == AssetStatus::Ready
+                        && asset.variants.iter().any(|v| v.key == key)
+                        && original_in_place(&asset.source_identity)
+                }
+                Ok(None) => false,
+                Err(e) => {
+                    tracing::warn!(error = %e, "the asset store failed; rendition not served");
+                    return StatusCode::SERVICE_UNAVAILABLE.into_response();
+                }
+            },
+            Err(_) => false,
+        },
+        None => false,
+    };
+    if !live {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    next.run(request).await
+}
+
+/// Whether the original a record names is still there (a local file; anything else cannot be
+/// looked at from here and counts as there).
+fn original_in_place(source_identity: &str) -> bool {
+    match source_identity.parse::<SourceLocation>() {
+        Ok(SourceLocation::File(path)) => path.is_file(),
+        _ => true,
+    }
+}
 
 /// The validator of the rendition at `path`: its file name, quoted.
 fn etag_of(path: &str) -> Option<HeaderValue> {

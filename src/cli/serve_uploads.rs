@@ -124,11 +124,14 @@ pub async fn receive(State(desk): State<Arc<LocalUploads>>, mut form: Multipart)
         };
         let name = field.name().unwrap_or_default().to_string();
         if name != "file" {
-            match field.text().await {
+            // Read in chunks against what is left of the fields' budget, before any policy
+            // is checked: a client that never signed in cannot make the server hold more.
+            let used: usize = fields.iter().map(|(k, v)| k.len() + v.len()).sum();
+            match bounded_text(field, MAX_FIELD_BYTES.saturating_sub(used + name.len())).await {
                 Ok(value) => {
                     fields.insert(name.to_ascii_lowercase(), value);
                 }
-                Err(e) => return refuse(400, "bad_form", e.to_string()),
+                Err(response) => return *response,
             }
             continue;
         }
@@ -138,6 +141,35 @@ pub async fn receive(State(desk): State<Arc<LocalUploads>>, mut form: Multipart)
         };
         return store(&desk, &policy, field).await;
     }
+}
+
+/// What the fields before the file may hold in all, as S3 allows a form's fields (20 KB).
+const MAX_FIELD_BYTES: usize = 20 * 1024;
+
+/// A text field read up to `budget` bytes; a longer one is refused while it streams in.
+async fn bounded_text(
+    mut field: axum::extract::multipart::Field<'_>,
+    budget: usize,
+) -> Result<String, Box<Response>> {
+    let mut value = Vec::new();
+    loop {
+        match field.chunk().await {
+            Ok(Some(chunk)) => {
+                if value.len() + chunk.len() > budget {
+                    return Err(Box::new(refuse(
+                        400,
+                        "fields_too_large",
+                        format!("the form's fields exceed {MAX_FIELD_BYTES} bytes"),
+                    )));
+                }
+                value.extend_from_slice(&chunk);
+            }
+            Ok(None) => break,
+            Err(e) => return Err(Box::new(refuse(400, "bad_form", e.to_string()))),
+        }
+    }
+    String::from_utf8(value)
+        .map_err(|_| Box::new(refuse(400, "bad_form", "a form field is not UTF-8 text")))
 }
 
 /// The form's signed policy, when its fields meet it.

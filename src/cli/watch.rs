@@ -198,6 +198,7 @@ async fn rescan(ingestor: &LocalIngestor, inbox: &Path) {
     let options = ReconcileOptions {
         dry_run: false,
         grace: time::Duration::days(36500),
+        repair_for: None,
     };
     let root = SourceLocation::File(inbox.to_path_buf());
     match ingestor.reconcile(&root, options).await {

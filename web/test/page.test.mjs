@@ -247,12 +247,28 @@ test('with tokens required, the page asks for one and then shows that creator on
   assert.equal(await page.textContent('#who'), 'Signed in as bo');
   assert.equal(await page.isVisible('#upload'), true);
 
-  // A token handed over in the fragment (a sign-in redirect) is used and taken off the URL.
+  // A token handed over in the fragment (a sign-in redirect) is used and taken off the URL,
+  // when it comes back with the state this tab sent.
   const second = await browser.newPage();
-  await second.goto(`${base}/#access_token=${hs256(secret, { sub: 'ana', exp })}&token_type=Bearer`);
+  await second.goto(`${base}/`);
+  await second.locator('#signin').waitFor({ state: 'visible' });
+  const state = await second.evaluate(() => sessionStorage.getItem('pictor.state'));
+  assert.match(state, /^[0-9a-f]{32}$/);
+  await second.goto(
+    `${base}/?from=signin#access_token=${hs256(secret, { sub: 'ana', exp })}&token_type=Bearer&state=${state}`,
+  );
   await second.waitForSelector('#assets > li >> nth=3');
   assert.equal(await second.textContent('#who'), 'Signed in as ana');
   assert.equal(new URL(second.url()).hash, '');
+
+  // A crafted link (someone else's token, without this tab's state) signs nobody in.
+  const third = await browser.newPage();
+  await third.goto(`${base}/#access_token=${hs256(secret, { sub: 'mallory', exp })}&token_type=Bearer&state=guessed`);
+  await third.locator('#signin').waitFor({ state: 'visible' });
+  assert.match(await third.textContent('#signin-reason'), /did not start was ignored/);
+  assert.equal(await third.textContent('#who'), '');
+  assert.equal(new URL(third.url()).hash, '');
   await page.close();
   await second.close();
+  await third.close();
 });

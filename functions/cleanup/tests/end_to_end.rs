@@ -21,10 +21,16 @@ const OTHER_PHOTO: &str = concat!(
     "/../../testdata/images/photos/rocket.jpg"
 );
 
-async fn receive_one(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> String {
-    pictor_aws::testing::receive_bodies(sqs, queue_url, 1)
+/// One notification from the local queue, in the shape S3 sends it.
+async fn receive_one(
+    sqs: &aws_sdk_sqs::Client,
+    s3: &aws_sdk_s3::Client,
+    queue_url: &str,
+) -> String {
+    let body = pictor_aws::testing::receive_bodies(sqs, queue_url, 1)
         .await
-        .remove(0)
+        .remove(0);
+    pictor_aws::testing::as_s3_sends(s3, &body).await
 }
 
 fn sqs_event(bodies: &[&str]) -> Value {
@@ -40,8 +46,9 @@ fn sqs_event(bodies: &[&str]) -> Value {
 /// delete markers, and to deliver events in any order).
 fn notification(name: &str, bucket: &str, key: &str, version: Option<&str>, seq: &str) -> String {
     json!({"Records": [{
-        "eventSource": "aws:s3", "eventName": name,
-        "s3": {"bucket": {"name": bucket}, "object": {
+        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
+        "eventTime": "2026-11-28T12:00:00.000Z", "eventName": name,
+        "s3": {"s3SchemaVersion": "1.0", "bucket": {"name": bucket}, "object": {
             "key": pictor_aws::events::encode_key(key), "versionId": version, "sequencer": seq
         }}
     }]})
@@ -62,6 +69,8 @@ fn config(r: &pictor_aws::provision::Resources) -> Config {
         )
         .into(),
         max_receives: Some(5),
+        // A CDN fronts the renditions, as the CDK app deploys it.
+        cdn_purge: true,
     }
 }
 
@@ -182,22 +191,29 @@ async fn delete_removes_renditions_and_marks_the_record() {
     let w = World::new().await;
     let key = "uploads/ana/gone soon+.jpg";
     let version = w.put(key, PHOTO).await;
-    let created = receive_one(&w.sqs, &w.r.ingest_queue_url).await;
+    let created = receive_one(&w.sqs, &w.s3, &w.r.ingest_queue_url).await;
     w.handler.handle(sqs_event(&[&created])).await.unwrap();
     let id = w.id(key);
-    assert_eq!(w.record(key).await.status, AssetStatus::Ready);
+    let ready = w.record(key).await;
+    assert_eq!(ready.status, AssetStatus::Ready);
     assert_eq!(w.renditions().await.len(), 1);
 
     // Deleting the only version removes the object. (A plain delete would add a delete
     // marker, which S3 reports as ObjectRemoved:DeleteMarkerCreated; the local server sends
     // no notification for that.)
     w.delete(key, Some(&version)).await;
-    let removed = receive_one(&w.sqs, &w.r.cleanup_queue_url).await;
+    let removed = receive_one(&w.sqs, &w.s3, &w.r.cleanup_queue_url).await;
     assert_eq!(w.handle(&removed).await, [Handled::Deleted(id.clone())]);
     let deleted = w.record(key).await;
     assert_eq!(deleted.status, AssetStatus::Deleted);
     assert!(deleted.variants.is_empty());
     assert!(w.renditions().await.is_empty());
+    // Gone from the record too: nothing of the picture stays, and the CDN's copies are
+    // owed a purge.
+    assert_eq!(deleted.sha256, None);
+    assert_eq!(deleted.image, None);
+    assert_eq!(deleted.creator.as_deref(), Some("ana"));
+    assert_eq!(deleted.cdn_purge, variant_keys(&ready));
 
     // Delivered again: nothing left to do, no error.
     let response = w.handler.handle(sqs_event(&[&removed])).await.unwrap();

@@ -5,7 +5,7 @@ use pictor_core::{Presets, UploadPrefix};
 use serde::Deserialize;
 
 /// Every variable the function reads (the CDK app must set exactly these).
-pub const ENV_VARS: [&str; 8] = [
+pub const ENV_VARS: [&str; 9] = [
     "PICTOR_OUTPUT_BUCKET",
     "PICTOR_TABLE",
     "PICTOR_UPLOAD_PREFIX",
@@ -14,6 +14,7 @@ pub const ENV_VARS: [&str; 8] = [
     "PICTOR_EVENT_BUS",
     "PICTOR_ENCODE_THREADS",
     "PICTOR_MAX_RECEIVES",
+    "PICTOR_CDN_DISTRIBUTION_ID",
 ];
 
 /// The variables as read, `PICTOR_` left off.
@@ -27,6 +28,7 @@ struct Vars {
     event_bus: Option<String>,
     encode_threads: Option<String>,
     max_receives: Option<String>,
+    cdn_distribution_id: Option<String>,
 }
 
 #[derive(Clone)]
@@ -41,6 +43,9 @@ pub struct Config {
     /// The queue's `maxReceiveCount`: a notification failing on that delivery is recorded
     /// as FAILED `transient` before it moves to the dead-letter queue. `None`: never.
     pub max_receives: Option<u32>,
+    /// Whether a CDN (this CloudFront distribution) caches the renditions: a tombstone then
+    /// lists the renditions it removed until the purge function has invalidated them.
+    pub cdn_purge: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -61,6 +66,7 @@ impl Config {
     fn from_vars(vars: Vars) -> Result<Config, ConfigError> {
         let presets = pictor_aws::config::presets(vars.spec, vars.spec_file, vars.encode_threads)?;
         Ok(Config {
+            cdn_purge: vars.cdn_distribution_id.is_some_and(|id| !id.is_empty()),
             event_bus: vars.event_bus,
             output_bucket: vars.output_bucket,
             table: vars.table,

@@ -71,9 +71,13 @@ pub struct Ingest<O, B, A> {
 
 impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingest<O, B, A> {
     pub fn new(config: Config, originals: O, renditions: B, assets: A) -> Self {
+        let mut ingestor = Ingestor::new(config.presets.clone(), originals, renditions, assets)
+            .with_compute_slots(1);
+        if config.cdn_purge {
+            ingestor = ingestor.with_cdn_purge();
+        }
         Ingest {
-            ingestor: Ingestor::new(config.presets.clone(), originals, renditions, assets)
-                .with_compute_slots(1),
+            ingestor,
             config,
             function: "ingest",
         }
@@ -133,7 +137,7 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingest<O, B, A> {
             let Ok(upload) = Upload::try_from(event.under(&self.config.upload_prefix)) else {
                 continue;
             };
-            if let Err(e) = self.ingestor.give_up(&upload, LAST_ATTEMPT).await {
+            if let Err(e) = self.ingestor.mark_last_attempt(&upload, LAST_ATTEMPT).await {
                 tracing::warn!(key = %event.key, error = %e, "could not record the last attempt");
             }
         }
@@ -195,21 +199,30 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingest<O, B, A> {
         let finish_by = delivery
             .finish_by
             .and_then(|t| t.checked_sub(GIVE_UP_RESERVE));
-        let attempt = self.ingestor.ingest(&upload, Intent::Upload);
+        let intent = match event.kind {
+            EventKind::Repair => Intent::Repair,
+            _ => Intent::Upload,
+        };
+        let attempt = self.ingestor.ingest(&upload, intent);
         let finished = match finish_by {
             Some(by) => tokio::time::timeout_at(by.into(), attempt).await.ok(),
             None => Some(attempt.await),
         };
-        let error = match finished {
+        // The log and the retry keep the full error; the record, which creators and event
+        // subscribers read, only its class.
+        let (error, reason) = match finished {
             Some(Ok(outcome)) => return Ok(report(self.function, &outcome)),
-            Some(Err(e)) => e.to_string(),
-            None => "did not finish before the invocation's deadline".to_string(),
+            Some(Err(e)) => (e.to_string(), e.public_reason()),
+            None => {
+                let why = "did not finish before the invocation's deadline";
+                (why.to_string(), why)
+            }
         };
         if !delivery.is_last {
             return Err(Retry(error));
         }
         // The queue will not deliver this again: leave a record of why before the DLQ.
-        match self.ingestor.give_up(&upload, &error).await {
+        match self.ingestor.give_up(&upload, reason).await {
             Ok(Outcome::Written(asset)) => {
                 tracing::error!(%error, "last delivery failed: recorded as failed");
                 Emf::new(self.function)

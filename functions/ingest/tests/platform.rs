@@ -8,7 +8,7 @@ use pictor_aws::batch::sqs_event;
 use pictor_aws::provision::event_bus_to_queue;
 use pictor_aws::testing::runtime_api::RuntimeApi;
 use pictor_aws::testing::{
-    endpoint, fresh_resources, post_form, receive_bodies, sdk_config, unique,
+    endpoint, fresh_resources, post_form, receive_bodies, receive_notifications, sdk_config, unique,
 };
 use pictor_aws::{config, DynamoAssetStore};
 use pictor_core::ports::AssetStore;
@@ -228,7 +228,7 @@ async fn an_app_uploads_learns_it_is_ready_and_sees_only_its_own() {
     }
 
     // 3. The bucket's notifications reach the real ingest binary.
-    let notifications = receive_bodies(&sqs, &r.ingest_queue_url, 3).await;
+    let notifications = receive_notifications(&sdk, &r.ingest_queue_url, 3).await;
     let event = sqs_event(
         notifications
             .into_iter()
@@ -392,15 +392,40 @@ async fn an_app_uploads_learns_it_is_ready_and_sees_only_its_own() {
         .send()
         .await
         .is_err());
+    // The app repeats its DELETE before the record says DELETED: still 202, and still one
+    // delete marker.
+    let (status, _) = call(
+        &query_api,
+        http_event(
+            "DELETE",
+            &format!("/assets/{}", id(&post)),
+            "",
+            "ana",
+            "[creators]",
+            "",
+        ),
+    )
+    .await;
+    assert_eq!(status, 202);
+    let versions = s3
+        .list_object_versions()
+        .bucket(&r.uploads_bucket)
+        .prefix(key(&post))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(versions.delete_markers().len(), 1);
     // S3 reports a versioned bucket's delete as `ObjectRemoved:DeleteMarkerCreated`; the local
     // server sends no notification for a delete marker, so the test sends S3's.
     let removal = json!({"Records": [{
         "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
         "eventTime": "2026-11-28T12:00:00.000Z", "eventName": "ObjectRemoved:DeleteMarkerCreated",
         "s3": {"s3SchemaVersion": "1.0", "bucket": {"name": r.uploads_bucket},
-               "object": {"key": key(&post), "sequencer": "00FFFFFFFFFFFFFFFF"}}
+               "object": {"key": key(&post)}}
     }]});
-    let request = ingest_api.invoke(&sqs_event([("d-1".to_string(), removal.to_string())]));
+    let removal = pictor_aws::testing::as_s3_sends(&s3, &removal.to_string()).await;
+    assert!(removal.contains("versionId"), "{removal}");
+    let request = ingest_api.invoke(&sqs_event([("d-1".to_string(), removal)]));
     let answer = ingest_api
         .answer(&request, Duration::from_secs(30))
         .await

@@ -152,11 +152,20 @@ impl Query {
             return Ok(None);
         };
         if let Some(jwt) = &authorizer.jwt {
-            let claims = jwt
+            let flattened: serde_json::Map<String, serde_json::Value> = jwt
                 .claims
                 .iter()
                 .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
                 .collect();
+            // The authorizer verified the request's token; its own claims keep a group list
+            // as a list, where the flattened text cannot tell `[not admins]` from two groups.
+            let claims = request
+                .headers()
+                .get(lambda_http::http::header::AUTHORIZATION)
+                .and_then(|h| h.to_str().ok())
+                .and_then(pictor_core::identity::bearer_claims)
+                .filter(|token| token.get("sub") == flattened.get("sub"))
+                .unwrap_or(flattened);
             return self
                 .admins
                 .caller(&claims)

@@ -5,7 +5,7 @@ use pictor_core::{Presets, SourceLocation, UploadPrefix};
 use serde::Deserialize;
 
 /// Every variable the function reads (the CDK app must set exactly these).
-pub const ENV_VARS: [&str; 9] = [
+pub const ENV_VARS: [&str; 11] = [
     "PICTOR_UPLOADS_BUCKET",
     "PICTOR_OUTPUT_BUCKET",
     "PICTOR_TABLE",
@@ -15,6 +15,8 @@ pub const ENV_VARS: [&str; 9] = [
     "PICTOR_EVENT_BUS",
     "PICTOR_ENCODE_THREADS",
     "PICTOR_GRACE_MINUTES",
+    "PICTOR_CDN_DISTRIBUTION_ID",
+    "PICTOR_INGEST_QUEUE_URL",
 ];
 
 /// Unreferenced renditions younger than this are left alone by default.
@@ -32,6 +34,8 @@ struct Vars {
     event_bus: Option<String>,
     encode_threads: Option<String>,
     grace_minutes: Option<String>,
+    cdn_distribution_id: Option<String>,
+    ingest_queue_url: Option<String>,
 }
 
 #[derive(Clone)]
@@ -45,6 +49,12 @@ pub struct Config {
     /// The spec the ingest function runs, so repairs make the same renditions.
     pub presets: Presets,
     pub grace: time::Duration,
+    /// The CloudFront distribution in front of the renditions: what tombstones still owe it
+    /// is purged by the pass. None: no CDN of the deployment's own.
+    pub cdn_distribution_id: Option<String>,
+    /// The ingest function's queue: repairs the pass has no time for are sent there. None:
+    /// they wait for the next pass.
+    pub ingest_queue_url: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -80,6 +90,8 @@ impl Config {
             table: vars.table,
             presets,
             grace: time::Duration::minutes(minutes),
+            cdn_distribution_id: vars.cdn_distribution_id.filter(|id| !id.is_empty()),
+            ingest_queue_url: vars.ingest_queue_url.filter(|url| !url.is_empty()),
         })
     }
 }

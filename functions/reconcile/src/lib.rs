@@ -67,18 +67,45 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore, R: BlobStore> Reconcile<O, B
         }
     }
 
+    /// Purges from `cdn` the removed renditions tombstones still list as owed.
+    pub fn with_cdn(mut self, cdn: std::sync::Arc<dyn pictor_core::ports::CdnPurge>) -> Self {
+        self.ingestor = self.ingestor.with_cdn(cdn);
+        self
+    }
+
     /// Publishes asset events to `sink`, and re-emits those a failed publish left owed.
     pub fn with_events(mut self, sink: std::sync::Arc<dyn pictor_core::events::EventSink>) -> Self {
         self.ingestor = self.ingestor.with_events(sink);
         self
     }
 
+    /// Hands the repairs a pass has no time for to `handoff` (the ingest queue).
+    pub fn with_repair_handoff(
+        mut self,
+        handoff: std::sync::Arc<dyn pictor_core::ports::RepairHandoff>,
+    ) -> Self {
+        self.ingestor = self.ingestor.with_repair_handoff(handoff);
+        self
+    }
+
     pub async fn handle(&self, event: Value) -> Result<Value, ReconcileError> {
+        self.handle_until(event, None).await
+    }
+
+    /// [`Self::handle`] within the invocation's deadline (milliseconds since the epoch, as
+    /// the runtime gives it): repairs stop in time to hand off what is left, delete the
+    /// orphans and publish the counts.
+    pub async fn handle_until(
+        &self,
+        event: Value,
+        deadline_ms: Option<u64>,
+    ) -> Result<Value, ReconcileError> {
         let trigger: Trigger =
             serde_json::from_value(event).map_err(|e| ReconcileError::BadEvent(e.to_string()))?;
         let options = ReconcileOptions {
             dry_run: trigger.dry_run,
             grace: self.config.grace,
+            repair_for: deadline_ms.map(repair_time),
         };
         let report = self.ingestor.reconcile(&self.config.root, options).await?;
         emit_metrics(&report);
@@ -94,6 +121,18 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore, R: BlobStore> Reconcile<O, B
     }
 }
 
+/// How long repairs may run before the deadline `deadline_ms`: the listings were made; what
+/// follows repairs (handing off the rest, deleting orphans in batches, publishing the
+/// report) is kept a third of the time left, at most three minutes.
+fn repair_time(deadline_ms: u64) -> std::time::Duration {
+    let deadline = std::time::UNIX_EPOCH + std::time::Duration::from_millis(deadline_ms);
+    let left = deadline
+        .duration_since(std::time::SystemTime::now())
+        .unwrap_or_default();
+    let reserve = (left / 3).min(std::time::Duration::from_secs(180));
+    left.saturating_sub(reserve)
+}
+
 /// One metric per class (zero included, so the alarm sees a steady series).
 fn emit_metrics(report: &ReconcileReport) {
     Emf::new("reconcile")
@@ -103,8 +142,11 @@ fn emit_metrics(report: &ReconcileReport) {
         .count("Broken", report.broken as f64)
         .count("Orphans", report.orphans as f64)
         .count("Unannounced", report.unannounced as f64)
+        .count("Unpurged", report.unpurged as f64)
         .count("Drift", report.drift() as f64)
         .count("Repaired", report.repaired as f64)
+        .count("HandedOff", report.handed_off as f64)
+        .count("Deferred", report.deferred as f64)
         .count("RepairFailed", report.failed as f64)
         .property("dryRun", report.dry_run)
         .emit();

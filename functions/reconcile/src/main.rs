@@ -18,6 +18,8 @@ async fn main() -> Result<(), Error> {
     let reports =
         S3BlobStore::new(s3_client(&sdk), &config.output_bucket).with_cache_control("no-cache");
     let events = pictor_aws::config::event_sink(&sdk, config.event_bus.as_deref());
+    let cdn = config.cdn_distribution_id.clone();
+    let repairs = config.ingest_queue_url.clone();
     let mut handler = Reconcile::new(
         config,
         stores.originals,
@@ -28,13 +30,19 @@ async fn main() -> Result<(), Error> {
     if let Some(sink) = events {
         handler = handler.with_events(sink);
     }
+    if let Some(queue) = &repairs {
+        handler = handler.with_repair_handoff(Arc::new(pictor_aws::SqsRepairs::new(&sdk, queue)));
+    }
+    if let Some(id) = &cdn {
+        handler = handler.with_cdn(Arc::new(pictor_aws::CloudFrontPurge::new(&sdk, id)));
+    }
     let handler = Arc::new(handler);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let handler = Arc::clone(&handler);
         let request_id = event.context.request_id.clone();
         let work = async move {
             handler
-                .handle(event.payload)
+                .handle_until(event.payload, Some(event.context.deadline))
                 .await
                 .map_err(|e| diagnostic(&e))
         };

@@ -64,6 +64,8 @@ async fn a_scheduled_pass_repairs_and_reports() {
             )
             .into(),
             grace: time::Duration::ZERO,
+            cdn_distribution_id: None,
+            ingest_queue_url: None,
         },
     );
 
@@ -99,4 +101,93 @@ async fn a_scheduled_pass_repairs_and_reports() {
         bad,
         Err(pictor_reconcile::ReconcileError::BadEvent(_))
     ));
+}
+
+/// A pass out of time: every difference goes to the ingest queue as a notification (at the
+/// ingest function's scale, with its retries), and the orphans are still deleted, a thousand
+/// per request, and the counts published.
+#[tokio::test]
+async fn out_of_time_a_pass_hands_its_repairs_to_the_ingest_queue() {
+    let sdk = sdk_config();
+    let r = fresh_resources(&sdk).await.unwrap();
+    let s3 = config::s3_client(&sdk);
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let queue = sqs
+        .create_queue()
+        .queue_name(pictor_aws::testing::unique("repairs"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_string();
+    let mut keys = Vec::new();
+    for n in 0..25 {
+        let key = format!("uploads/creator{}/lost-{n}.jpg", n % 4);
+        s3.put_object()
+            .bucket(&r.uploads_bucket)
+            .key(&key)
+            .body(ByteStream::from(vec![0xFF, 0xD8, n as u8]))
+            .send()
+            .await
+            .unwrap();
+        keys.push(key);
+    }
+    for n in 0..1_200 {
+        s3.put_object()
+            .bucket(&r.output_bucket)
+            .key(format!("renditions/{n:032x}/sm-000000000000-00000000.jpg"))
+            .body(ByteStream::from(vec![1]))
+            .send()
+            .await
+            .unwrap();
+    }
+    let handler = reconcile_on(
+        &sdk,
+        Config {
+            event_bus: None,
+            output_bucket: r.output_bucket.clone(),
+            table: r.table.clone(),
+            root: SourceLocation::s3(&r.uploads_bucket, "uploads/"),
+            presets: Arc::new(Pipeline::new(Spec::default()).unwrap()).into(),
+            grace: time::Duration::ZERO,
+            cdn_distribution_id: None,
+            ingest_queue_url: Some(queue.clone()),
+        },
+    )
+    .with_repair_handoff(Arc::new(pictor_aws::SqsRepairs::new(&sdk, &queue)));
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let done = handler
+        .handle_until(json!({"dryRun": false}), Some(now_ms))
+        .await
+        .unwrap();
+    let counts = &done["counts"];
+    assert_eq!(counts["unrecorded"], 25, "{done}");
+    assert_eq!(counts["handed_off"], 25, "{done}");
+    assert_eq!(counts["orphans"], 1_200, "{done}");
+    assert_eq!(counts["repaired"], 1_200, "{done}");
+    assert_eq!(counts["failed"], 0, "{done}");
+    let left = s3
+        .list_objects_v2()
+        .bucket(&r.output_bucket)
+        .prefix("renditions/")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(left.key_count(), Some(0));
+
+    let mut queued: Vec<String> = pictor_aws::testing::receive_bodies(&sqs, &queue, 25)
+        .await
+        .iter()
+        .map(|body| match pictor_aws::events::parse(body).unwrap() {
+            pictor_aws::events::Notification::Records(records) => records[0].key.clone(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    queued.sort();
+    keys.sort();
+    assert_eq!(queued, keys);
 }

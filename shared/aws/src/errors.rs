@@ -22,6 +22,8 @@ const TRANSIENT_CODES: &[&str] = &[
     "RequestTimeout",
     "RequestTimeoutException",
     "TransactionInProgressException",
+    // CloudFront: too many invalidations in progress; they complete within minutes.
+    "TooManyInvalidationsInProgress",
 ];
 
 pub fn is_transient<E>(err: &SdkError<E, HttpResponse>) -> bool

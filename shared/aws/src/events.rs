@@ -20,8 +20,14 @@ pub enum Notification {
 pub enum EventKind {
     Created,
     Removed,
+    /// A reconcile pass found the record's renditions missing: process the original again,
+    /// whatever the record says (see [`repair_notification`]).
+    Repair,
     Other,
 }
+
+/// The event name of a repair a reconcile pass hands to the ingest queue.
+pub const REPAIR_EVENT: &str = "Pictor:Repair";
 
 /// One object event, with its key decoded.
 #[derive(Debug, Clone, PartialEq)]
@@ -110,6 +116,8 @@ pub fn parse(text: &str) -> Result<Notification, EventError> {
                 EventKind::Created
             } else if r.event_name.starts_with("ObjectRemoved:") {
                 EventKind::Removed
+            } else if r.event_name == REPAIR_EVENT {
+                EventKind::Repair
             } else {
                 EventKind::Other
             };
@@ -166,6 +174,23 @@ pub fn replay_notification(bucket: &str, key: &str) -> String {
         "Records": [{
             "eventSource": "pictor:reprocess",
             "eventName": "ObjectCreated:Replay",
+            "s3": {"bucket": {"name": bucket}, "object": {"key": encode_key(key)}}
+        }]
+    })
+    .to_string()
+}
+
+/// What a reconcile pass sends the ingest queue for a difference it has no time to converge
+/// itself: a replay of the key ([`replay_notification`]), or with `redo` a repair, which
+/// processes the original again even where the record claims to reflect it.
+pub fn repair_notification(bucket: &str, key: &str, redo: bool) -> String {
+    if !redo {
+        return replay_notification(bucket, key);
+    }
+    serde_json::json!({
+        "Records": [{
+            "eventSource": "pictor:reconcile",
+            "eventName": REPAIR_EVENT,
             "s3": {"bucket": {"name": bucket}, "object": {"key": encode_key(key)}}
         }]
     })
@@ -329,5 +354,19 @@ mod tests {
         assert_eq!(records[0].size, Some(12));
         assert_eq!(records[0].kind, EventKind::Created);
         assert_eq!(records[0].revision, Revision::default());
+    }
+
+    #[test]
+    fn a_repair_is_its_own_kind_and_a_plain_replay_an_upload() {
+        let parsed = |body: String| match parse(&body).unwrap() {
+            Notification::Records(records) => records[0].clone(),
+            Notification::Test => panic!("a test event"),
+        };
+        let repair = parsed(repair_notification("up", "uploads/ana/a b.jpg", true));
+        assert_eq!(repair.kind, EventKind::Repair);
+        assert_eq!(repair.key, "uploads/ana/a b.jpg");
+        assert_eq!(repair.revision.sequencer, None);
+        let replay = parsed(repair_notification("up", "uploads/ana/a b.jpg", false));
+        assert_eq!(replay.kind, EventKind::Created);
     }
 }

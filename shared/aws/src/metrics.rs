@@ -43,11 +43,15 @@ pub const CATALOGUE: &[(&str, &[&str])] = &[
             "Broken",
             "Orphans",
             "Unannounced",
+            "Unpurged",
             "Drift",
             "Repaired",
+            "HandedOff",
+            "Deferred",
             "RepairFailed",
         ],
     ),
+    ("purge", &["Purged", "PathsInvalidated"]),
 ];
 
 /// Whether `function` is catalogued as emitting `metric`.

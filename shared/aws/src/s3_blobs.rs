@@ -118,4 +118,46 @@ impl BlobStore for S3BlobStore {
             .map_err(|e| store_error(&format!("delete {}", self.url(key)), e))?;
         Ok(())
     }
+
+    /// Up to 1,000 keys per `DeleteObjects` request: a reconcile pass deleting a backlog of
+    /// orphans makes a hundredth of the requests.
+    async fn delete_many(&self, keys: &[String]) -> Result<(), StoreError> {
+        use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+        for chunk in keys.chunks(1000) {
+            let mut objects = Vec::with_capacity(chunk.len());
+            for key in chunk {
+                validate_key(key)?;
+                objects.push(
+                    ObjectIdentifier::builder()
+                        .key(key)
+                        .build()
+                        .map_err(|e| StoreError::Other(format!("delete {key}: {e}")))?,
+                );
+            }
+            let delete = Delete::builder()
+                .set_objects(Some(objects))
+                .quiet(true)
+                .build()
+                .map_err(|e| StoreError::Other(format!("delete request: {e}")))?;
+            let out = self
+                .client
+                .delete_objects()
+                .bucket(&self.bucket)
+                .delete(delete)
+                .send()
+                .await
+                .map_err(|e| store_error(&format!("delete in {}", self.url("")), e))?;
+            if let Some(first) = out.errors().first() {
+                return Err(StoreError::Unavailable(format!(
+                    "{} of {} deletes refused in {}, first: {} {}",
+                    out.errors().len(),
+                    chunk.len(),
+                    self.url(""),
+                    first.key().unwrap_or_default(),
+                    first.code().unwrap_or_default()
+                )));
+            }
+        }
+        Ok(())
+    }
 }

@@ -181,14 +181,13 @@ where
             _ => None,
         };
         if let Some(kind) = kind {
+            // The record's reason reaches creators and event subscribers: it names no bucket,
+            // key or service error. The operator finds those in the log.
             let detail = service.err().message().unwrap_or(code);
+            tracing::warn!(%context, %code, %detail, "the original cannot be read");
             let message = match kind {
-                ErrorKind::Archived => format!(
-                    "{context}: the original is archived and must be restored first ({detail})"
-                ),
-                _ => format!(
-                    "{context}: access denied; check the bucket policy and any KMS key policy ({detail})"
-                ),
+                ErrorKind::Archived => "the original is archived and must be restored first",
+                _ => "access to the original was denied; an operator must check its permissions",
             };
             return ReadError::Unreadable(ProcessError::new(kind, message));
         }

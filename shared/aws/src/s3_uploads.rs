@@ -148,6 +148,20 @@ impl UploadDesk for S3Uploads {
             }
             _ => return Err(StoreError::NotFound(location.to_string())),
         };
+        // In a versioned bucket every delete of a key adds a delete marker, gone or not: a
+        // client repeating its DELETE until the record says DELETED would pile them up. An
+        // object that is gone already is left alone.
+        match self
+            .s3
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => return Ok(()),
+            Ok(_) | Err(_) => {}
+        }
         self.s3
             .delete_object()
             .bucket(&self.bucket)

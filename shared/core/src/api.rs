@@ -506,13 +506,8 @@ impl<S: AssetStore, U: RenditionUrls> Api<S, U> {
             .unwrap_or(crate::presets::DEFAULT_PRESET);
         let target = match rules.target(creator, preset, &request.content_type) {
             Ok(t) => t,
-            Err(message) => {
-                let parameter = if message.starts_with("no preset") {
-                    "preset"
-                } else {
-                    "contentType"
-                };
-                return ApiResponse::bad_parameter(parameter, message);
+            Err(refused) => {
+                return ApiResponse::bad_parameter(refused.parameter(), refused.to_string());
             }
         };
         match desk.form(&target).await {

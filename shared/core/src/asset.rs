@@ -72,8 +72,11 @@ pub struct Revision {
 }
 
 impl Revision {
-    /// Orders two S3 sequencers for the same key: hexadecimal numbers of varying length, so
-    /// the shorter is left-padded with zeros before comparing. `None` when either is missing.
+    /// Orders two S3 sequencers for the same key. They are hexadecimal strings of varying
+    /// length, and S3's documentation of the notification structure says how to compare them:
+    /// right-pad the shorter with zeros, then compare lexicographically. (A sequencer grows
+    /// at its end, not at its start: read as numbers, "FF" would wrongly sort before "0100".)
+    /// `None` when either is missing or not hexadecimal.
     pub fn compare_sequencer(&self, other: &Revision) -> Option<std::cmp::Ordering> {
         let (a, b) = (self.sequencer.as_deref()?, other.sequencer.as_deref()?);
         let valid = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_hexdigit());
@@ -81,7 +84,7 @@ impl Revision {
             return None;
         }
         let width = a.len().max(b.len());
-        let pad = |s: &str| format!("{:0>width$}", s.to_ascii_uppercase());
+        let pad = |s: &str| format!("{:0<width$}", s.to_ascii_uppercase());
         Some(pad(a).cmp(&pad(b)))
     }
 }
@@ -175,6 +178,11 @@ pub struct Asset {
     /// records written before events existed, which owe none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub announced: Option<u64>,
+    /// Keys of removed renditions whose copies a CDN may still serve: a tombstone lists its
+    /// asset's last renditions here until the CDN has been told to drop them (see
+    /// `purge`), then the list is emptied.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cdn_purge: Vec<String>,
 }
 
 fn default_preset() -> String {
@@ -182,6 +190,22 @@ fn default_preset() -> String {
 }
 
 impl Asset {
+    /// The record as a DELETED tombstone keeps it: only what identifies the asset (its id,
+    /// creator, preset and where its original was, which the reconciler matches), its
+    /// version and times. What described the picture (its name, hash, size, EXIF camera and
+    /// capture time, blurhash, colours, focal point) and any failure go with the upload.
+    pub fn forget_content(mut self) -> Asset {
+        self.status = AssetStatus::Deleted;
+        self.source = String::new();
+        self.error = None;
+        self.sha256 = None;
+        self.source_bytes = None;
+        self.image = None;
+        self.variants = Vec::new();
+        self.timings = None;
+        self
+    }
+
     pub fn bytes_out(&self) -> u64 {
         self.variants.iter().map(|v| v.bytes).sum()
     }
@@ -202,18 +226,34 @@ mod tests {
     }
 
     #[test]
-    fn sequencers_compare_as_hex_numbers() {
+    fn sequencers_compare_right_padded_as_s3_documents() {
         use std::cmp::Ordering::*;
         let r = |s: &str| Revision {
             sequencer: Some(s.to_string()),
             ..Revision::default()
         };
+        // The same length: plain comparison, case-insensitive.
         assert_eq!(
             r("0055AED6DCD90281E5").compare_sequencer(&r("0055AED6DCD90281E6")),
             Some(Less)
         );
-        assert_eq!(r("FF").compare_sequencer(&r("0100")), Some(Less));
-        assert_eq!(r("00ff").compare_sequencer(&r("FF")), Some(Equal));
+        assert_eq!(r("00ff").compare_sequencer(&r("00FF")), Some(Equal));
+        // Different lengths: the shorter is padded on the right, so a longer sequencer that
+        // extends a shorter one comes after it, and "FF" is "FF00", after "0100".
+        assert_eq!(
+            r("0055AED6DCD90281E5").compare_sequencer(&r("0055AED6DCD90281E500")),
+            Some(Equal)
+        );
+        assert_eq!(
+            r("0055AED6DCD90281E5").compare_sequencer(&r("0055AED6DCD90281E501")),
+            Some(Less)
+        );
+        assert_eq!(
+            r("0055AED6DCD90281E6").compare_sequencer(&r("0055AED6DCD90281E5FF")),
+            Some(Greater)
+        );
+        assert_eq!(r("FF").compare_sequencer(&r("0100")), Some(Greater));
+        assert_eq!(r("0100").compare_sequencer(&r("FF")), Some(Less));
         assert_eq!(r("zz").compare_sequencer(&r("01")), None);
         assert_eq!(Revision::default().compare_sequencer(&r("01")), None);
     }

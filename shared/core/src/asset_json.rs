@@ -24,8 +24,17 @@ struct VariantJson<'a> {
     path: &'a str,
 }
 
-/// The asset as JSON, in the documented shape.
+/// The asset as JSON, in the documented shape. A DELETED asset shows only what identifies
+/// it (id, creator, preset, version, times), whatever an older release kept on its record.
 pub fn asset_json(asset: &Asset) -> Value {
+    if asset.status == crate::asset::AssetStatus::Deleted {
+        let forgotten = asset.clone().forget_content();
+        return shape(&forgotten);
+    }
+    shape(asset)
+}
+
+fn shape(asset: &Asset) -> Value {
     let image = asset.image.as_ref();
     let variants: Vec<VariantJson> = asset
         .variants
@@ -41,7 +50,7 @@ pub fn asset_json(asset: &Asset) -> Value {
         .collect();
     serde_json::json!({
         "id": asset.id.as_str(),
-        "source": asset.source,
+        "source": (!asset.source.is_empty()).then_some(&asset.source),
         "creator": asset.creator,
         "status": asset.status.as_str(),
         "error": asset.error.as_ref().map(|e| ErrorJson { kind: e.kind.as_str(), message: &e.message }),
@@ -64,4 +73,36 @@ pub fn asset_json(asset: &Asset) -> Value {
         "updated_at": asset.updated_at.format(&time::format_description::well_known::Rfc3339).ok(),
         "version": asset.version,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::asset::AssetStatus;
+    use crate::samples::SampleAsset;
+
+    #[test]
+    fn a_deleted_asset_shows_only_what_identifies_it() {
+        let asset = SampleAsset::numbered(3, "ana")
+            .status(AssetStatus::Deleted)
+            .sha256("cd".repeat(32))
+            .source_bytes(1234)
+            .build();
+        let json = asset_json(&asset);
+        assert_eq!(json["id"], asset.id.as_str());
+        assert_eq!(json["creator"], "ana");
+        assert_eq!(json["status"], "deleted");
+        for gone in [
+            "source",
+            "sha256",
+            "bytes",
+            "blurhash",
+            "exif",
+            "dominant_color",
+            "focus",
+        ] {
+            assert!(json[gone].is_null(), "{gone}: {}", json[gone]);
+        }
+        assert_eq!(json["variants"], serde_json::json!([]));
+    }
 }

@@ -45,12 +45,28 @@ impl EventKind {
 #[derive(Debug, Clone, PartialEq)]
 pub struct AssetEvent {
     pub kind: EventKind,
-    /// `{"id", "creator", "version", "asset": <public JSON without its source>}`.
+    /// `{"id", "creator", "version", "asset": <public JSON without its source>}`; for
+    /// `AssetDeleted`, `{"id", "creator", "version", "at"}` and nothing of the picture.
     pub detail: Value,
 }
 
 impl AssetEvent {
     pub fn of(asset: &Asset) -> AssetEvent {
+        if asset.status == AssetStatus::Deleted {
+            let at = asset
+                .updated_at
+                .format(&time::format_description::well_known::Rfc3339)
+                .ok();
+            return AssetEvent {
+                kind: EventKind::AssetDeleted,
+                detail: serde_json::json!({
+                    "id": asset.id,
+                    "creator": asset.creator,
+                    "version": asset.version,
+                    "at": at,
+                }),
+            };
+        }
         let mut public = asset_json(asset);
         if let Some(fields) = public.as_object_mut() {
             // The original's key or path says where uploads are kept: not for subscribers.
@@ -97,5 +113,22 @@ mod tests {
         assert!(event.detail["asset"]["variants"].is_array());
         assert!(event.detail["asset"].get("source").is_none());
         assert!(!event.detail.to_string().contains(&asset.source_identity));
+    }
+
+    /// Deleted means gone: the event names the asset, whose it was and when, and nothing of
+    /// the picture, even from a record an older release tombstoned with its facts kept.
+    #[test]
+    fn a_deletion_announces_only_who_and_when() {
+        let asset = SampleAsset::numbered(2, "ana")
+            .status(AssetStatus::Deleted)
+            .sha256("ab".repeat(32))
+            .build();
+        assert!(asset.sha256.is_some());
+        let event = AssetEvent::of(&asset);
+        assert_eq!(event.kind, EventKind::AssetDeleted);
+        let fields: Vec<&String> = event.detail.as_object().unwrap().keys().collect();
+        assert_eq!(fields, ["at", "creator", "id", "version"]);
+        assert_eq!(event.detail["creator"], "ana");
+        assert_eq!(event.detail["version"], asset.version);
     }
 }

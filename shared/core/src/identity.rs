@@ -70,16 +70,16 @@ impl AdminPolicy {
         if !usable_subject(sub) {
             return Err(IdentityError::UnusableSubject);
         }
-        let has = |wanted: &Option<String>, names: &[&str]| {
+        let has = |wanted: &Option<String>, names: &[&str], split: fn(&str) -> Vec<String>| {
             wanted.as_ref().is_some_and(|wanted| {
                 names
                     .iter()
                     .filter_map(|n| claims.get(*n))
-                    .any(|v| words(v).iter().any(|w| w == wanted))
+                    .any(|v| words(v, split).iter().any(|w| w == wanted))
             })
         };
-        let admin =
-            has(&self.scope, &["scope", "scp"]) || has(&self.group, &["cognito:groups", "groups"]);
+        let admin = has(&self.scope, &["scope", "scp"], scopes)
+            || has(&self.group, &["cognito:groups", "groups"], groups);
         Ok(Caller::Creator {
             id: sub.to_string(),
             admin,
@@ -87,24 +87,63 @@ impl AdminPolicy {
     }
 }
 
-/// The words of a claim: an array's strings, or a text split at spaces and commas (with API
-/// Gateway's `[`/`]` around a list taken off).
-fn words(value: &Value) -> Vec<String> {
+/// The words of a claim: an array's strings, or a text read by `split`.
+fn words(value: &Value, split: fn(&str) -> Vec<String>) -> Vec<String> {
     match value {
         Value::Array(items) => items
             .iter()
             .filter_map(Value::as_str)
             .map(str::to_string)
             .collect(),
-        Value::String(text) => text
-            .trim()
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .split([' ', ','])
-            .filter(|w| !w.is_empty())
-            .map(str::to_string)
-            .collect(),
+        Value::String(text) => split(text),
         _ => Vec::new(),
+    }
+}
+
+/// OAuth scopes in one text are separated by spaces (RFC 6749), in API Gateway's `[a b]` too.
+fn scopes(text: &str) -> Vec<String> {
+    unbracketed(text)
+        .split_whitespace()
+        .map(str::to_string)
+        .collect()
+}
+
+/// A group claim as text is one group's name, which may hold spaces or commas (identity
+/// providers other than Cognito allow them): `not admins` is not `admins`. Only API
+/// Gateway's flattening of a list, `[a b]`, is split, at spaces; where that cannot tell a
+/// name with a space from two names, the query function reads the token itself (see
+/// [`bearer_claims`]).
+fn groups(text: &str) -> Vec<String> {
+    let text = text.trim();
+    match text.strip_prefix('[').and_then(|t| t.strip_suffix(']')) {
+        Some(list) => list.split_whitespace().map(str::to_string).collect(),
+        None if text.is_empty() => Vec::new(),
+        None => vec![text.to_string()],
+    }
+}
+
+fn unbracketed(text: &str) -> &str {
+    let text = text.trim();
+    text.strip_prefix('[')
+        .and_then(|t| t.strip_suffix(']'))
+        .unwrap_or(text)
+}
+
+/// The claims of the bearer token in an `Authorization` header, as JSON (arrays kept as
+/// arrays), WITHOUT checking its signature: only for a request whose token an authorizer in
+/// front has verified already (API Gateway's JWT authorizer passes claims on as flattened
+/// text, which loses the boundaries between group names). `None` when it is not a JWT.
+pub fn bearer_claims(authorization: &str) -> Option<Map<String, Value>> {
+    use base64::Engine;
+    let token = authorization.strip_prefix("Bearer ")?.trim();
+    let mut parts = token.split('.');
+    let (_header, payload, _signature) = (parts.next()?, parts.next()?, parts.next()?);
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    match serde_json::from_slice(&bytes).ok()? {
+        Value::Object(claims) => Some(claims),
+        _ => None,
     }
 }
 
@@ -137,6 +176,14 @@ mod tests {
         ));
         assert!(!admin(json!({"sub": "a", "scope": "pictor/administrator"})));
         assert!(!admin(json!({"sub": "a", "groups": "users"})));
+        assert!(admin(json!({"sub": "a", "groups": "admins"})));
+        // A group whose name holds a space or a comma is that one group.
+        assert!(!admin(json!({"sub": "a", "groups": "not admins"})));
+        assert!(!admin(json!({"sub": "a", "groups": "not,admins"})));
+        assert!(!admin(
+            json!({"sub": "a", "cognito:groups": ["not admins"]})
+        ));
+        assert!(!admin(json!({"sub": "a", "scope": "openid,pictor/admin"})));
         let nobody = AdminPolicy::default();
         assert_eq!(
             nobody.caller(&claims(json!({"sub": "ana", "scope": "x"}))),
@@ -145,6 +192,23 @@ mod tests {
                 admin: false
             })
         );
+    }
+
+    #[test]
+    fn a_bearer_tokens_claims_keep_their_arrays() {
+        use base64::Engine;
+        let encode = |v: Value| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string().as_bytes())
+        };
+        let token = format!(
+            "{}.{}.signature",
+            encode(json!({"alg": "RS256"})),
+            encode(json!({"sub": "ana", "groups": ["not admins"]}))
+        );
+        let claims = bearer_claims(&format!("Bearer {token}")).unwrap();
+        assert_eq!(claims["groups"], json!(["not admins"]));
+        assert!(bearer_claims("Basic abc").is_none());
+        assert!(bearer_claims("Bearer not-a-jwt").is_none());
     }
 
     #[test]

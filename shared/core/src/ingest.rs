@@ -18,15 +18,33 @@ use std::cmp::Ordering;
 use std::sync::Arc;
 use time::OffsetDateTime;
 
-/// Content-addressed key of a rendition (see [`layout::rendition_key`]).
-pub fn rendition_key(id: &AssetId, rendition: &Rendition) -> String {
+/// The key of a rendition made by the write `write` (see [`layout::rendition_key`]).
+pub fn rendition_key(id: &AssetId, rendition: &Rendition, write: &WriteTag) -> String {
     let digest = Sha256::digest(&rendition.data);
     layout::rendition_key(
         id,
         &rendition.name,
         &hex::encode(&digest[..6]),
+        &write.0,
         rendition.format.extension(),
     )
+}
+
+/// Names one write of renditions: random, so no two ingests ever put the same key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteTag(String);
+
+impl WriteTag {
+    pub fn new() -> WriteTag {
+        let random = uuid::Uuid::new_v4().simple().to_string();
+        WriteTag(random[..8].to_string())
+    }
+}
+
+impl Default for WriteTag {
+    fn default() -> Self {
+        WriteTag::new()
+    }
 }
 
 /// Names the code that writes a record, so a failure recorded by an older release can be told
@@ -48,6 +66,20 @@ pub enum IngestError {
 }
 
 impl IngestError {
+    /// What a record may say of this error to creators and event subscribers: the class of
+    /// the trouble, never the store's own words (they name buckets, keys and SDK errors).
+    /// The full error belongs in the log.
+    pub fn public_reason(&self) -> &'static str {
+        match self {
+            IngestError::Store(StoreError::Conflict(_)) => {
+                "the asset kept changing while it was processed"
+            }
+            IngestError::Store(e) if e.is_transient() => "the storage service was unavailable",
+            IngestError::Store(_) => "the storage service refused the request",
+            IngestError::Announce(_) => "the asset's event could not be published",
+        }
+    }
+
     /// Whether another attempt may succeed: the store was unavailable, or a concurrent write
     /// of the same asset won and may have left work to do.
     pub fn is_transient(&self) -> bool {
@@ -145,6 +177,12 @@ pub struct Ingestor<O, B, A> {
     /// When set, how many pipelines may run at once; other ingests wait their turn here,
     /// holding only the original's bytes, while their reads and writes go on.
     compute: Option<Arc<tokio::sync::Semaphore>>,
+    /// Whether a CDN serves the renditions: a tombstone then lists what it must purge.
+    cdn: bool,
+    /// The CDN itself, where this runner may tell it to purge (the reconciler).
+    pub(crate) purger: Option<Arc<dyn crate::ports::CdnPurge>>,
+    /// Where the reconciler sends the repairs it has no time for.
+    pub(crate) handoff: Option<Arc<dyn crate::ports::RepairHandoff>>,
 }
 
 impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
@@ -157,7 +195,31 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
             assets,
             events: None,
             compute: None,
+            cdn: false,
+            purger: None,
+            handoff: None,
         }
+    }
+
+    /// Where a reconcile pass sends the repairs it cannot make within its time
+    /// ([`crate::reconcile::ReconcileOptions::repair_for`]).
+    pub fn with_repair_handoff(mut self, handoff: Arc<dyn crate::ports::RepairHandoff>) -> Self {
+        self.handoff = Some(handoff);
+        self
+    }
+
+    /// [`Self::with_cdn_purge`], and the CDN to purge: the reconciler invalidates what
+    /// tombstones still owe it.
+    pub fn with_cdn(mut self, purger: Arc<dyn crate::ports::CdnPurge>) -> Self {
+        self.purger = Some(purger);
+        self.with_cdn_purge()
+    }
+
+    /// A CDN caches the renditions: each tombstone lists the removed renditions' keys
+    /// (`Asset::cdn_purge`) until [`crate::purge::purge_cdn`] has invalidated them.
+    pub fn with_cdn_purge(mut self) -> Self {
+        self.cdn = true;
+        self
     }
 
     /// Lets at most `slots` pipelines run at once, however many ingests are under way: a
@@ -282,16 +344,41 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
     /// upload is not left without a record. A record that already reflects the original as
     /// it stands, or a gone original, is left alone (or tombstoned).
     pub async fn give_up(&self, upload: &Upload, reason: &str) -> Result<Outcome, IngestError> {
-        let outcome = self.record_give_up(upload, reason).await?;
+        let outcome = self.record_give_up(upload, reason, GiveUp::Failed).await?;
         if let Some(asset) = outcome.asset() {
             self.announce(asset).await?;
         }
         Ok(outcome)
     }
 
-    async fn record_give_up(&self, upload: &Upload, reason: &str) -> Result<Outcome, IngestError> {
+    /// Before the last allowed attempt starts: makes sure the upload has a record should the
+    /// process die during it (out of memory, the timeout), as FAILED `transient` with
+    /// `reason`. Unlike [`Self::give_up`] it leaves a record that serves renditions alone
+    /// (a READY record of an earlier write keeps its files until the attempt replaces them;
+    /// the reconciler finds such a record outdated if the attempt never ends). Nothing is
+    /// announced: the attempt decides what the asset becomes.
+    pub async fn mark_last_attempt(
+        &self,
+        upload: &Upload,
+        reason: &str,
+    ) -> Result<Outcome, IngestError> {
+        self.record_give_up(upload, reason, GiveUp::BeforeLastAttempt)
+            .await
+    }
+
+    async fn record_give_up(
+        &self,
+        upload: &Upload,
+        reason: &str,
+        when: GiveUp,
+    ) -> Result<Outcome, IngestError> {
         let id = upload.asset_id();
         let existing = self.assets.get(&id).await?;
+        if when == GiveUp::BeforeLastAttempt {
+            if let Some(asset) = existing.as_ref().filter(|a| !a.variants.is_empty()) {
+                return Ok(Outcome::Repeat(asset.clone()));
+            }
+        }
         let mut upload = self.with_preset(upload, existing.as_ref());
         if let Some(asset) = &existing {
             if upload
@@ -376,21 +463,23 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
                     sequencer,
                     ..Revision::default()
                 };
+                // Deleted means gone: the tombstone keeps who and when, nothing of the picture.
                 let mut tombstone = match &existing {
-                    // The facts of the last upload stay: the history remains queryable.
                     Some(previous) => Asset {
-                        status: AssetStatus::Deleted,
-                        variants: Vec::new(),
                         updated_at: OffsetDateTime::now_utc(),
                         version: previous.version + 1,
                         engine: Some(ENGINE.to_string()),
                         ..previous.clone()
                     },
-                    None => Asset {
-                        status: AssetStatus::Deleted,
-                        ..self.next_record(upload, None)
-                    },
-                };
+                    None => self.next_record(upload, None),
+                }
+                .forget_content();
+                if self.cdn {
+                    if let Some(previous) = &existing {
+                        let removed = previous.variants.iter().map(|v| v.key.clone());
+                        tombstone.cdn_purge.extend(removed);
+                    }
+                }
                 tombstone.revision = Some(revision);
                 match self.write(tombstone, existing.as_ref()).await? {
                     Outcome::Written(asset) => Ok(Outcome::Deleted(asset)),
@@ -492,9 +581,8 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
         })
         .await
         .unwrap_or_else(|e| {
-            Err(ProcessError::internal(format!(
-                "processing task failed: {e}"
-            )))
+            tracing::error!(error = %e, "the processing task failed");
+            Err(ProcessError::internal("processing stopped unexpectedly"))
         });
         drop(slot);
         let id = upload.asset_id();
@@ -521,8 +609,9 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
         id: &AssetId,
         renditions: Vec<Rendition>,
     ) -> Result<Vec<StoredRendition>, StoreError> {
+        let write = &WriteTag::new();
         let puts = renditions.into_iter().map(|r| async move {
-            let key = rendition_key(id, &r);
+            let key = rendition_key(id, &r, write);
             let bytes = r.data.len() as u64;
             self.renditions
                 .put(&key, r.data, r.format.content_type())
@@ -546,6 +635,12 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
         let Some(stored) = existing.revision.as_ref() else {
             return false;
         };
+        // A transient failure settles nothing: it is what a last attempt leaves before it
+        // starts, and what a dead letter's record says until it is redriven. The attempt,
+        // the redrive and any later notification must look again.
+        if is_unsettled_failure(existing) {
+            return false;
+        }
         match stored.compare_sequencer(revision) {
             Some(Ordering::Greater) => true,
             // The same notification again: done, unless the spec changed since.
@@ -610,6 +705,8 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
             revision: upload.revision.clone(),
             engine: Some(ENGINE.to_string()),
             announced: None,
+            // What a CDN still owes to drop stays owed through the next write.
+            cdn_purge: existing.map_or_else(Vec::new, |a| a.cdn_purge.clone()),
         }
     }
 
@@ -690,6 +787,21 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
     pub fn presets(&self) -> &Presets {
         &self.presets
     }
+}
+
+/// When a failure after every allowed attempt is recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum GiveUp {
+    /// Before the last attempt starts, in case it never ends.
+    BeforeLastAttempt,
+    /// The last attempt failed.
+    Failed,
+}
+
+/// Whether the record is a failure that another attempt may not repeat (FAILED `transient`).
+fn is_unsettled_failure(asset: &Asset) -> bool {
+    asset.status == AssetStatus::Failed
+        && asset.error.as_ref().is_some_and(|e| !e.kind.is_permanent())
 }
 
 /// Whether the record's latest state is still to be published as an event.

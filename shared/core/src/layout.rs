@@ -4,7 +4,7 @@
 
 use crate::asset::AssetId;
 
-/// Renditions: `renditions/<asset-id>/<variant>-<content-hash>.<ext>`.
+/// Renditions: `renditions/<asset-id>/<variant>-<content-hash>-<write>.<ext>`.
 pub const RENDITIONS: &str = "renditions/";
 /// Reprocess manifests for S3 Batch Operations: `manifests/reprocess-<time>-<spec>.csv`.
 pub const MANIFESTS: &str = "manifests/";
@@ -23,11 +23,23 @@ pub fn renditions_of(id: &AssetId) -> String {
     format!("{RENDITIONS}{id}/")
 }
 
-/// The key of one rendition: its content hash is part of the name, so a URL never changes
+/// The key of one rendition. Its content hash is part of the name, so a URL never changes
 /// meaning and can be cached forever, and a re-upload writes new keys that readers switch to
-/// only when the record does.
-pub fn rendition_key(id: &AssetId, variant: &str, content_hash: &str, extension: &str) -> String {
-    format!("{}{variant}-{content_hash}.{extension}", renditions_of(id))
+/// only when the record does. `write` names the one ingest that wrote it (random, per
+/// attempt): two writers of the same bytes (a slow ingest and a newer one after a delete and a
+/// restore) never share a key, so whatever one writer deletes can never be a file another
+/// writer's record lists.
+pub fn rendition_key(
+    id: &AssetId,
+    variant: &str,
+    content_hash: &str,
+    write: &str,
+    extension: &str,
+) -> String {
+    format!(
+        "{}{variant}-{content_hash}-{write}.{extension}",
+        renditions_of(id)
+    )
 }
 
 #[cfg(test)]
@@ -40,8 +52,8 @@ mod tests {
             assert!(prefix.ends_with('/'), "{prefix}");
         }
         let id = AssetId::for_source("s3://b/k");
-        let key = rendition_key(&id, "md", "0a1b2c", "webp");
-        assert_eq!(key, format!("renditions/{id}/md-0a1b2c.webp"));
+        let key = rendition_key(&id, "md", "0a1b2c", "9f8e", "webp");
+        assert_eq!(key, format!("renditions/{id}/md-0a1b2c-9f8e.webp"));
         assert!(key.starts_with(&renditions_of(&id)));
     }
 }

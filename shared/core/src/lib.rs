@@ -16,6 +16,7 @@ pub mod memory;
 pub mod pipeline;
 pub mod ports;
 pub mod presets;
+pub mod purge;
 pub mod reconcile;
 pub mod refocus;
 pub mod report;

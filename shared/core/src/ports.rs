@@ -59,6 +59,13 @@ pub trait BlobStore: Send + Sync {
     async fn list(&self, prefix: &str) -> Result<Vec<BlobMeta>, StoreError>;
     /// Succeeds whether or not the key existed.
     async fn delete(&self, key: &str) -> Result<(), StoreError>;
+    /// Deletes every key (missing ones included); a store that can deletes many per request.
+    async fn delete_many(&self, keys: &[String]) -> Result<(), StoreError> {
+        for key in keys {
+            self.delete(key).await?;
+        }
+        Ok(())
+    }
 }
 
 /// The condition of a write.
@@ -289,4 +296,29 @@ mod tests {
             ));
         }
     }
+}
+
+/// A CDN in front of the renditions, told to drop its copies of removed ones.
+#[async_trait]
+pub trait CdnPurge: Send + Sync {
+    /// Invalidates the CDN's copies of the renditions at `keys` (output-store keys). `Ok`
+    /// once the CDN has accepted the request; it may take a while to complete.
+    async fn invalidate(&self, keys: &[String]) -> Result<(), StoreError>;
+}
+
+/// One repair a reconcile pass found and hands to the runners that converge uploads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Repair {
+    pub location: SourceLocation,
+    /// Process the original again even where its record claims to reflect it (the record
+    /// lists renditions that are missing).
+    pub redo: bool,
+}
+
+/// Where a reconcile pass sends the repairs it has no time to make itself: the queue the
+/// ingest function reads, which spreads them over as many functions as it runs.
+#[async_trait]
+pub trait RepairHandoff: Send + Sync {
+    /// Queues every repair; `Ok` once all are queued.
+    async fn hand_off(&self, repairs: &[Repair]) -> Result<(), StoreError>;
 }

@@ -8,7 +8,9 @@
 use crate::asset::{Asset, AssetId, AssetStatus};
 use crate::ingest::{IngestError, Ingestor, Intent};
 use crate::layout;
-use crate::ports::{AssetQuery, AssetStore, BlobStore, OriginalStore, StoreError, MAX_PAGE};
+use crate::ports::{
+    AssetQuery, AssetStore, BlobStore, OriginalStore, Repair, StoreError, MAX_PAGE,
+};
 use crate::source::{SourceLocation, Upload};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
@@ -22,6 +24,10 @@ pub struct ReconcileOptions {
     /// Renditions no record references are deleted only once they are older than this: an
     /// ingest in flight writes its renditions before its record.
     pub grace: Duration,
+    /// How long the pass may spend converging differences itself. What is left then is handed
+    /// off (see [`Ingestor::with_repair_handoff`]) or left to the next pass; orphans are still
+    /// deleted and the counts still published. `None`: no limit (a run on one machine).
+    pub repair_for: Option<std::time::Duration>,
 }
 
 impl Default for ReconcileOptions {
@@ -29,9 +35,15 @@ impl Default for ReconcileOptions {
         ReconcileOptions {
             dry_run: false,
             grace: Duration::hours(1),
+            repair_for: None,
         }
     }
 }
+
+/// Repairs sent to the handoff in one call.
+const HANDOFF_CHUNK: usize = 500;
+/// Orphans deleted in one call.
+const DELETE_CHUNK: usize = 1000;
 
 /// What a pass found, class by class, and what it repaired.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,16 +71,31 @@ pub struct ReconcileReport {
     /// Records whose latest state's event is not out (a publish failed): published again.
     #[serde(default)]
     pub unannounced: u64,
+    /// Records listing removed renditions a CDN may still serve (a purge failed): purged.
+    #[serde(default)]
+    pub unpurged: u64,
     /// Differences converged (zero on a dry run).
     pub repaired: u64,
     /// Differences whose repair failed; a later pass tries again.
     pub failed: u64,
+    /// Differences this pass had no time for, queued for the ingest function.
+    #[serde(default)]
+    pub handed_off: u64,
+    /// Differences this pass had no time for and nowhere to hand: the next pass takes them.
+    #[serde(default)]
+    pub deferred: u64,
 }
 
 impl ReconcileReport {
     /// Differences found, whether or not they were repaired.
     pub fn drift(&self) -> u64 {
-        self.unrecorded + self.outdated + self.gone + self.broken + self.orphans + self.unannounced
+        self.unrecorded
+            + self.outdated
+            + self.gone
+            + self.broken
+            + self.orphans
+            + self.unannounced
+            + self.unpurged
     }
 }
 
@@ -158,6 +185,13 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
             }
         }
 
+        let unpurged: Vec<AssetId> = records
+            .values()
+            .filter(|a| !a.cdn_purge.is_empty())
+            .map(|a| a.id.clone())
+            .collect();
+        report.unpurged = unpurged.len() as u64;
+
         let referenced: HashSet<&str> = records
             .values()
             .flat_map(|a| a.variants.iter().map(|v| v.key.as_str()))
@@ -181,9 +215,16 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
         if options.dry_run {
             return Ok(report);
         }
-        let differences_ids: HashSet<AssetId> =
+        let started = std::time::Instant::now();
+        let out_of_time = || options.repair_for.is_some_and(|b| started.elapsed() >= b);
+        let converged: HashSet<AssetId> =
             differences.iter().map(|d| d.location.asset_id()).collect();
+        let mut left = Vec::new();
         for difference in differences {
+            if out_of_time() {
+                left.push(difference);
+                continue;
+            }
             let upload = Upload::new(difference.location)
                 .with_creator(difference.creator)
                 .with_preset(difference.preset);
@@ -192,9 +233,13 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
                 Err(e) => failed(&mut report, &upload.location.to_string(), &e),
             }
         }
-        let converged: HashSet<AssetId> = differences_ids;
+        self.hand_off(left, &mut report).await;
         for asset in unannounced {
             if converged.contains(&asset.id) {
+                continue;
+            }
+            if out_of_time() {
+                report.deferred += 1;
                 continue;
             }
             match self.announce(asset).await {
@@ -202,13 +247,58 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
                 Err(e) => failed(&mut report, &asset.id.to_string(), &e),
             }
         }
-        for key in orphans {
-            match self.renditions.delete(key).await {
-                Ok(()) => report.repaired += 1,
-                Err(e) => failed(&mut report, key, &IngestError::Store(e)),
+        if !unpurged.is_empty() {
+            match &self.purger {
+                Some(cdn) => {
+                    match crate::purge::purge_cdn(&self.assets, cdn.as_ref(), &unpurged).await {
+                        Ok(done) => report.repaired += done.assets as u64,
+                        Err(e) => failed(&mut report, "the CDN purge", &IngestError::Store(e)),
+                    }
+                }
+                // Found, not repairable from here: the counts say so, and the alarm fires.
+                None => report.failed += unpurged.len() as u64,
+            }
+        }
+        // However long the repairs took, the orphans go: many per request.
+        let orphans: Vec<String> = orphans.into_iter().map(str::to_string).collect();
+        for chunk in orphans.chunks(DELETE_CHUNK) {
+            match self.renditions.delete_many(chunk).await {
+                Ok(()) => report.repaired += chunk.len() as u64,
+                Err(e) => {
+                    tracing::warn!(error = %e, keys = chunk.len(), "reconcile: deleting orphans failed; the next pass tries again");
+                    report.failed += chunk.len() as u64;
+                }
             }
         }
         Ok(report)
+    }
+
+    /// Sends the differences left when the pass ran out of time to the handoff, or leaves
+    /// them to the next pass.
+    async fn hand_off(&self, left: Vec<Difference>, report: &mut ReconcileReport) {
+        if left.is_empty() {
+            return;
+        }
+        let Some(handoff) = &self.handoff else {
+            report.deferred += left.len() as u64;
+            return;
+        };
+        let repairs: Vec<Repair> = left
+            .into_iter()
+            .map(|d| Repair {
+                location: d.location,
+                redo: d.intent == Intent::Repair,
+            })
+            .collect();
+        for chunk in repairs.chunks(HANDOFF_CHUNK) {
+            match handoff.hand_off(chunk).await {
+                Ok(()) => report.handed_off += chunk.len() as u64,
+                Err(e) => {
+                    tracing::warn!(error = %e, repairs = chunk.len(), "reconcile: handing repairs off failed; the next pass finds them again");
+                    report.failed += chunk.len() as u64;
+                }
+            }
+        }
     }
 }
 

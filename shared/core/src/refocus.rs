@@ -137,9 +137,8 @@ async fn run_blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(work)
         .await
         .unwrap_or_else(|e| {
-            Err(ProcessError::internal(format!(
-                "processing task failed: {e}"
-            )))
+            tracing::error!(error = %e, "the processing task failed");
+            Err(ProcessError::internal("processing stopped unexpectedly"))
         })
         .map_err(RefocusError::Processing)
 }

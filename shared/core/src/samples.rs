@@ -37,6 +37,7 @@ impl SampleAsset {
             revision: None,
             engine: None,
             announced: None,
+            cdn_purge: Vec::new(),
         })
     }
 

@@ -53,7 +53,41 @@ pub trait UploadDesk: Send + Sync {
 pub struct UploadRules {
     /// name → (folder below the upload root, max bytes).
     presets: BTreeMap<String, (String, u64)>,
+    /// How an upload's place names its preset and creator, to check every new place.
+    routes: crate::presets::PresetRoutes,
 }
+
+/// Why no form is handed out; each names the request's field at fault.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UploadRefused {
+    #[error("no preset {asked:?} (one of {known})")]
+    UnknownPreset { asked: String, known: String },
+    #[error("{0:?} is not an image type Pictor reads ({TYPES_READ})")]
+    UnsupportedType(String),
+    /// The creator's folder would read as another preset's folder: the upload would be
+    /// processed under that preset and without its creator.
+    #[error("creator {creator:?} cannot upload to preset {preset:?}: their folder is the preset folder {folder:?}")]
+    CreatorIsAPresetFolder {
+        creator: String,
+        preset: String,
+        folder: String,
+    },
+}
+
+impl UploadRefused {
+    /// The request field the refusal is about.
+    pub fn parameter(&self) -> &'static str {
+        match self {
+            UploadRefused::UnknownPreset { .. } => "preset",
+            UploadRefused::UnsupportedType(_) => "contentType",
+            UploadRefused::CreatorIsAPresetFolder { .. } => "creator",
+        }
+    }
+}
+
+/// The content types a form is handed out for: the formats the pipeline decodes.
+const TYPES_READ: &str =
+    "image/jpeg, image/png, image/webp, image/gif, image/heic, image/heif, image/avif";
 
 impl UploadRules {
     pub fn new(presets: &Presets) -> UploadRules {
@@ -66,6 +100,7 @@ impl UploadRules {
                     (p.name.clone(), (folder, limit))
                 })
                 .collect(),
+            routes: presets.routes().clone(),
         }
     }
 
@@ -75,16 +110,36 @@ impl UploadRules {
         creator: &str,
         preset: &str,
         content_type: &str,
-    ) -> Result<UploadTarget, String> {
-        let (folder, max_bytes) = self.presets.get(preset).ok_or_else(|| {
-            let names: Vec<_> = self.presets.keys().map(String::as_str).collect();
-            format!("no preset {preset:?} (one of {})", names.join(", "))
-        })?;
-        let extension = extension_of(content_type).ok_or_else(|| {
-            format!("{content_type:?} is not an image type Pictor reads (image/jpeg, image/png, image/webp, image/gif, image/tiff, image/bmp)")
-        })?;
+    ) -> Result<UploadTarget, UploadRefused> {
+        let (folder, max_bytes) =
+            self.presets
+                .get(preset)
+                .ok_or_else(|| UploadRefused::UnknownPreset {
+                    asked: preset.to_string(),
+                    known: self
+                        .presets
+                        .keys()
+                        .map(String::as_str)
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                })?;
+        let extension = extension_of(content_type)
+            .ok_or_else(|| UploadRefused::UnsupportedType(content_type.to_string()))?;
+        let relative = format!("{folder}{creator}/{}.{extension}", new_id());
+        let placed = self.routes.place(&relative);
+        if placed.preset != preset || placed.creator.as_deref() != Some(creator) {
+            return Err(UploadRefused::CreatorIsAPresetFolder {
+                creator: creator.to_string(),
+                preset: preset.to_string(),
+                folder: self
+                    .routes
+                    .prefix_of(&placed.preset)
+                    .unwrap_or_default()
+                    .to_string(),
+            });
+        }
         Ok(UploadTarget {
-            relative: format!("{folder}{creator}/{}.{extension}", new_id()),
+            relative,
             max_bytes: *max_bytes,
             content_type_prefix: IMAGE_TYPES.to_string(),
             expires_in: FORM_EXPIRY,
@@ -100,8 +155,9 @@ fn extension_of(content_type: &str) -> Option<&'static str> {
         "image/png" => "png",
         "image/webp" => "webp",
         "image/gif" => "gif",
-        "image/tiff" => "tif",
-        "image/bmp" => "bmp",
+        "image/heic" => "heic",
+        "image/heif" => "heif",
+        "image/avif" => "avif",
         _ => return None,
     })
 }
@@ -135,5 +191,50 @@ mod tests {
         assert!(rules.target("ana", "posts", "image/png").is_err());
         assert!(rules.target("ana", "default", "text/html").is_err());
         assert!(rules.target("ana", "default", "image/svg+xml").is_err());
+    }
+
+    /// What the pipeline decodes is accepted (an iPhone's HEIC among them); what it always
+    /// refuses is not handed a form.
+    #[test]
+    fn forms_are_for_the_formats_the_pipeline_decodes() {
+        let file = SpecFile::from_toml("", None).unwrap();
+        let rules = UploadRules::new(&Presets::build(file, 1).unwrap());
+        for (content_type, extension) in [
+            ("image/heic", ".heic"),
+            ("image/heif", ".heif"),
+            ("image/avif", ".avif"),
+            ("image/gif", ".gif"),
+        ] {
+            let target = rules.target("ana", "default", content_type).unwrap();
+            assert!(target.relative.ends_with(extension), "{target:?}");
+        }
+        for refused in ["image/tiff", "image/bmp"] {
+            let error = rules.target("ana", "default", refused).unwrap_err();
+            assert_eq!(error.parameter(), "contentType", "{refused}");
+        }
+    }
+
+    /// A creator whose id is a preset's folder would have their uploads read as that
+    /// preset's, with no creator: refused, naming the folder.
+    #[test]
+    fn a_creator_named_like_a_preset_folder_is_refused_not_misfiled() {
+        let file = SpecFile::from_toml(
+            "[presets.avatars]\nprefix='avatars/'\n[presets.team]\nprefix='avatars/team/'",
+            None,
+        )
+        .unwrap();
+        let rules = UploadRules::new(&Presets::build(file, 1).unwrap());
+        let error = rules
+            .target("avatars", "default", "image/jpeg")
+            .unwrap_err();
+        assert_eq!(error.parameter(), "creator");
+        assert!(error.to_string().contains("avatars/"), "{error}");
+        let nested = rules.target("team", "avatars", "image/jpeg").unwrap_err();
+        assert!(matches!(
+            nested,
+            UploadRefused::CreatorIsAPresetFolder { .. }
+        ));
+        assert!(rules.target("ana", "avatars", "image/jpeg").is_ok());
+        assert!(rules.target("team", "default", "image/jpeg").is_ok());
     }
 }

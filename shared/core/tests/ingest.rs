@@ -382,6 +382,89 @@ async fn an_ingest_that_loses_to_a_focal_point_leaves_no_crops_of_its_own() {
     assert_eq!(files, named);
 }
 
+/// Stores renditions on the file system, and lets another worker act just before the first
+/// delete: a writer deleting on a view of the record that went stale meanwhile.
+struct ChangedBeforeDelete {
+    files: FsBlobStore,
+    meanwhile: std::sync::Mutex<Option<futures::future::BoxFuture<'static, ()>>>,
+}
+
+#[async_trait::async_trait]
+impl BlobStore for ChangedBeforeDelete {
+    async fn get(&self, key: &str) -> Result<Vec<u8>, StoreError> {
+        self.files.get(key).await
+    }
+    async fn head(&self, key: &str) -> Result<Option<pictor_core::ports::BlobMeta>, StoreError> {
+        self.files.head(key).await
+    }
+    async fn put(&self, key: &str, data: Vec<u8>, content_type: &str) -> Result<(), StoreError> {
+        self.files.put(key, data, content_type).await
+    }
+    async fn list(&self, prefix: &str) -> Result<Vec<pictor_core::ports::BlobMeta>, StoreError> {
+        self.files.list(prefix).await
+    }
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        let pending = self.meanwhile.lock().unwrap().take();
+        if let Some(work) = pending {
+            work.await;
+        }
+        self.files.delete(key).await
+    }
+}
+
+fn worker_on(dir: &Path, assets: &Arc<SqliteAssetStore>) -> LocalIngestor {
+    Ingestor::new(
+        Arc::new(Pipeline::new(Spec::default()).unwrap()),
+        FsOriginals,
+        FsBlobStore::new(dir.join("out")),
+        Arc::clone(assets),
+    )
+}
+
+/// A slow ingest B of the same bytes as a newer ingest C: B loses to a tombstone, and C (the
+/// bytes restored) writes its record between B's look at the tombstone and B's cleanup. What
+/// B deletes must not be what C's record lists.
+#[tokio::test]
+async fn a_losing_writer_never_deletes_what_a_newer_writer_of_the_same_bytes_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = local(dir.path(), Spec::default());
+    let upload = place(dir.path(), "a.jpg", "photos/coffee.jpg");
+    let newer = worker_on(dir.path(), &l.assets);
+    let restore_path = dir.path().join("a.jpg");
+    let restore_upload = upload.clone();
+    let slow = Ingestor::new(
+        Arc::new(Pipeline::new(Spec::default()).unwrap()),
+        deleted_by(worker_on(dir.path(), &l.assets)),
+        ChangedBeforeDelete {
+            files: FsBlobStore::new(dir.path().join("out")),
+            meanwhile: std::sync::Mutex::new(Some(Box::pin(async move {
+                std::fs::write(&restore_path, common::fixture("photos/coffee.jpg")).unwrap();
+                let made = newer.ingest(&restore_upload, Intent::Upload).await.unwrap();
+                assert!(made.is_ready(), "{made:?}");
+            }))),
+        },
+        Arc::clone(&l.assets),
+    );
+    let lost = slow.ingest(&upload, Intent::Upload).await;
+    assert!(lost.expect_err("the tombstone won").is_transient());
+
+    let stored = l.assets.get(&upload.asset_id()).await.unwrap().unwrap();
+    assert_eq!(stored.status, AssetStatus::Ready);
+    for v in &stored.variants {
+        assert!(
+            l.blobs.head(&v.key).await.unwrap().is_some(),
+            "{} is gone",
+            v.key
+        );
+    }
+    // Nothing of the loser's stays behind either.
+    let files = l.blobs.list("renditions/").await.unwrap();
+    assert_eq!(files.len(), stored.variants.len(), "{files:?}");
+    // B's retry converges to C's record.
+    let retry = slow.ingest(&upload, Intent::Upload).await.unwrap();
+    assert!(retry.is_ready(), "{retry:?}");
+}
+
 /// The last allowed attempt failed: a FAILED `transient` record says why, unless the record
 /// already reflects the original as it stands.
 #[tokio::test]
@@ -396,6 +479,87 @@ async fn giving_up_leaves_a_transient_failure() {
     // A transient failure is not settled: the next notification processes the upload.
     let redone = l.ingest.ingest(&upload, Intent::Upload).await.unwrap();
     assert!(redone.is_ready(), "{redone:?}");
+}
+
+/// S3 sends the same sequencer on every delivery of one notification. The mark left before
+/// the last allowed delivery, or the give-up of a delivery that failed, must not make that
+/// notification (its attempt, or its redrive from the dead-letter queue) look done.
+#[tokio::test]
+async fn a_last_attempt_and_a_redrive_with_the_notifications_sequencer_are_processed() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = local(dir.path(), Spec::default());
+    let upload = sequenced(
+        place(dir.path(), "a.jpg", "photos/coffee.jpg"),
+        "0055AED6DCD90281E5",
+    );
+
+    let marked = l
+        .ingest
+        .mark_last_attempt(&upload, "in progress")
+        .await
+        .unwrap();
+    let marked = marked.asset().unwrap();
+    assert_eq!(marked.status, AssetStatus::Failed);
+    assert_eq!(
+        marked.error.as_ref().map(|e| e.kind),
+        Some(ErrorKind::Transient)
+    );
+    let attempt = l.ingest.ingest(&upload, Intent::Upload).await.unwrap();
+    assert!(
+        attempt.is_ready(),
+        "the last attempt succeeded: {attempt:?}"
+    );
+
+    // The next write's last delivery failed; its dead letter is redriven later, unchanged.
+    let next = sequenced(
+        place(dir.path(), "a.jpg", "photos/rocket.jpg"),
+        "0055AED6DCD90281E6",
+    );
+    let gave_up = l.ingest.give_up(&next, "throttled").await.unwrap();
+    assert_eq!(gave_up.asset().unwrap().status, AssetStatus::Failed);
+    let redriven = l.ingest.ingest(&next, Intent::Upload).await.unwrap();
+    assert!(redriven.is_ready(), "the redrive converged: {redriven:?}");
+    assert_eq!(
+        redriven.asset().unwrap().image.as_ref().map(|i| i.width),
+        Some(640)
+    );
+    // And once READY, the same notification again is a repeat, read from nothing.
+    let again = l.ingest.ingest(&next, Intent::Upload).await.unwrap();
+    assert!(matches!(again, Outcome::Repeat(_)), "{again:?}");
+}
+
+/// The mark before a last attempt leaves a READY record of an earlier write alone: its
+/// renditions keep serving until the attempt replaces them.
+#[tokio::test]
+async fn the_mark_before_a_last_attempt_keeps_an_earlier_ready_record_and_its_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = local(dir.path(), Spec::default());
+    let first = sequenced(place(dir.path(), "a.jpg", "photos/coffee.jpg"), "0A");
+    let ready = l.ingest.ingest(&first, Intent::Upload).await.unwrap();
+    let ready = ready.asset().unwrap().clone();
+
+    let second = sequenced(place(dir.path(), "a.jpg", "photos/rocket.jpg"), "0B");
+    let marked = l
+        .ingest
+        .mark_last_attempt(&second, "in progress")
+        .await
+        .unwrap();
+    assert!(
+        matches!(&marked, Outcome::Repeat(a) if a.version == ready.version),
+        "{marked:?}"
+    );
+    let stored = l.assets.get(&ready.id).await.unwrap().unwrap();
+    assert_eq!(stored.status, AssetStatus::Ready);
+    for v in &ready.variants {
+        assert!(
+            l.blobs.head(&v.key).await.unwrap().is_some(),
+            "{} kept",
+            v.key
+        );
+    }
+    let attempt = l.ingest.ingest(&second, Intent::Upload).await.unwrap();
+    assert!(attempt.is_ready(), "{attempt:?}");
+    assert_ne!(attempt.asset().unwrap().sha256, ready.sha256);
 }
 
 #[tokio::test]

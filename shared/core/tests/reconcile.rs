@@ -63,6 +63,7 @@ async fn every_kind_of_drift_is_found_and_repaired() {
     let dry = ReconcileOptions {
         dry_run: true,
         grace: Duration::ZERO,
+        repair_for: None,
     };
     let counted = ingestor.reconcile(&root, dry).await.unwrap();
     assert_eq!(
@@ -80,6 +81,7 @@ async fn every_kind_of_drift_is_found_and_repaired() {
     let young = ReconcileOptions {
         dry_run: true,
         grace: Duration::hours(1),
+        repair_for: None,
     };
     let counted = ingestor.reconcile(&root, young).await.unwrap();
     assert_eq!((counted.orphans, counted.young_orphans), (0, 1));
@@ -87,6 +89,7 @@ async fn every_kind_of_drift_is_found_and_repaired() {
     let options = ReconcileOptions {
         dry_run: false,
         grace: Duration::ZERO,
+        repair_for: None,
     };
     let repaired = ingestor.reconcile(&root, options).await.unwrap();
     assert_eq!(
@@ -119,4 +122,108 @@ async fn every_kind_of_drift_is_found_and_repaired() {
     let again = ingestor.reconcile(&root, options).await.unwrap();
     assert_eq!(again.drift(), 0, "{again:?}");
     assert_eq!(again.repaired, 0);
+}
+
+/// A bucket listing of `n` originals no record knows of (their notifications lost), as a
+/// large deployment's backlog; nothing is read from it in this test.
+struct Backlog(usize);
+
+#[async_trait::async_trait]
+impl pictor_core::ports::OriginalStore for Backlog {
+    async fn list(
+        &self,
+        _root: &SourceLocation,
+    ) -> Result<Vec<pictor_core::ports::ListedOriginal>, pictor_core::ports::StoreError> {
+        Ok((0..self.0)
+            .map(|n| pictor_core::ports::ListedOriginal {
+                location: SourceLocation::s3("up", format!("uploads/creator{}/{n}.jpg", n % 97)),
+                state: pictor_core::ports::OriginalState::default(),
+            })
+            .collect())
+    }
+    async fn head(
+        &self,
+        _location: &SourceLocation,
+    ) -> Result<Option<pictor_core::ports::OriginalState>, pictor_core::ports::ReadError> {
+        Ok(None)
+    }
+    async fn read(
+        &self,
+        _location: &SourceLocation,
+        _limit: u64,
+    ) -> Result<pictor_core::ports::Original, pictor_core::ports::ReadError> {
+        Err(pictor_core::ports::ReadError::NotFound)
+    }
+}
+
+/// Records what a pass hands off.
+#[derive(Default)]
+struct Handoff(std::sync::Mutex<Vec<usize>>, std::sync::Mutex<usize>);
+
+#[async_trait::async_trait]
+impl pictor_core::ports::RepairHandoff for Handoff {
+    async fn hand_off(
+        &self,
+        repairs: &[pictor_core::ports::Repair],
+    ) -> Result<(), pictor_core::ports::StoreError> {
+        self.0.lock().unwrap().push(repairs.len());
+        *self.1.lock().unwrap() += repairs.iter().filter(|r| r.redo).count();
+        Ok(())
+    }
+}
+
+/// A backlog of 100,000 unrecorded uploads and 2,500 orphans, with no time left for repairs
+/// in the pass: every difference is handed off in chunks, the orphans are still deleted, and
+/// the counts say so.
+#[tokio::test]
+async fn a_backlog_beyond_the_pass_is_handed_off_and_the_orphans_still_go() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let blobs = FsBlobStore::new(&out);
+    for n in 0..2_500 {
+        let key = format!("renditions/{:032x}/sm-{n:012x}-00000000.jpg", n);
+        blobs.put(&key, vec![1], "image/jpeg").await.unwrap();
+    }
+    let handoff = Arc::new(Handoff::default());
+    let ingestor = Ingestor::new(
+        Arc::new(Pipeline::new(Spec::from_toml(SMALL).unwrap()).unwrap()),
+        Backlog(100_000),
+        FsBlobStore::new(&out),
+        Arc::new(SqliteAssetStore::open(&dir.path().join("assets.db")).unwrap()),
+    )
+    .with_repair_handoff(Arc::clone(&handoff) as Arc<dyn pictor_core::ports::RepairHandoff>);
+    let options = ReconcileOptions {
+        dry_run: false,
+        grace: Duration::ZERO,
+        repair_for: Some(std::time::Duration::ZERO),
+    };
+    let root = SourceLocation::s3("up", "uploads/");
+    let report = ingestor.reconcile(&root, options).await.unwrap();
+    assert_eq!(report.originals, 100_000);
+    assert_eq!(report.unrecorded, 100_000);
+    assert_eq!(report.handed_off, 100_000);
+    assert_eq!(report.deferred, 0);
+    assert_eq!(report.orphans, 2_500);
+    assert_eq!(report.repaired, 2_500, "the orphans were deleted");
+    assert_eq!(report.failed, 0);
+    let chunks = handoff.0.lock().unwrap().clone();
+    assert_eq!(chunks.iter().sum::<usize>(), 100_000);
+    assert!(chunks.iter().all(|&c| c <= 500), "{chunks:?}");
+    assert_eq!(
+        *handoff.1.lock().unwrap(),
+        0,
+        "uploads, not repairs of renditions"
+    );
+    assert!(blobs.list("renditions/").await.unwrap().is_empty());
+
+    // Without a handoff, what the pass has no time for waits for the next one.
+    let alone = Ingestor::new(
+        Arc::new(Pipeline::new(Spec::from_toml(SMALL).unwrap()).unwrap()),
+        Backlog(1_000),
+        FsBlobStore::new(&out),
+        Arc::new(SqliteAssetStore::open(&dir.path().join("other.db")).unwrap()),
+    );
+    let report = alone.reconcile(&root, options).await.unwrap();
+    assert_eq!(report.deferred, 1_000);
+    assert_eq!(report.handed_off, 0);
 }

@@ -179,6 +179,93 @@ pub async fn receive_bodies(
     bodies
 }
 
+/// Receives `want` S3 notifications from `queue_url` as [`receive_bodies`] does, each in the
+/// shape S3 itself sends: the local server leaves out the `sequencer` (one per event, growing
+/// with every write or delete of a key) and, in a versioned bucket, the `versionId` of the
+/// version the event made. They are added here: the sequencer in the order the local server
+/// sent the events (one receiver, in order), the version id as the bucket lists it for the
+/// event's key and ETag.
+pub async fn receive_notifications(sdk: &SdkConfig, queue_url: &str, want: usize) -> Vec<String> {
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let s3 = crate::config::s3_client(sdk);
+    let mut shaped = Vec::new();
+    for body in receive_bodies(&sqs, queue_url, want).await {
+        shaped.push(as_s3_sends(&s3, &body).await);
+    }
+    shaped
+}
+
+/// `body` with a sequencer and, in a versioned bucket, a version id on every record (see
+/// [`receive_notifications`]). Records that have them keep theirs.
+pub async fn as_s3_sends(s3: &aws_sdk_s3::Client, body: &str) -> String {
+    let Ok(mut notification) = serde_json::from_str::<serde_json::Value>(body) else {
+        return body.to_string();
+    };
+    let Some(records) = notification["Records"].as_array_mut() else {
+        return body.to_string();
+    };
+    for record in records {
+        let object = &record["s3"]["object"];
+        if object["sequencer"].as_str().is_none() {
+            record["s3"]["object"]["sequencer"] = next_sequencer().into();
+        }
+        if record["s3"]["object"]["versionId"].as_str().is_none() {
+            if let Some(version) = version_of(s3, record).await {
+                record["s3"]["object"]["versionId"] = version.into();
+            }
+        }
+        if record["eventVersion"].as_str().is_none() {
+            record["eventVersion"] = "2.1".into();
+        }
+    }
+    notification.to_string()
+}
+
+/// A sequencer as S3 writes them (18 hexadecimal digits), larger than every one before it in
+/// this process.
+pub fn next_sequencer() -> String {
+    static BASE: OnceLock<u64> = OnceLock::new();
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let base = *BASE.get_or_init(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_micros() as u64)
+    });
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{:018X}", base.wrapping_mul(16).wrapping_add(n))
+}
+
+/// The version a notification's event made, found by its key and ETag in the bucket's
+/// listing (newest first); `None` in an unversioned bucket or when it is gone.
+async fn version_of(s3: &aws_sdk_s3::Client, record: &serde_json::Value) -> Option<String> {
+    let bucket = record["s3"]["bucket"]["name"].as_str()?;
+    let key = crate::events::decode_key(record["s3"]["object"]["key"].as_str()?).ok()?;
+    let listed = s3
+        .list_object_versions()
+        .bucket(bucket)
+        .prefix(&key)
+        .send()
+        .await
+        .ok()?;
+    if record["eventName"] == "ObjectRemoved:DeleteMarkerCreated" {
+        return listed
+            .delete_markers()
+            .iter()
+            .find(|m| m.key() == Some(key.as_str()))
+            .and_then(|m| m.version_id())
+            .map(str::to_string);
+    }
+    let etag = record["s3"]["object"]["eTag"].as_str()?.trim_matches('"');
+    listed
+        .versions()
+        .iter()
+        .filter(|v| v.key() == Some(key.as_str()))
+        .find(|v| v.e_tag().map(|e| e.trim_matches('"')) == Some(etag))
+        .and_then(|v| v.version_id())
+        .filter(|v| *v != "null")
+        .map(str::to_string)
+}
+
 pub mod smtp;
 
 /// The local server's record of what it holds (moto's `/moto-api/data.json`): how a test reads

@@ -22,16 +22,20 @@ fn local_path(location: &SourceLocation) -> Result<&Path, ReadError> {
     }
 }
 
+/// The record's reason names no path (it reaches the page and events); the log keeps it.
 fn io_error(path: &Path, e: std::io::Error) -> ReadError {
+    if e.kind() == IoKind::NotFound {
+        return ReadError::NotFound;
+    }
+    tracing::warn!(path = %path.display(), error = %e, "the original cannot be read");
     match e.kind() {
-        IoKind::NotFound => ReadError::NotFound,
         IoKind::PermissionDenied => ReadError::Unreadable(ProcessError::new(
             ErrorKind::AccessDenied,
-            format!("cannot read {}: {e}", path.display()),
+            "access to the original was denied; an operator must check its permissions",
         )),
         _ => ReadError::Unreadable(ProcessError::new(
             ErrorKind::Internal,
-            format!("cannot read {}: {e}", path.display()),
+            "the original could not be read",
         )),
     }
 }
