@@ -19,10 +19,9 @@ async function loadConfig() {
 
 const config = await loadConfig();
 const apiUrl = (config.apiUrl || '').replace(/\/$/, '');
-let token = tokenFromFragment() || sessionStorage.getItem('pictor.token') || '';
-
 /** Set when the fragment held a token this tab did not ask for. */
 let ignoredLink = false;
+let token = tokenFromFragment() || sessionStorage.getItem('pictor.token') || '';
 
 /**
  * A sign-in redirect (OAuth implicit flow) leaves its token in the fragment. It counts only
