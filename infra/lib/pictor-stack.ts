@@ -61,6 +61,17 @@ export interface PictorStackProps extends StackProps {
   readonly queryAuth?: QueryAuth;
   /** Requests per second (steady) and burst for the query API. */
   readonly queryThrottle?: { readonly rateLimit: number; readonly burstLimit: number };
+  /**
+   * Requests per second and burst for `PUT /assets/{id}/focus`, which decodes an original
+   * in the query function: within the API's, so a creator changing focal points in a loop
+   * leaves the other routes their share (default 2 and 5).
+   */
+  readonly focusThrottle?: { readonly rateLimit: number; readonly burstLimit: number };
+  /**
+   * Most query functions at once (reserved concurrency, default 20): the API can never take
+   * the account's concurrency that the ingest function needs.
+   */
+  readonly queryMaxConcurrency?: number;
   /** Serve rendition URLs from this base instead of presigning them. */
   readonly cdnBaseUrl?: string;
   /**
@@ -156,8 +167,13 @@ export class PictorStack extends Stack {
     // The spec travels as a file with its logos; the TOML-text variable stays empty.
     const branding = props.specFile ? brandingOf(props.specFile) : undefined;
     const spec = { PICTOR_SPEC: '', PICTOR_SPEC_FILE: branding?.specPath ?? '' };
-    const make = (name: FunctionName, environment: Record<string, string>) =>
+    const make = (
+      name: FunctionName,
+      environment: Record<string, string>,
+      reservedConcurrency?: number,
+    ) =>
       new PictorFunction(this, capitalise(name), {
+        reservedConcurrency,
         binaryName: `pictor-${name}`,
         functionName: `${props.namePrefix}-${name}`,
         crateDir: name,
@@ -229,7 +245,7 @@ export class PictorStack extends Stack {
       PICTOR_ADMIN_GROUP: props.admins?.group ?? '',
       // A focal point set through the API re-cuts the asset here and announces the change.
       ...eventBus,
-    });
+    }, props.queryMaxConcurrency ?? 20);
 
     this.ingestTrigger = new QueueTrigger(this, 'IngestQueue', {
       fn: ingest.fn,
@@ -453,7 +469,8 @@ export class PictorStack extends Stack {
       removalPolicy,
     });
     const throttle = props.queryThrottle ?? { rateLimit: 50, burstLimit: 100 };
-    new apigwv2.HttpStage(this, 'QueryApiStage', {
+    const focus = props.focusThrottle ?? { rateLimit: 2, burstLimit: 5 };
+    const stage = new apigwv2.HttpStage(this, 'QueryApiStage', {
       httpApi: api,
       stageName: '$default',
       autoDeploy: true,
@@ -463,6 +480,12 @@ export class PictorStack extends Stack {
         format: apigw.AccessLogFormat.jsonWithStandardFields(),
       },
     });
+    (stage.node.defaultChild as apigwv2.CfnStage).routeSettings = {
+      'PUT /assets/{id}/focus': {
+        ThrottlingRateLimit: focus.rateLimit,
+        ThrottlingBurstLimit: focus.burstLimit,
+      },
+    };
     const integration = new HttpLambdaIntegration('Query', query.fn);
     const { GET, POST, PUT, DELETE } = apigwv2.HttpMethod;
     const routes: [string, apigwv2.HttpMethod[]][] = [

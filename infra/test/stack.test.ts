@@ -342,6 +342,19 @@ describe('query, reprocess and report', () => {
     });
   });
 
+  test('focal point changes cannot take the API or the account from ingest', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      RouteSettings: {
+        'PUT /assets/{id}/focus': { ThrottlingRateLimit: 2, ThrottlingBurstLimit: 5 },
+      },
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      FunctionName: 'pictor-query',
+      ReservedConcurrentExecutions: 20,
+    });
+  });
+
   test('the query function has room to re-cut crops within the API time limit', () => {
     const fns = Object.values(resources(template, 'AWS::Lambda::Function')) as any[];
     const query = fns.find((f) => f.Properties.Environment?.Variables?.PICTOR_ADMIN_GROUP !== undefined);
