@@ -27,9 +27,7 @@ impl AllowedHosts {
     /// Whether `authority` (a `Host` value, `name[:port]`) names this server.
     fn allows(&self, authority: &str) -> bool {
         let host = host_of(authority).to_ascii_lowercase();
-        host == "localhost"
-            || host.parse::<std::net::IpAddr>().is_ok()
-            || self.0.contains(&host)
+        host == "localhost" || host.parse::<std::net::IpAddr>().is_ok() || self.0.contains(&host)
     }
 }
 

@@ -351,6 +351,34 @@ async fn versions_noncurrent_current_and_restore() {
     let _ = v1;
 }
 
+/// A restore (the delete marker removed) on the removal queue's last allowed delivery: the
+/// mark left before the attempt must not make the attempt a repeat of itself.
+#[tokio::test]
+async fn a_restore_on_its_last_delivery_ends_ready() {
+    let w = World::new().await;
+    let key = "uploads/ana/restored.jpg";
+    let version = w.put(key, PHOTO).await;
+    w.handle(&w.created(key, &version, "0A")).await;
+    let marker = w.delete(key, None).await;
+    let marked = notification(
+        "ObjectRemoved:DeleteMarkerCreated",
+        &w.r.uploads_bucket,
+        key,
+        Some(&marker),
+        "0B",
+    );
+    assert_eq!(w.handle(&marked).await, [Handled::Deleted(w.id(key))]);
+    w.delete(key, Some(&marker)).await;
+    let restore = w.removed(key, &marker, "0C");
+    let mut last = sqs_event(&[&restore]);
+    last["Records"][0]["attributes"]["ApproximateReceiveCount"] = "5".into();
+    let response = w.handler.handle(last).await.unwrap();
+    assert_eq!(response["batchItemFailures"], json!([]));
+    let record = w.record(key).await;
+    assert_eq!(record.status, AssetStatus::Ready, "{:?}", record.error);
+    assert_eq!(w.renditions().await, variant_keys(&record));
+}
+
 /// A removal replayed from a queue (no sequencer) after the key was written again changes
 /// nothing: the object is there.
 #[tokio::test]
@@ -360,10 +388,12 @@ async fn a_stale_replayed_delete_does_not_apply() {
     let version = w.put(key, PHOTO).await;
     w.handle(&w.created(key, &version, "0A")).await;
     let ready = w.record(key).await;
+    // As S3 sent it, less the sequencer a replay loses.
     let stale = json!({"Records": [{
-        "eventName": "ObjectRemoved:Delete",
-        "s3": {"bucket": {"name": w.r.uploads_bucket}, "object": {
-            "key": pictor_aws::events::encode_key(key)
+        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
+        "eventTime": "2026-11-28T12:00:00.000Z", "eventName": "ObjectRemoved:Delete",
+        "s3": {"s3SchemaVersion": "1.0", "bucket": {"name": w.r.uploads_bucket}, "object": {
+            "key": pictor_aws::events::encode_key(key), "versionId": version
         }}
     }]})
     .to_string();

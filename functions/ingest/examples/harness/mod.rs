@@ -74,13 +74,17 @@ pub async fn upload_all(
     Ok(bodies)
 }
 
-/// The notification the bucket sends for one uploaded key, as in AWS's documentation.
+/// The notification the bucket sends for one uploaded key, as in AWS's documentation, with
+/// a sequencer that grows with every notification made here.
 pub fn notification(bucket: &str, key: &str, size: usize) -> String {
+    static SEQUENCER: std::sync::atomic::AtomicU64 =
+        std::sync::atomic::AtomicU64::new(0x0055_AED6_DCD9_0281);
+    let sequencer = SEQUENCER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     json!({"Records": [{
         "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
         "eventTime": "2026-01-01T00:00:00.000Z", "eventName": "ObjectCreated:Put",
         "s3": {"bucket": {"name": bucket, "arn": format!("arn:aws:s3:::{bucket}")},
-               "object": {"key": key, "size": size}}
+               "object": {"key": key, "size": size, "sequencer": format!("{sequencer:018X}")}}
     }]})
     .to_string()
 }
