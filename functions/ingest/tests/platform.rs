@@ -372,19 +372,20 @@ async fn an_app_uploads_learns_it_is_ready_and_sees_only_its_own() {
 
     // 7. The owner deletes: 202, the original goes, and the pipeline's removal notification
     //    tombstones the record.
-    let (status, _) = call(
-        &query_api,
-        http_event(
-            "DELETE",
-            &format!("/assets/{}", id(&post)),
-            "",
-            "ana",
-            "[creators]",
-            "",
-        ),
-    )
-    .await;
-    assert_eq!(status, 202);
+    let delete_as_owner = || {
+        call(
+            &query_api,
+            http_event(
+                "DELETE",
+                &format!("/assets/{}", id(&post)),
+                "",
+                "ana",
+                "[creators]",
+                "",
+            ),
+        )
+    };
+    assert_eq!(delete_as_owner().await.0, 202);
     assert!(s3
         .head_object()
         .bucket(&r.uploads_bucket)
@@ -394,19 +395,7 @@ async fn an_app_uploads_learns_it_is_ready_and_sees_only_its_own() {
         .is_err());
     // The app repeats its DELETE before the record says DELETED: still 202, and still one
     // delete marker.
-    let (status, _) = call(
-        &query_api,
-        http_event(
-            "DELETE",
-            &format!("/assets/{}", id(&post)),
-            "",
-            "ana",
-            "[creators]",
-            "",
-        ),
-    )
-    .await;
-    assert_eq!(status, 202);
+    assert_eq!(delete_as_owner().await.0, 202);
     let versions = s3
         .list_object_versions()
         .bucket(&r.uploads_bucket)

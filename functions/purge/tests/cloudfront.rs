@@ -51,6 +51,20 @@ async fn distribution(cloudfront: &aws_sdk_cloudfront::Client, bucket: &str) -> 
     made.distribution().unwrap().id().to_string()
 }
 
+/// The invalidations made in a distribution of the local server.
+async fn invalidations(
+    cloudfront: &aws_sdk_cloudfront::Client,
+    distribution_id: &str,
+) -> Vec<aws_sdk_cloudfront::types::InvalidationSummary> {
+    let listed = cloudfront
+        .list_invalidations()
+        .distribution_id(distribution_id)
+        .send()
+        .await
+        .unwrap();
+    listed.invalidation_list().unwrap().items().to_vec()
+}
+
 fn deleted_event(id: &str) -> String {
     json!({"version": "0", "detail-type": "AssetDeleted", "source": "pictor",
            "detail": {"id": id, "creator": "ana", "version": 3, "at": "2026-12-07T00:00:00Z"}})
@@ -98,13 +112,7 @@ async fn a_batch_of_deletions_is_one_invalidation_of_exactly_what_is_owed() {
     let answer = purge.handle(sqs_event(bodies.clone())).await;
     assert_eq!(answer["batchItemFailures"], json!([]), "{answer}");
 
-    let listed = cloudfront
-        .list_invalidations()
-        .distribution_id(&distribution_id)
-        .send()
-        .await
-        .unwrap();
-    let made = listed.invalidation_list().unwrap().items();
+    let made = invalidations(&cloudfront, &distribution_id).await;
     assert_eq!(made.len(), 1, "one request for the batch: {made:?}");
     let detail = cloudfront
         .get_invalidation()
@@ -134,13 +142,7 @@ async fn a_batch_of_deletions_is_one_invalidation_of_exactly_what_is_owed() {
     // Delivered again (at least once): nothing is owed, so no second request.
     let again = purge.handle(sqs_event(bodies)).await;
     assert_eq!(again["batchItemFailures"], json!([]));
-    let listed = cloudfront
-        .list_invalidations()
-        .distribution_id(&distribution_id)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(listed.invalidation_list().unwrap().items().len(), 1);
+    assert_eq!(invalidations(&cloudfront, &distribution_id).await.len(), 1);
 }
 
 #[tokio::test]

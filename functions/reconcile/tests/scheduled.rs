@@ -23,6 +23,27 @@ fn reconcile_on(sdk: &aws_config::SdkConfig, config: Config) -> AwsReconcile {
     )
 }
 
+/// The function's configuration for `r`, with no grace and a small spec; repairs it has no
+/// time for go to `repairs` when given.
+fn config_for(r: &pictor_aws::provision::Resources, repairs: Option<&str>) -> Config {
+    Config {
+        event_bus: None,
+        output_bucket: r.output_bucket.clone(),
+        table: r.table.clone(),
+        root: SourceLocation::s3(&r.uploads_bucket, "uploads/"),
+        presets: Arc::new(
+            Pipeline::new(
+                Spec::from_toml("[[variants]]\nname='sm'\nwidth=96\nformat='jpeg'").unwrap(),
+            )
+            .unwrap(),
+        )
+        .into(),
+        grace: time::Duration::ZERO,
+        cdn_distribution_id: None,
+        ingest_queue_url: repairs.map(str::to_string),
+    }
+}
+
 #[tokio::test]
 async fn a_scheduled_pass_repairs_and_reports() {
     let sdk = sdk_config();
@@ -49,25 +70,7 @@ async fn a_scheduled_pass_repairs_and_reports() {
         .send()
         .await
         .unwrap();
-    let handler = reconcile_on(
-        &sdk,
-        Config {
-            event_bus: None,
-            output_bucket: r.output_bucket.clone(),
-            table: r.table.clone(),
-            root: SourceLocation::s3(&r.uploads_bucket, "uploads/"),
-            presets: Arc::new(
-                Pipeline::new(
-                    Spec::from_toml("[[variants]]\nname='sm'\nwidth=96\nformat='jpeg'").unwrap(),
-                )
-                .unwrap(),
-            )
-            .into(),
-            grace: time::Duration::ZERO,
-            cdn_distribution_id: None,
-            ingest_queue_url: None,
-        },
-    );
+    let handler = reconcile_on(&sdk, config_for(&r, None));
 
     let counted = handler.handle(json!({"dryRun": true})).await.unwrap();
     assert_eq!(counted["counts"]["unrecorded"], 1);
@@ -142,20 +145,8 @@ async fn out_of_time_a_pass_hands_its_repairs_to_the_ingest_queue() {
             .await
             .unwrap();
     }
-    let handler = reconcile_on(
-        &sdk,
-        Config {
-            event_bus: None,
-            output_bucket: r.output_bucket.clone(),
-            table: r.table.clone(),
-            root: SourceLocation::s3(&r.uploads_bucket, "uploads/"),
-            presets: Arc::new(Pipeline::new(Spec::default()).unwrap()).into(),
-            grace: time::Duration::ZERO,
-            cdn_distribution_id: None,
-            ingest_queue_url: Some(queue.clone()),
-        },
-    )
-    .with_repair_handoff(Arc::new(pictor_aws::SqsRepairs::new(&sdk, &queue)));
+    let handler = reconcile_on(&sdk, config_for(&r, Some(&queue)))
+        .with_repair_handoff(Arc::new(pictor_aws::SqsRepairs::new(&sdk, &queue)));
     let now_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()

@@ -231,41 +231,14 @@ impl Planner {
         queue_url: &str,
         originals: &[(String, String)],
     ) -> Result<usize, PlanError> {
-        use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
-        let mut sent = 0;
-        for chunk in originals.chunks(10) {
-            let entries = chunk
-                .iter()
-                .enumerate()
-                .map(|(i, (bucket, key))| {
-                    SendMessageBatchRequestEntry::builder()
-                        .id(i.to_string())
-                        .message_body(replay_notification(bucket, key))
-                        .build()
-                        .map_err(|e| PlanError::Queue(e.to_string()))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            let out = self
-                .sqs
-                .send_message_batch()
-                .queue_url(queue_url)
-                .set_entries(Some(entries))
-                .send()
-                .await
-                .map_err(|e| {
-                    PlanError::Queue(aws_sdk_sqs::error::DisplayErrorContext(e).to_string())
-                })?;
-            if let Some(failed) = out.failed().first() {
-                return Err(PlanError::Queue(format!(
-                    "{} of {} messages refused, first: {}",
-                    out.failed().len(),
-                    chunk.len(),
-                    failed.message().unwrap_or(failed.code())
-                )));
-            }
-            sent += chunk.len();
-        }
-        Ok(sent)
+        let bodies: Vec<String> = originals
+            .iter()
+            .map(|(bucket, key)| replay_notification(bucket, key))
+            .collect();
+        pictor_aws::sqs_repairs::enqueue_notifications(&self.sqs, queue_url, &bodies)
+            .await
+            .map_err(|e| PlanError::Queue(e.to_string()))?;
+        Ok(bodies.len())
     }
 }
 

@@ -30,18 +30,29 @@ impl CdnPurge for RecordingCdn {
     }
 }
 
+type LocalIngestor = Ingestor<FsOriginals, FsBlobStore, Arc<SqliteAssetStore>>;
+
+/// The ingest use case on the local adapters, with a CDN in front of the renditions.
+fn with_cdn(
+    dir: &std::path::Path,
+    assets: &Arc<SqliteAssetStore>,
+    cdn: &Arc<RecordingCdn>,
+) -> LocalIngestor {
+    Ingestor::new(
+        Arc::new(Pipeline::new(Spec::default()).unwrap()),
+        FsOriginals,
+        FsBlobStore::new(dir.join("out")),
+        Arc::clone(assets),
+    )
+    .with_cdn(Arc::clone(cdn) as Arc<dyn CdnPurge>)
+}
+
 #[tokio::test]
 async fn a_deletion_owes_its_renditions_to_the_cdn_until_they_are_purged() {
     let dir = tempfile::tempdir().unwrap();
     let assets = Arc::new(SqliteAssetStore::open(&dir.path().join("assets.db")).unwrap());
     let cdn = Arc::new(RecordingCdn::default());
-    let ingestor = Ingestor::new(
-        Arc::new(Pipeline::new(Spec::default()).unwrap()),
-        FsOriginals,
-        FsBlobStore::new(dir.path().join("out")),
-        Arc::clone(&assets),
-    )
-    .with_cdn(Arc::clone(&cdn) as Arc<dyn CdnPurge>);
+    let ingestor = with_cdn(dir.path(), &assets, &cdn);
     let inbox = dir.path().join("inbox");
     let a = place(&inbox, "a.jpg", "photos/coffee.jpg");
     let b = place(&inbox, "b.jpg", "photos/rocket.jpg");
@@ -113,13 +124,7 @@ async fn the_reconciler_purges_what_a_failed_purge_left_owed() {
     let dir = tempfile::tempdir().unwrap();
     let assets = Arc::new(SqliteAssetStore::open(&dir.path().join("assets.db")).unwrap());
     let cdn = Arc::new(RecordingCdn::default());
-    let ingestor = Ingestor::new(
-        Arc::new(Pipeline::new(Spec::default()).unwrap()),
-        FsOriginals,
-        FsBlobStore::new(dir.path().join("out")),
-        Arc::clone(&assets),
-    )
-    .with_cdn(Arc::clone(&cdn) as Arc<dyn CdnPurge>);
+    let ingestor = with_cdn(dir.path(), &assets, &cdn);
     let inbox = dir.path().join("inbox");
     let a = place(&inbox, "a.jpg", "photos/coffee.jpg");
     ingestor.ingest(&a, Intent::Upload).await.unwrap();
