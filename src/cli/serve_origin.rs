@@ -3,7 +3,8 @@
 //! browser then sends the page's own host name, and with `--table`/`--uploads-bucket` that
 //! would be production, with the developer's credentials. So the `Host` must be an address
 //! (`127.0.0.1:8080`, `[::1]:8080`), `localhost`, or a name given with `--allowed-host`; and a
-//! request that changes something, sent by a browser from another origin, is refused.
+//! request that changes something, sent by a browser from another origin, is refused (but for
+//! a signed upload form, which any page may post, as to S3).
 
 use axum::extract::{Request, State};
 use axum::http::header::{HOST, ORIGIN};
@@ -57,7 +58,10 @@ pub async fn only_this_server(
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS
     );
-    if changes {
+    // An upload form is its own authorisation (a signed policy), and S3 takes it from any
+    // page: an app on another origin posts it here as it would to the bucket.
+    let signed_form = request.uri().path() == super::serve_uploads::FORM_PATH;
+    if changes && !signed_form {
         // Browsers name the page's origin on such requests; tools like curl send none.
         if let Some(origin) = request.headers().get(ORIGIN) {
             let authority = origin
