@@ -19,32 +19,22 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 
 /// The key of a rendition made by the write `write` (see [`layout::rendition_key`]).
-pub fn rendition_key(id: &AssetId, rendition: &Rendition, write: &WriteTag) -> String {
+fn rendition_key(id: &AssetId, rendition: &Rendition, write: &str) -> String {
     let digest = Sha256::digest(&rendition.data);
     layout::rendition_key(
         id,
         &rendition.name,
         &hex::encode(&digest[..6]),
-        &write.0,
+        write,
         rendition.format.extension(),
     )
 }
 
-/// Names one write of renditions: random, so no two ingests ever put the same key.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WriteTag(String);
-
-impl WriteTag {
-    pub fn new() -> WriteTag {
-        let random = uuid::Uuid::new_v4().simple().to_string();
-        WriteTag(random[..8].to_string())
-    }
-}
-
-impl Default for WriteTag {
-    fn default() -> Self {
-        WriteTag::new()
-    }
+/// A tag for one write of renditions: random, so no two ingests ever put the same key.
+fn write_tag() -> String {
+    let mut tag = uuid::Uuid::new_v4().simple().to_string();
+    tag.truncate(8);
+    tag
 }
 
 /// Names the code that writes a record, so a failure recorded by an older release can be told
@@ -609,7 +599,7 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
         id: &AssetId,
         renditions: Vec<Rendition>,
     ) -> Result<Vec<StoredRendition>, StoreError> {
-        let write = &WriteTag::new();
+        let write = &write_tag();
         let puts = renditions.into_iter().map(|r| async move {
             let key = rendition_key(id, &r, write);
             let bytes = r.data.len() as u64;
@@ -798,7 +788,8 @@ enum GiveUp {
     Failed,
 }
 
-/// Whether the record is a failure that another attempt may not repeat (FAILED `transient`).
+/// Whether the record is a failure another attempt may fix (FAILED `transient`): it settles
+/// nothing about the upload.
 fn is_unsettled_failure(asset: &Asset) -> bool {
     asset.status == AssetStatus::Failed
         && asset.error.as_ref().is_some_and(|e| !e.kind.is_permanent())
