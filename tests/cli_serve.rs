@@ -402,14 +402,8 @@ fn an_app_uploads_through_a_form_on_one_machine_and_deletes_what_it_owns() {
     ]);
     let ana = token(secret, "ana", &[]);
     let bo = token(secret, "bo", &[]);
-    let ask = |content_type: &str| {
-        let (status, _, body) = send_body(
-            &address,
-            "POST",
-            "/uploads",
-            Some(&ana),
-            &format!(r#"{{"contentType": "{content_type}"}}"#),
-        );
+    let ask = |request: &str| {
+        let (status, _, body) = send_body(&address, "POST", "/uploads", Some(&ana), request);
         assert_eq!(status, 201, "{}", String::from_utf8_lossy(&body));
         json(&body)
     };
@@ -425,8 +419,10 @@ fn an_app_uploads_through_a_form_on_one_machine_and_deletes_what_it_owns() {
     let coffee = std::fs::read(photos.join("coffee.jpg")).unwrap();
     let post = pictor_aws::testing::post_form;
 
-    // What the form's conditions refuse: another type, too many bytes, a changed key.
-    let form = ask("image/jpeg");
+    // What the form's conditions refuse: another type, too many bytes, a changed key or
+    // file name.
+    let form = ask(r#"{"contentType": "image/jpeg", "filename": "Café – morning.jpg"}"#);
+    assert_eq!(form["name"], "Café – morning.jpg");
     let url = form["url"].as_str().unwrap();
     assert_eq!(post(url, &fields_of(&form), "text/html", &coffee).0, 403);
     assert_eq!(
@@ -437,6 +433,18 @@ fn an_app_uploads_through_a_form_on_one_machine_and_deletes_what_it_owns() {
     tampered.iter_mut().find(|(k, _)| k == "key").unwrap().1 = "bo/mine.jpg".into();
     assert_eq!(post(url, &tampered, "image/jpeg", &coffee).0, 403);
     assert!(!inbox.join("bo").exists(), "nothing landed for bo");
+    let mut renamed = fields_of(&form);
+    renamed
+        .iter_mut()
+        .find(|(k, _)| k == "x-amz-meta-filename")
+        .unwrap()
+        .1 = "other.jpg".into();
+    assert_eq!(post(url, &renamed, "image/jpeg", &coffee).0, 403);
+    let unnamed: Vec<_> = fields_of(&form)
+        .into_iter()
+        .filter(|(k, _)| k != "x-amz-meta-filename")
+        .collect();
+    assert_eq!(post(url, &unnamed, "image/jpeg", &coffee).0, 403);
     // Fields are read against a budget before the policy is checked.
     let mut padded = vec![("x-pad".to_string(), "a".repeat(30_000))];
     padded.extend(fields_of(&form));
@@ -462,6 +470,10 @@ fn an_app_uploads_through_a_form_on_one_machine_and_deletes_what_it_owns() {
         std::thread::sleep(std::time::Duration::from_millis(200));
     };
     assert_eq!(asset["creator"], "ana");
+    assert_eq!(
+        asset["name"], "Café – morning.jpg",
+        "the display name is kept"
+    );
     assert_eq!(send(&address, "GET", &path, Some(&bo)).0, 404);
     assert_eq!(send(&address, "DELETE", &path, Some(&bo)).0, 404);
 
@@ -492,4 +504,12 @@ fn an_app_uploads_through_a_form_on_one_machine_and_deletes_what_it_owns() {
         assert!(std::time::Instant::now() < deadline, "never deleted");
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
+    let left: Vec<_> = std::fs::read_dir(inbox.join("ana"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(
+        left.is_empty(),
+        "the original and its name are gone: {left:?}"
+    );
 }

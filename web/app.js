@@ -213,8 +213,12 @@ function fullFrameSets(variants) {
   return sets;
 }
 
-/** The file name, or when it is one the upload form made up (an id), the upload's time. */
+/**
+ * What the creator's file was called when the upload kept it; else the file name, or when it
+ * is one the upload form made up (an id), the upload's time.
+ */
 function nameOf(asset) {
+  if (asset.name) return asset.name;
   const name = (asset.source || asset.id).split('/').pop();
   if (/^[0-9a-f-]{32,36}\.\w+$/i.test(name) && asset.created_at) {
     const at = new Date(asset.created_at);
@@ -376,7 +380,7 @@ async function upload(file) {
     const response = await api('/uploads', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ contentType }),
+      body: JSON.stringify({ contentType, filename: file.name }),
     });
     if (!response.ok) throw new Error(await errorText(response));
     const form = await response.json();

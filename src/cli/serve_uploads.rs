@@ -1,8 +1,9 @@
 //! `pictor serve --out DIR --inbox INBOX`: uploads from apps on one machine. `POST /uploads`
 //! hands out forms for this server, signed like the uploads bucket's presigned POST forms and
 //! with the same conditions (that exact key, an `image/` type, the preset's size limit, a short
-//! expiry), checked here while the file streams in. An accepted file lands in INBOX, where
-//! `pictor watch` picks it up like any other.
+//! expiry, the file name as `x-amz-meta-filename`), checked here while the file streams in.
+//! An accepted file lands in INBOX, where `pictor watch` picks it up like any other; its
+//! display name waits beside it in a hidden name file (`FsOriginals` reads it).
 
 use anyhow::Context;
 use async_trait::async_trait;
@@ -11,6 +12,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation};
 use pictor_core::api::ApiResponse;
+use pictor_core::local::name_file;
 use pictor_core::ports::StoreError;
 use pictor_core::uploads::{UploadDesk, UploadForm, UploadTarget};
 use pictor_core::SourceLocation;
@@ -30,6 +32,14 @@ struct Policy {
     max_bytes: u64,
     content_type_prefix: String,
     exp: u64,
+    /// The display name, as sanitised when the form was issued.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+}
+
+/// The form field that carries the display name, named as in an S3 form.
+fn name_field() -> String {
+    format!("x-amz-meta-{}", pictor_core::uploads::NAME_METADATA)
 }
 
 pub struct LocalUploads {
@@ -82,15 +92,20 @@ impl UploadDesk for LocalUploads {
             max_bytes: target.max_bytes,
             content_type_prefix: target.content_type_prefix.clone(),
             exp: unix_now() + target.expires_in.as_secs(),
+            name: target.name.clone(),
         };
         let signed = jsonwebtoken::encode(&Header::default(), &policy, &self.signing)
             .map_err(|e| StoreError::Other(format!("signing a form: {e}")))?;
+        let mut fields = BTreeMap::from([
+            ("key".to_string(), target.relative.clone()),
+            ("policy".to_string(), signed),
+        ]);
+        if let Some(name) = &target.name {
+            fields.insert(name_field(), pictor_core::uploads::encode_name(name));
+        }
         Ok(UploadForm {
             url: self.url.clone(),
-            fields: BTreeMap::from([
-                ("key".to_string(), target.relative.clone()),
-                ("policy".to_string(), signed),
-            ]),
+            fields,
             location: SourceLocation::File(path),
         })
     }
@@ -98,14 +113,25 @@ impl UploadDesk for LocalUploads {
     async fn delete(&self, location: &SourceLocation) -> Result<(), StoreError> {
         match location {
             SourceLocation::File(path) if path.starts_with(&self.inbox) => {
-                match std::fs::remove_file(path) {
-                    Ok(()) => Ok(()),
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-                    Err(e) => Err(StoreError::Other(format!("{}: {e}", path.display()))),
+                remove_if_present(path)?;
+                // The name goes with the original; a name file left behind is harmless.
+                if let Some(name) = name_file(path) {
+                    if let Err(e) = remove_if_present(&name) {
+                        tracing::warn!(error = %e, "the name file stays behind");
+                    }
                 }
+                Ok(())
             }
             _ => Err(StoreError::NotFound(location.to_string())),
         }
+    }
+}
+
+fn remove_if_present(path: &Path) -> Result<(), StoreError> {
+    match std::fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(StoreError::Other(format!("{}: {e}", path.display()))),
     }
 }
 
@@ -198,6 +224,17 @@ fn check(desk: &LocalUploads, fields: &BTreeMap<String, String>) -> Result<Polic
             "the key is not the one the policy names",
         )));
     }
+    let signed_name = policy
+        .name
+        .as_deref()
+        .map(pictor_core::uploads::encode_name);
+    if fields.get(&name_field()) != signed_name.as_ref() {
+        return Err(Box::new(refuse(
+            403,
+            "access_denied",
+            "the file name is not the one the policy names",
+        )));
+    }
     let content_type = fields.get("content-type").map_or("", String::as_str);
     if !content_type.starts_with(&policy.content_type_prefix) {
         return Err(Box::new(refuse(
@@ -254,6 +291,14 @@ async fn store(
         Ok::<_, std::io::Error>(Ok(()))
     }
     .await;
+    // The name is in place before the original appears, so the watcher's read finds it.
+    let written = match (written, &policy.name) {
+        (Ok(Ok(())), Some(display)) => match write_name(&path, display) {
+            Ok(()) => Ok(Ok(())),
+            Err(e) => Err(e),
+        },
+        (other, _) => other,
+    };
     match written {
         Ok(Ok(())) => match std::fs::rename(&partial, &path) {
             Ok(()) => StatusCode::NO_CONTENT.into_response(),
@@ -268,4 +313,13 @@ async fn store(
             refuse(500, "internal", e.to_string())
         }
     }
+}
+
+/// Writes the display name beside the original-to-be, through a partial file of its own.
+fn write_name(original: &Path, display: &str) -> std::io::Result<()> {
+    let file = name_file(original)
+        .ok_or_else(|| std::io::Error::other("the original has no file name"))?;
+    let partial = file.with_extension("name.part");
+    std::fs::write(&partial, display)?;
+    std::fs::rename(&partial, &file)
 }

@@ -124,6 +124,8 @@ test('a creator sees their images, uploads by picker and by drop, and sees a fai
   assert.equal(await row.locator('progress').getAttribute('value'), '100');
   assert.equal(await cards(page).count(), 5);
   assert.equal(await cards(page).first().getAttribute('data-status'), 'ready');
+  // The card shows what the file was called, not the name the form gave the original.
+  assert.equal(await cards(page).first().locator('.name').textContent(), 'astronaut.jpg');
 
   // Upload by dropping a file on the drop zone, as a drag from the desktop does.
   const dropped = fs.readFileSync(photo('photos/rocket.jpg')).toString('base64');
@@ -135,6 +137,7 @@ test('a creator sees their images, uploads by picker and by drop, and sees a fai
   }, dropped);
   await page.locator('#uploads li', { hasText: 'dropped-rocket.jpg' }).locator('.state', { hasText: 'Ready' }).waitFor({ timeout: 60_000 });
   assert.equal(await cards(page).count(), 6);
+  assert.equal(await cards(page).first().locator('.name').textContent(), 'dropped-rocket.jpg');
 
   // A hostile file: accepted as an upload, then FAILED with the pipeline's reason.
   await page.setInputFiles('#files', {

@@ -182,7 +182,14 @@ async fn an_app_uploads_learns_it_is_ready_and_sees_only_its_own() {
 
     // 1. The app asks for forms: a post of ana's, an avatar of ana's, a post of bo's.
     let form = |sub: &str, body: &str| http_event("POST", "/uploads", "", sub, "[creators]", body);
-    let (status, post) = call(&query_api, form("ana", r#"{"contentType":"image/jpeg"}"#)).await;
+    let (status, post) = call(
+        &query_api,
+        form(
+            "ana",
+            r#"{"contentType":"image/jpeg","filename":"Café au lait.jpg"}"#,
+        ),
+    )
+    .await;
     assert_eq!(status, 201, "{post}");
     let (_, avatar) = call(
         &query_api,
@@ -207,6 +214,22 @@ async fn an_app_uploads_learns_it_is_ready_and_sees_only_its_own() {
     assert!(conditions.contains(&json!(["content-length-range", 1, 2_000_000])));
     assert!(conditions.contains(&json!(["starts-with", "$Content-Type", "image/"])));
     assert!(conditions.contains(&json!({"key": key(&avatar)})));
+    // The creator's file name is stored as signed, as ASCII metadata.
+    let policy: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::STANDARD
+            .decode(post["fields"]["policy"].as_str().unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    let signed_name = json!({"x-amz-meta-filename": "Caf%C3%A9%20au%20lait.jpg"});
+    assert!(policy["conditions"]
+        .as_array()
+        .unwrap()
+        .contains(&signed_name));
+    assert_eq!(
+        post["fields"]["x-amz-meta-filename"],
+        signed_name["x-amz-meta-filename"]
+    );
 
     // 2. Uploads with the forms, as a browser posts them.
     let testdata = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/images/");
@@ -248,6 +271,7 @@ async fn an_app_uploads_learns_it_is_ready_and_sees_only_its_own() {
     assert_eq!(posted.status, AssetStatus::Ready);
     assert_eq!(posted.creator.as_deref(), Some("ana"));
     assert_eq!(posted.preset, "default");
+    assert_eq!(posted.name.as_deref(), Some("Café au lait.jpg"));
     let avatar_record = assets.get(&id(&avatar)).await.unwrap().unwrap();
     assert_eq!(
         avatar_record.status,
@@ -255,6 +279,7 @@ async fn an_app_uploads_learns_it_is_ready_and_sees_only_its_own() {
         "{avatar_record:?}"
     );
     assert_eq!(avatar_record.preset, "avatars");
+    assert_eq!(avatar_record.name, None, "no file name was given");
     assert_eq!(avatar_record.creator.as_deref(), Some("ana"));
     let sizes: Vec<_> = avatar_record
         .variants

@@ -106,6 +106,10 @@ impl OriginalStore for S3Originals {
         let object = get_object(&self.client, bucket, key, limit).await?;
         Ok(Original {
             creator: object.metadata.get("creator").cloned(),
+            name: object
+                .metadata
+                .get(pictor_core::uploads::NAME_METADATA)
+                .and_then(|value| pictor_core::uploads::decode_name(value)),
             revision: Revision {
                 sequencer: None,
                 version_id: object.version_id,

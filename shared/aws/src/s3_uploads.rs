@@ -1,6 +1,7 @@
 //! Uploads from apps straight to the uploads bucket: a presigned POST (browser-based upload
 //! with a signed policy, Signature Version 4) whose conditions S3 enforces itself: the exact
-//! key, an `image/` content type, a size range, an expiry. The SDK presigns GET/PUT only, so
+//! key, an `image/` content type, a size range, an expiry, and the creator's file name as
+//! `x-amz-meta-filename` when the app gave one. The SDK presigns GET/PUT only, so
 //! the policy is built here and signed with the SDK's own signing-key derivation.
 
 use crate::errors::store_error;
@@ -68,12 +69,24 @@ pub fn policy(
     if let Some(token) = token {
         conditions.push(json!({ "x-amz-security-token": token }));
     }
+    if let Some((field, value)) = name_field(target) {
+        conditions.push(json!({ field: value }));
+    }
     let expiration = expires
         .format(&time::macros::format_description!(
             "[year]-[month]-[day]T[hour]:[minute]:[second].000Z"
         ))
         .unwrap_or_default();
     json!({ "expiration": expiration, "conditions": conditions })
+}
+
+/// The form field that stores the display name as the object's metadata, exactly as signed.
+fn name_field(target: &UploadTarget) -> Option<(String, String)> {
+    let name = target.name.as_deref()?;
+    Some((
+        format!("x-amz-meta-{}", pictor_core::uploads::NAME_METADATA),
+        pictor_core::uploads::encode_name(name),
+    ))
 }
 
 #[async_trait]
@@ -131,6 +144,9 @@ impl UploadDesk for S3Uploads {
         ]);
         if let Some(token) = credentials.session_token() {
             fields.insert("x-amz-security-token".to_string(), token.to_string());
+        }
+        if let Some((field, value)) = name_field(target) {
+            fields.insert(field, value);
         }
         Ok(UploadForm {
             url: self.url(&region),

@@ -9,6 +9,7 @@ use pictor_core::conformance::{
     asset_store_suite, blob_store_suite, original_store_suite, OriginalsFixture,
 };
 use pictor_core::ports::{BlobStore, StoreError};
+use pictor_core::uploads::{encode_name, NAME_METADATA};
 use pictor_core::SourceLocation;
 
 #[tokio::test]
@@ -85,6 +86,19 @@ impl OriginalsFixture for Bucket {
             put = put.metadata("creator", creator);
         }
         put.send().await.unwrap();
+        SourceLocation::s3(&self.name, key)
+    }
+    async fn place_named(&self, name: &str, bytes: Vec<u8>, display: &str) -> SourceLocation {
+        let key = format!("uploads/{name}");
+        self.client
+            .put_object()
+            .bucket(&self.name)
+            .key(&key)
+            .metadata(NAME_METADATA, encode_name(display))
+            .body(ByteStream::from(bytes))
+            .send()
+            .await
+            .unwrap();
         SourceLocation::s3(&self.name, key)
     }
     fn missing(&self, name: &str) -> SourceLocation {

@@ -8,8 +8,9 @@
 //! - `GET /assets/{id}/srcset`: `srcset` and `sizes` per format, ready for `<img>`/`<source>`.
 //! - `DELETE /assets/{id}`: deletes the original; the pipeline then tombstones the record and
 //!   removes the renditions (202).
-//! - `POST /uploads` `{"contentType": "image/jpeg", "preset": "avatars"}`: a signed form for
-//!   one new original of the caller's (201).
+//! - `POST /uploads` `{"contentType": "image/jpeg", "preset": "avatars", "filename":
+//!   "IMG_1234.jpg"}`: a signed form for one new original of the caller's (201). The file
+//!   name (optional, sanitised, never part of the key) becomes the asset's `name`.
 //! - `PUT /assets/{id}/focus` `{"x": 0.3, "y": 0.2}`: cuts the asset's `cover` renditions
 //!   again around that point of the upright image (fractions of its width and height) and
 //!   answers the record as `GET` does (200); the point is kept with the asset.
@@ -259,6 +260,9 @@ struct UploadRequest {
     content_type: String,
     #[serde(default)]
     preset: Option<String>,
+    /// What the creator's file is called, kept as the asset's display name.
+    #[serde(default)]
+    filename: Option<String>,
 }
 
 impl<S: AssetStore, U: RenditionUrls> Api<S, U> {
@@ -495,7 +499,7 @@ impl<S: AssetStore, U: RenditionUrls> Api<S, U> {
                 return ApiResponse::bad_parameter(
                     "body",
                     format!(
-                        "expected {{\"contentType\": \"image/jpeg\", \"preset\": optional}}: {e}"
+                        "expected {{\"contentType\": \"image/jpeg\", \"preset\": optional, \"filename\": optional}}: {e}"
                     ),
                 )
             }
@@ -505,7 +509,7 @@ impl<S: AssetStore, U: RenditionUrls> Api<S, U> {
             .as_deref()
             .unwrap_or(crate::presets::DEFAULT_PRESET);
         let target = match rules.target(creator, preset, &request.content_type) {
-            Ok(t) => t,
+            Ok(t) => t.with_name(request.filename.as_deref()),
             Err(refused) => {
                 return ApiResponse::bad_parameter(refused.parameter(), refused.to_string());
             }
@@ -522,6 +526,7 @@ impl<S: AssetStore, U: RenditionUrls> Api<S, U> {
                         "fields": form.fields,
                         "fileField": "file",
                         "maxBytes": target.max_bytes,
+                        "name": target.name,
                         "expiresAt": expires.format(&Rfc3339).unwrap_or_default(),
                     }),
                 }

@@ -146,6 +146,10 @@ pub struct Asset {
     pub source: String,
     pub source_identity: String,
     pub creator: Option<String>,
+    /// What the creator's file was called, when the upload kept it: for display only, never
+    /// a key or a path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     pub status: AssetStatus,
     pub error: Option<ProcessError>,
     /// SHA-256 of the source bytes, when they could be read.
@@ -197,6 +201,7 @@ impl Asset {
     pub fn forget_content(mut self) -> Asset {
         self.status = AssetStatus::Deleted;
         self.source = String::new();
+        self.name = None;
         self.error = None;
         self.sha256 = None;
         self.source_bytes = None;

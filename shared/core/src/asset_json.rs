@@ -51,6 +51,7 @@ fn shape(asset: &Asset) -> Value {
     serde_json::json!({
         "id": asset.id.as_str(),
         "source": (!asset.source.is_empty()).then_some(&asset.source),
+        "name": asset.name,
         "creator": asset.creator,
         "status": asset.status.as_str(),
         "error": asset.error.as_ref().map(|e| ErrorJson { kind: e.kind.as_str(), message: &e.message }),

@@ -16,6 +16,9 @@ pub trait OriginalsFixture: Send + Sync {
     /// Stores `bytes` as the original `name` (with `creator` as its metadata, where the store
     /// keeps metadata) and returns its location. Placing the same name again overwrites it.
     async fn place(&self, name: &str, bytes: Vec<u8>, creator: Option<&str>) -> SourceLocation;
+    /// Stores `bytes` as the original `name` with the display name `display`, kept where the
+    /// store's upload desk keeps it (object metadata, a name file).
+    async fn place_named(&self, name: &str, bytes: Vec<u8>, display: &str) -> SourceLocation;
     /// A location in the same store where nothing is.
     fn missing(&self, name: &str) -> SourceLocation;
     /// A location this store does not serve.
@@ -69,11 +72,29 @@ pub async fn original_store_suite<O: OriginalStore, F: OriginalsFixture>(store: 
         .await;
     assert_eq!(store.read(&odd, 10).await.unwrap().bytes, [9]);
 
-    // A listing finds exactly the originals there are now, with their sizes, and agrees
-    // with `head`.
+    // A display name comes back as kept, whatever its characters, and sanitised again when
+    // whoever wrote it did not; none was kept for the others.
+    let display = "Été à Paris – “best” +%.jpg";
+    let named = fixture.place_named("ana/b.jpg", vec![5; 3], display).await;
+    let read = store.read(&named, 10).await.unwrap();
+    assert_eq!(read.name.as_deref(), Some(display));
+    let crafted = fixture
+        .place_named("ana/c.jpg", vec![6; 2], "../x/\u{202E}gpj\n.exe")
+        .await;
+    let read = store.read(&crafted, 10).await.unwrap();
+    assert_eq!(read.name.as_deref(), Some("gpj .exe"));
+    assert_eq!(again.name, None);
+
+    // A listing finds exactly the originals there are now (a name file is none), with their
+    // sizes, and agrees with `head`.
     let mut listed = store.list(&fixture.root()).await.unwrap();
     listed.sort_by_key(|l| l.location.to_string());
-    let mut expected = vec![(location.clone(), 10), (odd.clone(), 1)];
+    let mut expected = vec![
+        (location.clone(), 10),
+        (odd.clone(), 1),
+        (named.clone(), 3),
+        (crafted.clone(), 2),
+    ];
     expected.sort_by_key(|(l, _)| l.to_string());
     let found: Vec<_> = listed
         .iter()

@@ -542,6 +542,7 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
         revision.etag = original.revision.etag.or(revision.etag.take());
 
         let bytes = original.bytes;
+        let name = original.name;
         let sha256 = hex::encode(Sha256::digest(&bytes));
         if let Some(current) = existing
             .as_ref()
@@ -590,6 +591,7 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
         let read = Some(ReadFacts {
             sha256,
             bytes: source_bytes,
+            name,
         });
         self.record(&upload, read, made, existing.as_ref()).await
     }
@@ -656,6 +658,7 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
         if let Some(read) = read {
             asset.sha256 = Some(read.sha256);
             asset.source_bytes = Some(read.bytes);
+            asset.name = read.name;
         }
         match made {
             Ok(made) => {
@@ -680,6 +683,7 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
             source: upload.display.clone(),
             source_identity: upload.location.to_string(),
             creator: upload.creator.clone(),
+            name: None,
             status: AssetStatus::Failed,
             error: None,
             sha256: None,
@@ -844,6 +848,8 @@ pub(crate) fn manual_focus(asset: &Asset) -> Option<crate::pipeline::FocalPoint>
 struct ReadFacts {
     sha256: String,
     bytes: u64,
+    /// The display name kept with the original.
+    name: Option<String>,
 }
 
 /// What the pipeline made of an original, once its renditions are stored.

@@ -159,6 +159,9 @@ pub struct Original {
     pub bytes: Vec<u8>,
     /// The creator the store's metadata names (S3: `x-amz-meta-creator`), if any.
     pub creator: Option<String>,
+    /// What the creator's file was called, when the upload kept it (S3: the
+    /// `x-amz-meta-filename` an upload form sets; a local inbox: the name file beside it).
+    pub name: Option<String>,
     /// The write that was read (version id, ETag), as far as the store reports it.
     pub revision: Revision,
 }

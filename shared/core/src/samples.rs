@@ -22,6 +22,7 @@ impl SampleAsset {
             source: location.short_name(),
             source_identity: location.to_string(),
             creator: None,
+            name: None,
             status: AssetStatus::Ready,
             error: None,
             sha256: None,

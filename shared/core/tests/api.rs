@@ -96,11 +96,13 @@ fn creator(id: &str) -> Option<Caller> {
 #[derive(Default)]
 struct RecordingDesk {
     deleted: Mutex<Vec<SourceLocation>>,
+    names: Mutex<Vec<Option<String>>>,
 }
 
 #[async_trait]
 impl UploadDesk for RecordingDesk {
     async fn form(&self, target: &UploadTarget) -> Result<UploadForm, StoreError> {
+        self.names.lock().unwrap().push(target.name.clone());
         Ok(UploadForm {
             url: "https://uploads.example.test/".into(),
             fields: [("key".to_string(), format!("uploads/{}", target.relative))].into(),
@@ -289,6 +291,41 @@ async fn uploads_are_forms_for_the_callers_own_folder() {
         "preset",
     );
     assert_eq!(api.handle(&get("/uploads", &[])).await.status, 405);
+}
+
+/// The creator's file name is kept as the display name the desk stores with the original:
+/// one plain segment, never part of the key.
+#[tokio::test]
+async fn an_upload_form_carries_the_creators_file_name_sanitised() {
+    let dir = tempfile::tempdir().unwrap();
+    let desk = Arc::new(RecordingDesk::default());
+    let (api, _) = with_desk(dir.path(), desk.clone()).await;
+    let post = |body: &str| ApiRequest {
+        method: "POST".into(),
+        body: body.as_bytes().to_vec(),
+        ..get("/uploads", &[]).by(creator("ana"))
+    };
+    let form = api
+        .handle(&post(
+            r#"{"contentType":"image/jpeg","filename":"../../Beach\u202e gpj.exe\nday.JPG"}"#,
+        ))
+        .await;
+    assert_eq!(form.status, 201, "{:?}", form.body);
+    assert_eq!(form.body["name"], "Beach gpj.exe day.JPG");
+    let key = form.body["fields"]["key"].as_str().unwrap();
+    assert!(!key.contains("Beach") && key.ends_with(".jpg"), "{key}");
+    let plain = api.handle(&post(r#"{"contentType":"image/png"}"#)).await;
+    assert_eq!(plain.status, 201);
+    assert!(plain.body["name"].is_null());
+    assert_eq!(
+        *desk.names.lock().unwrap(),
+        vec![Some("Beach gpj.exe day.JPG".to_string()), None]
+    );
+    assert_bad(
+        &api.handle(&post(r#"{"contentType":"image/png","filename":7}"#))
+            .await,
+        "body",
+    );
 }
 
 fn assert_bad(response: &ApiResponse, parameter: &str) {

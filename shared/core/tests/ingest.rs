@@ -262,6 +262,45 @@ async fn repeated_and_late_notifications_do_nothing() {
     }
 }
 
+/// The creator's file name kept with the original is the record's display name, shown in
+/// the asset's JSON; it belongs to that write, and a tombstone forgets it.
+#[tokio::test]
+async fn the_display_name_kept_with_an_original_is_the_records_until_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = local(dir.path(), Spec::default());
+    let upload = by_ana(place(dir.path(), "ana/4f1c.jpg", "photos/coffee.jpg"));
+    let path = dir.path().join("ana/4f1c.jpg");
+    let name_file = pictor_core::local::name_file(&path).unwrap();
+    std::fs::write(&name_file, "Summer in Porto.JPG").unwrap();
+
+    let made = l.ingest.ingest(&upload, Intent::Upload).await.unwrap();
+    let asset = made.asset().unwrap();
+    assert_eq!(asset.status, AssetStatus::Ready);
+    assert_eq!(asset.name.as_deref(), Some("Summer in Porto.JPG"));
+    let json = pictor_core::asset_json::asset_json(asset);
+    assert_eq!(json["name"], "Summer in Porto.JPG");
+    assert_eq!(json["source"], "ana/4f1c.jpg", "the key stays the source");
+
+    // A new write to the same place without a name is not shown under the old one.
+    std::fs::remove_file(&name_file).unwrap();
+    place(dir.path(), "ana/4f1c.jpg", "photos/rocket.jpg");
+    let replaced = l.ingest.ingest(&upload, Intent::Upload).await.unwrap();
+    assert_eq!(replaced.asset().unwrap().name, None);
+
+    std::fs::write(&name_file, "Rocket.png").unwrap();
+    place(dir.path(), "ana/4f1c.jpg", "photos/astronaut.jpg");
+    let named = l.ingest.ingest(&upload, Intent::Upload).await.unwrap();
+    assert_eq!(named.asset().unwrap().name.as_deref(), Some("Rocket.png"));
+
+    std::fs::remove_file(&path).unwrap();
+    let removal = l.ingest.ingest(&upload, Intent::Upload).await.unwrap();
+    let Outcome::Deleted(tombstone) = removal else {
+        panic!("a tombstone expected: {removal:?}")
+    };
+    assert_eq!(tombstone.name, None);
+    assert!(pictor_core::asset_json::asset_json(&tombstone)["name"].is_null());
+}
+
 /// What another worker does while an ingest reads an original, given its location.
 type Meanwhile =
     Box<dyn Fn(SourceLocation) -> futures::future::BoxFuture<'static, ()> + Send + Sync>;

@@ -95,6 +95,12 @@ impl OriginalsFixture for Folder {
         std::fs::write(&path, bytes).unwrap();
         SourceLocation::file(&path)
     }
+    async fn place_named(&self, name: &str, bytes: Vec<u8>, display: &str) -> SourceLocation {
+        let location = self.place(name, bytes, None).await;
+        let path = self.0.join(name);
+        std::fs::write(pictor_core::local::name_file(&path).unwrap(), display).unwrap();
+        location
+    }
     fn missing(&self, name: &str) -> SourceLocation {
         SourceLocation::file(&self.0.join(name))
     }

@@ -1,4 +1,6 @@
-//! Originals read from this machine's files (`file://` locations).
+//! Originals read from this machine's files (`file://` locations). A file system keeps no
+//! metadata, so an upload's display name travels in a hidden name file beside the original
+//! ([`name_file`]), which listings skip like every hidden file.
 
 use crate::asset::Revision;
 use crate::error::{ErrorKind, ProcessError};
@@ -6,7 +8,7 @@ use crate::ports::{ListedOriginal, Original, OriginalState, OriginalStore, ReadE
 use crate::source::SourceLocation;
 use async_trait::async_trait;
 use std::io::ErrorKind as IoKind;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Reads `file://` locations; the file system keeps no creator metadata and no versions.
 #[derive(Debug, Clone, Copy, Default)]
@@ -92,8 +94,31 @@ impl OriginalStore for FsOriginals {
         Ok(Original {
             bytes,
             creator: None,
+            name: read_name(path).await,
             revision: Revision::default(),
         })
+    }
+}
+
+/// The hidden file beside `original` that holds its display name: `.<file name>.name`.
+pub fn name_file(original: &Path) -> Option<PathBuf> {
+    let file = original.file_name()?.to_string_lossy();
+    Some(original.with_file_name(format!(".{file}.name")))
+}
+
+/// The display name kept beside `original`, sanitised again; `None` without one. A name
+/// file never makes an original unreadable: one that cannot be read is logged and skipped.
+async fn read_name(original: &Path) -> Option<String> {
+    let file = name_file(original)?;
+    match tokio::fs::read(&file).await {
+        // Longer than any kept name can be: not a name file Pictor wrote.
+        Ok(bytes) if bytes.len() > 4 * crate::uploads::MAX_NAME_BYTES => None,
+        Ok(bytes) => crate::uploads::display_name(&String::from_utf8_lossy(&bytes)),
+        Err(e) if e.kind() == IoKind::NotFound => None,
+        Err(e) => {
+            tracing::warn!(path = %file.display(), error = %e, "the name file cannot be read");
+            None
+        }
     }
 }
 

@@ -7,6 +7,6 @@ mod sqlite_assets;
 mod walk;
 
 pub use fs_blobs::FsBlobStore;
-pub use fs_originals::FsOriginals;
+pub use fs_originals::{name_file, FsOriginals};
 pub use ndjson_events::{NdjsonEvents, EVENTS_FILE, EVENT_SOURCE};
 pub use sqlite_assets::SqliteAssetStore;
