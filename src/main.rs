@@ -5,9 +5,9 @@ mod cli;
 use clap::Parser;
 use std::process::ExitCode;
 
-// Picture-sized buffers in huge pages (see `pictor_core::memory`).
+// Picture-sized buffers in huge pages (see `pictor_image::memory`).
 #[global_allocator]
-static ALLOCATOR: pictor_core::memory::PictureAllocator = pictor_core::memory::PictureAllocator;
+static ALLOCATOR: pictor_image::memory::PictureAllocator = pictor_image::memory::PictureAllocator;
 
 fn main() -> ExitCode {
     // clap exits with 2 on usage errors, but 2 means "some input failed" here.
@@ -31,7 +31,7 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     // `process`, `watch` and `reprocess` handle picture after picture.
-    pictor_core::memory::reuse_freed_memory();
+    pictor_image::memory::reuse_freed_memory();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

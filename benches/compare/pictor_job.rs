@@ -7,14 +7,14 @@
 //! their WebP files with alpha as Pictor writes them and with libwebp's default alpha
 //! pre-filter instead (nothing else changed), for the results' check of that setting.
 
-use pictor_core::spec::{Anchor, Color, Fit, OutputFormat, Variant};
-use pictor_core::{Pipeline, Spec};
+use pictor_image::spec::{Anchor, Color, Fit, OutputFormat, Variant};
+use pictor_image::{Pipeline, Spec};
 use serde::Deserialize;
 use std::path::PathBuf;
 
 // As the `pictor` CLI and the functions run.
 #[global_allocator]
-static ALLOCATOR: pictor_core::memory::PictureAllocator = pictor_core::memory::PictureAllocator;
+static ALLOCATOR: pictor_image::memory::PictureAllocator = pictor_image::memory::PictureAllocator;
 
 #[derive(Deserialize)]
 struct Job {
@@ -59,7 +59,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let job: Job = serde_json::from_slice(&std::fs::read(job)?)?;
     // What the `pictor` CLI and the functions do at start.
-    pictor_core::memory::reuse_freed_memory();
+    pictor_image::memory::reuse_freed_memory();
     let format_name = format.as_str();
     let (format, quality, speed) = match format_name {
         "jpeg" => (OutputFormat::Jpeg, job.jpeg.quality, None),
@@ -125,7 +125,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// Prints `{"files": N, "pictor": BYTES, "libwebp_default": BYTES}` over the renditions that
 /// have alpha (none for an opaque picture).
 fn alpha_check(
-    renditions: &[pictor_core::pipeline::Rendition],
+    renditions: &[pictor_image::pipeline::Rendition],
     quality: u8,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let (mut files, mut ours, mut default) = (0, 0, 0);
@@ -135,7 +135,7 @@ fn alpha_check(
             continue;
         }
         let rgba = picture.to_rgba8();
-        let (a, b) = pictor_core::pipeline::alpha_filter_bytes(
+        let (a, b) = pictor_image::pipeline::alpha_filter_bytes(
             rgba.as_raw(),
             rgba.width(),
             rgba.height(),

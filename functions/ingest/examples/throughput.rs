@@ -50,7 +50,7 @@ async fn main() -> Result<(), Error> {
         .collect::<Result<_, std::io::Error>>()?;
     let uploads = copies * originals.len();
     // The function does this at start; the bare pipeline gets the same allocator settings.
-    pictor_core::memory::reuse_freed_memory();
+    pictor_image::memory::reuse_freed_memory();
 
     let presets = config::presets(None, None, Some("1".into()))?;
     let pipeline = Arc::clone(&presets.default_preset().pipeline);

@@ -252,7 +252,7 @@ pub async fn run(function: &'static str) -> Result<(), lambda_runtime::Error> {
     use pictor_aws::function::{config_or_exit, diagnostic};
     pictor_aws::logging::init();
     // One upload after another in one process: each reuses the last one's memory.
-    pictor_core::memory::reuse_freed_memory();
+    pictor_image::memory::reuse_freed_memory();
     let config = config_or_exit(Config::from_env());
     let sdk = pictor_aws::config::load_in_function().await;
     let stores = pictor_aws::config::AwsStores::new(&sdk, &config.output_bucket, &config.table);
@@ -306,7 +306,7 @@ fn report(function: &str, outcome: &Outcome) -> Handled {
             let emf = t
                 .by_stage()
                 .fold(emf.count("Processed", 1.0), |emf, (stage, ms)| {
-                    emf.millis(stage.metric_name(), ms)
+                    emf.millis(pictor_aws::metrics::stage_metric(stage), ms)
                 });
             emf.bytes("BytesIn", a.source_bytes.unwrap_or(0) as f64)
                 .bytes("BytesOut", a.bytes_out() as f64)

@@ -12,7 +12,7 @@ use std::sync::Arc;
 async fn main() -> Result<(), Error> {
     pictor_aws::logging::init();
     // Asset after asset in one process: each reuses the last one's memory.
-    pictor_core::memory::reuse_freed_memory();
+    pictor_image::memory::reuse_freed_memory();
     let config = config_or_exit(Config::from_env());
     let sdk = load_in_function().await;
     let stores = AwsStores::new(&sdk, &config.output_bucket, &config.table);

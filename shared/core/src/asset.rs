@@ -1,8 +1,8 @@
 //! Domain types of a processed (or refused) upload.
 
-use crate::error::ProcessError;
-use crate::pipeline::{SourceInfo, Timings};
-use crate::spec::OutputFormat;
+use pictor_image::error::ProcessError;
+use pictor_image::pipeline::{SourceInfo, Timings};
+use pictor_image::spec::OutputFormat;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fmt;
@@ -127,7 +127,7 @@ impl fmt::Display for AssetStatus {
 
 /// One rendition of an asset as its record lists it: written to the output bucket at `key`.
 /// (A spec's *variant* is the recipe; a *rendition* is the file made from it: in memory a
-/// [`crate::pipeline::Rendition`], once stored a `StoredRendition`.)
+/// [`pictor_image::pipeline::Rendition`], once stored a `StoredRendition`.)
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoredRendition {
     pub name: String,

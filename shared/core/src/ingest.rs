@@ -3,16 +3,16 @@
 //! to [`Ingestor::ingest`]; only the adapters behind the ports differ.
 
 use crate::asset::{Asset, AssetId, AssetStatus, Revision, StoredRendition};
-use crate::error::{ErrorKind, ProcessError};
 use crate::events::{AssetEvent, EventSink};
 use crate::layout;
-use crate::pipeline::{Pipeline, Rendition};
 use crate::ports::{
     AssetStore, BlobStore, Expected, Original, OriginalStore, ReadError, StoreError,
 };
 use crate::presets::Presets;
 use crate::reprocess::Selection;
 use crate::source::Upload;
+use pictor_image::error::{ErrorKind, ProcessError};
+use pictor_image::pipeline::{Pipeline, Rendition};
 use sha2::{Digest, Sha256};
 use std::cmp::Ordering;
 use std::sync::Arc;
@@ -836,12 +836,12 @@ fn reflects(pipeline: &Pipeline, existing: &Asset, revision: Option<&Revision>) 
 
 /// What is known of an original's bytes once they were read.
 /// The focal point set by hand on `asset`, if one was.
-pub(crate) fn manual_focus(asset: &Asset) -> Option<crate::pipeline::FocalPoint> {
+pub(crate) fn manual_focus(asset: &Asset) -> Option<pictor_image::pipeline::FocalPoint> {
     asset
         .image
         .as_ref()
         .and_then(|i| i.focus)
-        .filter(|f| f.origin == crate::pipeline::FocusOrigin::Manual)
+        .filter(|f| f.origin == pictor_image::pipeline::FocusOrigin::Manual)
         .map(|f| f.point())
 }
 
@@ -854,7 +854,7 @@ struct ReadFacts {
 
 /// What the pipeline made of an original, once its renditions are stored.
 struct Made {
-    info: crate::pipeline::SourceInfo,
-    timings: crate::pipeline::Timings,
+    info: pictor_image::pipeline::SourceInfo,
+    timings: pictor_image::pipeline::Timings,
     variants: Vec<StoredRendition>,
 }

@@ -1,19 +1,17 @@
-//! Pictor's cloud-neutral core: the rendition spec, the image pipeline, the domain types, the
-//! storage ports and their local (filesystem + SQLite) adapters.
+//! Pictor's cloud-neutral core: the domain types, the storage ports and their local
+//! (filesystem + SQLite) adapters, the use cases and the HTTP API. The image pipeline and the
+//! spec are `pictor_image`'s.
 //!
 //! Nothing here knows about any cloud; adapters for one live in their own crate.
 
 pub mod api;
 pub mod asset;
 pub mod asset_json;
-pub mod error;
 pub mod events;
 pub mod identity;
 pub mod ingest;
 pub mod layout;
 pub mod local;
-pub mod memory;
-pub mod pipeline;
 pub mod ports;
 pub mod presets;
 pub mod purge;
@@ -22,7 +20,6 @@ pub mod refocus;
 pub mod report;
 pub mod reprocess;
 pub mod source;
-pub mod spec;
 pub mod uploads;
 
 #[cfg(feature = "conformance")]
@@ -31,10 +28,8 @@ pub mod conformance;
 pub mod samples;
 
 pub use asset::{Asset, AssetId, AssetStatus, Revision, StoredRendition};
-pub use error::{ErrorKind, ProcessError};
 pub use ingest::{Ingestor, Intent, Outcome};
-pub use pipeline::Pipeline;
+pub use pictor_image::{ErrorKind, Pipeline, ProcessError, Spec};
 pub use presets::{Presets, SpecFile};
 
 pub use source::{SourceLocation, Upload, UploadPrefix};
-pub use spec::Spec;

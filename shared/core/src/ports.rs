@@ -178,7 +178,7 @@ pub enum ReadError {
     /// It exists but cannot be read as a file (a folder, no permission): recorded as FAILED
     /// with this error, never retried.
     #[error("the original cannot be read: {0}")]
-    Unreadable(crate::error::ProcessError),
+    Unreadable(pictor_image::error::ProcessError),
     /// The store failed; [`StoreError::is_transient`] says whether a retry may succeed.
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -20,8 +20,8 @@
 //! picks the preset whose `prefix` it starts with (the longest wins); the first folder after
 //! that prefix names the creator, as it does for the default preset.
 
-use crate::pipeline::Pipeline;
-use crate::spec::{Spec, SpecError};
+use pictor_image::pipeline::Pipeline;
+use pictor_image::spec::{Spec, SpecError};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -350,7 +350,7 @@ impl CurrentSpecs for Presets {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::Fit;
+    use pictor_image::spec::Fit;
 
     const FILE: &str = r#"
         [watermark.text]

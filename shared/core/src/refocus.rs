@@ -6,12 +6,12 @@
 //! from its own measured point.
 
 use crate::asset::{Asset, AssetId, AssetStatus};
-use crate::error::ProcessError;
 use crate::ingest::{IngestError, Ingestor, Outcome, ENGINE};
-use crate::pipeline::{FocalPoint, Focus};
 use crate::ports::{AssetStore, BlobStore, OriginalStore, ReadError, StoreError};
 use crate::source::SourceLocation;
 use async_trait::async_trait;
+use pictor_image::error::ProcessError;
+use pictor_image::pipeline::{FocalPoint, Focus};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use time::OffsetDateTime;

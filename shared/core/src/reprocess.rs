@@ -177,8 +177,8 @@ impl Selection {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::ProcessError;
     use crate::samples::SampleAsset;
+    use pictor_image::error::ProcessError;
 
     const CURRENT: &str = "current";
 

@@ -2,8 +2,8 @@
 //! totals) a report is checked against. Test support, like the conformance suites.
 
 use crate::asset::{Asset, AssetId, AssetStatus, Revision};
-use crate::error::ProcessError;
 use crate::source::SourceLocation;
+use pictor_image::error::ProcessError;
 use time::{Duration, OffsetDateTime};
 
 /// The spec hash samples are made under unless told otherwise.
@@ -120,9 +120,9 @@ pub fn report_sample_day() -> time::Date {
 /// 1 DELETED; two more are written just outside it. `check_report_json` knows the totals.
 pub fn report_sample() -> Vec<Asset> {
     use crate::asset::StoredRendition;
-    use crate::error::ProcessError;
-    use crate::pipeline::Timings;
-    use crate::spec::OutputFormat;
+    use pictor_image::error::ProcessError;
+    use pictor_image::pipeline::Timings;
+    use pictor_image::spec::OutputFormat;
 
     let day = report_sample_day()
         .with_time(time::Time::MIDNIGHT)

@@ -541,7 +541,7 @@ fn put_focus(id: &AssetId, body: &str, by: Option<Caller>) -> ApiRequest {
     }
 }
 
-fn focus_of(outcome: &pictor_core::Outcome) -> pictor_core::pipeline::Focus {
+fn focus_of(outcome: &pictor_core::Outcome) -> pictor_image::pipeline::Focus {
     let asset = outcome.asset().expect("a record");
     asset
         .image
@@ -656,7 +656,7 @@ async fn a_focal_point_set_by_hand_recuts_the_crops_and_outlives_a_reprocess() {
         .unwrap();
     let focus = focus_of(&outcome);
     assert_eq!((focus.x, focus.y), (0.0, 0.5));
-    assert_eq!(focus.origin, pictor_core::pipeline::FocusOrigin::Manual);
+    assert_eq!(focus.origin, pictor_image::pipeline::FocusOrigin::Manual);
 
     // Another picture at the same place starts from its own point.
     let replaced = ingestor(Spec::default())
@@ -669,6 +669,6 @@ async fn a_focal_point_set_by_hand_recuts_the_crops_and_outlives_a_reprocess() {
         .unwrap();
     assert_eq!(
         focus_of(&replaced).origin,
-        pictor_core::pipeline::FocusOrigin::Auto
+        pictor_image::pipeline::FocusOrigin::Auto
     );
 }

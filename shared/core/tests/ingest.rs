@@ -358,7 +358,7 @@ fn refocused_by(other_worker: LocalIngestor) -> ChangedWhileRead {
             let other_worker = Arc::clone(&other_worker);
             Box::pin(async move {
                 let id = Upload::new(location).asset_id();
-                let point = pictor_core::pipeline::FocalPoint::new(0.0, 0.5).unwrap();
+                let point = pictor_image::pipeline::FocalPoint::new(0.0, 0.5).unwrap();
                 other_worker.refocus(&id, point).await.unwrap();
             })
         }),
@@ -404,7 +404,7 @@ async fn an_ingest_that_loses_to_a_focal_point_leaves_no_crops_of_its_own() {
     assert!(matches!(lost, Outcome::Unchanged(_)), "{lost:?}");
     let stored = l.assets.get(&upload.asset_id()).await.unwrap().unwrap();
     let focus = stored.image.as_ref().and_then(|i| i.focus).unwrap();
-    assert_eq!(focus.origin, pictor_core::pipeline::FocusOrigin::Manual);
+    assert_eq!(focus.origin, pictor_image::pipeline::FocusOrigin::Manual);
     // Exactly the files the record names: the losing ingest's centred crops went with it.
     let mut files: Vec<String> = l
         .blobs

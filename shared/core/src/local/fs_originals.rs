@@ -3,10 +3,10 @@
 //! ([`name_file`]), which listings skip like every hidden file.
 
 use crate::asset::Revision;
-use crate::error::{ErrorKind, ProcessError};
 use crate::ports::{ListedOriginal, Original, OriginalState, OriginalStore, ReadError, StoreError};
 use crate::source::SourceLocation;
 use async_trait::async_trait;
+use pictor_image::error::{ErrorKind, ProcessError};
 use std::io::ErrorKind as IoKind;
 use std::path::{Path, PathBuf};
 

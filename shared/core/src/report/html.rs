@@ -2,7 +2,7 @@
 //! external requests, so it can be opened from a bucket, a mail or a disk.
 
 use super::Report;
-use crate::pipeline::Stage;
+use pictor_image::pipeline::Stage;
 use std::fmt::Write;
 
 const GREEN: &str = "#2f9e44";

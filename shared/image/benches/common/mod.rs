@@ -9,7 +9,7 @@ pub fn corpus_file(name: &str) -> Option<Vec<u8>> {
     let dir = std::env::var_os("PICTOR_BENCH_CORPUS")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/bench-corpus")
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/bench-corpus")
         });
     std::fs::read(dir.join(name)).ok()
 }

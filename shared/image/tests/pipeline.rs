@@ -4,11 +4,11 @@
 mod common;
 
 use common::*;
-use pictor_core::pipeline::encode::{encode, Encoding};
-use pictor_core::pipeline::resize::{plan, resize};
-use pictor_core::pipeline::{canvas::Canvas, SourceFormat};
-use pictor_core::spec::{Fit, OutputFormat, Variant};
-use pictor_core::{ErrorKind, Pipeline, Spec};
+use pictor_image::pipeline::encode::{encode, Encoding};
+use pictor_image::pipeline::resize::{plan, resize};
+use pictor_image::pipeline::{canvas::Canvas, SourceFormat};
+use pictor_image::spec::{Fit, OutputFormat, Variant};
+use pictor_image::{ErrorKind, Pipeline, Spec};
 
 fn synthetic_jpeg(w: u32, h: u32) -> Vec<u8> {
     let data: Vec<u8> = (0..w * h)
@@ -387,7 +387,7 @@ fn progressive_jpeg_is_a_spec_option() {
         "baseline"
     );
     assert!(marker(&prog.data, 0xC2), "progressive");
-    let decoded = |r: &pictor_core::pipeline::Rendition| {
+    let decoded = |r: &pictor_image::pipeline::Rendition| {
         image::load_from_memory(&r.data).unwrap().into_rgb8()
     };
     let (a, b) = (decoded(base), decoded(prog));
@@ -411,7 +411,7 @@ fn progressive_jpeg_is_a_spec_option() {
     let plain = spec("[[variants]]\nname = 'a'\nwidth = 300\nformat = 'jpeg'\n");
     let mut off = plain.clone();
     off.variants[0].progressive = false;
-    let hash = |s: &Spec| pictor_core::spec::spec_hash(s, b"");
+    let hash = |s: &Spec| pictor_image::spec::spec_hash(s, b"");
     assert_eq!(hash(&plain), hash(&off));
     off.variants[0].progressive = true;
     assert_ne!(hash(&plain), hash(&off));
@@ -484,9 +484,9 @@ fn keep_colour_carries_a_wide_gamut_profile_into_every_format() {
         assert_eq!(profile_of(&r.data), None, "{}", r.file_name());
     }
     // A spec that does not ask keeps the hash it had before the choice existed.
-    let hash = |s: &Spec| pictor_core::spec::spec_hash(s, b"");
+    let hash = |s: &Spec| pictor_image::spec::spec_hash(s, b"");
     let keep = Spec {
-        color: pictor_core::spec::ColorMode::Keep,
+        color: pictor_image::spec::ColorMode::Keep,
         ..Spec::default()
     };
     assert_ne!(hash(&Spec::default()), hash(&keep));
@@ -786,7 +786,7 @@ fn simd_resize_matches_a_float_lanczos3_reference() {
         600,
         400,
         &variant,
-        pictor_core::pipeline::FocalPoint::CENTRE,
+        pictor_image::pipeline::FocalPoint::CENTRE,
     );
     let ours = resize(&mut fast_image_resize::Resizer::new(), &canvas, &geometry).unwrap();
     let ours = image::RgbaImage::from_fn(ours.width, ours.height, |x, y| {
@@ -1037,7 +1037,7 @@ fn cut(upright: &image::RgbImage, crop: (f64, f64, f64, f64), w: u32, h: u32) ->
 
 #[test]
 fn cover_crops_keep_the_face_where_a_centred_crop_cuts_it() {
-    use pictor_core::pipeline::{resize, FocalPoint, FocusOrigin};
+    use pictor_image::pipeline::{resize, FocalPoint, FocusOrigin};
     let spec = spec(
         r#"
         [[variants]]

@@ -1,7 +1,7 @@
 //! Decompression bombs are refused from their header, before any pixel buffer is allocated.
 //! Its own test binary so the counting allocator sees nothing else.
 
-use pictor_core::{ErrorKind, Pipeline, Spec};
+use pictor_image::{ErrorKind, Pipeline, Spec};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 

@@ -1,16 +1,16 @@
 //! Regenerates `testdata/images/` from the public-domain / CC0 photographs shipped in
 //! scikit-image's wheel (see testdata/README.md), plus synthetic and hostile files.
 //!
-//! cargo run -p pictor-core --example make_fixtures -- SKIMAGE_DATA_DIR OUT_DIR
+//! cargo run -p pictor-image --example make_fixtures -- SKIMAGE_DATA_DIR OUT_DIR
 
 use image::codecs::gif::{GifEncoder, Repeat};
 use image::codecs::webp::WebPEncoder;
 use image::imageops::FilterType;
 use image::metadata::Orientation;
 use image::{DynamicImage, Frame, ImageEncoder, Rgb, RgbImage, Rgba, RgbaImage};
-use pictor_core::pipeline::canvas::Canvas;
-use pictor_core::pipeline::encode;
-use pictor_core::spec::OutputFormat;
+use pictor_image::pipeline::canvas::Canvas;
+use pictor_image::pipeline::encode;
+use pictor_image::spec::OutputFormat;
 use std::path::{Path, PathBuf};
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;

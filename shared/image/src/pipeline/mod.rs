@@ -50,8 +50,8 @@ pub struct SourceInfo {
     pub focus: Option<Focus>,
 }
 
-/// One rendition as the pipeline encoded it, in memory (stored, it is listed as a
-/// [`crate::asset::StoredRendition`]).
+/// One rendition as the pipeline encoded it, in memory (stored, the core lists it as a
+/// `StoredRendition` on the asset's record).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rendition {
     pub name: String,
@@ -115,19 +115,6 @@ impl Stage {
             Stage::Watermark => "watermark",
             Stage::Encode => "encode",
             Stage::Total => "total",
-        }
-    }
-
-    /// The name of its metric (`DecodeMs`).
-    pub fn metric_name(self) -> &'static str {
-        match self {
-            Stage::Decode => "DecodeMs",
-            Stage::Orient => "OrientMs",
-            Stage::Analyze => "AnalyzeMs",
-            Stage::Resize => "ResizeMs",
-            Stage::Watermark => "WatermarkMs",
-            Stage::Encode => "EncodeMs",
-            Stage::Total => "TotalMs",
         }
     }
 }

@@ -53,7 +53,7 @@ pub fn reuse_freed_memory() {
 ///
 /// ```
 /// #[global_allocator]
-/// static ALLOCATOR: pictor_core::memory::PictureAllocator = pictor_core::memory::PictureAllocator;
+/// static ALLOCATOR: pictor_image::memory::PictureAllocator = pictor_image::memory::PictureAllocator;
 /// # fn main() {
 /// #     let picture = vec![0u8; 16 << 20];
 /// #     assert_eq!(picture.len(), 16 << 20);

@@ -5,7 +5,7 @@
 mod common;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use pictor_core::{Pipeline, Spec};
+use pictor_image::{Pipeline, Spec};
 use std::hint::black_box;
 
 fn pipeline(c: &mut Criterion) {
