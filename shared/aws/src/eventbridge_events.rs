@@ -5,8 +5,8 @@
 use async_trait::async_trait;
 use aws_sdk_eventbridge::error::DisplayErrorContext;
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
+use pictor_core::events::EVENT_SOURCE;
 use pictor_core::events::{AssetEvent, EventSink};
-use pictor_core::local::EVENT_SOURCE;
 use pictor_core::ports::StoreError;
 
 pub struct EventBridgeEvents {

@@ -15,6 +15,9 @@ use crate::ports::StoreError;
 use async_trait::async_trait;
 use serde_json::Value;
 
+/// The source every event names, on any bus.
+pub const EVENT_SOURCE: &str = "pictor";
+
 /// What happened to an asset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventKind {

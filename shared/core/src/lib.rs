@@ -11,6 +11,7 @@ pub mod events;
 pub mod identity;
 pub mod ingest;
 pub mod layout;
+#[cfg(feature = "local")]
 pub mod local;
 pub mod ports;
 pub mod presets;

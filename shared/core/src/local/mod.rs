@@ -1,4 +1,5 @@
-//! Local adapters: the embedded default, no cloud and no server needed.
+//! Local adapters: the embedded default, no cloud and no server needed. Behind the `local`
+//! feature: the functions never carry SQLite.
 
 mod fs_blobs;
 mod fs_originals;
@@ -8,5 +9,5 @@ mod walk;
 
 pub use fs_blobs::FsBlobStore;
 pub use fs_originals::{name_file, FsOriginals};
-pub use ndjson_events::{NdjsonEvents, EVENTS_FILE, EVENT_SOURCE};
+pub use ndjson_events::{NdjsonEvents, EVENTS_FILE};
 pub use sqlite_assets::SqliteAssetStore;

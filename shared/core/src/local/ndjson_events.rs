@@ -13,9 +13,6 @@ use time::format_description::well_known::Rfc3339;
 /// The file events go to in an output directory.
 pub const EVENTS_FILE: &str = "events.ndjson";
 
-/// The source every event names.
-pub const EVENT_SOURCE: &str = "pictor";
-
 pub struct NdjsonEvents {
     path: PathBuf,
     // One writer at a time, so lines never interleave.
@@ -35,7 +32,7 @@ impl NdjsonEvents {
 impl EventSink for NdjsonEvents {
     async fn publish(&self, event: &AssetEvent) -> Result<(), StoreError> {
         let line = serde_json::json!({
-            "source": EVENT_SOURCE,
+            "source": crate::events::EVENT_SOURCE,
             "detail-type": event.kind.as_str(),
             "time": time::OffsetDateTime::now_utc().format(&Rfc3339).unwrap_or_default(),
             "detail": event.detail,
