@@ -3,8 +3,8 @@
 
 use pictor_aws::testing::{endpoint, sdk_config, unique};
 use pictor_aws::{config, table, DynamoAssetStore};
+use pictor_core::ports::samples::SampleAsset;
 use pictor_core::ports::{AssetStore, Expected};
-use pictor_core::samples::SampleAsset;
 use pictor_core::{Asset, AssetId, AssetStatus, ProcessError, SourceLocation};
 use serde_json::Value;
 use std::process::Command;

@@ -2,7 +2,7 @@
 
 use super::{open_store, EXIT_FATAL, EXIT_OK};
 use anyhow::Context;
-use pictor_core::asset_json::asset_json;
+use pictor_core::domain::asset_json::asset_json;
 use pictor_core::ports::{AssetQuery, AssetStore, MAX_PAGE};
 use pictor_core::{Asset, AssetId, AssetStatus};
 use std::io::Write;

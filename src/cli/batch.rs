@@ -2,7 +2,7 @@
 //! `jobs` at once) with a progress bar, one bad item never stopping the rest, and a summary.
 
 use indicatif::{ProgressBar, ProgressStyle};
-use pictor_core::ingest::IngestError;
+use pictor_core::app::ingest::IngestError;
 use pictor_core::{AssetStatus, Outcome};
 use std::collections::BTreeMap;
 use std::future::Future;

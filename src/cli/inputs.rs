@@ -1,6 +1,6 @@
 //! Turning command-line paths into sources, and reading them safely.
 
-use pictor_core::presets::Placement;
+use pictor_core::domain::presets::Placement;
 use pictor_core::{SourceLocation, Upload};
 use std::path::{Path, PathBuf};
 

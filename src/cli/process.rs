@@ -4,7 +4,7 @@
 use super::batch::{run_all, Ingested};
 use super::{inputs, load_presets, open_local, LocalIngestor, RunOptions};
 use super::{EXIT_OK, EXIT_SOME_FAILED};
-use pictor_core::presets::{Placement, DEFAULT_PRESET};
+use pictor_core::domain::presets::{Placement, DEFAULT_PRESET};
 use pictor_core::Intent;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

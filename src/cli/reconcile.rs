@@ -1,10 +1,10 @@
 //! `pictor reconcile`: finds and repairs what drifted between the originals, the records and
-//! the renditions (see `pictor_core::reconcile`), on a local run or on the cloud deployment.
+//! the renditions (see `pictor_core::app::reconcile`), on a local run or on the cloud deployment.
 
 use super::{load_presets, open_local, EXIT_OK, EXIT_SOME_FAILED};
 use anyhow::Context;
+use pictor_core::app::reconcile::{self, ReconcileOptions, ReconcileReport};
 use pictor_core::local::FsBlobStore;
-use pictor_core::reconcile::{self, ReconcileOptions, ReconcileReport};
 use pictor_core::{Ingestor, SourceLocation};
 use std::path::PathBuf;
 

@@ -3,8 +3,8 @@
 
 use super::{open_store, EXIT_OK};
 use anyhow::Context;
+use pictor_core::app::report::{self, CostModel, Window};
 use pictor_core::local::FsBlobStore;
-use pictor_core::report::{self, CostModel, Window};
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -99,8 +99,8 @@ pub async fn run(args: ReportArgs) -> anyhow::Result<u8> {
         .await
         .context("reading the asset store")?;
     let blobs = FsBlobStore::new(&args.out);
-    built.reconcile = pictor_core::reconcile::latest(&blobs).await?;
-    let published = report::publish(&blobs, pictor_core::layout::REPORTS, &built)
+    built.reconcile = pictor_core::app::reconcile::latest(&blobs).await?;
+    let published = report::publish(&blobs, pictor_core::domain::layout::REPORTS, &built)
         .await
         .context("writing the report")?;
     let c = &built.counts;

@@ -4,7 +4,7 @@
 use super::batch::{run_all, Ingested};
 use super::{load_presets, open_local, LocalIngestor};
 use super::{EXIT_OK, EXIT_SOME_FAILED};
-use pictor_core::reprocess::{Candidate, Selection};
+use pictor_core::app::reprocess::{Candidate, Selection};
 use pictor_core::{AssetStatus, Intent, Outcome, SourceLocation};
 use std::path::PathBuf;
 use std::sync::Arc;

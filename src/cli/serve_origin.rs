@@ -11,7 +11,7 @@ use axum::http::header::{HOST, ORIGIN};
 use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use pictor_core::api::ApiResponse;
+use pictor_core::http::ApiResponse;
 use std::sync::Arc;
 
 /// The host names besides addresses and `localhost` that requests may name.

@@ -9,7 +9,7 @@ use axum::http::header::{CACHE_CONTROL, ETAG, IF_NONE_MATCH};
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use pictor_core::ingest::RENDITION_CACHE_CONTROL;
+use pictor_core::app::ingest::RENDITION_CACHE_CONTROL;
 use pictor_core::ports::AssetStore;
 use pictor_core::{AssetId, AssetStatus, SourceLocation};
 use std::sync::Arc;
@@ -30,7 +30,7 @@ pub async fn only_live(
         Some((id, _)) => match AssetId::parse(id) {
             Ok(id) => match assets.get(&id).await {
                 Ok(Some(asset)) => {
-                    let key = format!("{}{path}", pictor_core::layout::RENDITIONS);
+                    let key = format!("{}{path}", pictor_core::domain::layout::RENDITIONS);
                     asset.status == AssetStatus::Ready
                         && asset.variants.iter().any(|v| v.key == key)
                         && original_in_place(&asset.source_identity)

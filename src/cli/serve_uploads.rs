@@ -11,10 +11,10 @@ use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation};
-use pictor_core::api::ApiResponse;
+use pictor_core::http::ApiResponse;
 use pictor_core::local::name_file;
 use pictor_core::ports::StoreError;
-use pictor_core::uploads::{UploadDesk, UploadForm, UploadTarget};
+use pictor_core::ports::{UploadDesk, UploadForm, UploadTarget};
 use pictor_core::SourceLocation;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -39,7 +39,7 @@ struct Policy {
 
 /// The form field that carries the display name, named as in an S3 form.
 fn name_field() -> String {
-    format!("x-amz-meta-{}", pictor_core::uploads::NAME_METADATA)
+    format!("x-amz-meta-{}", pictor_core::app::uploads::NAME_METADATA)
 }
 
 pub struct LocalUploads {
@@ -101,7 +101,7 @@ impl UploadDesk for LocalUploads {
             ("policy".to_string(), signed),
         ]);
         if let Some(name) = &target.name {
-            fields.insert(name_field(), pictor_core::uploads::encode_name(name));
+            fields.insert(name_field(), pictor_core::app::uploads::encode_name(name));
         }
         Ok(UploadForm {
             url: self.url.clone(),
@@ -227,7 +227,7 @@ fn check(desk: &LocalUploads, fields: &BTreeMap<String, String>) -> Result<Polic
     let signed_name = policy
         .name
         .as_deref()
-        .map(pictor_core::uploads::encode_name);
+        .map(pictor_core::app::uploads::encode_name);
     if fields.get(&name_field()) != signed_name.as_ref() {
         return Err(Box::new(refuse(
             403,

@@ -9,9 +9,9 @@ use super::{inputs, load_presets, open_local, LocalIngestor, RunOptions, EXIT_OK
 use anyhow::Context;
 use notify::event::{AccessKind, AccessMode, CreateKind, ModifyKind};
 use notify::{EventKind, RecursiveMode, Watcher};
+use pictor_core::app::reconcile::ReconcileOptions;
+use pictor_core::domain::presets::{Placement, PresetRoutes};
 use pictor_core::ports::AssetStore;
-use pictor_core::presets::{Placement, PresetRoutes};
-use pictor_core::reconcile::ReconcileOptions;
 use pictor_core::SourceLocation;
 use std::io::Write;
 use std::path::{Path, PathBuf};

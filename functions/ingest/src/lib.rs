@@ -84,7 +84,7 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingest<O, B, A> {
     }
 
     /// The same handler, publishing asset events to `sink` after each record write.
-    pub fn with_events(mut self, sink: Arc<dyn pictor_core::events::EventSink>) -> Self {
+    pub fn with_events(mut self, sink: Arc<dyn pictor_core::ports::EventSink>) -> Self {
         self.ingestor = self.ingestor.with_events(sink);
         self
     }

@@ -1,7 +1,7 @@
 //! The purge function: deleted means gone from the CDN too. Its queue receives the asset
 //! bus's `AssetDeleted` events; for a whole batch of them it asks CloudFront, in one
 //! invalidation, to drop the renditions each tombstone lists as owed
-//! (`pictor_core::purge`), then clears those lists. If CloudFront refuses or is busy, the
+//! (`pictor_core::app::purge`), then clears those lists. If CloudFront refuses or is busy, the
 //! whole batch is retried, then kept in the dead-letter queue, and the daily reconcile
 //! pass purges what is still owed.
 
@@ -10,8 +10,8 @@ mod config;
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 pub use config::{Config, ConfigError, ENV_VARS};
 use pictor_aws::metrics::Emf;
+use pictor_core::app::purge::purge_cdn;
 use pictor_core::ports::{AssetStore, CdnPurge};
-use pictor_core::purge::purge_cdn;
 use pictor_core::AssetId;
 use serde_json::Value;
 

@@ -8,8 +8,8 @@ use aws_sdk_cloudfront::types::{
 use pictor_aws::batch::sqs_event;
 use pictor_aws::testing::{fresh_resources, sdk_config, unique};
 use pictor_aws::{config, CloudFrontPurge, DynamoAssetStore};
+use pictor_core::ports::samples::SampleAsset;
 use pictor_core::ports::{AssetStore, Expected};
-use pictor_core::samples::SampleAsset;
 use pictor_core::{AssetStatus, SourceLocation};
 use pictor_purge::Purge;
 use serde_json::{json, Value};

@@ -1,8 +1,8 @@
 //! The function's configuration, all from the environment.
 
 use pictor_aws::config::{EnvError, PipelineSettingsError};
-use pictor_core::identity::AdminPolicy;
-use pictor_core::uploads::UploadRules;
+use pictor_core::app::uploads::UploadRules;
+use pictor_core::domain::identity::AdminPolicy;
 use pictor_core::{Presets, UploadPrefix};
 use serde::Deserialize;
 use std::time::Duration;

@@ -1,4 +1,4 @@
-//! The query function: the core's asset API (`pictor_core::api`) behind an API Gateway HTTP
+//! The query function: the core's asset API (`pictor_core::http`) behind an API Gateway HTTP
 //! API. Records come from the asset table with consistent reads; rendition URLs are presigned
 //! GETs with a short expiry, or `PICTOR_CDN_BASE_URL/<key>` when a CDN fronts the bucket, signed
 //! for CloudFront's key group when the renditions are private.
@@ -20,9 +20,10 @@ use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use pictor_aws::cloudfront_urls::{private_key_from_secret, SignedCdnUrls, SigningKeyError};
 use pictor_aws::s3_urls::PresignedUrls;
-use pictor_core::api::{router, Api, ApiResponse, BaseUrl, RenditionUrls};
-use pictor_core::identity::{AdminPolicy, Caller};
+use pictor_core::domain::identity::{AdminPolicy, Caller};
+use pictor_core::http::{router, Api, ApiResponse};
 use pictor_core::ports::{AssetStore, StoreError};
+use pictor_core::ports::{BaseUrl, RenditionUrls};
 use pictor_core::Ingestor;
 use std::sync::Arc;
 use tower::ServiceExt;
@@ -163,7 +164,7 @@ impl Query {
                 .headers()
                 .get(lambda_http::http::header::AUTHORIZATION)
                 .and_then(|h| h.to_str().ok())
-                .and_then(pictor_core::identity::bearer_claims)
+                .and_then(pictor_core::domain::identity::bearer_claims)
                 .filter(|token| token.get("sub") == flattened.get("sub"))
                 .unwrap_or(flattened);
             return self

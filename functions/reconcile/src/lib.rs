@@ -1,5 +1,5 @@
 //! The reconcile function: run on a schedule, it holds the asset table and the renditions to
-//! the uploads bucket (`pictor_core::reconcile`) and repairs what drifted: uploads with no
+//! the uploads bucket (`pictor_core::app::reconcile`) and repairs what drifted: uploads with no
 //! record, records of gone or overwritten originals, READY records missing renditions, and
 //! renditions no record references (past a grace period).
 //!
@@ -12,8 +12,8 @@ mod config;
 pub use config::{Config, ConfigError, DEFAULT_GRACE_MINUTES, ENV_VARS};
 use pictor_aws::function::ErrorType;
 use pictor_aws::metrics::Emf;
+use pictor_core::app::reconcile::{self, ReconcileOptions, ReconcileReport};
 use pictor_core::ports::{AssetStore, BlobStore, OriginalStore, StoreError};
-use pictor_core::reconcile::{self, ReconcileOptions, ReconcileReport};
 use pictor_core::Ingestor;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -74,7 +74,7 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore, R: BlobStore> Reconcile<O, B
     }
 
     /// Publishes asset events to `sink`, and re-emits those a failed publish left owed.
-    pub fn with_events(mut self, sink: std::sync::Arc<dyn pictor_core::events::EventSink>) -> Self {
+    pub fn with_events(mut self, sink: std::sync::Arc<dyn pictor_core::ports::EventSink>) -> Self {
         self.ingestor = self.ingestor.with_events(sink);
         self
     }

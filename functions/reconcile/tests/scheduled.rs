@@ -91,7 +91,7 @@ async fn a_scheduled_pass_repairs_and_reports() {
     let latest = s3
         .get_object()
         .bucket(&r.output_bucket)
-        .key(pictor_core::layout::RECONCILE_LATEST)
+        .key(pictor_core::domain::layout::RECONCILE_LATEST)
         .send()
         .await
         .unwrap();

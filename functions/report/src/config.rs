@@ -1,8 +1,8 @@
 //! The function's configuration, all from the environment.
 
 use pictor_aws::config::EnvError;
-use pictor_core::layout;
-use pictor_core::report::{self, CostModel};
+use pictor_core::app::report::{self, CostModel};
+use pictor_core::domain::layout;
 use serde::Deserialize;
 
 /// Every variable the function reads (the CDK app must set exactly these).

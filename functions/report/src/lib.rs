@@ -1,5 +1,5 @@
 //! The report function: run nightly by an EventBridge schedule, it reports on the previous
-//! UTC day of the asset table (`pictor_core::report`) and writes `<prefix><day>.json` and
+//! UTC day of the asset table (`pictor_core::app::report`) and writes `<prefix><day>.json` and
 //! `.html` to the output bucket. Invoked by hand with `{"date": "YYYY-MM-DD"}`, it reports
 //! on that day instead (to fill a gap, or to redo one).
 
@@ -9,9 +9,9 @@ pub use config::{Config, ConfigError, Mailing, DEFAULT_MEMORY_MB, ENV_VARS};
 use pictor_aws::function::ErrorType;
 use pictor_aws::ses_mail::SesError;
 use pictor_aws::SesMailer;
+use pictor_core::app::reconcile;
+use pictor_core::app::report::{self, Window};
 use pictor_core::ports::{AssetStore, BlobStore, StoreError};
-use pictor_core::reconcile;
-use pictor_core::report::{self, Window};
 use pictor_core::SourceLocation;
 use serde::Deserialize;
 use serde_json::{json, Value};

@@ -3,9 +3,9 @@
 
 use pictor_aws::testing::{fresh_resources, sdk_config};
 use pictor_aws::{config, DynamoAssetStore};
+use pictor_core::app::report::CostModel;
+use pictor_core::ports::samples::{check_report_json, report_sample};
 use pictor_core::ports::{AssetStore, Expected};
-use pictor_core::report::CostModel;
-use pictor_core::samples::{check_report_json, report_sample};
 use pictor_report::{AwsNightlyReport, Config, NightlyReport, ReportError};
 use serde_json::Value;
 
@@ -45,7 +45,7 @@ async fn the_scheduled_run_reports_the_previous_day_from_the_table() {
     // Without a reconcile pass the report says so; with one it carries its counts.
     let first = report.handle(event.clone()).await.unwrap();
     assert_eq!(first["reconcile"], Value::Null);
-    let pass = pictor_core::reconcile::ReconcileReport {
+    let pass = pictor_core::app::reconcile::ReconcileReport {
         originals: 9,
         gone: 2,
         orphans: 3,
@@ -53,7 +53,7 @@ async fn the_scheduled_run_reports_the_previous_day_from_the_table() {
         ..Default::default()
     };
     let s3_reports = pictor_aws::S3BlobStore::new(config::s3_client(&sdk), &r.output_bucket);
-    pictor_core::reconcile::publish(&s3_reports, &pass)
+    pictor_core::app::reconcile::publish(&s3_reports, &pass)
         .await
         .unwrap();
     let answer = report.handle(event).await.unwrap();
@@ -179,7 +179,7 @@ async fn the_report_is_mailed_through_ses_from_a_verified_identity() {
 
 /// Ready and failed records the sample has on 2026-11-26, the day the fixture reports on.
 fn report_sample_counts() -> (u64, u64) {
-    let day = pictor_core::report::Window::day(time::macros::date!(2026 - 11 - 26));
+    let day = pictor_core::app::report::Window::day(time::macros::date!(2026 - 11 - 26));
     let mut counts = (0, 0);
     for asset in report_sample() {
         if day.contains(asset.updated_at) {

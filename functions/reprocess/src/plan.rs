@@ -1,4 +1,4 @@
-//! The planning entry point: select the assets to process again (`pictor_core::reprocess`)
+//! The planning entry point: select the assets to process again (`pictor_core::app::reprocess`)
 //! and hand their originals to AWS, either as an S3 Batch Operations manifest (for millions)
 //! or as notifications on the ingest queue (for a few thousand, no job to create).
 //!
@@ -7,10 +7,10 @@
 //! the rest.
 
 use pictor_aws::events::{encode_key, replay_notification};
-use pictor_core::layout;
+use pictor_core::app::reprocess::{Candidate, Selection};
+use pictor_core::domain::layout;
+use pictor_core::domain::presets::DEFAULT_PRESET;
 use pictor_core::ports::{AssetStore, StoreError};
-use pictor_core::presets::DEFAULT_PRESET;
-use pictor_core::reprocess::{Candidate, Selection};
 use pictor_core::Presets;
 use pictor_core::SourceLocation;
 use serde::{Deserialize, Serialize};

@@ -9,7 +9,7 @@
 
 use async_trait::async_trait;
 use base64::Engine;
-use pictor_core::api::RenditionUrls;
+use pictor_core::ports::RenditionUrls;
 use pictor_core::ports::StoreError;
 use ring::rand::SystemRandom;
 use ring::signature::{RsaKeyPair, RSA_PKCS1_SHA256};

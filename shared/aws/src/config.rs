@@ -124,7 +124,7 @@ pub fn dynamodb_client(config: &SdkConfig) -> aws_sdk_dynamodb::Client {
 /// so each is sent with a year-long `Cache-Control`.
 pub fn rendition_store(config: &SdkConfig, bucket: &str) -> crate::S3BlobStore {
     crate::S3BlobStore::new(s3_client(config), bucket)
-        .with_cache_control(pictor_core::ingest::RENDITION_CACHE_CONTROL)
+        .with_cache_control(pictor_core::app::ingest::RENDITION_CACHE_CONTROL)
 }
 
 /// The asset table as an asset store.
@@ -136,11 +136,11 @@ pub fn asset_store(config: &SdkConfig, table: &str) -> crate::DynamoAssetStore {
 pub fn event_sink(
     config: &SdkConfig,
     bus: Option<&str>,
-) -> Option<std::sync::Arc<dyn pictor_core::events::EventSink>> {
+) -> Option<std::sync::Arc<dyn pictor_core::ports::EventSink>> {
     bus.map(|bus| {
         let client = aws_sdk_eventbridge::Client::new(config);
         std::sync::Arc::new(crate::EventBridgeEvents::new(client, bus))
-            as std::sync::Arc<dyn pictor_core::events::EventSink>
+            as std::sync::Arc<dyn pictor_core::ports::EventSink>
     })
 }
 

@@ -1,12 +1,13 @@
 //! Asset events to an EventBridge bus: source `pictor`, detail type `AssetReady`,
-//! `AssetFailed` or `AssetDeleted`, the detail as `pictor_core::events` builds it. Apps
+//! `AssetFailed` or `AssetDeleted`, the detail as `pictor_core::domain::events` builds it. Apps
 //! subscribe with a rule on the bus (the CDK app creates the bus and an example rule).
 
 use async_trait::async_trait;
 use aws_sdk_eventbridge::error::DisplayErrorContext;
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
-use pictor_core::events::EVENT_SOURCE;
-use pictor_core::events::{AssetEvent, EventSink};
+use pictor_core::domain::events::AssetEvent;
+use pictor_core::domain::events::EVENT_SOURCE;
+use pictor_core::ports::EventSink;
 use pictor_core::ports::StoreError;
 
 pub struct EventBridgeEvents {

@@ -132,7 +132,7 @@ pub async fn event_bus_to_queue(
         .name(&rule)
         .event_pattern(
             serde_json::json!({
-                "source": [pictor_core::events::EVENT_SOURCE],
+                "source": [pictor_core::domain::events::EVENT_SOURCE],
                 "detail-type": ["AssetReady", "AssetFailed", "AssetDeleted"]
             })
             .to_string(),

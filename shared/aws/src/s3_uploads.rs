@@ -10,7 +10,7 @@ use aws_config::SdkConfig;
 use aws_credential_types::provider::ProvideCredentials;
 use base64::Engine;
 use pictor_core::ports::StoreError;
-use pictor_core::uploads::{UploadDesk, UploadForm, UploadTarget};
+use pictor_core::ports::{UploadDesk, UploadForm, UploadTarget};
 use pictor_core::{SourceLocation, UploadPrefix};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -84,8 +84,8 @@ pub fn policy(
 fn name_field(target: &UploadTarget) -> Option<(String, String)> {
     let name = target.name.as_deref()?;
     Some((
-        format!("x-amz-meta-{}", pictor_core::uploads::NAME_METADATA),
-        pictor_core::uploads::encode_name(name),
+        format!("x-amz-meta-{}", pictor_core::app::uploads::NAME_METADATA),
+        pictor_core::app::uploads::encode_name(name),
     ))
 }
 

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use aws_sdk_s3::presigning::PresigningConfig;
-use pictor_core::api::RenditionUrls;
+use pictor_core::ports::RenditionUrls;
 use pictor_core::ports::StoreError;
 use std::time::Duration;
 

@@ -1,36 +1,24 @@
-//! Pictor's cloud-neutral core: the domain types, the storage ports and their local
-//! (filesystem + SQLite) adapters, the use cases and the HTTP API. The image pipeline and the
-//! spec are `pictor_image`'s.
+//! Pictor's cloud-neutral core, laid out by role (ARCHITECTURE.md has the rules):
+//! - `domain`: the asset and its record, where an original is, identity, presets, the output
+//!   layout, events;
+//! - `ports`: every trait the use cases need from the world, with the conformance suites;
+//! - `app`: the use cases over the ports (ingest, reconcile, refocus, reprocess, report,
+//!   uploads, purge);
+//! - `http`: the query API as one router;
+//! - `local` (feature `local`): the embedded adapters, files and SQLite.
 //!
-//! Nothing here knows about any cloud; adapters for one live in their own crate.
+//! The image pipeline and the spec are `pictor_image`'s. Nothing here knows about any cloud;
+//! adapters for one live in their own crate.
 
-pub mod api;
-pub mod asset;
-pub mod asset_json;
-pub mod events;
-pub mod identity;
-pub mod ingest;
-pub mod layout;
+pub mod app;
+pub mod domain;
+pub mod http;
 #[cfg(feature = "local")]
 pub mod local;
 pub mod ports;
-pub mod presets;
-pub mod purge;
-pub mod reconcile;
-pub mod refocus;
-pub mod report;
-pub mod reprocess;
-pub mod source;
-pub mod uploads;
 
-#[cfg(feature = "conformance")]
-pub mod conformance;
-#[cfg(any(test, feature = "conformance"))]
-pub mod samples;
-
-pub use asset::{Asset, AssetId, AssetStatus, Revision, StoredRendition};
-pub use ingest::{Ingestor, Intent, Outcome};
+pub use app::ingest::{Ingestor, Intent, Outcome};
+pub use domain::asset::{Asset, AssetId, AssetStatus, Revision, StoredRendition};
+pub use domain::presets::{Presets, SpecFile};
+pub use domain::source::{SourceLocation, Upload, UploadPrefix};
 pub use pictor_image::{ErrorKind, Pipeline, ProcessError, Spec};
-pub use presets::{Presets, SpecFile};
-
-pub use source::{SourceLocation, Upload, UploadPrefix};

@@ -277,7 +277,7 @@ async fn the_display_name_kept_with_an_original_is_the_records_until_deleted() {
     let asset = made.asset().unwrap();
     assert_eq!(asset.status, AssetStatus::Ready);
     assert_eq!(asset.name.as_deref(), Some("Summer in Porto.JPG"));
-    let json = pictor_core::asset_json::asset_json(asset);
+    let json = pictor_core::domain::asset_json::asset_json(asset);
     assert_eq!(json["name"], "Summer in Porto.JPG");
     assert_eq!(json["source"], "ana/4f1c.jpg", "the key stays the source");
 
@@ -298,7 +298,7 @@ async fn the_display_name_kept_with_an_original_is_the_records_until_deleted() {
         panic!("a tombstone expected: {removal:?}")
     };
     assert_eq!(tombstone.name, None);
-    assert!(pictor_core::asset_json::asset_json(&tombstone)["name"].is_null());
+    assert!(pictor_core::domain::asset_json::asset_json(&tombstone)["name"].is_null());
 }
 
 /// What another worker does while an ingest reads an original, given its location.
@@ -351,7 +351,7 @@ fn deleted_by(other_worker: LocalIngestor) -> ChangedWhileRead {
 
 /// Another worker sets the asset's focal point by hand (`PUT /assets/{id}/focus`).
 fn refocused_by(other_worker: LocalIngestor) -> ChangedWhileRead {
-    use pictor_core::refocus::Refocus;
+    use pictor_core::ports::Refocus;
     let other_worker = Arc::new(other_worker);
     ChangedWhileRead {
         meanwhile: Box::new(move |location| {
@@ -650,8 +650,11 @@ struct FlakyBus {
 }
 
 #[async_trait::async_trait]
-impl pictor_core::events::EventSink for FlakyBus {
-    async fn publish(&self, event: &pictor_core::events::AssetEvent) -> Result<(), StoreError> {
+impl pictor_core::ports::EventSink for FlakyBus {
+    async fn publish(
+        &self,
+        event: &pictor_core::domain::events::AssetEvent,
+    ) -> Result<(), StoreError> {
         if self.down.load(std::sync::atomic::Ordering::SeqCst) {
             return Err(StoreError::Unavailable("bus down".into()));
         }
@@ -669,7 +672,7 @@ async fn a_failed_publish_keeps_the_record_and_the_event_follows_on_retry_or_rec
     let dir = tempfile::tempdir().unwrap();
     let bus = Arc::new(FlakyBus::default());
     let Local { ingest, assets, .. } = local(dir.path(), Spec::default());
-    let ingest = ingest.with_events(Arc::clone(&bus) as Arc<dyn pictor_core::events::EventSink>);
+    let ingest = ingest.with_events(Arc::clone(&bus) as Arc<dyn pictor_core::ports::EventSink>);
     let inbox = dir.path().join("inbox");
 
     bus.down.store(true, std::sync::atomic::Ordering::SeqCst);
@@ -705,7 +708,10 @@ async fn a_failed_publish_keeps_the_record_and_the_event_follows_on_retry_or_rec
     bus.down.store(false, std::sync::atomic::Ordering::SeqCst);
     let root = SourceLocation::File(inbox.canonicalize().unwrap());
     let report = ingest
-        .reconcile(&root, pictor_core::reconcile::ReconcileOptions::default())
+        .reconcile(
+            &root,
+            pictor_core::app::reconcile::ReconcileOptions::default(),
+        )
         .await
         .unwrap();
     assert_eq!(report.unannounced, 1, "{report:?}");
@@ -725,7 +731,10 @@ async fn a_failed_publish_keeps_the_record_and_the_event_follows_on_retry_or_rec
         .await
         .unwrap();
     let report = ingest
-        .reconcile(&root, pictor_core::reconcile::ReconcileOptions::default())
+        .reconcile(
+            &root,
+            pictor_core::app::reconcile::ReconcileOptions::default(),
+        )
         .await
         .unwrap();
     assert_eq!(report.unannounced, 0, "{report:?}");

@@ -1,10 +1,10 @@
 //! The local adapters against the shared port conformance suites.
 
 use async_trait::async_trait;
-use pictor_core::conformance::{
+use pictor_core::local::{FsBlobStore, FsOriginals, SqliteAssetStore};
+use pictor_core::ports::conformance::{
     asset_store_suite, blob_store_suite, original_store_suite, OriginalsFixture,
 };
-use pictor_core::local::{FsBlobStore, FsOriginals, SqliteAssetStore};
 use pictor_core::SourceLocation;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

@@ -5,10 +5,10 @@
 mod common;
 
 use common::place;
+use pictor_core::app::purge::purge_cdn;
+use pictor_core::app::reconcile::ReconcileOptions;
 use pictor_core::local::{FsBlobStore, FsOriginals, SqliteAssetStore};
 use pictor_core::ports::{AssetStore, CdnPurge, StoreError};
-use pictor_core::purge::purge_cdn;
-use pictor_core::reconcile::ReconcileOptions;
 use pictor_core::{AssetStatus, Ingestor, Intent, Outcome, Pipeline, SourceLocation, Spec};
 use std::sync::{Arc, Mutex};
 

@@ -4,9 +4,9 @@
 mod common;
 
 use common::place;
+use pictor_core::app::reconcile::{ReconcileOptions, ReconcileReport};
 use pictor_core::local::{FsBlobStore, FsOriginals, SqliteAssetStore};
 use pictor_core::ports::{AssetStore, BlobStore};
-use pictor_core::reconcile::{ReconcileOptions, ReconcileReport};
 use pictor_core::{AssetStatus, Ingestor, Intent, Pipeline, SourceLocation, Spec};
 use std::sync::Arc;
 use time::Duration;

@@ -1,9 +1,9 @@
 //! The daily report from a seeded store: every number checked, then both files published.
 
+use pictor_core::app::report::{self, CostModel, Window};
 use pictor_core::local::{FsBlobStore, SqliteAssetStore};
+use pictor_core::ports::samples::{check_report_json, report_sample, report_sample_day};
 use pictor_core::ports::{AssetStore, BlobStore, Expected};
-use pictor_core::report::{self, CostModel, Window};
-use pictor_core::samples::{check_report_json, report_sample, report_sample_day};
 
 #[tokio::test]
 async fn the_report_sums_exactly_the_records_written_in_the_window() {

@@ -2,9 +2,9 @@
 //! metadata, so an upload's display name travels in a hidden name file beside the original
 //! ([`name_file`]), which listings skip like every hidden file.
 
-use crate::asset::Revision;
+use crate::domain::asset::Revision;
+use crate::domain::source::SourceLocation;
 use crate::ports::{ListedOriginal, Original, OriginalState, OriginalStore, ReadError, StoreError};
-use crate::source::SourceLocation;
 use async_trait::async_trait;
 use pictor_image::error::{ErrorKind, ProcessError};
 use std::io::ErrorKind as IoKind;
@@ -112,8 +112,8 @@ async fn read_name(original: &Path) -> Option<String> {
     let file = name_file(original)?;
     match tokio::fs::read(&file).await {
         // Longer than any kept name can be: not a name file Pictor wrote.
-        Ok(bytes) if bytes.len() > 4 * crate::uploads::MAX_NAME_BYTES => None,
-        Ok(bytes) => crate::uploads::display_name(&String::from_utf8_lossy(&bytes)),
+        Ok(bytes) if bytes.len() > 4 * crate::app::uploads::MAX_NAME_BYTES => None,
+        Ok(bytes) => crate::app::uploads::display_name(&String::from_utf8_lossy(&bytes)),
         Err(e) if e.kind() == IoKind::NotFound => None,
         Err(e) => {
             tracing::warn!(path = %file.display(), error = %e, "the name file cannot be read");

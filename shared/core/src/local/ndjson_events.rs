@@ -2,7 +2,8 @@
 //! `<out>/events.ndjson`: `tail -f` it, or read it from a script. Each line has the shape an
 //! EventBridge rule delivers (`detail-type`, `source`, `time`, `detail`).
 
-use crate::events::{AssetEvent, EventSink};
+use crate::domain::events::AssetEvent;
+use crate::ports::EventSink;
 use crate::ports::StoreError;
 use async_trait::async_trait;
 use std::io::Write;
@@ -32,7 +33,7 @@ impl NdjsonEvents {
 impl EventSink for NdjsonEvents {
     async fn publish(&self, event: &AssetEvent) -> Result<(), StoreError> {
         let line = serde_json::json!({
-            "source": crate::events::EVENT_SOURCE,
+            "source": crate::domain::events::EVENT_SOURCE,
             "detail-type": event.kind.as_str(),
             "time": time::OffsetDateTime::now_utc().format(&Rfc3339).unwrap_or_default(),
             "detail": event.detail,

@@ -1,7 +1,7 @@
 //! Asset store in one SQLite file. The record is kept as JSON; the columns beside it exist
 //! for the conditional write and for listing by status and by creator.
 
-use crate::asset::{Asset, AssetId};
+use crate::domain::asset::{Asset, AssetId};
 use crate::ports::{cursor, AssetPage, AssetQuery, AssetStore, Expected, StoreError};
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};

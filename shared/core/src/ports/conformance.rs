@@ -1,12 +1,12 @@
 //! Conformance suites for the storage ports. Every adapter's tests call these against a fresh,
 //! empty store, so all backends honour one contract. They panic (assert) on a violation.
 
-use crate::asset::{Asset, AssetStatus};
+use crate::domain::asset::{Asset, AssetStatus};
+use crate::domain::source::SourceLocation;
+use crate::ports::samples::{SampleAsset, SAMPLE_SPEC};
 use crate::ports::{
     AssetQuery, AssetStore, BlobStore, Expected, OriginalStore, ReadError, StoreError,
 };
-use crate::samples::{SampleAsset, SAMPLE_SPEC};
-use crate::source::SourceLocation;
 use async_trait::async_trait;
 use time::{Duration, OffsetDateTime};
 

@@ -7,7 +7,7 @@
 mod html;
 pub mod mail;
 
-use crate::asset::{Asset, AssetStatus};
+use crate::domain::asset::{Asset, AssetStatus};
 use crate::ports::{AssetQuery, AssetStore, BlobStore, StoreError, MAX_PAGE};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -234,7 +234,7 @@ pub struct Report {
     /// The most recently written failures, up to `FAILURE_SAMPLES`.
     pub recent_failures: Vec<FailureSample>,
     /// The latest reconcile pass, when one has run: drift found and repaired.
-    pub reconcile: Option<crate::reconcile::ReconcileReport>,
+    pub reconcile: Option<crate::app::reconcile::ReconcileReport>,
     /// The `TREND_DAYS` UTC days up to the window's end, oldest first, every day present.
     pub trend: Vec<DayTotals>,
 }

@@ -2,7 +2,7 @@
 //! prefixes, always with the slash. The CDK app grants access by the same prefixes, and its
 //! contract test holds it to this file.
 
-use crate::asset::AssetId;
+use crate::domain::asset::AssetId;
 
 /// Renditions: `renditions/<asset-id>/<variant>-<content-hash>-<write>.<ext>`.
 pub const RENDITIONS: &str = "renditions/";

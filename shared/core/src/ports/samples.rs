@@ -1,8 +1,8 @@
 //! Sample records for tests: a builder for one `Asset`, and the records (with the expected
 //! totals) a report is checked against. Test support, like the conformance suites.
 
-use crate::asset::{Asset, AssetId, AssetStatus, Revision};
-use crate::source::SourceLocation;
+use crate::domain::asset::{Asset, AssetId, AssetStatus, Revision};
+use crate::domain::source::SourceLocation;
 use pictor_image::error::ProcessError;
 use time::{Duration, OffsetDateTime};
 
@@ -30,7 +30,7 @@ impl SampleAsset {
             image: None,
             variants: Vec::new(),
             timings: None,
-            preset: crate::presets::DEFAULT_PRESET.to_string(),
+            preset: crate::domain::presets::DEFAULT_PRESET.to_string(),
             spec_hash: SAMPLE_SPEC.to_string(),
             created_at: now,
             updated_at: now,
@@ -119,7 +119,7 @@ pub fn report_sample_day() -> time::Date {
 /// Records for checking a report: written on `report_sample_day()` are 3 READY, 3 FAILED and
 /// 1 DELETED; two more are written just outside it. `check_report_json` knows the totals.
 pub fn report_sample() -> Vec<Asset> {
-    use crate::asset::StoredRendition;
+    use crate::domain::asset::StoredRendition;
     use pictor_image::error::ProcessError;
     use pictor_image::pipeline::Timings;
     use pictor_image::spec::OutputFormat;

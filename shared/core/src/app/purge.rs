@@ -4,7 +4,7 @@
 //! Until it has, the keys stay listed: a failed request is tried again, by the queue that
 //! delivered it or by the reconciler.
 
-use crate::asset::{Asset, AssetId};
+use crate::domain::asset::{Asset, AssetId};
 use crate::ports::{AssetStore, CdnPurge, Expected, StoreError};
 
 /// What one purge did.

@@ -9,10 +9,8 @@
 //! `id` and `version`. Records written before events existed owe none: upgrading does not
 //! replay the history.
 
-use crate::asset::{Asset, AssetStatus};
-use crate::asset_json::asset_json;
-use crate::ports::StoreError;
-use async_trait::async_trait;
+use crate::domain::asset::{Asset, AssetStatus};
+use crate::domain::asset_json::asset_json;
 use serde_json::Value;
 
 /// The source every event names, on any bus.
@@ -87,24 +85,10 @@ impl AssetEvent {
     }
 }
 
-/// Where events go: an event bus, a local file.
-#[async_trait]
-pub trait EventSink: Send + Sync {
-    /// Publishes `event`; `Err` when it may not have been delivered.
-    async fn publish(&self, event: &AssetEvent) -> Result<(), StoreError>;
-}
-
-#[async_trait]
-impl<T: EventSink + ?Sized> EventSink for std::sync::Arc<T> {
-    async fn publish(&self, event: &AssetEvent) -> Result<(), StoreError> {
-        (**self).publish(event).await
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::samples::SampleAsset;
+    use crate::ports::samples::SampleAsset;
 
     #[test]
     fn events_carry_the_public_json_without_the_source() {

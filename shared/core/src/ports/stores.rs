@@ -1,9 +1,8 @@
 //! The storage ports, in the domain's words: where originals are read, where renditions are
-//! kept, where records are kept. Adapters implement them; the conformance suites (feature
-//! `conformance`) pin down the contract every adapter must honour.
+//! kept, where records are kept, and the one error every port answers with.
 
-use crate::asset::{Asset, AssetId, AssetStatus, Revision};
-use crate::source::SourceLocation;
+use crate::domain::asset::{Asset, AssetId, AssetStatus, Revision};
+use crate::domain::source::SourceLocation;
 use async_trait::async_trait;
 use std::sync::Arc;
 
@@ -249,7 +248,7 @@ pub fn validate_key(key: &str) -> Result<(), StoreError> {
 /// Cursor encoding shared by adapters that page by (created_at, id).
 pub mod cursor {
     use super::StoreError;
-    use crate::asset::AssetId;
+    use crate::domain::asset::AssetId;
     use base64::Engine;
 
     const ENGINE: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -299,29 +298,4 @@ mod tests {
             ));
         }
     }
-}
-
-/// A CDN in front of the renditions, told to drop its copies of removed ones.
-#[async_trait]
-pub trait CdnPurge: Send + Sync {
-    /// Invalidates the CDN's copies of the renditions at `keys` (output-store keys). `Ok`
-    /// once the CDN has accepted the request; it may take a while to complete.
-    async fn invalidate(&self, keys: &[String]) -> Result<(), StoreError>;
-}
-
-/// One repair a reconcile pass found and hands to the runners that converge uploads.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Repair {
-    pub location: SourceLocation,
-    /// Process the original again even where its record claims to reflect it (the record
-    /// lists renditions that are missing).
-    pub redo: bool,
-}
-
-/// Where a reconcile pass sends the repairs it has no time to make itself: the queue the
-/// ingest function reads, which spreads them over as many functions as it runs.
-#[async_trait]
-pub trait RepairHandoff: Send + Sync {
-    /// Queues every repair; `Ok` once all are queued.
-    async fn hand_off(&self, repairs: &[Repair]) -> Result<(), StoreError>;
 }

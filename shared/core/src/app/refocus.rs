@@ -5,10 +5,12 @@
 //! original again (a spec change, a repair) keeps it; a new picture at the same place starts
 //! from its own measured point.
 
-use crate::asset::{Asset, AssetId, AssetStatus};
-use crate::ingest::{IngestError, Ingestor, Outcome, ENGINE};
-use crate::ports::{AssetStore, BlobStore, OriginalStore, ReadError, StoreError};
-use crate::source::SourceLocation;
+use crate::app::ingest::{IngestError, Ingestor, Outcome, ENGINE};
+use crate::domain::asset::{Asset, AssetId, AssetStatus};
+use crate::domain::source::SourceLocation;
+use crate::ports::{
+    AssetStore, BlobStore, OriginalStore, ReadError, Refocus, RefocusError, StoreError,
+};
 use async_trait::async_trait;
 use pictor_image::error::ProcessError;
 use pictor_image::pipeline::{FocalPoint, Focus};
@@ -16,38 +18,13 @@ use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use time::OffsetDateTime;
 
-/// Why a focal point could not be applied.
-#[derive(Debug, thiserror::Error)]
-pub enum RefocusError {
-    #[error("no asset {0}")]
-    NotFound(AssetId),
-    /// Only a READY asset has crops to move.
-    #[error("the asset is {0}, not ready")]
-    NotReady(AssetStatus),
-    /// The original was replaced or removed since the record was written; its own
-    /// processing is on the way and decides the crops.
-    #[error("the original changed since it was processed: {0}")]
-    OriginalChanged(String),
-    /// The original could not be processed again (it did before: a resource limit, or a
-    /// store's trouble).
-    #[error("processing the original again failed: {0}")]
-    Processing(ProcessError),
-    #[error(transparent)]
-    Ingest(#[from] IngestError),
-}
-
-impl From<StoreError> for RefocusError {
-    fn from(e: StoreError) -> Self {
-        RefocusError::Ingest(IngestError::Store(e))
+impl From<IngestError> for RefocusError {
+    fn from(e: IngestError) -> Self {
+        match e {
+            IngestError::Store(e) => RefocusError::Store(e),
+            IngestError::Announce(e) => RefocusError::Announce(e),
+        }
     }
-}
-
-/// Sets an asset's focal point by hand: what `PUT /assets/{id}/focus` calls.
-#[async_trait]
-pub trait Refocus: Send + Sync {
-    /// Re-cuts the asset's `cover` renditions around `point` and returns the record as it
-    /// now stands.
-    async fn refocus(&self, id: &AssetId, point: FocalPoint) -> Result<Asset, RefocusError>;
 }
 
 #[async_trait]

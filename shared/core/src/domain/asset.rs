@@ -190,7 +190,7 @@ pub struct Asset {
 }
 
 fn default_preset() -> String {
-    crate::presets::DEFAULT_PRESET.to_string()
+    crate::domain::presets::DEFAULT_PRESET.to_string()
 }
 
 impl Asset {

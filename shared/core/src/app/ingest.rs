@@ -2,15 +2,16 @@
 //! record, or record why not". The CLI, the watcher and the cloud functions each make one call
 //! to [`Ingestor::ingest`]; only the adapters behind the ports differ.
 
-use crate::asset::{Asset, AssetId, AssetStatus, Revision, StoredRendition};
-use crate::events::{AssetEvent, EventSink};
-use crate::layout;
+use crate::app::reprocess::Selection;
+use crate::domain::asset::{Asset, AssetId, AssetStatus, Revision, StoredRendition};
+use crate::domain::events::AssetEvent;
+use crate::domain::layout;
+use crate::domain::presets::Presets;
+use crate::domain::source::Upload;
+use crate::ports::EventSink;
 use crate::ports::{
     AssetStore, BlobStore, Expected, Original, OriginalStore, ReadError, StoreError,
 };
-use crate::presets::Presets;
-use crate::reprocess::Selection;
-use crate::source::Upload;
 use pictor_image::error::{ErrorKind, ProcessError};
 use pictor_image::pipeline::{Pipeline, Rendition};
 use sha2::{Digest, Sha256};
@@ -192,7 +193,7 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
     }
 
     /// Where a reconcile pass sends the repairs it cannot make within its time
-    /// ([`crate::reconcile::ReconcileOptions::repair_for`]).
+    /// ([`crate::app::reconcile::ReconcileOptions::repair_for`]).
     pub fn with_repair_handoff(mut self, handoff: Arc<dyn crate::ports::RepairHandoff>) -> Self {
         self.handoff = Some(handoff);
         self
@@ -206,7 +207,7 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
     }
 
     /// A CDN caches the renditions: each tombstone lists the removed renditions' keys
-    /// (`Asset::cdn_purge`) until [`crate::purge::purge_cdn`] has invalidated them.
+    /// (`Asset::cdn_purge`) until [`crate::app::purge::purge_cdn`] has invalidated them.
     pub fn with_cdn_purge(mut self) -> Self {
         self.cdn = true;
         self

@@ -22,14 +22,12 @@
 //! A bad parameter is a 400 naming it; storage trouble is a 503 or 500 with a fixed message.
 //! No error body ever carries a store's own error text.
 
-use crate::asset::{Asset, AssetId, AssetStatus};
-use crate::asset_json::asset_json;
-use crate::identity::Caller;
-use crate::ingest::IngestError;
+use crate::app::uploads::UploadRules;
+use crate::domain::asset::{Asset, AssetId, AssetStatus};
+use crate::domain::asset_json::asset_json;
+use crate::domain::identity::Caller;
 use crate::ports::{AssetQuery, AssetStore, StoreError, DEFAULT_PAGE, MAX_API_PAGE};
-use crate::refocus::{Refocus, RefocusError};
-use crate::uploads::{UploadDesk, UploadRules};
-use async_trait::async_trait;
+use crate::ports::{Refocus, RefocusError, RenditionUrls, UploadDesk};
 use axum::body::Bytes;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Extension, Path, RawQuery, State};
@@ -43,29 +41,6 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
-
-/// Where browsers fetch renditions from: a CDN or bucket base URL, or presigned URLs.
-#[async_trait]
-pub trait RenditionUrls: Send + Sync {
-    async fn url(&self, key: &str) -> Result<String, StoreError>;
-}
-
-#[async_trait]
-impl<T: RenditionUrls + ?Sized> RenditionUrls for Box<T> {
-    async fn url(&self, key: &str) -> Result<String, StoreError> {
-        (**self).url(key).await
-    }
-}
-
-/// `{base}/{key}`: a CDN in front of the output bucket, or the local file server.
-pub struct BaseUrl(pub String);
-
-#[async_trait]
-impl RenditionUrls for BaseUrl {
-    async fn url(&self, key: &str) -> Result<String, StoreError> {
-        Ok(format!("{}/{key}", self.0.trim_end_matches('/')))
-    }
-}
 
 /// A status and a JSON body: every answer of the API.
 #[derive(Debug, Clone, PartialEq)]
@@ -454,15 +429,13 @@ impl<S: AssetStore, U: RenditionUrls> Api<S, U> {
                 tracing::error!(%error, %id, "re-cutting failed");
                 ApiResponse::error(500, "processing_failed", error.to_string())
             }
-            Err(RefocusError::Ingest(IngestError::Store(StoreError::Conflict(_)))) => {
-                ApiResponse::error(
-                    409,
-                    "conflict",
-                    "the asset changed meanwhile; read it and try again",
-                )
-            }
-            Err(RefocusError::Ingest(IngestError::Store(e))) => ApiResponse::store(e),
-            Err(RefocusError::Ingest(IngestError::Announce(error))) => {
+            Err(RefocusError::Store(StoreError::Conflict(_))) => ApiResponse::error(
+                409,
+                "conflict",
+                "the asset changed meanwhile; read it and try again",
+            ),
+            Err(RefocusError::Store(e)) => ApiResponse::store(e),
+            Err(RefocusError::Announce(error)) => {
                 // The crops and the record are written; the event follows on a retry or
                 // from the reconciler.
                 tracing::warn!(%error, %id, "focus set, event not yet published");
@@ -507,7 +480,7 @@ impl<S: AssetStore, U: RenditionUrls> Api<S, U> {
         let preset = request
             .preset
             .as_deref()
-            .unwrap_or(crate::presets::DEFAULT_PRESET);
+            .unwrap_or(crate::domain::presets::DEFAULT_PRESET);
         let target = match rules.target(creator, preset, &request.content_type) {
             Ok(t) => t.with_name(request.filename.as_deref()),
             Err(refused) => {

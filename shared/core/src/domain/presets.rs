@@ -210,13 +210,13 @@ impl PresetRoutes {
             if let Some(rest) = relative.strip_prefix(prefix.as_str()) {
                 return Placement {
                     preset: name.clone(),
-                    creator: crate::source::creator_from_first_folder(rest),
+                    creator: crate::domain::source::creator_from_first_folder(rest),
                 };
             }
         }
         Placement {
             preset: DEFAULT_PRESET.to_string(),
-            creator: crate::source::creator_from_first_folder(relative),
+            creator: crate::domain::source::creator_from_first_folder(relative),
         }
     }
 

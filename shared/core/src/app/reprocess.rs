@@ -8,11 +8,11 @@
 //! - a FAILED asset under the current spec does unless its failure is settled: permanent,
 //!   and recorded by this very release (`ingest::ENGINE`), which would only fail again.
 
-use crate::asset::{Asset, AssetId, AssetStatus};
-use crate::ingest::ENGINE;
+use crate::app::ingest::ENGINE;
+use crate::domain::asset::{Asset, AssetId, AssetStatus};
+use crate::domain::presets::CurrentSpecs;
+use crate::domain::source::{SourceLocation, SourceLocationError, Upload};
 use crate::ports::{AssetQuery, AssetStore, StoreError, MAX_PAGE};
-use crate::presets::CurrentSpecs;
-use crate::source::{SourceLocation, SourceLocationError, Upload};
 use serde::{Deserialize, Serialize};
 
 /// Which assets to consider. Every field narrows the selection.
@@ -177,7 +177,7 @@ impl Selection {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::samples::SampleAsset;
+    use crate::ports::samples::SampleAsset;
     use pictor_image::error::ProcessError;
 
     const CURRENT: &str = "current";

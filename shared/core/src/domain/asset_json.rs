@@ -3,7 +3,7 @@
 //! it: fields are only ever added. It never carries `source_identity` (a bucket name or a
 //! path on the machine that processed the upload) or the store's bookkeeping.
 
-use crate::asset::Asset;
+use crate::domain::asset::Asset;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -27,7 +27,7 @@ struct VariantJson<'a> {
 /// The asset as JSON, in the documented shape. A DELETED asset shows only what identifies
 /// it (id, creator, preset, version, times), whatever an older release kept on its record.
 pub fn asset_json(asset: &Asset) -> Value {
-    if asset.status == crate::asset::AssetStatus::Deleted {
+    if asset.status == crate::domain::asset::AssetStatus::Deleted {
         let forgotten = asset.clone().forget_content();
         return shape(&forgotten);
     }
@@ -79,8 +79,8 @@ fn shape(asset: &Asset) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::asset::AssetStatus;
-    use crate::samples::SampleAsset;
+    use crate::domain::asset::AssetStatus;
+    use crate::ports::samples::SampleAsset;
 
     #[test]
     fn a_deleted_asset_shows_only_what_identifies_it() {

@@ -5,13 +5,13 @@
 //! same use case a notification would, so the repair follows exactly the rules of normal
 //! operation.
 
-use crate::asset::{Asset, AssetId, AssetStatus};
-use crate::ingest::{IngestError, Ingestor, Intent};
-use crate::layout;
+use crate::app::ingest::{IngestError, Ingestor, Intent};
+use crate::domain::asset::{Asset, AssetId, AssetStatus};
+use crate::domain::layout;
+use crate::domain::source::{SourceLocation, Upload};
 use crate::ports::{
     AssetQuery, AssetStore, BlobStore, OriginalStore, Repair, StoreError, MAX_PAGE,
 };
-use crate::source::{SourceLocation, Upload};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use time::{Duration, OffsetDateTime};
@@ -178,7 +178,7 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
                     preset: Some(asset.preset.clone()),
                     intent: Intent::Upload,
                 });
-            } else if self.announces() && crate::ingest::owes_event(asset) {
+            } else if self.announces() && crate::app::ingest::owes_event(asset) {
                 // Converging a difference announces it anyway; these only need the event.
                 report.unannounced += 1;
                 unannounced.push(asset);
@@ -250,7 +250,8 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
         if !unpurged.is_empty() {
             match &self.purger {
                 Some(cdn) => {
-                    match crate::purge::purge_cdn(&self.assets, cdn.as_ref(), &unpurged).await {
+                    match crate::app::purge::purge_cdn(&self.assets, cdn.as_ref(), &unpurged).await
+                    {
                         Ok(done) => report.repaired += done.assets as u64,
                         Err(e) => failed(&mut report, "the CDN purge", &IngestError::Store(e)),
                     }

@@ -1,8 +1,8 @@
 //! Where an original lives, parsed once at the edge: after an adapter has built a
 //! [`SourceLocation`] or an [`Upload`], no code builds or splits location strings by hand.
 
-use crate::asset::{AssetId, Revision};
-use crate::presets::{Placement, PresetRoutes};
+use crate::domain::asset::{AssetId, Revision};
+use crate::domain::presets::{Placement, PresetRoutes};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -167,7 +167,7 @@ impl Upload {
     }
 
     /// Creator and preset from where the upload sits below its root.
-    pub fn placed(self, placement: crate::presets::Placement) -> Upload {
+    pub fn placed(self, placement: crate::domain::presets::Placement) -> Upload {
         self.with_creator(placement.creator)
             .with_preset(Some(placement.preset))
     }

@@ -2,10 +2,8 @@
 //! with conditions the store itself enforces, and deletes a creator's original on request.
 //! The pipeline does the rest, as for any upload.
 
-use crate::ports::StoreError;
-use crate::presets::Presets;
-use crate::source::SourceLocation;
-use async_trait::async_trait;
+use crate::domain::presets::Presets;
+use crate::ports::UploadTarget;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -15,29 +13,6 @@ pub const FORM_EXPIRY: Duration = Duration::from_secs(600);
 
 /// The one content type prefix a form accepts.
 pub const IMAGE_TYPES: &str = "image/";
-
-/// One new original's place and the conditions on it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UploadTarget {
-    /// Below the upload root: `[<preset folder>]<creator>/<new id>.<ext>`.
-    pub relative: String,
-    /// The most bytes the store accepts (the preset's `limits.max_file_bytes`).
-    pub max_bytes: u64,
-    /// The content type must start with this.
-    pub content_type_prefix: String,
-    pub expires_in: Duration,
-    /// What the creator's file was called ([`display_name`]), kept with the original as its
-    /// [`NAME_METADATA`] so the record can show it. Never part of the key.
-    pub name: Option<String>,
-}
-
-impl UploadTarget {
-    /// The same target, carrying the creator's file name as given (sanitised here).
-    pub fn with_name(mut self, raw: Option<&str>) -> UploadTarget {
-        self.name = raw.and_then(display_name);
-        self
-    }
-}
 
 /// The user metadata an original's display name travels in (S3: `x-amz-meta-filename`),
 /// percent-encoded ([`encode_name`]) because S3 keeps metadata values as US-ASCII.
@@ -101,33 +76,13 @@ const NAME_ENCODED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANU
     .remove(b'_')
     .remove(b'~');
 
-/// A form an app sends with the file as `multipart/form-data` `POST` to `url`: every field
-/// as given, then the file as the field `file`, last.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UploadForm {
-    pub url: String,
-    pub fields: BTreeMap<String, String>,
-    /// Where the original will be: its asset id is known before it is sent.
-    pub location: SourceLocation,
-}
-
-/// Where apps' uploads go: the uploads bucket, or a local inbox.
-#[async_trait]
-pub trait UploadDesk: Send + Sync {
-    /// A signed form for `target`.
-    async fn form(&self, target: &UploadTarget) -> Result<UploadForm, StoreError>;
-    /// Deletes the original at `location`; `Ok` when it was already gone. Refuses a location
-    /// outside the upload root.
-    async fn delete(&self, location: &SourceLocation) -> Result<(), StoreError>;
-}
-
 /// Each preset's folder and size limit, for the forms the API hands out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UploadRules {
     /// name → (folder below the upload root, max bytes).
     presets: BTreeMap<String, (String, u64)>,
     /// How an upload's place names its preset and creator, to check every new place.
-    routes: crate::presets::PresetRoutes,
+    routes: crate::domain::presets::PresetRoutes,
 }
 
 /// Why no form is handed out; each names the request's field at fault.
@@ -244,7 +199,7 @@ fn new_id() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::presets::SpecFile;
+    use crate::domain::presets::SpecFile;
 
     #[test]
     fn targets_are_new_keys_in_the_preset_folder_of_the_creator() {
