@@ -11,7 +11,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use pictor_core::domain::identity::{AdminPolicy, Caller};
-use pictor_core::http::ApiResponse;
+use pictor_core::http::ApiError;
 use serde_json::{Map, Value};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -135,7 +135,7 @@ impl JwtArgs {
 }
 
 fn refused(message: impl Into<String>) -> Response {
-    let mut response = ApiResponse::error(401, "unauthenticated", message).into_response();
+    let mut response = ApiError::Unauthenticated(message.into()).into_response();
     response.headers_mut().insert(
         axum::http::header::WWW_AUTHENTICATE,
         axum::http::HeaderValue::from_static("Bearer"),

@@ -11,7 +11,7 @@ use axum::http::header::{HOST, ORIGIN};
 use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use pictor_core::http::ApiResponse;
+use pictor_core::http::ApiError;
 use std::sync::Arc;
 
 /// The host names besides addresses and `localhost` that requests may name.
@@ -41,7 +41,7 @@ fn host_of(authority: &str) -> &str {
 }
 
 fn refused(message: &str) -> Response {
-    ApiResponse::error(403, "forbidden_host", message).into_response()
+    ApiError::refused(403, "forbidden_host", message).into_response()
 }
 
 /// Middleware on every route, the page and the upload form included.

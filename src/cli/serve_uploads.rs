@@ -11,7 +11,7 @@ use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation};
-use pictor_core::http::ApiResponse;
+use pictor_core::http::ApiError;
 use pictor_core::local::name_file;
 use pictor_core::ports::StoreError;
 use pictor_core::ports::{UploadDesk, UploadForm, UploadTarget};
@@ -135,8 +135,8 @@ fn remove_if_present(path: &Path) -> Result<(), StoreError> {
     }
 }
 
-fn refuse(status: u16, code: &str, message: impl Into<String>) -> Response {
-    ApiResponse::error(status, code, message).into_response()
+fn refuse(status: u16, code: &'static str, message: impl Into<String>) -> Response {
+    ApiError::refused(status, code, message).into_response()
 }
 
 /// `POST /upload-form`: a form as `POST /uploads` issued it, fields first, the file last.

@@ -21,7 +21,7 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use pictor_aws::cloudfront_urls::{private_key_from_secret, SignedCdnUrls, SigningKeyError};
 use pictor_aws::s3_urls::PresignedUrls;
 use pictor_core::domain::identity::{AdminPolicy, Caller};
-use pictor_core::http::{router, Api, ApiResponse};
+use pictor_core::http::{router, Api, ApiError};
 use pictor_core::ports::{AssetStore, StoreError};
 use pictor_core::ports::{BaseUrl, RenditionUrls};
 use pictor_core::Ingestor;
@@ -145,7 +145,7 @@ impl Query {
     }
 
     /// The caller API Gateway's authorizer established, if any.
-    fn caller(&self, request: &Request) -> Result<Option<Caller>, ApiResponse> {
+    fn caller(&self, request: &Request) -> Result<Option<Caller>, ApiError> {
         let Some(RequestContext::ApiGatewayV2(context)) = request.request_context_ref() else {
             return Ok(None);
         };
@@ -171,7 +171,7 @@ impl Query {
                 .admins
                 .caller(&claims)
                 .map(Some)
-                .map_err(|e| ApiResponse::error(401, "unauthenticated", e.to_string()));
+                .map_err(|e| ApiError::Unauthenticated(e.to_string()));
         }
         Ok(authorizer.iam.as_ref().map(|_| Caller::Operator))
     }
@@ -209,7 +209,7 @@ impl Query {
                 }
             }
             (Err(_), _) => {
-                ApiResponse::bad_parameter("path", "not a valid request path").into_response()
+                ApiError::bad_parameter("path", "not a valid request path").into_response()
             }
         };
         let (parts, body) = answer.into_parts();

@@ -20,18 +20,31 @@ pub struct FocalPoint {
     pub y: f64,
 }
 
+/// A focal point coordinate outside 0..=1 (or not a number).
+#[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
+#[error("{axis} must be a fraction of the image in 0..1, got {value}")]
+pub struct OutsideTheImage {
+    /// `x` or `y`: the coordinate at fault, as the API names its parameter.
+    pub axis: &'static str,
+    pub value: f64,
+}
+
 impl FocalPoint {
     pub const CENTRE: FocalPoint = FocalPoint { x: 0.5, y: 0.5 };
 
-    /// A point inside the image, or why not.
-    pub fn new(x: f64, y: f64) -> Result<FocalPoint, String> {
+    /// A point inside the image, or the coordinate that is not.
+    pub fn new(x: f64, y: f64) -> Result<FocalPoint, OutsideTheImage> {
         let unit = |v: f64| v.is_finite() && (0.0..=1.0).contains(&v);
-        if unit(x) && unit(y) {
-            Ok(FocalPoint { x, y })
-        } else {
-            Err(format!(
-                "a focal point is two fractions in 0..1, got x = {x}, y = {y}"
-            ))
+        match (unit(x), unit(y)) {
+            (true, true) => Ok(FocalPoint { x, y }),
+            (false, _) => Err(OutsideTheImage {
+                axis: "x",
+                value: x,
+            }),
+            (true, false) => Err(OutsideTheImage {
+                axis: "y",
+                value: y,
+            }),
         }
     }
 
@@ -291,8 +304,8 @@ mod tests {
     #[test]
     fn focal_points_outside_the_image_are_refused() {
         assert!(FocalPoint::new(0.0, 1.0).is_ok());
-        assert!(FocalPoint::new(-0.1, 0.5).is_err());
-        assert!(FocalPoint::new(0.5, f64::NAN).is_err());
-        assert!(FocalPoint::new(1.5, 0.5).is_err());
+        assert_eq!(FocalPoint::new(-0.1, 0.5).unwrap_err().axis, "x");
+        assert_eq!(FocalPoint::new(0.5, f64::NAN).unwrap_err().axis, "y");
+        assert_eq!(FocalPoint::new(1.5, 2.0).unwrap_err().axis, "x");
     }
 }

@@ -21,7 +21,7 @@ mod webp_lossy;
 use crate::error::ProcessError;
 use crate::spec::{spec_hash, ColorMode, Fit, OutputFormat, Spec, SpecError, Variant};
 use analyze::{ExifSummary, Preview};
-pub use attention::{FocalPoint, Focus, FocusOrigin};
+pub use attention::{FocalPoint, Focus, FocusOrigin, OutsideTheImage};
 use canvas::Canvas;
 pub use decode::SourceFormat;
 use fast_image_resize::Resizer;
