@@ -3,7 +3,7 @@
 
 use super::{load_presets, open_local, EXIT_OK, EXIT_SOME_FAILED};
 use anyhow::Context;
-use pictor_core::app::reconcile::{self, ReconcileOptions, ReconcileReport};
+use pictor_core::app::reconcile::{self, ReconcileOptions, ReconcileReport, Reconciler};
 use pictor_core::local::FsBlobStore;
 use pictor_core::{Ingestor, SourceLocation};
 use std::path::PathBuf;
@@ -57,8 +57,8 @@ pub async fn run(args: ReconcileArgs) -> anyhow::Result<u8> {
                 .canonicalize()
                 .with_context(|| format!("inbox {} is not an existing folder", inbox.display()))?;
             let (ingestor, _) = open_local(out, presets)?;
-            let report = ingestor
-                .reconcile(&SourceLocation::File(inbox), options)
+            let report = Reconciler::new(&ingestor)
+                .run(&SourceLocation::File(inbox), options)
                 .await?;
             // Kept beside the daily reports, which include the latest pass.
             let key = reconcile::publish(&FsBlobStore::new(out), &report).await?;
@@ -73,7 +73,7 @@ pub async fn run(args: ReconcileArgs) -> anyhow::Result<u8> {
             let ingestor =
                 Ingestor::new(presets, stores.originals, stores.renditions, stores.assets);
             let root = SourceLocation::s3(bucket, &args.prefix);
-            (ingestor.reconcile(&root, options).await?, None)
+            (Reconciler::new(&ingestor).run(&root, options).await?, None)
         }
         _ => anyhow::bail!("give --out DIR --inbox DIR, or --table, --bucket and --output-bucket"),
     };

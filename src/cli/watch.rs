@@ -9,7 +9,7 @@ use super::{inputs, load_presets, open_local, LocalIngestor, RunOptions, EXIT_OK
 use anyhow::Context;
 use notify::event::{AccessKind, AccessMode, CreateKind, ModifyKind};
 use notify::{EventKind, RecursiveMode, Watcher};
-use pictor_core::app::reconcile::ReconcileOptions;
+use pictor_core::app::reconcile::{ReconcileOptions, Reconciler};
 use pictor_core::domain::presets::{Placement, PresetRoutes};
 use pictor_core::ports::AssetStore;
 use pictor_core::SourceLocation;
@@ -201,7 +201,7 @@ async fn rescan(ingestor: &LocalIngestor, inbox: &Path) {
         repair_for: None,
     };
     let root = SourceLocation::File(inbox.to_path_buf());
-    match ingestor.reconcile(&root, options).await {
+    match Reconciler::new(ingestor).run(&root, options).await {
         Ok(report) if report.gone > 0 => {
             eprintln!(
                 "rescan of {}: {} deleted while unwatched",

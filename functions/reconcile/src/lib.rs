@@ -12,7 +12,7 @@ mod config;
 pub use config::{Config, ConfigError, DEFAULT_GRACE_MINUTES, ENV_VARS};
 use pictor_aws::function::ErrorType;
 use pictor_aws::metrics::Emf;
-use pictor_core::app::reconcile::{self, ReconcileOptions, ReconcileReport};
+use pictor_core::app::reconcile::{self, ReconcileOptions, ReconcileReport, Reconciler};
 use pictor_core::ports::{AssetStore, BlobStore, OriginalStore, StoreError};
 use pictor_core::Ingestor;
 use serde::Deserialize;
@@ -54,6 +54,8 @@ pub type AwsReconcile = Reconcile<
 /// The handler over the ingest use case's three ports, and a blob store for its reports.
 pub struct Reconcile<O, B, A, R> {
     ingestor: Ingestor<O, B, A>,
+    /// Where the repairs a pass has no time for go (the ingest queue).
+    handoff: Option<std::sync::Arc<dyn pictor_core::ports::RepairHandoff>>,
     reports: R,
     config: Config,
 }
@@ -62,6 +64,7 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore, R: BlobStore> Reconcile<O, B
     pub fn new(config: Config, originals: O, renditions: B, assets: A, reports: R) -> Self {
         Reconcile {
             ingestor: Ingestor::new(config.presets.clone(), originals, renditions, assets),
+            handoff: None,
             reports,
             config,
         }
@@ -84,7 +87,7 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore, R: BlobStore> Reconcile<O, B
         mut self,
         handoff: std::sync::Arc<dyn pictor_core::ports::RepairHandoff>,
     ) -> Self {
-        self.ingestor = self.ingestor.with_repair_handoff(handoff);
+        self.handoff = Some(handoff);
         self
     }
 
@@ -107,7 +110,11 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore, R: BlobStore> Reconcile<O, B
             grace: self.config.grace,
             repair_for: deadline_ms.map(repair_time),
         };
-        let report = self.ingestor.reconcile(&self.config.root, options).await?;
+        let mut reconciler = Reconciler::new(&self.ingestor);
+        if let Some(handoff) = &self.handoff {
+            reconciler = reconciler.with_handoff(std::sync::Arc::clone(handoff));
+        }
+        let report = reconciler.run(&self.config.root, options).await?;
         emit_metrics(&report);
         let key = reconcile::publish(&self.reports, &report).await?;
         tracing::info!(

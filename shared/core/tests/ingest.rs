@@ -707,8 +707,8 @@ async fn a_failed_publish_keeps_the_record_and_the_event_follows_on_retry_or_rec
     assert!(ingest.ingest(&other, Intent::Upload).await.is_err());
     bus.down.store(false, std::sync::atomic::Ordering::SeqCst);
     let root = SourceLocation::File(inbox.canonicalize().unwrap());
-    let report = ingest
-        .reconcile(
+    let report = pictor_core::app::reconcile::Reconciler::new(&ingest)
+        .run(
             &root,
             pictor_core::app::reconcile::ReconcileOptions::default(),
         )
@@ -730,8 +730,8 @@ async fn a_failed_publish_keeps_the_record_and_the_event_follows_on_retry_or_rec
         )
         .await
         .unwrap();
-    let report = ingest
-        .reconcile(
+    let report = pictor_core::app::reconcile::Reconciler::new(&ingest)
+        .run(
             &root,
             pictor_core::app::reconcile::ReconcileOptions::default(),
         )

@@ -6,7 +6,7 @@ mod common;
 
 use common::place;
 use pictor_core::app::purge::purge_cdn;
-use pictor_core::app::reconcile::ReconcileOptions;
+use pictor_core::app::reconcile::{ReconcileOptions, Reconciler};
 use pictor_core::local::{FsBlobStore, FsOriginals, SqliteAssetStore};
 use pictor_core::ports::{AssetStore, CdnPurge, StoreError};
 use pictor_core::{AssetStatus, Ingestor, Intent, Outcome, Pipeline, SourceLocation, Spec};
@@ -136,16 +136,16 @@ async fn the_reconciler_purges_what_a_failed_purge_left_owed() {
         dry_run: true,
         ..ReconcileOptions::default()
     };
-    let found = ingestor.reconcile(&root, dry).await.unwrap();
+    let found = Reconciler::new(&ingestor).run(&root, dry).await.unwrap();
     assert_eq!(found.unpurged, 1);
-    let pass = ingestor
-        .reconcile(&root, ReconcileOptions::default())
+    let pass = Reconciler::new(&ingestor)
+        .run(&root, ReconcileOptions::default())
         .await
         .unwrap();
     assert_eq!(pass.failed, 0);
     assert_eq!(cdn.requests.lock().unwrap().len(), 1);
     let record = assets.get(&a.asset_id()).await.unwrap().unwrap();
     assert!(record.cdn_purge.is_empty());
-    let again = ingestor.reconcile(&root, dry).await.unwrap();
+    let again = Reconciler::new(&ingestor).run(&root, dry).await.unwrap();
     assert_eq!(again.unpurged, 0);
 }

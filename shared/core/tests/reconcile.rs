@@ -4,7 +4,7 @@
 mod common;
 
 use common::place;
-use pictor_core::app::reconcile::{ReconcileOptions, ReconcileReport};
+use pictor_core::app::reconcile::{ReconcileOptions, ReconcileReport, Reconciler};
 use pictor_core::local::{FsBlobStore, FsOriginals, SqliteAssetStore};
 use pictor_core::ports::{AssetStore, BlobStore};
 use pictor_core::{AssetStatus, Ingestor, Intent, Pipeline, SourceLocation, Spec};
@@ -65,7 +65,7 @@ async fn every_kind_of_drift_is_found_and_repaired() {
         grace: Duration::ZERO,
         repair_for: None,
     };
-    let counted = ingestor.reconcile(&root, dry).await.unwrap();
+    let counted = Reconciler::new(&ingestor).run(&root, dry).await.unwrap();
     assert_eq!(
         counted,
         ReconcileReport {
@@ -83,7 +83,7 @@ async fn every_kind_of_drift_is_found_and_repaired() {
         grace: Duration::hours(1),
         repair_for: None,
     };
-    let counted = ingestor.reconcile(&root, young).await.unwrap();
+    let counted = Reconciler::new(&ingestor).run(&root, young).await.unwrap();
     assert_eq!((counted.orphans, counted.young_orphans), (0, 1));
 
     let options = ReconcileOptions {
@@ -91,7 +91,10 @@ async fn every_kind_of_drift_is_found_and_repaired() {
         grace: Duration::ZERO,
         repair_for: None,
     };
-    let repaired = ingestor.reconcile(&root, options).await.unwrap();
+    let repaired = Reconciler::new(&ingestor)
+        .run(&root, options)
+        .await
+        .unwrap();
     assert_eq!(
         repaired,
         ReconcileReport {
@@ -119,7 +122,10 @@ async fn every_kind_of_drift_is_found_and_repaired() {
     assert_eq!(status(fine.asset_id()).await, Some(AssetStatus::Ready));
 
     // Converged: the next pass finds nothing.
-    let again = ingestor.reconcile(&root, options).await.unwrap();
+    let again = Reconciler::new(&ingestor)
+        .run(&root, options)
+        .await
+        .unwrap();
     assert_eq!(again.drift(), 0, "{again:?}");
     assert_eq!(again.repaired, 0);
 }
@@ -190,15 +196,18 @@ async fn a_backlog_beyond_the_pass_is_handed_off_and_the_orphans_still_go() {
         Backlog(100_000),
         FsBlobStore::new(&out),
         Arc::new(SqliteAssetStore::open(&dir.path().join("assets.db")).unwrap()),
-    )
-    .with_repair_handoff(Arc::clone(&handoff) as Arc<dyn pictor_core::ports::RepairHandoff>);
+    );
     let options = ReconcileOptions {
         dry_run: false,
         grace: Duration::ZERO,
         repair_for: Some(std::time::Duration::ZERO),
     };
     let root = SourceLocation::s3("up", "uploads/");
-    let report = ingestor.reconcile(&root, options).await.unwrap();
+    let report = Reconciler::new(&ingestor)
+        .with_handoff(Arc::clone(&handoff) as Arc<dyn pictor_core::ports::RepairHandoff>)
+        .run(&root, options)
+        .await
+        .unwrap();
     assert_eq!(report.originals, 100_000);
     assert_eq!(report.unrecorded, 100_000);
     assert_eq!(report.handed_off, 100_000);
@@ -223,7 +232,7 @@ async fn a_backlog_beyond_the_pass_is_handed_off_and_the_orphans_still_go() {
         FsBlobStore::new(&out),
         Arc::new(SqliteAssetStore::open(&dir.path().join("other.db")).unwrap()),
     );
-    let report = alone.reconcile(&root, options).await.unwrap();
+    let report = Reconciler::new(&alone).run(&root, options).await.unwrap();
     assert_eq!(report.deferred, 1_000);
     assert_eq!(report.handed_off, 0);
 }

@@ -172,8 +172,6 @@ pub struct Ingestor<O, B, A> {
     cdn: bool,
     /// The CDN itself, where this runner may tell it to purge (the reconciler).
     pub(crate) purger: Option<Arc<dyn crate::ports::CdnPurge>>,
-    /// Where the reconciler sends the repairs it has no time for.
-    pub(crate) handoff: Option<Arc<dyn crate::ports::RepairHandoff>>,
 }
 
 impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
@@ -188,15 +186,7 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
             compute: None,
             cdn: false,
             purger: None,
-            handoff: None,
         }
-    }
-
-    /// Where a reconcile pass sends the repairs it cannot make within its time
-    /// ([`crate::app::reconcile::ReconcileOptions::repair_for`]).
-    pub fn with_repair_handoff(mut self, handoff: Arc<dyn crate::ports::RepairHandoff>) -> Self {
-        self.handoff = Some(handoff);
-        self
     }
 
     /// [`Self::with_cdn_purge`], and the CDN to purge: the reconciler invalidates what

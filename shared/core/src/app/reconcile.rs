@@ -10,10 +10,11 @@ use crate::domain::asset::{Asset, AssetId, AssetStatus};
 use crate::domain::layout;
 use crate::domain::source::{SourceLocation, Upload};
 use crate::ports::{
-    AssetQuery, AssetStore, BlobStore, OriginalStore, Repair, StoreError, MAX_PAGE,
+    AssetQuery, AssetStore, BlobStore, OriginalStore, Repair, RepairHandoff, StoreError, MAX_PAGE,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
 
 /// How a pass runs.
@@ -107,11 +108,33 @@ struct Difference {
     intent: Intent,
 }
 
-impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
+/// One reconcile pass at a time over the originals under a root, the records and the
+/// renditions, converging every difference through the ingest use case.
+pub struct Reconciler<'a, O, B, A> {
+    ingestor: &'a Ingestor<O, B, A>,
+    handoff: Option<Arc<dyn RepairHandoff>>,
+}
+
+impl<'a, O: OriginalStore, B: BlobStore, A: AssetStore> Reconciler<'a, O, B, A> {
+    /// A reconciler that converges through `ingestor`, the same use case notifications run.
+    pub fn new(ingestor: &'a Ingestor<O, B, A>) -> Self {
+        Reconciler {
+            ingestor,
+            handoff: None,
+        }
+    }
+
+    /// Hands the repairs a pass has no time for to `handoff` (the queue the ingest function
+    /// reads), instead of leaving them to the next pass.
+    pub fn with_handoff(mut self, handoff: Arc<dyn RepairHandoff>) -> Self {
+        self.handoff = Some(handoff);
+        self
+    }
+
     /// One reconcile pass over the originals under `root` (an S3 bucket and prefix, or a
     /// directory), every record, and every rendition. `Err` only when a listing failed;
     /// repairs that fail are counted in [`ReconcileReport::failed`] and logged.
-    pub async fn reconcile(
+    pub async fn run(
         &self,
         root: &SourceLocation,
         options: ReconcileOptions,
@@ -121,11 +144,11 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
             dry_run: options.dry_run,
             ..ReconcileReport::default()
         };
-        let originals = self.originals.list(root).await?;
+        let originals = self.ingestor.originals.list(root).await?;
         report.originals = originals.len() as u64;
-        let records = all_records(&self.assets).await?;
+        let records = all_records(&self.ingestor.assets).await?;
         // Listed after the records, so a rendition written in between is young, not orphaned.
-        let renditions = self.renditions.list(layout::RENDITIONS).await?;
+        let renditions = self.ingestor.renditions.list(layout::RENDITIONS).await?;
         let stored: HashSet<&str> = renditions.iter().map(|b| b.key.as_str()).collect();
 
         let mut differences = Vec::new();
@@ -152,7 +175,7 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
             };
             if let Some((count, intent)) = intent {
                 *count += 1;
-                let placement = self.presets().routes().place(&relative);
+                let placement = self.ingestor.presets().routes().place(&relative);
                 differences.push(Difference {
                     location: listed.location.clone(),
                     creator: placement.creator,
@@ -178,7 +201,7 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
                     preset: Some(asset.preset.clone()),
                     intent: Intent::Upload,
                 });
-            } else if self.announces() && crate::app::ingest::owes_event(asset) {
+            } else if self.ingestor.announces() && crate::app::ingest::owes_event(asset) {
                 // Converging a difference announces it anyway; these only need the event.
                 report.unannounced += 1;
                 unannounced.push(asset);
@@ -228,7 +251,7 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
             let upload = Upload::new(difference.location)
                 .with_creator(difference.creator)
                 .with_preset(difference.preset);
-            match self.ingest(&upload, difference.intent).await {
+            match self.ingestor.ingest(&upload, difference.intent).await {
                 Ok(_) => report.repaired += 1,
                 Err(e) => failed(&mut report, &upload.location.to_string(), &e),
             }
@@ -242,15 +265,20 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
                 report.deferred += 1;
                 continue;
             }
-            match self.announce(asset).await {
+            match self.ingestor.announce(asset).await {
                 Ok(_) => report.repaired += 1,
                 Err(e) => failed(&mut report, &asset.id.to_string(), &e),
             }
         }
         if !unpurged.is_empty() {
-            match &self.purger {
+            match &self.ingestor.purger {
                 Some(cdn) => {
-                    match crate::app::purge::purge_cdn(&self.assets, cdn.as_ref(), &unpurged).await
+                    match crate::app::purge::purge_cdn(
+                        &self.ingestor.assets,
+                        cdn.as_ref(),
+                        &unpurged,
+                    )
+                    .await
                     {
                         Ok(done) => report.repaired += done.assets as u64,
                         Err(e) => failed(&mut report, "the CDN purge", &IngestError::Store(e)),
@@ -263,7 +291,7 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
         // However long the repairs took, the orphans go: many per request.
         let orphans: Vec<String> = orphans.into_iter().map(str::to_string).collect();
         for chunk in orphans.chunks(DELETE_CHUNK) {
-            match self.renditions.delete_many(chunk).await {
+            match self.ingestor.renditions.delete_many(chunk).await {
                 Ok(()) => report.repaired += chunk.len() as u64,
                 Err(e) => {
                     tracing::warn!(error = %e, keys = chunk.len(), "reconcile: deleting orphans failed; the next pass tries again");
