@@ -5,10 +5,10 @@ use aws_sdk_s3::primitives::ByteStream;
 use pictor_aws::config::{self, AwsStores};
 use pictor_aws::testing::{fresh_resources, sdk_config};
 use pictor_aws::DynamoAssetStore;
-use pictor_cleanup::{AwsCleanup, Cleanup, Config, Handled};
 use pictor_core::ports::samples::SampleAsset;
 use pictor_core::ports::AssetStore;
 use pictor_core::{Asset, AssetId, AssetStatus, Pipeline, SourceLocation, Spec};
+use pictor_ingest::{AwsIngest, Config, Handled, Ingest};
 use serde_json::{json, Value};
 use std::sync::Arc;
 
@@ -76,16 +76,16 @@ fn config(r: &pictor_aws::provision::Resources) -> Config {
 
 /// The handler on the AWS adapters, wired as `main` wires it (the ingest and cleanup
 /// functions run the same one).
-fn handler_on(sdk: &aws_config::SdkConfig, config: Config) -> AwsCleanup {
+fn handler_on(sdk: &aws_config::SdkConfig, config: Config) -> AwsIngest {
     let stores = AwsStores::new(sdk, &config.output_bucket, &config.table);
-    Cleanup::new(config, stores.originals, stores.renditions, stores.assets)
+    Ingest::new(config, stores.originals, stores.renditions, stores.assets)
 }
 
 struct World {
     s3: aws_sdk_s3::Client,
     sqs: aws_sdk_sqs::Client,
     r: pictor_aws::provision::Resources,
-    handler: AwsCleanup,
+    handler: AwsIngest,
     assets: DynamoAssetStore,
 }
 

@@ -245,36 +245,32 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingest<O, B, A> {
     }
 }
 
-/// The function's wiring: configuration from the environment, the AWS adapters, then the
-/// runtime loop. The ingest and cleanup binaries both run it, as `function`.
-pub async fn run(function: &'static str) -> Result<(), lambda_runtime::Error> {
-    use lambda_runtime::{service_fn, LambdaEvent};
-    use pictor_aws::function::{config_or_exit, diagnostic};
-    pictor_aws::logging::init();
-    // One upload after another in one process: each reuses the last one's memory.
-    pictor_image::memory::reuse_freed_memory();
-    let config = config_or_exit(Config::from_env());
-    let sdk = pictor_aws::config::load_in_function().await;
-    let stores = pictor_aws::config::AwsStores::new(&sdk, &config.output_bucket, &config.table);
-    let events = pictor_aws::config::event_sink(&sdk, config.event_bus.as_deref());
-    let mut handler = Ingest::new(config, stores.originals, stores.renditions, stores.assets)
-        .publishing_as(function);
-    if let Some(sink) = events {
-        handler = handler.with_events(sink);
+impl AwsIngest {
+    /// The handler on the AWS adapters `sdk` reaches, as `config` says, publishing its
+    /// metrics as `function`: what the ingest and the cleanup binaries both serve.
+    pub fn on_aws(sdk: &aws_config::SdkConfig, config: Config, function: &'static str) -> Self {
+        let stores = pictor_aws::config::AwsStores::new(sdk, &config.output_bucket, &config.table);
+        let events = pictor_aws::config::event_sink(sdk, config.event_bus.as_deref());
+        let mut handler = Ingest::new(config, stores.originals, stores.renditions, stores.assets)
+            .publishing_as(function);
+        if let Some(sink) = events {
+            handler = handler.with_events(sink);
+        }
+        handler
     }
-    let handler = Arc::new(handler);
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
-        let handler = Arc::clone(&handler);
-        let request_id = event.context.request_id.clone();
-        let work = async move {
-            handler
-                .handle_until(event.payload, Some(event.context.deadline))
-                .await
-                .map_err(|e| diagnostic(&e))
-        };
-        pictor_aws::metrics::with_request_id(request_id, work)
-    }))
-    .await
+}
+
+impl<O, B, A> pictor_aws::function::Handler for Ingest<O, B, A>
+where
+    O: OriginalStore + 'static,
+    B: BlobStore + 'static,
+    A: AssetStore + 'static,
+{
+    type Error = HandlerError;
+
+    async fn handle(&self, event: Value, deadline_ms: Option<u64>) -> Result<Value, HandlerError> {
+        self.handle_until(event, deadline_ms).await
+    }
 }
 
 /// Logs the outcome and emits its metrics as `function`.

@@ -81,6 +81,19 @@ fn deleted_asset(body: &str) -> Option<AssetId> {
     AssetId::parse(event["detail"]["id"].as_str()?).ok()
 }
 
+impl<A: AssetStore + 'static, C: CdnPurge + 'static> pictor_aws::function::Handler for Purge<A, C> {
+    /// A batch answers which messages to retry; the invocation itself never fails.
+    type Error = std::convert::Infallible;
+
+    async fn handle(
+        &self,
+        event: Value,
+        _deadline_ms: Option<u64>,
+    ) -> Result<Value, std::convert::Infallible> {
+        Ok(Purge::handle(self, event).await)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

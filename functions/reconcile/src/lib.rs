@@ -36,6 +36,12 @@ impl ErrorType for ReconcileError {
     }
 }
 
+impl From<ReconcileError> for lambda_runtime::Diagnostic {
+    fn from(error: ReconcileError) -> Self {
+        pictor_aws::function::diagnostic(&error)
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Trigger {
@@ -157,4 +163,22 @@ fn emit_metrics(report: &ReconcileReport) {
         .count("RepairFailed", report.failed as f64)
         .property("dryRun", report.dry_run)
         .emit();
+}
+
+impl<O, B, A, R> pictor_aws::function::Handler for Reconcile<O, B, A, R>
+where
+    O: OriginalStore + 'static,
+    B: BlobStore + 'static,
+    A: AssetStore + 'static,
+    R: BlobStore + 'static,
+{
+    type Error = ReconcileError;
+
+    async fn handle(
+        &self,
+        event: Value,
+        deadline_ms: Option<u64>,
+    ) -> Result<Value, ReconcileError> {
+        self.handle_until(event, deadline_ms).await
+    }
 }

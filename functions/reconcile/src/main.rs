@@ -1,15 +1,13 @@
 //! Wiring only: configuration from the environment, the adapters, then the runtime loop.
 
-use lambda_runtime::{service_fn, Error, LambdaEvent};
 use pictor_aws::config::{load_in_function, s3_client, AwsStores};
-use pictor_aws::function::{config_or_exit, diagnostic};
+use pictor_aws::function::{config_or_exit, serve};
 use pictor_aws::S3BlobStore;
 use pictor_reconcile::{Config, Reconcile};
-use serde_json::Value;
 use std::sync::Arc;
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
+async fn main() -> Result<(), lambda_runtime::Error> {
     pictor_aws::logging::init();
     let config = config_or_exit(Config::from_env());
     let sdk = load_in_function().await;
@@ -36,17 +34,5 @@ async fn main() -> Result<(), Error> {
     if let Some(id) = &cdn {
         handler = handler.with_cdn(Arc::new(pictor_aws::CloudFrontPurge::new(&sdk, id)));
     }
-    let handler = Arc::new(handler);
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
-        let handler = Arc::clone(&handler);
-        let request_id = event.context.request_id.clone();
-        let work = async move {
-            handler
-                .handle_until(event.payload, Some(event.context.deadline))
-                .await
-                .map_err(|e| diagnostic(&e))
-        };
-        pictor_aws::metrics::with_request_id(request_id, work)
-    }))
-    .await
+    serve(handler).await
 }

@@ -42,6 +42,12 @@ impl ErrorType for ReportError {
     }
 }
 
+impl From<ReportError> for lambda_runtime::Diagnostic {
+    fn from(error: ReportError) -> Self {
+        pictor_aws::function::diagnostic(&error)
+    }
+}
+
 /// The two shapes the function is invoked with.
 #[derive(Deserialize)]
 struct Trigger {
@@ -137,6 +143,18 @@ impl<A: AssetStore, B: BlobStore> NightlyReport<A, B> {
             "reconcile": built.reconcile,
             "mailed": mailed,
         }))
+    }
+}
+
+impl<A, B> pictor_aws::function::Handler for NightlyReport<A, B>
+where
+    A: AssetStore + 'static,
+    B: BlobStore + 'static,
+{
+    type Error = ReportError;
+
+    async fn handle(&self, event: Value, _deadline_ms: Option<u64>) -> Result<Value, ReportError> {
+        NightlyReport::handle(self, event).await
     }
 }
 

@@ -1,15 +1,12 @@
 //! Wiring only: configuration from the environment, the adapters, then the runtime loop.
 
-use lambda_runtime::{service_fn, Error, LambdaEvent};
 use pictor_aws::config::{asset_store, load_in_function, s3_client};
-use pictor_aws::function::{config_or_exit, diagnostic};
+use pictor_aws::function::{config_or_exit, serve};
 use pictor_aws::{S3BlobStore, SesMailer};
 use pictor_report::{Config, NightlyReport};
-use serde_json::Value;
-use std::sync::Arc;
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
+async fn main() -> Result<(), lambda_runtime::Error> {
     pictor_aws::logging::init();
     let config = config_or_exit(Config::from_env());
     let sdk = load_in_function().await;
@@ -22,15 +19,5 @@ async fn main() -> Result<(), Error> {
     if mails {
         handler = handler.with_mailer(SesMailer::new(&sdk));
     }
-    let handler = Arc::new(handler);
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
-        let handler = Arc::clone(&handler);
-        async move {
-            handler
-                .handle(event.payload)
-                .await
-                .map_err(|e| diagnostic(&e))
-        }
-    }))
-    .await
+    serve(handler).await
 }

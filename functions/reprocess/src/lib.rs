@@ -40,6 +40,12 @@ impl ErrorType for ReprocessError {
     }
 }
 
+impl From<ReprocessError> for lambda_runtime::Diagnostic {
+    fn from(error: ReprocessError) -> Self {
+        pictor_aws::function::diagnostic(&error)
+    }
+}
+
 /// The handler on the AWS adapters, as the function runs it.
 pub type AwsReprocess =
     Reprocess<pictor_aws::S3Originals, pictor_aws::S3BlobStore, pictor_aws::DynamoAssetStore>;
@@ -100,5 +106,22 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Reprocess<O, B, A> {
 
     pub fn config(&self) -> &Config {
         &self.config
+    }
+}
+
+impl<O, B, A> pictor_aws::function::Handler for Reprocess<O, B, A>
+where
+    O: OriginalStore + 'static,
+    B: BlobStore + 'static,
+    A: AssetStore + 'static,
+{
+    type Error = ReprocessError;
+
+    async fn handle(
+        &self,
+        event: Value,
+        _deadline_ms: Option<u64>,
+    ) -> Result<Value, ReprocessError> {
+        Reprocess::handle(self, event).await
     }
 }

@@ -1,15 +1,12 @@
 //! Wiring only: configuration from the environment, the adapters, then the runtime loop.
 
-use lambda_runtime::{service_fn, Error, LambdaEvent};
 use pictor_aws::config::{load_in_function, s3_client, AwsStores};
-use pictor_aws::function::{config_or_exit, diagnostic};
+use pictor_aws::function::{config_or_exit, serve};
 use pictor_reprocess::plan::Planner;
 use pictor_reprocess::{Config, Reprocess};
-use serde_json::Value;
-use std::sync::Arc;
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
+async fn main() -> Result<(), lambda_runtime::Error> {
     pictor_aws::logging::init();
     // Asset after asset in one process: each reuses the last one's memory.
     pictor_image::memory::reuse_freed_memory();
@@ -28,15 +25,5 @@ async fn main() -> Result<(), Error> {
     if let Some(sink) = events {
         handler = handler.with_events(sink);
     }
-    let handler = Arc::new(handler);
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
-        let handler = Arc::clone(&handler);
-        async move {
-            handler
-                .handle(event.payload)
-                .await
-                .map_err(|e| diagnostic(&e))
-        }
-    }))
-    .await
+    serve(handler).await
 }

@@ -165,6 +165,12 @@ impl crate::function::ErrorType for HandlerError {
     }
 }
 
+impl From<HandlerError> for lambda_runtime::Diagnostic {
+    fn from(error: HandlerError) -> Self {
+        crate::function::diagnostic(&error)
+    }
+}
+
 /// The entry point of every function fed by S3 notifications: an SQS batch is answered with
 /// its `batchItemFailures` (each message in its own `message` span); a notification invoking
 /// the function directly succeeds or fails as a whole. `handle` takes one delivery.
