@@ -66,7 +66,7 @@ test('the table has the key and indexes the Rust adapter uses', () => {
 });
 
 test('the output bucket prefixes are the ones the Rust layout module writes', () => {
-  const source = fs.readFileSync(path.join(WORKSPACE, 'shared/core/src/layout.rs'), 'utf8');
+  const source = fs.readFileSync(path.join(WORKSPACE, 'shared/core/src/domain/layout.rs'), 'utf8');
   const constant = (name: string) => {
     const m = new RegExp(`pub const ${name}: &str = "([^"]+)";`).exec(source);
     assert.ok(m, name);
@@ -141,7 +141,7 @@ test('every dashboard and alarm metric is one the functions publish, as they pub
 });
 
 test('every Lambda memory size gets a thread count the functions accept', () => {
-  const source = fs.readFileSync(path.join(WORKSPACE, 'shared/aws/src/config.rs'), 'utf8');
+  const source = fs.readFileSync(path.join(WORKSPACE, 'shared/aws/src/config/pipeline.rs'), 'utf8');
   const m = /pub const MAX_ENCODE_THREADS: usize = (\d+);/.exec(source);
   assert.ok(m, 'MAX_ENCODE_THREADS');
   const max = Number(m[1]);

@@ -1,6 +1,6 @@
 //! The function's configuration, all from the environment.
 
-use pictor_aws::config::{EnvError, PipelineSettingsError};
+use pictor_aws::config::{EnvError, PipelineSettingsError, PipelineVars, StoreVars};
 use pictor_core::{Presets, UploadPrefix};
 use serde::Deserialize;
 
@@ -20,13 +20,11 @@ pub const ENV_VARS: [&str; 9] = [
 /// The variables as read, `PICTOR_` left off.
 #[derive(Deserialize)]
 struct Vars {
-    output_bucket: String,
-    table: String,
-    upload_prefix: Option<String>,
-    spec: Option<String>,
-    spec_file: Option<String>,
+    #[serde(flatten)]
+    stores: StoreVars,
+    #[serde(flatten)]
+    pipeline: PipelineVars,
     event_bus: Option<String>,
-    encode_threads: Option<String>,
     max_receives: Option<String>,
     cdn_distribution_id: Option<String>,
 }
@@ -64,13 +62,13 @@ impl Config {
     }
 
     fn from_vars(vars: Vars) -> Result<Config, ConfigError> {
-        let presets = pictor_aws::config::presets(vars.spec, vars.spec_file, vars.encode_threads)?;
+        let (presets, upload_prefix) = vars.pipeline.settings()?;
         Ok(Config {
             cdn_purge: vars.cdn_distribution_id.is_some_and(|id| !id.is_empty()),
             event_bus: vars.event_bus,
-            output_bucket: vars.output_bucket,
-            table: vars.table,
-            upload_prefix: pictor_aws::config::upload_prefix(vars.upload_prefix, &presets),
+            output_bucket: vars.stores.output_bucket,
+            table: vars.stores.table,
+            upload_prefix,
             presets,
             max_receives: match vars.max_receives.filter(|v| !v.is_empty()) {
                 None => None,

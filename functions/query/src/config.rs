@@ -1,6 +1,6 @@
 //! The function's configuration, all from the environment.
 
-use pictor_aws::config::{EnvError, PipelineSettingsError};
+use pictor_aws::config::{EnvError, PipelineSettingsError, StoreVars};
 use pictor_core::app::uploads::UploadRules;
 use pictor_core::domain::identity::AdminPolicy;
 use pictor_core::{Presets, UploadPrefix};
@@ -31,8 +31,8 @@ const MAX_EXPIRY: Duration = Duration::from_secs(7 * 24 * 3600);
 /// The variables as read, `PICTOR_` left off.
 #[derive(Deserialize)]
 struct Vars {
-    output_bucket: String,
-    table: String,
+    #[serde(flatten)]
+    stores: StoreVars,
     cdn_base_url: Option<String>,
     cdn_key_pair_id: Option<String>,
     cdn_private_key_secret: Option<String>,
@@ -138,8 +138,8 @@ impl Config {
             _ => return Err(ConfigError::CdnSigning),
         };
         Ok(Config {
-            output_bucket: vars.output_bucket,
-            table: vars.table,
+            output_bucket: vars.stores.output_bucket,
+            table: vars.stores.table,
             cdn_base_url: vars.cdn_base_url,
             cdn_signing,
             url_expiry,

@@ -1,7 +1,7 @@
 //! The function's configuration, all from the environment.
 
-use pictor_aws::config::{EnvError, PipelineSettingsError};
-use pictor_core::{Presets, SourceLocation, UploadPrefix};
+use pictor_aws::config::{EnvError, PipelineSettingsError, PipelineVars, StoreVars};
+use pictor_core::{Presets, SourceLocation};
 use serde::Deserialize;
 
 /// Every variable the function reads (the CDK app must set exactly these).
@@ -25,14 +25,12 @@ pub const DEFAULT_GRACE_MINUTES: i64 = 60;
 /// The variables as read, `PICTOR_` left off.
 #[derive(Deserialize)]
 struct Vars {
+    #[serde(flatten)]
+    stores: StoreVars,
+    #[serde(flatten)]
+    pipeline: PipelineVars,
     uploads_bucket: String,
-    output_bucket: String,
-    table: String,
-    upload_prefix: Option<String>,
-    spec: Option<String>,
-    spec_file: Option<String>,
     event_bus: Option<String>,
-    encode_threads: Option<String>,
     grace_minutes: Option<String>,
     cdn_distribution_id: Option<String>,
     ingest_queue_url: Option<String>,
@@ -81,13 +79,12 @@ impl Config {
                 .filter(|m: &i64| *m >= 0)
                 .ok_or(ConfigError::Grace(v))?,
         };
-        let presets = pictor_aws::config::presets(vars.spec, vars.spec_file, vars.encode_threads)?;
-        let prefix: UploadPrefix = pictor_aws::config::upload_prefix(vars.upload_prefix, &presets);
+        let (presets, prefix) = vars.pipeline.settings()?;
         Ok(Config {
             event_bus: vars.event_bus,
             root: SourceLocation::s3(vars.uploads_bucket, prefix.as_str()),
-            output_bucket: vars.output_bucket,
-            table: vars.table,
+            output_bucket: vars.stores.output_bucket,
+            table: vars.stores.table,
             presets,
             grace: time::Duration::minutes(minutes),
             cdn_distribution_id: vars.cdn_distribution_id.filter(|id| !id.is_empty()),

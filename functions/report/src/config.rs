@@ -1,6 +1,6 @@
 //! The function's configuration, all from the environment.
 
-use pictor_aws::config::EnvError;
+use pictor_aws::config::{EnvError, StoreVars};
 use pictor_core::app::report::{self, CostModel};
 use pictor_core::domain::layout;
 use serde::Deserialize;
@@ -23,8 +23,8 @@ pub const DEFAULT_MEMORY_MB: u32 = 1769;
 /// The variables as read, `PICTOR_` left off.
 #[derive(Deserialize)]
 struct Vars {
-    output_bucket: String,
-    table: String,
+    #[serde(flatten)]
+    stores: StoreVars,
     reports_prefix: Option<String>,
     cost_memory_mb: Option<String>,
     cost_arch: Option<String>,
@@ -111,8 +111,8 @@ impl Config {
             }
         };
         Ok(Config {
-            output_bucket: vars.output_bucket,
-            table: vars.table,
+            output_bucket: vars.stores.output_bucket,
+            table: vars.stores.table,
             reports_prefix,
             cost,
             mailing,

@@ -1,6 +1,6 @@
 //! The function's configuration, all from the environment.
 
-use pictor_aws::config::{EnvError, PipelineSettingsError};
+use pictor_aws::config::{EnvError, PipelineSettingsError, PipelineVars, StoreVars};
 use pictor_core::{Presets, UploadPrefix};
 use serde::Deserialize;
 
@@ -19,13 +19,11 @@ pub const ENV_VARS: [&str; 8] = [
 /// The variables as read, `PICTOR_` left off.
 #[derive(Deserialize)]
 struct Vars {
-    output_bucket: String,
-    table: String,
-    upload_prefix: Option<String>,
-    spec: Option<String>,
-    spec_file: Option<String>,
+    #[serde(flatten)]
+    stores: StoreVars,
+    #[serde(flatten)]
+    pipeline: PipelineVars,
     event_bus: Option<String>,
-    encode_threads: Option<String>,
     ingest_queue_url: Option<String>,
 }
 
@@ -58,12 +56,12 @@ impl Config {
     }
 
     fn from_vars(vars: Vars) -> Result<Config, ConfigError> {
-        let presets = pictor_aws::config::presets(vars.spec, vars.spec_file, vars.encode_threads)?;
+        let (presets, upload_prefix) = vars.pipeline.settings()?;
         Ok(Config {
             event_bus: vars.event_bus,
-            output_bucket: vars.output_bucket,
-            table: vars.table,
-            upload_prefix: pictor_aws::config::upload_prefix(vars.upload_prefix, &presets),
+            output_bucket: vars.stores.output_bucket,
+            table: vars.stores.table,
+            upload_prefix,
             presets,
             ingest_queue_url: vars.ingest_queue_url,
         })
