@@ -13,11 +13,12 @@
 mod config;
 
 use async_trait::async_trait;
+use axum::extract::State;
+use axum::middleware::Next;
 use axum::response::IntoResponse;
 pub use config::{CdnSigning, Config, ConfigError, Uploads, ENV_VARS};
-use http_body_util::BodyExt;
 use lambda_http::request::RequestContext;
-use lambda_http::{Body, Request, RequestExt, Response};
+use lambda_http::{Body, Request, Response};
 use pictor_aws::cloudfront_urls::{private_key_from_secret, SignedCdnUrls, SigningKeyError};
 use pictor_aws::s3_urls::PresignedUrls;
 use pictor_core::domain::identity::{AdminPolicy, Caller};
@@ -74,27 +75,9 @@ impl RenditionUrls for Urls {
     }
 }
 
-/// Characters a URI path cannot hold as they are (`%` stays: the path is already escaped).
-const NOT_IN_URI: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
-    .add(b' ')
-    .add(b'"')
-    .add(b'#')
-    .add(b'<')
-    .add(b'>')
-    .add(b'?')
-    .add(b'[')
-    .add(b'\\')
-    .add(b']')
-    .add(b'^')
-    .add(b'`')
-    .add(b'{')
-    .add(b'|')
-    .add(b'}');
-
 /// The handler: the core's API router, over any asset store and way of making rendition URLs.
 pub struct Query {
     router: axum::Router,
-    admins: AdminPolicy,
 }
 
 impl Query {
@@ -113,8 +96,10 @@ impl Query {
         U: RenditionUrls + 'static,
     {
         Query {
-            router: router(api),
-            admins,
+            router: router(api).layer(axum::middleware::from_fn_with_state(
+                Arc::new(admins),
+                from_authorizer,
+            )),
         }
     }
 
@@ -144,90 +129,80 @@ impl Query {
         Ok(Query::from_api(api, config.admins.clone()))
     }
 
-    /// The caller API Gateway's authorizer established, if any.
-    fn caller(&self, request: &Request) -> Result<Option<Caller>, ApiError> {
-        let Some(RequestContext::ApiGatewayV2(context)) = request.request_context_ref() else {
-            return Ok(None);
-        };
-        let Some(authorizer) = &context.authorizer else {
-            return Ok(None);
-        };
-        if let Some(jwt) = &authorizer.jwt {
-            let flattened: serde_json::Map<String, serde_json::Value> = jwt
-                .claims
-                .iter()
-                .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
-                .collect();
-            // The authorizer verified the request's token; its own claims keep a group list
-            // as a list, where the flattened text cannot tell `[not admins]` from two groups.
-            let claims = request
-                .headers()
-                .get(lambda_http::http::header::AUTHORIZATION)
-                .and_then(|h| h.to_str().ok())
-                .and_then(pictor_core::domain::identity::bearer_claims)
-                .filter(|token| token.get("sub") == flattened.get("sub"))
-                .unwrap_or(flattened);
-            return self
-                .admins
-                .caller(&claims)
-                .map(Some)
-                .map_err(|e| ApiError::Unauthenticated(e.to_string()));
-        }
-        Ok(authorizer.iam.as_ref().map(|_| Caller::Operator))
+    /// The router as `lambda_http::run` serves it: each request's caller taken from API
+    /// Gateway's authorizer context, every answer marked uncacheable.
+    pub fn service(&self) -> axum::Router {
+        self.router.clone()
     }
 
-    /// One HTTP API request in, a JSON response out; never an error (every failure is a
-    /// status code with a JSON body). The path is API Gateway's raw path, without a stage.
+    /// One HTTP API request in, its response as API Gateway receives it: the same service and
+    /// the same response conversion as `lambda_http::run`. Never an error (every failure is a
+    /// status code with a JSON body).
     pub async fn handle(&self, request: Request) -> Response<Body> {
-        // API Gateway's raw path is as the client sent it; whatever it left unescaped that a URI
-        // cannot hold is escaped, so the route still sees (and refuses) it.
-        let path = percent_encoding::utf8_percent_encode(request.raw_http_path(), NOT_IN_URI);
-        let uri = match request.uri().query() {
-            Some(query) => format!("{path}?{query}"),
-            None => path.to_string(),
+        let answer = match self.service().oneshot(request).await {
+            Ok(answer) => answer,
+            Err(never) => match never {},
         };
-        let caller = self.caller(&request);
-        let body = match request.body() {
-            Body::Empty => Vec::new(),
-            Body::Text(text) => text.clone().into_bytes(),
-            Body::Binary(bytes) => bytes.clone(),
-            _ => Vec::new(),
-        };
-        let forwarded = axum::http::Request::builder()
-            .method(request.method().clone())
-            .uri(uri)
-            .body(axum::body::Body::from(body));
-        let answer = match (forwarded, caller) {
-            (_, Err(refused)) => refused.into_response(),
-            (Ok(mut forwarded), Ok(caller)) => {
-                if let Some(caller) = caller {
-                    forwarded.extensions_mut().insert(caller);
-                }
-                match self.router.clone().oneshot(forwarded).await {
-                    Ok(answer) => answer,
-                    Err(never) => match never {},
-                }
-            }
-            (Err(_), _) => {
-                ApiError::bad_parameter("path", "not a valid request path").into_response()
-            }
-        };
-        let (parts, body) = answer.into_parts();
-        let bytes = body
-            .collect()
-            .await
-            .map(|b| b.to_bytes())
-            .unwrap_or_default();
-        // JSON is text: API Gateway passes it on as it is, not base64-encoded.
-        let body = String::from_utf8(bytes.to_vec())
-            .map_or_else(|e| Body::from(e.into_bytes()), Body::from);
-        let mut http = Response::new(body);
-        *http.status_mut() = parts.status;
-        http.headers_mut().extend(parts.headers);
-        http.headers_mut().insert(
-            lambda_http::http::header::CACHE_CONTROL,
-            lambda_http::http::HeaderValue::from_static("no-store"),
-        );
-        http
+        lambda_http::IntoResponse::into_response(answer).await
     }
+}
+
+/// Puts the caller API Gateway's authorizer established into the request for the router's
+/// `Caller` extractor; a token whose claims make no caller is refused here.
+async fn from_authorizer(
+    State(admins): State<Arc<AdminPolicy>>,
+    mut request: axum::extract::Request,
+    next: Next,
+) -> axum::response::Response {
+    let mut answer = match caller(&admins, &request) {
+        Ok(caller) => {
+            if let Some(caller) = caller {
+                request.extensions_mut().insert(caller);
+            }
+            next.run(request).await
+        }
+        Err(refused) => refused.into_response(),
+    };
+    // Answers depend on the caller and change with every write: no cache may keep them.
+    answer.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    answer
+}
+
+/// The caller in the authorizer context `lambda_http` put in the request's extensions: a JWT's
+/// claims make a creator, an IAM-signed request an operator, neither nobody.
+fn caller(
+    admins: &AdminPolicy,
+    request: &axum::extract::Request,
+) -> Result<Option<Caller>, ApiError> {
+    let Some(RequestContext::ApiGatewayV2(context)) = request.extensions().get::<RequestContext>()
+    else {
+        return Ok(None);
+    };
+    let Some(authorizer) = &context.authorizer else {
+        return Ok(None);
+    };
+    if let Some(jwt) = &authorizer.jwt {
+        let flattened: serde_json::Map<String, serde_json::Value> = jwt
+            .claims
+            .iter()
+            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+            .collect();
+        // The authorizer verified the request's token; its own claims keep a group list as a
+        // list, where the flattened text cannot tell `[not admins]` from two groups.
+        let claims = request
+            .headers()
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|h| h.to_str().ok())
+            .and_then(pictor_core::domain::identity::bearer_claims)
+            .filter(|token| token.get("sub") == flattened.get("sub"))
+            .unwrap_or(flattened);
+        return admins
+            .caller(&claims)
+            .map(Some)
+            .map_err(|e| ApiError::Unauthenticated(e.to_string()));
+    }
+    Ok(authorizer.iam.as_ref().map(|_| Caller::Operator))
 }

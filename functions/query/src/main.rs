@@ -1,10 +1,10 @@
-//! Wiring only: configuration from the environment, the adapters, then the HTTP runtime loop.
+//! Wiring only: configuration from the environment, the adapters, then the router under the
+//! HTTP runtime loop.
 
-use lambda_http::{service_fn, Error, Request};
+use lambda_http::Error;
 use pictor_aws::config::load_in_function;
 use pictor_aws::function::config_or_exit;
 use pictor_query::{Config, Query};
-use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -13,10 +13,6 @@ async fn main() -> Result<(), Error> {
     let sdk = load_in_function().await;
     // A signing key that cannot be read stops the process before the first request, the way a
     // bad configuration does: every answer would otherwise be a 500.
-    let handler = Arc::new(config_or_exit(Query::on_aws(&sdk, &config).await));
-    lambda_http::run(service_fn(move |request: Request| {
-        let handler = Arc::clone(&handler);
-        async move { Ok::<_, Error>(handler.handle(request).await) }
-    }))
-    .await
+    let query = config_or_exit(Query::on_aws(&sdk, &config).await);
+    lambda_http::run(query.service()).await
 }

@@ -232,6 +232,14 @@ async fn get_asset_gives_presigned_urls_that_work_or_a_404() {
         .await;
     assert_eq!(bad.status(), 400);
     assert_eq!(json_body(&bad)["parameter"], "id");
+    // API Gateway passes on what a URI cannot hold as the client sent it; the router still
+    // sees, and refuses, it.
+    let unescaped = s
+        .query
+        .handle(event("apigw-get-asset.json", "a<b>{c}|^[d]`e", None))
+        .await;
+    assert_eq!(unescaped.status(), 400);
+    assert_eq!(json_body(&unescaped)["parameter"], "id");
 }
 
 #[tokio::test]

@@ -14,5 +14,6 @@ pub use env::{from_env, from_vars, EnvError, StoreVars};
 pub use pipeline::{
     encode_threads, presets, upload_prefix, PipelineSettingsError, PipelineVars, MAX_ENCODE_THREADS,
 };
+#[cfg(feature = "testing")]
 pub(crate) use sdk::{https_client, Trust};
 pub use sdk::{load, load_in_function};
