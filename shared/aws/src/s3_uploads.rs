@@ -47,6 +47,44 @@ impl S3Uploads {
     }
 }
 
+/// When and for whom a form is signed: its `x-amz-date` and its `x-amz-credential` (the
+/// access key and the day, region and service the signing key is derived for).
+struct Scope {
+    amz_date: String,
+    credential: String,
+}
+
+impl Scope {
+    fn new(access_key_id: &str, at: SystemTime, region: &str) -> Result<Scope, StoreError> {
+        let amz_date = OffsetDateTime::from(at)
+            .format(&time::macros::format_description!(
+                "[year][month][day]T[hour][minute][second]Z"
+            ))
+            .map_err(|e| StoreError::Other(format!("formatting the signing date: {e}")))?;
+        let credential = format!(
+            "{access_key_id}/{}/{region}/s3/aws4_request",
+            &amz_date[..8]
+        );
+        Ok(Scope {
+            amz_date,
+            credential,
+        })
+    }
+}
+
+/// The `x-amz-signature` of a base64-encoded policy: HMAC-SHA256 of the encoded text (not the
+/// JSON) under the day's S3 signing key, hex-encoded.
+fn signature(
+    encoded_policy: &str,
+    secret_access_key: &str,
+    at: SystemTime,
+    region: &str,
+) -> String {
+    let signing_key =
+        aws_sigv4::sign::v4::generate_signing_key(secret_access_key, at, region, "s3");
+    aws_sigv4::sign::v4::calculate_signature(signing_key, encoded_policy.as_bytes())
+}
+
 /// The signed policy document of one form.
 pub fn policy(
     bucket: &str,
@@ -106,34 +144,22 @@ impl UploadDesk for S3Uploads {
             .ok_or_else(|| StoreError::Other("no AWS region to sign uploads for".into()))?;
         let key = format!("{}{}", self.prefix.as_str(), target.relative);
         let now = SystemTime::now();
-        let at = OffsetDateTime::from(now);
-        let amz_date = at
-            .format(&time::macros::format_description!(
-                "[year][month][day]T[hour][minute][second]Z"
-            ))
-            .map_err(|e| StoreError::Other(e.to_string()))?;
-        let credential = format!(
-            "{}/{}/{region}/s3/aws4_request",
-            credentials.access_key_id(),
-            &amz_date[..8]
-        );
+        let scope = Scope::new(credentials.access_key_id(), now, &region)?;
         let policy = policy(
             &self.bucket,
             &key,
             target,
-            &credential,
-            &amz_date,
+            &scope.credential,
+            &scope.amz_date,
             credentials.session_token(),
-            at + target.expires_in,
+            OffsetDateTime::from(now) + target.expires_in,
         );
         let encoded = base64::engine::general_purpose::STANDARD.encode(policy.to_string());
-        let signing_key = aws_sigv4::sign::v4::generate_signing_key(
-            credentials.secret_access_key(),
-            now,
-            &region,
-            "s3",
-        );
-        let signature = aws_sigv4::sign::v4::calculate_signature(signing_key, encoded.as_bytes());
+        let signature = signature(&encoded, credentials.secret_access_key(), now, &region);
+        let Scope {
+            amz_date,
+            credential,
+        } = scope;
         let mut fields = BTreeMap::from([
             ("key".to_string(), key.clone()),
             ("policy".to_string(), encoded),
@@ -186,5 +212,81 @@ impl UploadDesk for S3Uploads {
             .await
             .map_err(|e| store_error(&format!("deleting {location}"), e))?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    /// AWS's published known answer ("Example: Browser-Based Upload using HTTP POST (Using AWS
+    /// Signature Version 4)" in the Amazon S3 API reference): its example credentials, its
+    /// policy exactly as encoded there (CRLF line ends) and the signature it states. The local
+    /// S3 server checks no signatures, so this is what holds the signing to S3's.
+    const EXAMPLE_ACCESS_KEY: &str = "AKIAIOSFODNN7EXAMPLE";
+    const EXAMPLE_SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+    const EXAMPLE_POLICY: &str = concat!(
+        "eyAiZXhwaXJhdGlvbiI6ICIyMDE1LTEyLTMwVDEyOjAwOjAwLjAwMFoiLA0KICAiY29uZGl0aW9ucyI6IFsNCiAgICB7",
+        "ImJ1Y2tldCI6ICJzaWd2NGV4YW1wbGVidWNrZXQifSwNCiAgICBbInN0YXJ0cy13aXRoIiwgIiRrZXkiLCAidXNlci91",
+        "c2VyMS8iXSwNCiAgICB7ImFjbCI6ICJwdWJsaWMtcmVhZCJ9LA0KICAgIHsic3VjY2Vzc19hY3Rpb25fcmVkaXJlY3Qi",
+        "OiAiaHR0cDovL3NpZ3Y0ZXhhbXBsZWJ1Y2tldC5zMy5hbWF6b25hd3MuY29tL3N1Y2Nlc3NmdWxfdXBsb2FkLmh0bWwi",
+        "fSwNCiAgICBbInN0YXJ0cy13aXRoIiwgIiRDb250ZW50LVR5cGUiLCAiaW1hZ2UvIl0sDQogICAgeyJ4LWFtei1tZXRh",
+        "LXV1aWQiOiAiMTQzNjUxMjM2NTEyNzQifSwNCiAgICB7IngtYW16LXNlcnZlci1zaWRlLWVuY3J5cHRpb24iOiAiQUVT",
+        "MjU2In0sDQogICAgWyJzdGFydHMtd2l0aCIsICIkeC1hbXotbWV0YS10YWciLCAiIl0sDQoNCiAgICB7IngtYW16LWNy",
+        "ZWRlbnRpYWwiOiAiQUtJQUlPU0ZPRE5ON0VYQU1QTEUvMjAxNTEyMjkvdXMtZWFzdC0xL3MzL2F3czRfcmVxdWVzdCJ9",
+        "LA0KICAgIHsieC1hbXotYWxnb3JpdGhtIjogIkFXUzQtSE1BQy1TSEEyNTYifSwNCiAgICB7IngtYW16LWRhdGUiOiAi",
+        "MjAxNTEyMjlUMDAwMDAwWiIgfQ0KICBdDQp9",
+    );
+    const EXAMPLE_SIGNATURE: &str =
+        "8afdbf4008c03f22c2cd3cdb72e4afbb1f6a588f3255ac628749a66d7f09699e";
+
+    /// 2015-12-29T00:00:00Z, the example's `x-amz-date`.
+    fn example_time() -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(1_451_347_200)
+    }
+
+    #[test]
+    fn the_signature_of_aws_published_example_is_the_one_aws_states() {
+        assert_eq!(
+            signature(EXAMPLE_POLICY, EXAMPLE_SECRET, example_time(), "us-east-1"),
+            EXAMPLE_SIGNATURE
+        );
+        // One byte more, another day or another region: another signature.
+        let other = format!("{EXAMPLE_POLICY}=");
+        assert_ne!(
+            signature(&other, EXAMPLE_SECRET, example_time(), "us-east-1"),
+            EXAMPLE_SIGNATURE
+        );
+        let next_day = example_time() + Duration::from_secs(86_400);
+        assert_ne!(
+            signature(EXAMPLE_POLICY, EXAMPLE_SECRET, next_day, "us-east-1"),
+            EXAMPLE_SIGNATURE
+        );
+        assert_ne!(
+            signature(EXAMPLE_POLICY, EXAMPLE_SECRET, example_time(), "eu-west-1"),
+            EXAMPLE_SIGNATURE
+        );
+    }
+
+    #[test]
+    fn the_scope_is_the_one_the_example_policy_signs() {
+        let scope = Scope::new(EXAMPLE_ACCESS_KEY, example_time(), "us-east-1").unwrap();
+        let policy = base64::engine::general_purpose::STANDARD
+            .decode(EXAMPLE_POLICY)
+            .unwrap();
+        let policy: Value = serde_json::from_slice(&policy).unwrap();
+        let signed = |field: &str| {
+            policy["conditions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find_map(|c| c.get(field))
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        };
+        assert_eq!(signed("x-amz-date"), Some(scope.amz_date));
+        assert_eq!(signed("x-amz-credential"), Some(scope.credential));
+        assert_eq!(signed("x-amz-algorithm").as_deref(), Some(ALGORITHM));
     }
 }
