@@ -39,7 +39,10 @@ struct Policy {
 
 /// The form field that carries the display name, named as in an S3 form.
 fn name_field() -> String {
-    format!("x-amz-meta-{}", pictor_core::app::uploads::NAME_METADATA)
+    format!(
+        "x-amz-meta-{}",
+        pictor_core::domain::display_name::NAME_METADATA
+    )
 }
 
 pub struct LocalUploads {
@@ -101,7 +104,10 @@ impl UploadDesk for LocalUploads {
             ("policy".to_string(), signed),
         ]);
         if let Some(name) = &target.name {
-            fields.insert(name_field(), pictor_core::app::uploads::encode_name(name));
+            fields.insert(
+                name_field(),
+                pictor_core::domain::display_name::encode_name(name),
+            );
         }
         Ok(UploadForm {
             url: self.url.clone(),
@@ -227,7 +233,7 @@ fn check(desk: &LocalUploads, fields: &BTreeMap<String, String>) -> Result<Polic
     let signed_name = policy
         .name
         .as_deref()
-        .map(pictor_core::app::uploads::encode_name);
+        .map(pictor_core::domain::display_name::encode_name);
     if fields.get(&name_field()) != signed_name.as_ref() {
         return Err(Box::new(refuse(
             403,

@@ -108,8 +108,8 @@ impl OriginalStore for S3Originals {
             creator: object.metadata.get("creator").cloned(),
             name: object
                 .metadata
-                .get(pictor_core::app::uploads::NAME_METADATA)
-                .and_then(|value| pictor_core::app::uploads::decode_name(value)),
+                .get(pictor_core::domain::display_name::NAME_METADATA)
+                .and_then(|value| pictor_core::domain::display_name::decode_name(value)),
             revision: Revision {
                 sequencer: None,
                 version_id: object.version_id,

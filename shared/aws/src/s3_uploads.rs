@@ -122,8 +122,11 @@ pub fn policy(
 fn name_field(target: &UploadTarget) -> Option<(String, String)> {
     let name = target.name.as_deref()?;
     Some((
-        format!("x-amz-meta-{}", pictor_core::app::uploads::NAME_METADATA),
-        pictor_core::app::uploads::encode_name(name),
+        format!(
+            "x-amz-meta-{}",
+            pictor_core::domain::display_name::NAME_METADATA
+        ),
+        pictor_core::domain::display_name::encode_name(name),
     ))
 }
 

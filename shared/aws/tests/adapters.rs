@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use aws_sdk_s3::primitives::ByteStream;
 use pictor_aws::testing::{sdk_config, unique};
 use pictor_aws::{config, table, DynamoAssetStore, S3BlobStore, S3Originals};
-use pictor_core::app::uploads::{encode_name, NAME_METADATA};
+use pictor_core::domain::display_name::{encode_name, NAME_METADATA};
 use pictor_core::ports::conformance::{
     asset_store_suite, blob_store_suite, original_store_suite, OriginalsFixture,
 };

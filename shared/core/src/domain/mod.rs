@@ -3,6 +3,7 @@
 
 pub mod asset;
 pub mod asset_json;
+pub mod display_name;
 pub mod events;
 pub mod identity;
 pub mod layout;

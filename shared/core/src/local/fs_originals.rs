@@ -112,8 +112,8 @@ async fn read_name(original: &Path) -> Option<String> {
     let file = name_file(original)?;
     match tokio::fs::read(&file).await {
         // Longer than any kept name can be: not a name file Pictor wrote.
-        Ok(bytes) if bytes.len() > 4 * crate::app::uploads::MAX_NAME_BYTES => None,
-        Ok(bytes) => crate::app::uploads::display_name(&String::from_utf8_lossy(&bytes)),
+        Ok(bytes) if bytes.len() > 4 * crate::domain::display_name::MAX_NAME_BYTES => None,
+        Ok(bytes) => crate::domain::display_name::display_name(&String::from_utf8_lossy(&bytes)),
         Err(e) if e.kind() == IoKind::NotFound => None,
         Err(e) => {
             tracing::warn!(path = %file.display(), error = %e, "the name file cannot be read");

@@ -16,15 +16,15 @@ pub struct UploadTarget {
     /// The content type must start with this.
     pub content_type_prefix: String,
     pub expires_in: Duration,
-    /// What the creator's file was called ([`crate::app::uploads::display_name`]), kept with the original as its
-    /// [`NAME_METADATA`](crate::app::uploads::NAME_METADATA) so the record can show it. Never part of the key.
+    /// What the creator's file was called ([`crate::domain::display_name::display_name`]), kept with the original as its
+    /// [`NAME_METADATA`](crate::domain::display_name::NAME_METADATA) so the record can show it. Never part of the key.
     pub name: Option<String>,
 }
 
 impl UploadTarget {
     /// The same target, carrying the creator's file name as given (sanitised here).
     pub fn with_name(mut self, raw: Option<&str>) -> UploadTarget {
-        self.name = raw.and_then(crate::app::uploads::display_name);
+        self.name = raw.and_then(crate::domain::display_name::display_name);
         self
     }
 }
