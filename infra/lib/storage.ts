@@ -16,7 +16,7 @@ export interface StorageProps {
 /** The uploads and output buckets, their access-log bucket, and the asset table. */
 export class Storage extends Construct {
   readonly uploads: s3.Bucket;
-  /** Renditions, reprocess manifests and reports (`shared/core/src/layout.rs`). */
+  /** Renditions, reprocess manifests and reports (`shared/core/src/domain/layout.rs`). */
   readonly output: s3.Bucket;
   readonly accessLogs: s3.Bucket;
   readonly table: dynamodb.Table;

@@ -1,5 +1,5 @@
 // The asset table's design as the Rust adapter defines it (shared/aws/src/table.rs), and the
-// output bucket's layout as the core defines it (shared/core/src/layout.rs). A test
+// output bucket's layout as the core defines it (shared/core/src/domain/layout.rs). A test
 // reads that file and fails if the two disagree.
 
 export const TABLE_KEY = 'id';
