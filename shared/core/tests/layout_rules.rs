@@ -9,7 +9,12 @@ const RULES: &[(&str, &[&str])] = &[
     // may build sample records, which live beside the port suites).
     (
         "domain",
-        &["crate::app", "crate::http", "crate::local", "crate::ports::"],
+        &[
+            "crate::app",
+            "crate::http",
+            "crate::local",
+            "crate::ports::",
+        ],
     ),
     // Ports are what the use cases need from the world, in the domain's words.
     ("ports", &["crate::app", "crate::http", "crate::local"]),
@@ -58,5 +63,9 @@ fn each_folder_imports_only_what_its_role_allows() {
             }
         }
     }
-    assert!(broken.is_empty(), "imports against the layout:\n{}", broken.join("\n"));
+    assert!(
+        broken.is_empty(),
+        "imports against the layout:\n{}",
+        broken.join("\n")
+    );
 }

@@ -26,6 +26,8 @@ mod caller;
 mod error;
 mod list_query;
 mod srcset;
+#[cfg(feature = "conformance")]
+pub mod suite;
 
 pub use error::ApiError;
 
