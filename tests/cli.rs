@@ -11,9 +11,7 @@ fn pictor() -> Command {
 }
 
 fn testdata(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("testdata/images")
-        .join(rel)
+    pictor_core::ports::samples::testdata(&format!("images/{rel}"))
 }
 
 fn run(cmd: &mut Command) -> Output {

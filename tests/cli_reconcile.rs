@@ -7,7 +7,6 @@ use pictor_aws::{config, DynamoAssetStore};
 use pictor_core::ports::AssetStore;
 use pictor_core::{AssetStatus, SourceLocation};
 use serde_json::Value;
-use std::path::Path;
 use std::process::Command;
 
 fn pictor(args: &[&str]) -> Value {
@@ -28,7 +27,7 @@ fn pictor(args: &[&str]) -> Value {
 }
 
 fn photo(name: &str) -> Vec<u8> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/images/photos");
+    let root = pictor_core::ports::samples::testdata("images/photos");
     std::fs::read(root.join(name)).unwrap()
 }
 

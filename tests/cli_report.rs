@@ -14,7 +14,9 @@ fn pictor(args: &[&str], out: &Path) -> Output {
 }
 
 fn testdata(rel: &str) -> String {
-    format!("{}/testdata/images/{rel}", env!("CARGO_MANIFEST_DIR"))
+    pictor_core::ports::samples::testdata(&format!("images/{rel}"))
+        .display()
+        .to_string()
 }
 
 #[test]

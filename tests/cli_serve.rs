@@ -150,7 +150,7 @@ impl ApiUnderTest for OverHttp {
 /// The seeded inbox processed as `pictor process` does, then served with tokens checked.
 fn seeded_server(dir: &Path, secret: &'static str) -> (Serving, OverHttp, [AssetId; 4]) {
     let (out, inbox) = (dir.join("out"), dir.join("inbox"));
-    let images = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/images");
+    let images = pictor_core::ports::samples::testdata("images");
     for (creator, name, file) in SEED {
         let original = inbox.join(creator).join(name);
         std::fs::create_dir_all(original.parent().unwrap()).unwrap();
@@ -281,7 +281,7 @@ fn serve_answers_only_requests_meant_for_it() {
 #[test]
 fn serve_answers_the_api_and_serves_the_renditions_it_links() {
     let out = tempfile::tempdir().unwrap();
-    let photos = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/images/photos");
+    let photos = pictor_core::ports::samples::testdata("images/photos");
     let status = Command::new(env!("CARGO_BIN_EXE_pictor"))
         .args(["process", "--creator", "ana", "--out"])
         .arg(out.path())
@@ -438,7 +438,7 @@ fn an_app_uploads_through_a_form_on_one_machine_and_deletes_what_it_owns() {
             .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
             .collect()
     };
-    let photos = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/images/photos");
+    let photos = pictor_core::ports::samples::testdata("images/photos");
     let coffee = std::fs::read(photos.join("coffee.jpg")).unwrap();
     let post = pictor_aws::testing::post_form;
 

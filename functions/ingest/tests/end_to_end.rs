@@ -63,8 +63,7 @@ fn config_for(r: &Resources) -> Config {
 }
 
 fn fixture(path: &str) -> Vec<u8> {
-    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/");
-    std::fs::read(format!("{root}{path}")).unwrap()
+    pictor_core::ports::samples::testdata_bytes(path)
 }
 
 impl Cloud {

@@ -232,7 +232,6 @@ async fn an_app_uploads_learns_it_is_ready_and_sees_only_its_own() {
     );
 
     // 2. Uploads with the forms, as a browser posts them.
-    let testdata = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/images/");
     for (form, file, content_type) in [
         (&post, "photos/coffee.jpg", "image/jpeg"),
         (&avatar, "png/alpha.png", "image/png"),
@@ -244,7 +243,7 @@ async fn an_app_uploads_learns_it_is_ready_and_sees_only_its_own() {
             .iter()
             .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
             .collect();
-        let bytes = std::fs::read(format!("{testdata}{file}")).unwrap();
+        let bytes = pictor_core::ports::samples::testdata_bytes(&format!("images/{file}"));
         let (status, body) =
             post_form(form["url"].as_str().unwrap(), &fields, content_type, &bytes);
         assert!((200..300).contains(&status), "{status} {body}");

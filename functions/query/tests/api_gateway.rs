@@ -16,8 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 fn read(rel: &str) -> Vec<u8> {
-    let path = format!("{}/../../testdata/{rel}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    pictor_core::ports::samples::testdata_bytes(rel)
 }
 
 /// A fixture event with `ASSET_ID` replaced and, optionally, its query parameters replaced.

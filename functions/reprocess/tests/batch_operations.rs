@@ -32,8 +32,7 @@ fn pipeline(spec: &str) -> Arc<Pipeline> {
 }
 
 fn fixture(path: &str) -> Vec<u8> {
-    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/");
-    std::fs::read(format!("{root}{path}")).unwrap()
+    pictor_core::ports::samples::testdata_bytes(path)
 }
 
 /// A batch event fixture for `bucket`, its one task naming `encoded_key`.

@@ -4,6 +4,7 @@
 use crate::domain::asset::{Asset, AssetId, AssetStatus, Revision};
 use crate::domain::source::SourceLocation;
 use pictor_image::error::ProcessError;
+use std::path::PathBuf;
 use time::{Duration, OffsetDateTime};
 
 /// The spec hash samples are made under unless told otherwise.
@@ -262,4 +263,18 @@ pub fn check_report_json(report: &serde_json::Value) {
     let failures = report["recent_failures"].as_array().unwrap();
     assert_eq!(failures.len(), 3);
     assert_eq!(failures[0]["kind"], "too_large", "newest first");
+}
+
+/// A file of the workspace's `testdata/` (fixtures and event JSON), for every crate's tests:
+/// one place that knows where the fixtures live.
+pub fn testdata(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata")
+        .join(rel)
+}
+
+/// The bytes of [`testdata`]`(rel)`; a missing fixture names its path.
+pub fn testdata_bytes(rel: &str) -> Vec<u8> {
+    let path = testdata(rel);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }

@@ -1,13 +1,9 @@
 //! Helpers shared by the core's tests.
 #![allow(dead_code)]
 
-use std::path::PathBuf;
 
 pub fn fixture(rel: &str) -> Vec<u8> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../testdata/images")
-        .join(rel);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    pictor_core::ports::samples::testdata_bytes(&format!("images/{rel}"))
 }
 
 pub fn decode_rgba(bytes: &[u8]) -> image::RgbaImage {
