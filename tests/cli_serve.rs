@@ -353,7 +353,7 @@ fn serve_answers_the_api_and_serves_the_renditions_it_links() {
     assert_eq!(status, 200);
     assert!(json(&body)["formats"]["jpeg"]["srcset"].is_string());
 
-    // A focal point set through the API is cut by the ingestor and read back by the API: one
+    // A focal point set through the API is cut by the converger and read back by the API: one
     // store behind both.
     let (status, _, body) = send_body(
         &address,

@@ -144,7 +144,7 @@ fn print_asset(asset: &Asset, json: bool, detailed: bool) -> std::io::Result<()>
         .map_or("-".to_string(), |i| format!("{}x{}", i.width, i.height));
     let detail = match &asset.error {
         Some(e) => format!("{}: {}", e.kind, e.message),
-        None => format!("{} variants", asset.variants.len()),
+        None => format!("{} variants", asset.renditions.len()),
     };
     writeln!(
         out,
@@ -152,7 +152,7 @@ fn print_asset(asset: &Asset, json: bool, detailed: bool) -> std::io::Result<()>
         asset.id, asset.status, size, asset.source, detail
     )?;
     if detailed {
-        for v in &asset.variants {
+        for v in &asset.renditions {
             writeln!(
                 out,
                 "    {:<8} {:<5} {:>5}x{:<5} {:>9} B  {}",

@@ -2,8 +2,8 @@
 //! (the rest still processed), 1 usage or fatal error.
 
 mod assets;
-mod batch;
 mod inputs;
+mod parallel;
 mod process;
 mod reconcile;
 mod report;
@@ -19,7 +19,7 @@ mod watch;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use pictor_core::local::{FsBlobStore, FsOriginals, NdjsonEvents, SqliteAssetStore, EVENTS_FILE};
-use pictor_core::{Ingestor, Presets, SpecFile};
+use pictor_core::{Converger, Presets, SpecFile};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -72,7 +72,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
     }
 }
 
-pub type LocalIngestor = Ingestor<FsOriginals, FsBlobStore, Arc<SqliteAssetStore>>;
+pub type LocalIngestor = Converger<FsOriginals, FsBlobStore, Arc<SqliteAssetStore>>;
 
 /// The presets of the spec file at `path`, or the built-in spec as the one default preset.
 pub fn load_presets(path: Option<&Path>) -> anyhow::Result<Presets> {
@@ -94,9 +94,9 @@ pub fn open_local(
     let assets = Arc::new(open_store(out)?);
     let renditions = FsBlobStore::new(out);
     let events = NdjsonEvents::new(&out.join(EVENTS_FILE));
-    let ingestor = Ingestor::new(presets, FsOriginals, renditions, Arc::clone(&assets))
+    let converger = Converger::new(presets, FsOriginals, renditions, Arc::clone(&assets))
         .with_events(Arc::new(events));
-    Ok((ingestor, assets))
+    Ok((converger, assets))
 }
 
 pub fn open_store(out: &Path) -> anyhow::Result<SqliteAssetStore> {

@@ -1,7 +1,7 @@
 //! `pictor process`: a batch over files and folders, in parallel, one bad file never stopping
 //! the rest.
 
-use super::batch::{run_all, Ingested};
+use super::parallel::{run_all, Ingested};
 use super::{inputs, load_presets, open_local, LocalIngestor, RunOptions};
 use super::{EXIT_OK, EXIT_SOME_FAILED};
 use pictor_core::domain::presets::{Placement, DEFAULT_PRESET};
@@ -20,9 +20,13 @@ pub struct ProcessArgs {
 }
 
 /// Ingests one file; unreadable files become FAILED records too.
-pub async fn process_one(ingestor: &LocalIngestor, path: &Path, placement: &Placement) -> Ingested {
+pub async fn process_one(
+    converger: &LocalIngestor,
+    path: &Path,
+    placement: &Placement,
+) -> Ingested {
     let upload = inputs::upload_for(path, placement);
-    ingestor.ingest(&upload, Intent::Upload).await
+    converger.ingest(&upload, Intent::Upload).await
 }
 
 pub async fn run(args: ProcessArgs) -> anyhow::Result<u8> {
@@ -34,8 +38,8 @@ pub async fn run(args: ProcessArgs) -> anyhow::Result<u8> {
             anyhow::bail!("the spec has no preset {name:?}");
         }
     }
-    let (ingestor, _) = open_local(&options.out, presets)?;
-    let ingestor = Arc::new(ingestor);
+    let (converger, _) = open_local(&options.out, presets)?;
+    let converger = Arc::new(converger);
     let files = inputs::collect(&args.inputs, &options.out);
     let placement = Placement {
         preset: options
@@ -49,9 +53,9 @@ pub async fn run(args: ProcessArgs) -> anyhow::Result<u8> {
         options.jobs(),
         |path| path.display().to_string(),
         |path| {
-            let ingestor = Arc::clone(&ingestor);
+            let converger = Arc::clone(&converger);
             let placement = placement.clone();
-            async move { process_one(&ingestor, &path, &placement).await }
+            async move { process_one(&converger, &path, &placement).await }
         },
     )
     .await;

@@ -5,7 +5,7 @@ use super::{load_presets, open_local, EXIT_OK, EXIT_SOME_FAILED};
 use anyhow::Context;
 use pictor_core::app::reconcile::{self, ReconcileOptions, ReconcileReport, Reconciler};
 use pictor_core::local::FsBlobStore;
-use pictor_core::{Ingestor, SourceLocation};
+use pictor_core::{Converger, SourceLocation};
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -56,8 +56,8 @@ pub async fn run(args: ReconcileArgs) -> anyhow::Result<u8> {
             let inbox = inbox
                 .canonicalize()
                 .with_context(|| format!("inbox {} is not an existing folder", inbox.display()))?;
-            let (ingestor, _) = open_local(out, presets)?;
-            let report = Reconciler::new(&ingestor)
+            let (converger, _) = open_local(out, presets)?;
+            let report = Reconciler::new(&converger)
                 .run(&SourceLocation::File(inbox), options)
                 .await?;
             // Kept beside the daily reports, which include the latest pass.
@@ -70,10 +70,10 @@ pub async fn run(args: ReconcileArgs) -> anyhow::Result<u8> {
             };
             let sdk = pictor_aws::config::load().await;
             let stores = pictor_aws::config::AwsStores::new(&sdk, output, table);
-            let ingestor =
-                Ingestor::new(presets, stores.originals, stores.renditions, stores.assets);
+            let converger =
+                Converger::new(presets, stores.originals, stores.renditions, stores.assets);
             let root = SourceLocation::s3(bucket, &args.prefix);
-            (Reconciler::new(&ingestor).run(&root, options).await?, None)
+            (Reconciler::new(&converger).run(&root, options).await?, None)
         }
         _ => anyhow::bail!("give --out DIR --inbox DIR, or --table, --bucket and --output-bucket"),
     };

@@ -1,7 +1,7 @@
 //! `pictor reprocess`: brings an output directory up to date with the current spec and
 //! release, re-reading each selected asset's original from where it was first read.
 
-use super::batch::{run_all, Ingested};
+use super::parallel::{run_all, Ingested};
 use super::{load_presets, open_local, LocalIngestor};
 use super::{EXIT_OK, EXIT_SOME_FAILED};
 use pictor_core::app::reprocess::{Candidate, Selection};
@@ -44,8 +44,8 @@ pub struct ReprocessArgs {
 pub async fn run(args: ReprocessArgs) -> anyhow::Result<u8> {
     let started = Instant::now();
     let presets = load_presets(args.spec.as_deref())?;
-    let (ingestor, assets) = open_local(&args.out, presets)?;
-    let ingestor = Arc::new(ingestor);
+    let (converger, assets) = open_local(&args.out, presets)?;
+    let converger = Arc::new(converger);
     let selection = Selection {
         status: args.status,
         stale_spec: args.stale_spec,
@@ -54,7 +54,7 @@ pub async fn run(args: ReprocessArgs) -> anyhow::Result<u8> {
         preset: args.preset,
     };
     let candidates = selection
-        .select_all(assets.as_ref(), ingestor.presets())
+        .select_all(assets.as_ref(), converger.presets())
         .await?;
 
     if args.dry_run {
@@ -74,8 +74,8 @@ pub async fn run(args: ReprocessArgs) -> anyhow::Result<u8> {
         jobs,
         |c| c.source.clone(),
         |candidate| {
-            let ingestor = Arc::clone(&ingestor);
-            async move { reprocess_one(&ingestor, &candidate).await }
+            let converger = Arc::clone(&converger);
+            async move { reprocess_one(&converger, &candidate).await }
         },
     )
     .await;
@@ -89,10 +89,10 @@ pub async fn run(args: ReprocessArgs) -> anyhow::Result<u8> {
 
 /// Ingests the candidate's original again. One that is not a file on this machine is as good
 /// as gone here: its record is left as it is.
-async fn reprocess_one(ingestor: &LocalIngestor, candidate: &Candidate) -> Ingested {
+async fn reprocess_one(converger: &LocalIngestor, candidate: &Candidate) -> Ingested {
     match candidate.upload() {
         Ok(upload) if matches!(upload.location, SourceLocation::File(_)) => {
-            ingestor.ingest(&upload, Intent::Reprocess).await
+            converger.ingest(&upload, Intent::Reprocess).await
         }
         _ => Ok(Outcome::SourceMissing(candidate.id.clone())),
     }

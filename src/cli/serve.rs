@@ -20,7 +20,7 @@ use pictor_core::http::{router, Api};
 use pictor_core::ports::AssetStore;
 use pictor_core::ports::Refocus;
 use pictor_core::ports::{BaseUrl, RenditionUrls};
-use pictor_core::Ingestor;
+use pictor_core::Converger;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -95,14 +95,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<u8> {
             (Some(out), _, _) => {
                 // One connection to the store for the API, for the recuts a focus change
                 // makes, as in `pictor process`, and for the renditions' check.
-                let (ingestor, store) = open_local(out, presets.clone())?;
+                let (converger, store) = open_local(out, presets.clone())?;
                 live_records = Some(Arc::clone(&store) as Arc<dyn AssetStore>);
-                (Box::new(store), Arc::new(ingestor))
+                (Box::new(store), Arc::new(converger))
             }
             (None, Some(bucket), Some(table)) => {
                 let sdk = pictor_aws::config::load().await;
                 let stores = pictor_aws::config::AwsStores::new(&sdk, bucket, table);
-                let refocus = Ingestor::new(
+                let refocus = Converger::new(
                     presets.clone(),
                     stores.originals,
                     stores.renditions,

@@ -32,7 +32,7 @@ pub async fn only_live(
                 Ok(Some(asset)) => {
                     let key = format!("{}{path}", pictor_core::domain::layout::RENDITIONS);
                     asset.status == AssetStatus::Ready
-                        && asset.variants.iter().any(|v| v.key == key)
+                        && asset.renditions.iter().any(|v| v.key == key)
                         && original_in_place(&asset.source_identity)
                 }
                 Ok(None) => false,

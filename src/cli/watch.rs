@@ -3,7 +3,7 @@
 //! a DELETED record; lost events (an overflowing kernel queue, a watcher error) make the
 //! watcher look at the whole inbox again.
 
-use super::batch::{describe, Ingested};
+use super::parallel::{describe, Ingested};
 use super::process::process_one;
 use super::{inputs, load_presets, open_local, LocalIngestor, RunOptions, EXIT_OK};
 use anyhow::Context;
@@ -84,8 +84,8 @@ pub async fn run(args: WatchArgs) -> anyhow::Result<u8> {
         .with_context(|| format!("inbox {} is not an existing folder", args.inbox.display()))?;
     let presets = load_presets(options.spec.as_deref())?;
     let routes = presets.routes().clone();
-    let (ingestor, assets) = open_local(&options.out, presets)?;
-    let ingestor = Arc::new(ingestor);
+    let (converger, assets) = open_local(&options.out, presets)?;
+    let converger = Arc::new(converger);
     let out = options.out.canonicalize()?;
 
     let (tx, mut rx) = mpsc::unbounded_channel::<Change>();
@@ -122,7 +122,7 @@ pub async fn run(args: WatchArgs) -> anyhow::Result<u8> {
             // Files seen twice (here, then closed or moved in) are recognised the second time.
             Change::Folders(folders) => inputs::collect(&folders, &out),
             Change::Rescan => {
-                rescan(&ingestor, &inbox).await;
+                rescan(&converger, &inbox).await;
                 // Every file, again: new and changed ones are processed, the rest are
                 // recognised as unchanged.
                 inputs::collect(std::slice::from_ref(&inbox), &out)
@@ -141,10 +141,10 @@ pub async fn run(args: WatchArgs) -> anyhow::Result<u8> {
                 }
             }
             let placement = placement_for(&routes, &inbox, &path, options.creator.as_deref());
-            let ingestor = Arc::clone(&ingestor);
+            let converger = Arc::clone(&converger);
             let permit = Arc::clone(&permits).acquire_owned().await?;
             tokio::spawn(async move {
-                let result = converge(&ingestor, &path, &placement).await;
+                let result = converge(&converger, &path, &placement).await;
                 // Ignore a closed stdout: the record is written either way.
                 let line = describe(&path.display().to_string(), &result);
                 let _ = writeln!(std::io::stdout().lock(), "{line}");
@@ -175,10 +175,10 @@ fn is_watched(inbox: &Path, out: &Path, path: &Path) -> bool {
 const ATTEMPTS: u32 = 5;
 
 /// Converges one path's asset to the file as it is now, retrying transient failures.
-async fn converge(ingestor: &LocalIngestor, path: &Path, placement: &Placement) -> Ingested {
+async fn converge(converger: &LocalIngestor, path: &Path, placement: &Placement) -> Ingested {
     let mut attempt = 1;
     loop {
-        let result = process_one(ingestor, path, placement).await;
+        let result = process_one(converger, path, placement).await;
         match &result {
             Err(e) if e.is_transient() && attempt < ATTEMPTS => {
                 tracing::info!(path = %path.display(), error = %e, attempt, "retrying");
@@ -192,7 +192,7 @@ async fn converge(ingestor: &LocalIngestor, path: &Path, placement: &Placement) 
 
 /// After lost events: files deleted or moved out meanwhile are tombstoned (the records are
 /// held to the inbox), and the rest is requeued by the caller.
-async fn rescan(ingestor: &LocalIngestor, inbox: &Path) {
+async fn rescan(converger: &LocalIngestor, inbox: &Path) {
     // Only records and files are compared here: renditions are left to `pictor reconcile`,
     // whose grace period protects work in flight.
     let options = ReconcileOptions {
@@ -201,7 +201,7 @@ async fn rescan(ingestor: &LocalIngestor, inbox: &Path) {
         repair_for: None,
     };
     let root = SourceLocation::File(inbox.to_path_buf());
-    match Reconciler::new(ingestor).run(&root, options).await {
+    match Reconciler::new(converger).run(&root, options).await {
         Ok(report) if report.gone > 0 => {
             eprintln!(
                 "rescan of {}: {} deleted while unwatched",

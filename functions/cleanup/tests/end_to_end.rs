@@ -181,7 +181,7 @@ impl World {
 }
 
 fn variant_keys(asset: &Asset) -> Vec<String> {
-    let mut keys: Vec<String> = asset.variants.iter().map(|v| v.key.clone()).collect();
+    let mut keys: Vec<String> = asset.renditions.iter().map(|v| v.key.clone()).collect();
     keys.sort();
     keys
 }
@@ -206,7 +206,7 @@ async fn delete_removes_renditions_and_marks_the_record() {
     assert_eq!(w.handle(&removed).await, [Handled::Deleted(id.clone())]);
     let deleted = w.record(key).await;
     assert_eq!(deleted.status, AssetStatus::Deleted);
-    assert!(deleted.variants.is_empty());
+    assert!(deleted.renditions.is_empty());
     assert!(w.renditions().await.is_empty());
     // Gone from the record too: nothing of the picture stays, and the CDN's copies are
     // owed a purge.

@@ -18,7 +18,7 @@ use pictor_aws::batch::{dispatch, last_deliveries, Delivery, Limits, Retry};
 use pictor_aws::events::{self, EventKind, Notification, ObjectEvent};
 use pictor_aws::metrics::Emf;
 use pictor_core::ports::{AssetStore, BlobStore, OriginalStore};
-use pictor_core::{AssetId, AssetStatus, Ingestor, Intent, Outcome, ProcessError, Upload};
+use pictor_core::{AssetId, AssetStatus, Converger, Intent, Outcome, ProcessError, Upload};
 use serde_json::Value;
 use std::sync::Arc;
 use tracing::Instrument;
@@ -51,7 +51,7 @@ const LAST_ATTEMPT: &str = "the last allowed attempt did not finish (the process
 
 /// Messages of a batch under way at once. One runs the pipeline while the next reads its
 /// original and the previous writes its renditions and record: the function's I/O overlaps its
-/// image work, and images never share the CPU (see `Ingestor::with_compute_slots`).
+/// image work, and images never share the CPU (see `Converger::with_compute_slots`).
 const IN_FLIGHT: usize = 2;
 
 /// Time kept to record a failure after an attempt is stopped at its deadline.
@@ -63,7 +63,7 @@ pub type AwsIngest =
 
 /// The handler, over any adapters of the three ports (`main` wires S3 and DynamoDB).
 pub struct Ingest<O, B, A> {
-    ingestor: Ingestor<O, B, A>,
+    converger: Converger<O, B, A>,
     config: Config,
     /// The `Function` dimension of its metrics: `ingest`, or `cleanup` on the removal queue.
     function: &'static str,
@@ -71,13 +71,13 @@ pub struct Ingest<O, B, A> {
 
 impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingest<O, B, A> {
     pub fn new(config: Config, originals: O, renditions: B, assets: A) -> Self {
-        let mut ingestor = Ingestor::new(config.presets.clone(), originals, renditions, assets)
+        let mut converger = Converger::new(config.presets.clone(), originals, renditions, assets)
             .with_compute_slots(1);
         if config.cdn_purge {
-            ingestor = ingestor.with_cdn_purge();
+            converger = converger.with_cdn_purge();
         }
         Ingest {
-            ingestor,
+            converger,
             config,
             function: "ingest",
         }
@@ -85,7 +85,7 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingest<O, B, A> {
 
     /// The same handler, publishing asset events to `sink` after each record write.
     pub fn with_events(mut self, sink: Arc<dyn pictor_core::ports::EventSink>) -> Self {
-        self.ingestor = self.ingestor.with_events(sink);
+        self.converger = self.converger.with_events(sink);
         self
     }
 
@@ -137,7 +137,11 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingest<O, B, A> {
             let Ok(upload) = Upload::try_from(event.under(&self.config.upload_prefix)) else {
                 continue;
             };
-            if let Err(e) = self.ingestor.mark_last_attempt(&upload, LAST_ATTEMPT).await {
+            if let Err(e) = self
+                .converger
+                .mark_last_attempt(&upload, LAST_ATTEMPT)
+                .await
+            {
                 tracing::warn!(key = %event.key, error = %e, "could not record the last attempt");
             }
         }
@@ -203,7 +207,7 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingest<O, B, A> {
             EventKind::Repair => Intent::Repair,
             _ => Intent::Upload,
         };
-        let attempt = self.ingestor.ingest(&upload, intent);
+        let attempt = self.converger.ingest(&upload, intent);
         let finished = match finish_by {
             Some(by) => tokio::time::timeout_at(by.into(), attempt).await.ok(),
             None => Some(attempt.await),
@@ -222,7 +226,7 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingest<O, B, A> {
             return Err(Retry(error));
         }
         // The queue will not deliver this again: leave a record of why before the DLQ.
-        match self.ingestor.give_up(&upload, reason).await {
+        match self.converger.give_up(&upload, reason).await {
             Ok(Outcome::Written(asset)) => {
                 tracing::error!(%error, "last delivery failed: recorded as failed");
                 Emf::new(self.function)
@@ -298,7 +302,11 @@ fn report(function: &str, outcome: &Outcome) -> Handled {
         }
         Outcome::Written(a) if a.status == AssetStatus::Ready => {
             let t = a.timings.clone().unwrap_or_default();
-            tracing::info!(variants = a.variants.len(), total_ms = t.total_ms, "ready");
+            tracing::info!(
+                variants = a.renditions.len(),
+                total_ms = t.total_ms,
+                "ready"
+            );
             let emf = t
                 .by_stage()
                 .fold(emf.count("Processed", 1.0), |emf, (stage, ms)| {

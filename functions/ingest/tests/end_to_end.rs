@@ -171,13 +171,13 @@ async fn batch_with_nasty_keys_and_a_poison_file() {
         let asset = c.asset(key).await;
         assert_eq!(asset.status, AssetStatus::Ready, "{key}: {:?}", asset.error);
         assert_eq!(asset.source, key);
-        assert_eq!(asset.variants.len(), 2);
+        assert_eq!(asset.renditions.len(), 2);
         assert!(asset
             .revision
             .as_ref()
             .and_then(|r| r.etag.clone())
             .is_some());
-        for v in &asset.variants {
+        for v in &asset.renditions {
             let head =
                 c.s3.head_object()
                     .bucket(&c.resources.output_bucket)
@@ -240,7 +240,7 @@ async fn concurrent_duplicate_delivery_makes_one_record_and_one_set() {
     let asset = c.asset(key).await;
     assert_eq!(asset.status, AssetStatus::Ready);
     assert_eq!(asset.version, 1);
-    let keys: Vec<String> = asset.variants.iter().map(|v| v.key.clone()).collect();
+    let keys: Vec<String> = asset.renditions.iter().map(|v| v.key.clone()).collect();
     assert_eq!(c.output_keys().await, sorted(keys));
 }
 
@@ -264,7 +264,7 @@ async fn overwrite_replaces_renditions_and_older_events_are_ignored() {
     let new = c.asset(key).await;
     assert_eq!(new.version, old.version + 1);
     assert_ne!(new.sha256, old.sha256);
-    let new_keys: Vec<String> = new.variants.iter().map(|v| v.key.clone()).collect();
+    let new_keys: Vec<String> = new.renditions.iter().map(|v| v.key.clone()).collect();
     assert_eq!(c.output_keys().await, sorted(new_keys));
 
     // The first upload's notification, delivered late, must not roll the asset back.
@@ -357,7 +357,7 @@ async fn a_last_allowed_delivery_that_succeeds_counts() {
     assert!(failures(&response).is_empty(), "{response}");
     let asset = c.asset(key).await;
     assert_eq!(asset.status, AssetStatus::Ready, "{:?}", asset.error);
-    assert_eq!(asset.variants.len(), 2);
+    assert_eq!(asset.renditions.len(), 2);
 }
 
 /// The last allowed delivery runs out of time: the attempt is stopped in time to record the
@@ -637,7 +637,7 @@ async fn one_notification_twice_in_a_batch_makes_one_record_and_one_set() {
     let asset = c.asset(key).await;
     assert_eq!(asset.status, AssetStatus::Ready);
     assert_eq!(asset.version, 1);
-    let keys: Vec<String> = asset.variants.iter().map(|v| v.key.clone()).collect();
+    let keys: Vec<String> = asset.renditions.iter().map(|v| v.key.clone()).collect();
     assert_eq!(c.output_keys().await, sorted(keys));
 }
 

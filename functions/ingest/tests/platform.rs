@@ -281,14 +281,14 @@ async fn an_app_uploads_learns_it_is_ready_and_sees_only_its_own() {
     assert_eq!(avatar_record.name, None, "no file name was given");
     assert_eq!(avatar_record.creator.as_deref(), Some("ana"));
     let sizes: Vec<_> = avatar_record
-        .variants
+        .renditions
         .iter()
         .map(|v| (v.width, v.height))
         .collect();
     assert_eq!(sizes, [(128, 128)]);
 
     // 4. The deployment's logo, read from the spec's folder, is in the rendition.
-    let md = &posted.variants[0];
+    let md = &posted.renditions[0];
     let png = s3
         .get_object()
         .bucket(&r.output_bucket)

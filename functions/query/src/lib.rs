@@ -25,7 +25,7 @@ use pictor_core::domain::identity::{AdminPolicy, Caller};
 use pictor_core::http::{router, Api, ApiError};
 use pictor_core::ports::{AssetStore, StoreError};
 use pictor_core::ports::{BaseUrl, RenditionUrls};
-use pictor_core::Ingestor;
+use pictor_core::Converger;
 use std::sync::Arc;
 use tower::ServiceExt;
 
@@ -112,7 +112,7 @@ impl Query {
         let assets = pictor_aws::config::asset_store(sdk, &config.table);
         let urls = Urls::for_config(sdk, config).await?;
         let stores = pictor_aws::config::AwsStores::new(sdk, &config.output_bucket, &config.table);
-        let mut refocus = Ingestor::new(
+        let mut refocus = Converger::new(
             config.presets.clone(),
             stores.originals,
             stores.renditions,

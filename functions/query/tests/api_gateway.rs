@@ -8,7 +8,7 @@ use pictor_aws::{config, DynamoAssetStore, S3BlobStore, S3Originals};
 use pictor_core::app::uploads::UploadRules;
 use pictor_core::domain::identity::AdminPolicy;
 use pictor_core::http::suite::{router_suite, Answer, ApiUnderTest, Who, SEED};
-use pictor_core::{AssetId, Ingestor, Intent, Pipeline, Presets, SourceLocation, Spec, Upload};
+use pictor_core::{AssetId, Converger, Intent, Pipeline, Presets, SourceLocation, Spec, Upload};
 use pictor_query::{CdnSigning, Config, Query, Uploads};
 use serde_json::Value;
 use std::io::{Read, Write};
@@ -124,7 +124,7 @@ fn with_method(
 async fn setup() -> Setup {
     let sdk = sdk_config();
     let r = fresh_resources(&sdk).await.unwrap();
-    let ingestor = Ingestor::new(
+    let converger = Converger::new(
         Arc::new(Pipeline::new(Spec::default()).unwrap()),
         S3Originals::new(config::s3_client(&sdk)),
         S3BlobStore::new(config::s3_client(&sdk), &r.output_bucket),
@@ -144,7 +144,7 @@ async fn setup() -> Setup {
             .unwrap();
         let upload = Upload::new(SourceLocation::s3(&r.uploads_bucket, key))
             .with_creator(Some(creator.into()));
-        let outcome = ingestor.ingest(&upload, Intent::Upload).await.unwrap();
+        let outcome = converger.ingest(&upload, Intent::Upload).await.unwrap();
         ids.push(outcome.asset_id().clone());
         tokio::time::sleep(Duration::from_millis(5)).await;
     }

@@ -14,7 +14,7 @@ use pictor_aws::function::ErrorType;
 use pictor_aws::metrics::Emf;
 use pictor_core::app::reconcile::{self, ReconcileOptions, ReconcileReport, Reconciler};
 use pictor_core::ports::{AssetStore, BlobStore, OriginalStore, StoreError};
-use pictor_core::Ingestor;
+use pictor_core::Converger;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -59,7 +59,7 @@ pub type AwsReconcile = Reconcile<
 
 /// The handler over the ingest use case's three ports, and a blob store for its reports.
 pub struct Reconcile<O, B, A, R> {
-    ingestor: Ingestor<O, B, A>,
+    converger: Converger<O, B, A>,
     /// Where the repairs a pass has no time for go (the ingest queue).
     handoff: Option<std::sync::Arc<dyn pictor_core::ports::RepairHandoff>>,
     reports: R,
@@ -69,7 +69,7 @@ pub struct Reconcile<O, B, A, R> {
 impl<O: OriginalStore, B: BlobStore, A: AssetStore, R: BlobStore> Reconcile<O, B, A, R> {
     pub fn new(config: Config, originals: O, renditions: B, assets: A, reports: R) -> Self {
         Reconcile {
-            ingestor: Ingestor::new(config.presets.clone(), originals, renditions, assets),
+            converger: Converger::new(config.presets.clone(), originals, renditions, assets),
             handoff: None,
             reports,
             config,
@@ -78,13 +78,13 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore, R: BlobStore> Reconcile<O, B
 
     /// Purges from `cdn` the removed renditions tombstones still list as owed.
     pub fn with_cdn(mut self, cdn: std::sync::Arc<dyn pictor_core::ports::CdnPurge>) -> Self {
-        self.ingestor = self.ingestor.with_cdn(cdn);
+        self.converger = self.converger.with_cdn(cdn);
         self
     }
 
     /// Publishes asset events to `sink`, and re-emits those a failed publish left owed.
     pub fn with_events(mut self, sink: std::sync::Arc<dyn pictor_core::ports::EventSink>) -> Self {
-        self.ingestor = self.ingestor.with_events(sink);
+        self.converger = self.converger.with_events(sink);
         self
     }
 
@@ -116,7 +116,7 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore, R: BlobStore> Reconcile<O, B
             grace: self.config.grace,
             repair_for: deadline_ms.map(repair_time),
         };
-        let mut reconciler = Reconciler::new(&self.ingestor);
+        let mut reconciler = Reconciler::new(&self.converger);
         if let Some(handoff) = &self.handoff {
             reconciler = reconciler.with_handoff(std::sync::Arc::clone(handoff));
         }

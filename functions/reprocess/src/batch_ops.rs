@@ -9,7 +9,7 @@
 use futures::FutureExt;
 use pictor_aws::events::decode_key;
 use pictor_core::ports::{AssetStore, BlobStore, OriginalStore};
-use pictor_core::{AssetStatus, Ingestor, Intent, Outcome, SourceLocation, Upload, UploadPrefix};
+use pictor_core::{AssetStatus, Converger, Intent, Outcome, SourceLocation, Upload, UploadPrefix};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
@@ -106,7 +106,7 @@ pub const SCHEMA_VERSIONS: [&str; 2] = ["1.0", "2.0"];
 /// Answers every task of `batch`, each on its own: a panic becomes that task's permanent
 /// failure, never the whole invocation's. `Err` names an unknown schema version.
 pub async fn run_batch<O, B, A>(
-    ingestor: &Ingestor<O, B, A>,
+    converger: &Converger<O, B, A>,
     prefix: &UploadPrefix,
     batch: BatchEvent,
 ) -> Result<BatchResponse, String>
@@ -129,7 +129,7 @@ where
             task_id = %task.task_id,
             key = %task.s3_key,
         );
-        let (code, reason) = AssertUnwindSafe(run_task(ingestor, prefix, task).instrument(span))
+        let (code, reason) = AssertUnwindSafe(run_task(converger, prefix, task).instrument(span))
             .catch_unwind()
             .await
             .unwrap_or_else(|_| {
@@ -154,7 +154,7 @@ where
 }
 
 async fn run_task<O, B, A>(
-    ingestor: &Ingestor<O, B, A>,
+    converger: &Converger<O, B, A>,
     prefix: &UploadPrefix,
     task: &Task,
 ) -> (ResultCode, String)
@@ -179,7 +179,7 @@ where
     // Never ingested (a manifest made from an inventory): the key names the preset and the
     // creator.
     let upload = Upload::new(location.clone()).placed(placement);
-    match ingestor.ingest(&upload, Intent::Reprocess).await {
+    match converger.ingest(&upload, Intent::Reprocess).await {
         Ok(Outcome::UpToDate(asset)) => {
             let why = match asset.status {
                 AssetStatus::Deleted => "the asset was deleted",
@@ -195,7 +195,7 @@ where
         Ok(Outcome::Written(asset)) => match asset.error {
             None => (
                 ResultCode::Succeeded,
-                format!("ready: {} renditions", asset.variants.len()),
+                format!("ready: {} renditions", asset.renditions.len()),
             ),
             Some(error) => (ResultCode::PermanentFailure, format!("failed: {error}")),
         },

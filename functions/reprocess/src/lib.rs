@@ -18,7 +18,7 @@ pub use batch_ops::{BatchEvent, BatchResponse, ResultCode, Task, TaskResult, SCH
 pub use config::{Config, ConfigError, ENV_VARS};
 use pictor_aws::function::ErrorType;
 use pictor_core::ports::{AssetStore, BlobStore, OriginalStore};
-use pictor_core::Ingestor;
+use pictor_core::Converger;
 use plan::{PlanError, PlanRequest, PlanResult, Planner};
 use serde_json::Value;
 use std::sync::Arc;
@@ -52,7 +52,7 @@ pub type AwsReprocess =
 
 /// The handler, over any adapters of the three ports, with the planner's AWS outputs.
 pub struct Reprocess<O, B, A> {
-    ingestor: Ingestor<O, B, Arc<A>>,
+    converger: Converger<O, B, Arc<A>>,
     assets: Arc<A>,
     planner: Planner,
     config: Config,
@@ -62,7 +62,7 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Reprocess<O, B, A> {
     pub fn new(config: Config, originals: O, renditions: B, assets: A, planner: Planner) -> Self {
         let assets = Arc::new(assets);
         Reprocess {
-            ingestor: Ingestor::new(
+            converger: Converger::new(
                 config.presets.clone(),
                 originals,
                 renditions,
@@ -76,7 +76,7 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Reprocess<O, B, A> {
 
     /// Publishes asset events to `sink` after each record write.
     pub fn with_events(mut self, sink: Arc<dyn pictor_core::ports::EventSink>) -> Self {
-        self.ingestor = self.ingestor.with_events(sink);
+        self.converger = self.converger.with_events(sink);
         self
     }
 
@@ -84,7 +84,7 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Reprocess<O, B, A> {
         let bad = |e: serde_json::Error| ReprocessError::BadEvent(e.to_string());
         if event.get("invocationSchemaVersion").is_some() {
             let batch: BatchEvent = serde_json::from_value(event).map_err(bad)?;
-            let response = batch_ops::run_batch(&self.ingestor, &self.config.upload_prefix, batch)
+            let response = batch_ops::run_batch(&self.converger, &self.config.upload_prefix, batch)
                 .await
                 .map_err(ReprocessError::BadEvent)?;
             return serde_json::to_value(response).map_err(bad);

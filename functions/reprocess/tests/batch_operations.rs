@@ -9,7 +9,7 @@ use pictor_aws::testing::{fresh_resources, sdk_config, unique};
 use pictor_aws::{config, DynamoAssetStore, S3BlobStore, S3Originals};
 use pictor_core::ports::AssetStore;
 use pictor_core::{
-    Asset, AssetId, AssetStatus, Ingestor, Intent, Outcome, Pipeline, SourceLocation, Spec, Upload,
+    Asset, AssetId, AssetStatus, Converger, Intent, Outcome, Pipeline, SourceLocation, Spec, Upload,
 };
 use pictor_core::{Presets, SpecFile};
 use pictor_reprocess::plan::Planner;
@@ -84,7 +84,7 @@ impl Cloud {
             .send()
             .await
             .unwrap();
-        let ingestor = Ingestor::new(
+        let converger = Converger::new(
             pipeline(spec),
             S3Originals::new(self.s3.clone()),
             S3BlobStore::new(self.s3.clone(), &self.r.output_bucket),
@@ -92,7 +92,7 @@ impl Cloud {
         );
         let upload = Upload::new(SourceLocation::s3(&self.r.uploads_bucket, key))
             .with_creator(key.split('/').nth(1).map(str::to_string));
-        match ingestor.ingest(&upload, Intent::Upload).await.unwrap() {
+        match converger.ingest(&upload, Intent::Upload).await.unwrap() {
             Outcome::Written(a) => a,
             other => panic!("{key} was already there: {other:?}"),
         }
@@ -237,16 +237,16 @@ async fn a_spec_change_is_planned_and_batch_tasks_regenerate_exactly_the_stale_a
         assert_eq!(asset.status, AssetStatus::Ready, "{key}");
         assert_eq!(asset.spec_hash, new_hash);
         assert_eq!(asset.version, 2);
-        let names: Vec<&str> = asset.variants.iter().map(|v| v.name.as_str()).collect();
+        let names: Vec<&str> = asset.renditions.iter().map(|v| v.name.as_str()).collect();
         assert_eq!(names, ["md"]);
-        assert_eq!(asset.variants[0].width, 240);
+        assert_eq!(asset.renditions[0].width, 240);
     }
     let trip = cloud.asset(TRIP).await;
     assert_eq!(trip.creator.as_deref(), Some("ana"));
     // The old spec's rendition is gone, the new one is stored.
     let stored = cloud.output_keys("renditions/").await;
-    assert!(!stored.contains(&old_trip.variants[0].key));
-    assert!(stored.contains(&trip.variants[0].key));
+    assert!(!stored.contains(&old_trip.renditions[0].key));
+    assert!(stored.contains(&trip.renditions[0].key));
     let bad = cloud.asset(BAD).await;
     assert_eq!(
         (bad.status, bad.spec_hash.as_str()),
@@ -405,7 +405,7 @@ async fn a_plan_and_its_tasks_select_and_remake_one_preset() {
     let cloud = Cloud::new().await;
     let old = with_avatars(OLD_SPEC, 32);
     let prefix = pictor_core::UploadPrefix::default().with_routes(old.routes().clone());
-    let ingestor = Ingestor::new(
+    let converger = Converger::new(
         old,
         S3Originals::new(cloud.s3.clone()),
         S3BlobStore::new(cloud.s3.clone(), &cloud.r.output_bucket),
@@ -427,7 +427,7 @@ async fn a_plan_and_its_tasks_select_and_remake_one_preset() {
             .unwrap();
         let upload = Upload::new(SourceLocation::s3(&cloud.r.uploads_bucket, key))
             .placed(prefix.place(key).unwrap());
-        ingestor.ingest(&upload, Intent::Upload).await.unwrap();
+        converger.ingest(&upload, Intent::Upload).await.unwrap();
     }
     assert_eq!(cloud.asset(avatar).await.preset, "avatars");
     assert_eq!(cloud.asset(avatar).await.creator.as_deref(), Some("ana"));
@@ -459,7 +459,7 @@ async fn a_plan_and_its_tasks_select_and_remake_one_preset() {
     assert_eq!(remade.preset, "avatars");
     assert_eq!(remade.spec_hash, avatar_hash);
     let sizes: Vec<_> = remade
-        .variants
+        .renditions
         .iter()
         .map(|v| (v.width, v.height))
         .collect();

@@ -33,7 +33,7 @@ const TRANSIENT_ENTRY_CODES: &[&str] = &[
 
 #[async_trait]
 impl EventSink for EventBridgeEvents {
-    async fn publish(&self, event: &AssetEvent) -> Result<(), StoreError> {
+    async fn announce(&self, event: &AssetEvent) -> Result<(), StoreError> {
         let entry = PutEventsRequestEntry::builder()
             .event_bus_name(&self.bus)
             .source(EVENT_SOURCE)

@@ -17,7 +17,7 @@ pub mod http;
 pub mod local;
 pub mod ports;
 
-pub use app::ingest::{Ingestor, Intent, Outcome};
+pub use app::ingest::{Converger, Intent, Outcome};
 pub use domain::asset::{Asset, AssetId, AssetStatus, Revision, StoredRendition};
 pub use domain::presets::{Presets, SpecFile};
 pub use domain::source::{SourceLocation, Upload, UploadPrefix};

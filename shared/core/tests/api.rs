@@ -14,7 +14,7 @@ use pictor_core::local::{FsBlobStore, FsOriginals, SqliteAssetStore};
 use pictor_core::ports::BaseUrl;
 use pictor_core::ports::StoreError;
 use pictor_core::ports::{UploadDesk, UploadForm, UploadTarget};
-use pictor_core::{AssetId, Ingestor, Intent, Pipeline, Spec};
+use pictor_core::{AssetId, Converger, Intent, Pipeline, Spec};
 use pictor_core::{Presets, SourceLocation};
 use serde_json::json;
 use std::sync::Arc;
@@ -124,7 +124,7 @@ async fn seeded(dir: &std::path::Path) -> (Client, Vec<AssetId>) {
 
 async fn seeded_with(dir: &std::path::Path, spec: Spec) -> (Client, Vec<AssetId>) {
     let db = dir.join("assets.db");
-    let ingestor = Ingestor::new(
+    let converger = Converger::new(
         Arc::new(Pipeline::new(spec).unwrap()),
         FsOriginals,
         FsBlobStore::new(dir),
@@ -134,7 +134,7 @@ async fn seeded_with(dir: &std::path::Path, spec: Spec) -> (Client, Vec<AssetId>
     for (creator, name, file) in SEED {
         let upload = place(&dir.join("inbox"), &format!("{creator}/{name}"), file)
             .with_creator(Some(creator.into()));
-        let outcome = ingestor.ingest(&upload, Intent::Upload).await.unwrap();
+        let outcome = converger.ingest(&upload, Intent::Upload).await.unwrap();
         ids.push(outcome.asset_id().clone());
         // Distinct creation times, so "newest first" is well defined.
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
@@ -198,7 +198,7 @@ async fn the_router_suite_holds_in_process() {
     let dir = tempfile::tempdir().unwrap();
     let (_, ids) = seeded(dir.path()).await;
     let db = dir.path().join("assets.db");
-    let refocus = Ingestor::new(
+    let refocus = Converger::new(
         Arc::new(Pipeline::new(Spec::default()).unwrap()),
         FsOriginals,
         FsBlobStore::new(dir.path()),
@@ -378,8 +378,8 @@ async fn a_focal_point_set_by_hand_recuts_the_crops_and_outlives_a_reprocess() {
     assert_eq!(refused.status, 405, "no refocus configured");
 
     let db = dir.path().join("assets.db");
-    let ingestor = |spec: Spec| {
-        Ingestor::new(
+    let converger = |spec: Spec| {
+        Converger::new(
             Arc::new(Pipeline::new(spec).unwrap()),
             FsOriginals,
             FsBlobStore::new(dir.path()),
@@ -390,7 +390,7 @@ async fn a_focal_point_set_by_hand_recuts_the_crops_and_outlives_a_reprocess() {
         SqliteAssetStore::open(&db).unwrap(),
         BaseUrl("https://cdn.example.test/".into()),
     )
-    .with_refocus(Arc::new(ingestor(Spec::default())));
+    .with_refocus(Arc::new(converger(Spec::default())));
     let client = Client(router(api));
     let before = client
         .handle(&get(&format!("/assets/{anas}"), &[]).by(creator("ana")))
@@ -437,7 +437,7 @@ async fn a_focal_point_set_by_hand_recuts_the_crops_and_outlives_a_reprocess() {
     // A spec change makes everything again; the point set by hand stays.
     let mut spec = Spec::default();
     spec.variants.iter_mut().for_each(|v| v.quality = 70);
-    let outcome = ingestor(spec)
+    let outcome = converger(spec)
         .ingest(
             &place(&dir.path().join("inbox"), "ana/a.jpg", "photos/coffee.jpg")
                 .with_creator(Some("ana".into())),
@@ -450,7 +450,7 @@ async fn a_focal_point_set_by_hand_recuts_the_crops_and_outlives_a_reprocess() {
     assert_eq!(focus.origin, pictor_image::pipeline::FocusOrigin::Manual);
 
     // Another picture at the same place starts from its own point.
-    let replaced = ingestor(Spec::default())
+    let replaced = converger(Spec::default())
         .ingest(
             &place(&dir.path().join("inbox"), "ana/a.jpg", "photos/rocket.jpg")
                 .with_creator(Some("ana".into())),

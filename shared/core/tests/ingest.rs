@@ -11,13 +11,13 @@ use pictor_core::ports::{
     StoreError,
 };
 use pictor_core::{
-    AssetStatus, ErrorKind, Ingestor, Intent, Outcome, Pipeline, Revision, SourceLocation, Spec,
+    AssetStatus, Converger, ErrorKind, Intent, Outcome, Pipeline, Revision, SourceLocation, Spec,
     Upload,
 };
 use std::path::Path;
 use std::sync::Arc;
 
-type LocalIngestor = Ingestor<FsOriginals, FsBlobStore, Arc<SqliteAssetStore>>;
+type LocalIngestor = Converger<FsOriginals, FsBlobStore, Arc<SqliteAssetStore>>;
 
 struct Local {
     ingest: LocalIngestor,
@@ -29,7 +29,7 @@ fn local(dir: &Path, spec: Spec) -> Local {
     let assets = Arc::new(SqliteAssetStore::open(&dir.join("assets.db")).unwrap());
     let out = dir.join("out");
     Local {
-        ingest: Ingestor::new(
+        ingest: Converger::new(
             Arc::new(Pipeline::new(spec).unwrap()),
             FsOriginals,
             FsBlobStore::new(&out),
@@ -66,9 +66,9 @@ async fn one_record_per_source_updated_in_place() {
     assert_eq!(asset.version, 1);
     assert_eq!(asset.creator.as_deref(), Some("ana"));
     assert_eq!(asset.source, "photo.jpg");
-    assert_eq!(asset.variants.len(), 8);
+    assert_eq!(asset.renditions.len(), 8);
     assert!(asset.sha256.is_some());
-    for v in &asset.variants {
+    for v in &asset.renditions {
         let meta = l
             .blobs
             .head(&v.key)
@@ -105,7 +105,7 @@ async fn one_record_per_source_updated_in_place() {
     );
     assert!(broken.sha256.is_some(), "the bytes were read");
     assert_eq!(broken.version, 3);
-    assert!(broken.variants.is_empty());
+    assert!(broken.renditions.is_empty());
     let left = l
         .blobs
         .list(&format!("renditions/{}/", asset.id))
@@ -143,8 +143,8 @@ async fn a_smaller_spec_removes_renditions_it_no_longer_makes() {
         .into_iter()
         .map(|m| m.key)
         .collect();
-    assert_eq!(redone.variants.len(), 1);
-    let md = &redone.variants[0];
+    assert_eq!(redone.renditions.len(), 1);
+    let md = &redone.renditions[0];
     assert!(md.key.starts_with(&format!("renditions/{}/md-", asset.id)));
     assert!(md.key.ends_with(".webp"));
     assert_eq!(keys, std::slice::from_ref(&md.key));
@@ -254,7 +254,7 @@ async fn repeated_and_late_notifications_do_nothing() {
     let Outcome::Deleted(deleted) = removal else {
         panic!("a tombstone expected: {removal:?}")
     };
-    assert!(deleted.variants.is_empty());
+    assert!(deleted.renditions.is_empty());
     assert!(l.blobs.list("renditions/").await.unwrap().is_empty());
     for again in [upload.clone(), sequenced(upload.clone(), "0D")] {
         let late = l.ingest.ingest(&again, Intent::Upload).await.unwrap();
@@ -370,7 +370,7 @@ async fn an_ingest_that_read_a_deleted_original_cannot_bring_it_back() {
     let dir = tempfile::tempdir().unwrap();
     let l = local(dir.path(), Spec::default());
     let upload = place(dir.path(), "a.jpg", "photos/coffee.jpg");
-    let racing = Ingestor::new(
+    let racing = Converger::new(
         Arc::new(Pipeline::new(Spec::default()).unwrap()),
         deleted_by(l.ingest),
         FsBlobStore::new(dir.path().join("out")),
@@ -394,7 +394,7 @@ async fn an_ingest_that_loses_to_a_focal_point_leaves_no_crops_of_its_own() {
     let l = local(dir.path(), Spec::default());
     let upload = place(dir.path(), "a.jpg", "photos/coffee.jpg");
     l.ingest.ingest(&upload, Intent::Upload).await.unwrap();
-    let racing = Ingestor::new(
+    let racing = Converger::new(
         Arc::new(Pipeline::new(Spec::default()).unwrap()),
         refocused_by(l.ingest),
         FsBlobStore::new(dir.path().join("out")),
@@ -414,7 +414,7 @@ async fn an_ingest_that_loses_to_a_focal_point_leaves_no_crops_of_its_own() {
         .into_iter()
         .map(|b| b.key)
         .collect();
-    let mut named: Vec<String> = stored.variants.iter().map(|v| v.key.clone()).collect();
+    let mut named: Vec<String> = stored.renditions.iter().map(|v| v.key.clone()).collect();
     files.sort();
     named.sort();
     named.dedup();
@@ -452,7 +452,7 @@ impl BlobStore for ChangedBeforeDelete {
 }
 
 fn worker_on(dir: &Path, assets: &Arc<SqliteAssetStore>) -> LocalIngestor {
-    Ingestor::new(
+    Converger::new(
         Arc::new(Pipeline::new(Spec::default()).unwrap()),
         FsOriginals,
         FsBlobStore::new(dir.join("out")),
@@ -471,7 +471,7 @@ async fn a_losing_writer_never_deletes_what_a_newer_writer_of_the_same_bytes_lis
     let newer = worker_on(dir.path(), &l.assets);
     let restore_path = dir.path().join("a.jpg");
     let restore_upload = upload.clone();
-    let slow = Ingestor::new(
+    let slow = Converger::new(
         Arc::new(Pipeline::new(Spec::default()).unwrap()),
         deleted_by(worker_on(dir.path(), &l.assets)),
         ChangedBeforeDelete {
@@ -489,7 +489,7 @@ async fn a_losing_writer_never_deletes_what_a_newer_writer_of_the_same_bytes_lis
 
     let stored = l.assets.get(&upload.asset_id()).await.unwrap().unwrap();
     assert_eq!(stored.status, AssetStatus::Ready);
-    for v in &stored.variants {
+    for v in &stored.renditions {
         assert!(
             l.blobs.head(&v.key).await.unwrap().is_some(),
             "{} is gone",
@@ -498,7 +498,7 @@ async fn a_losing_writer_never_deletes_what_a_newer_writer_of_the_same_bytes_lis
     }
     // Nothing of the loser's stays behind either.
     let files = l.blobs.list("renditions/").await.unwrap();
-    assert_eq!(files.len(), stored.variants.len(), "{files:?}");
+    assert_eq!(files.len(), stored.renditions.len(), "{files:?}");
     // B's retry converges to C's record.
     let retry = slow.ingest(&upload, Intent::Upload).await.unwrap();
     assert!(retry.is_ready(), "{retry:?}");
@@ -589,7 +589,7 @@ async fn the_mark_before_a_last_attempt_keeps_an_earlier_ready_record_and_its_fi
     );
     let stored = l.assets.get(&ready.id).await.unwrap().unwrap();
     assert_eq!(stored.status, AssetStatus::Ready);
-    for v in &ready.variants {
+    for v in &ready.renditions {
         assert!(
             l.blobs.head(&v.key).await.unwrap().is_some(),
             "{} kept",
@@ -628,7 +628,7 @@ async fn reprocess_reads_only_what_needs_work_and_keeps_records_of_missing_origi
     let redone = redone.asset().unwrap();
     assert_eq!(redone.creator.as_deref(), Some("ana"));
     assert_eq!(redone.source, "a.jpg");
-    assert_eq!(redone.variants.len(), 1);
+    assert_eq!(redone.renditions.len(), 1);
 
     // Back to the default spec, but the original is gone: the record stays as it was.
     std::fs::remove_file(dir.path().join("a.jpg")).unwrap();
@@ -651,7 +651,7 @@ struct FlakyBus {
 
 #[async_trait::async_trait]
 impl pictor_core::ports::EventSink for FlakyBus {
-    async fn publish(
+    async fn announce(
         &self,
         event: &pictor_core::domain::events::AssetEvent,
     ) -> Result<(), StoreError> {

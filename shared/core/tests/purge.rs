@@ -9,7 +9,7 @@ use pictor_core::app::purge::purge_cdn;
 use pictor_core::app::reconcile::{ReconcileOptions, Reconciler};
 use pictor_core::local::{FsBlobStore, FsOriginals, SqliteAssetStore};
 use pictor_core::ports::{AssetStore, CdnPurge, StoreError};
-use pictor_core::{AssetStatus, Ingestor, Intent, Outcome, Pipeline, SourceLocation, Spec};
+use pictor_core::{AssetStatus, Converger, Intent, Outcome, Pipeline, SourceLocation, Spec};
 use std::sync::{Arc, Mutex};
 
 /// A CDN that records what it was asked to drop, or refuses while `down`.
@@ -30,7 +30,7 @@ impl CdnPurge for RecordingCdn {
     }
 }
 
-type LocalIngestor = Ingestor<FsOriginals, FsBlobStore, Arc<SqliteAssetStore>>;
+type LocalIngestor = Converger<FsOriginals, FsBlobStore, Arc<SqliteAssetStore>>;
 
 /// The ingest use case on the local adapters, with a CDN in front of the renditions.
 fn with_cdn(
@@ -38,7 +38,7 @@ fn with_cdn(
     assets: &Arc<SqliteAssetStore>,
     cdn: &Arc<RecordingCdn>,
 ) -> LocalIngestor {
-    Ingestor::new(
+    Converger::new(
         Arc::new(Pipeline::new(Spec::default()).unwrap()),
         FsOriginals,
         FsBlobStore::new(dir.join("out")),
@@ -52,27 +52,27 @@ async fn a_deletion_owes_its_renditions_to_the_cdn_until_they_are_purged() {
     let dir = tempfile::tempdir().unwrap();
     let assets = Arc::new(SqliteAssetStore::open(&dir.path().join("assets.db")).unwrap());
     let cdn = Arc::new(RecordingCdn::default());
-    let ingestor = with_cdn(dir.path(), &assets, &cdn);
+    let converger = with_cdn(dir.path(), &assets, &cdn);
     let inbox = dir.path().join("inbox");
     let a = place(&inbox, "a.jpg", "photos/coffee.jpg");
     let b = place(&inbox, "b.jpg", "photos/rocket.jpg");
     let mut made = Vec::new();
     for upload in [&a, &b] {
-        let outcome = ingestor.ingest(upload, Intent::Upload).await.unwrap();
+        let outcome = converger.ingest(upload, Intent::Upload).await.unwrap();
         made.push(outcome.asset().unwrap().clone());
         std::fs::remove_file(match &upload.location {
             SourceLocation::File(path) => path,
             other => panic!("{other}"),
         })
         .unwrap();
-        let gone = ingestor.ingest(upload, Intent::Upload).await.unwrap();
+        let gone = converger.ingest(upload, Intent::Upload).await.unwrap();
         let Outcome::Deleted(tombstone) = gone else {
             panic!("{gone:?}")
         };
         let listed: Vec<&String> = made
             .last()
             .unwrap()
-            .variants
+            .renditions
             .iter()
             .map(|v| &v.key)
             .collect();
@@ -103,7 +103,7 @@ async fn a_deletion_owes_its_renditions_to_the_cdn_until_they_are_purged() {
     assert_eq!(requests.len(), 1, "one request for the batch");
     let mut expected: Vec<String> = made
         .iter()
-        .flat_map(|m| m.variants.iter().map(|v| v.key.clone()))
+        .flat_map(|m| m.renditions.iter().map(|v| v.key.clone()))
         .collect();
     expected.sort();
     assert_eq!(requests[0], expected);
@@ -124,21 +124,21 @@ async fn the_reconciler_purges_what_a_failed_purge_left_owed() {
     let dir = tempfile::tempdir().unwrap();
     let assets = Arc::new(SqliteAssetStore::open(&dir.path().join("assets.db")).unwrap());
     let cdn = Arc::new(RecordingCdn::default());
-    let ingestor = with_cdn(dir.path(), &assets, &cdn);
+    let converger = with_cdn(dir.path(), &assets, &cdn);
     let inbox = dir.path().join("inbox");
     let a = place(&inbox, "a.jpg", "photos/coffee.jpg");
-    ingestor.ingest(&a, Intent::Upload).await.unwrap();
+    converger.ingest(&a, Intent::Upload).await.unwrap();
     std::fs::remove_file(inbox.join("a.jpg")).unwrap();
-    ingestor.ingest(&a, Intent::Upload).await.unwrap();
+    converger.ingest(&a, Intent::Upload).await.unwrap();
 
     let root = SourceLocation::file(&inbox);
     let dry = ReconcileOptions {
         dry_run: true,
         ..ReconcileOptions::default()
     };
-    let found = Reconciler::new(&ingestor).run(&root, dry).await.unwrap();
+    let found = Reconciler::new(&converger).run(&root, dry).await.unwrap();
     assert_eq!(found.unpurged, 1);
-    let pass = Reconciler::new(&ingestor)
+    let pass = Reconciler::new(&converger)
         .run(&root, ReconcileOptions::default())
         .await
         .unwrap();
@@ -146,6 +146,6 @@ async fn the_reconciler_purges_what_a_failed_purge_left_owed() {
     assert_eq!(cdn.requests.lock().unwrap().len(), 1);
     let record = assets.get(&a.asset_id()).await.unwrap().unwrap();
     assert!(record.cdn_purge.is_empty());
-    let again = Reconciler::new(&ingestor).run(&root, dry).await.unwrap();
+    let again = Reconciler::new(&converger).run(&root, dry).await.unwrap();
     assert_eq!(again.unpurged, 0);
 }

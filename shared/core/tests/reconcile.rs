@@ -7,7 +7,7 @@ use common::place;
 use pictor_core::app::reconcile::{ReconcileOptions, ReconcileReport, Reconciler};
 use pictor_core::local::{FsBlobStore, FsOriginals, SqliteAssetStore};
 use pictor_core::ports::{AssetStore, BlobStore};
-use pictor_core::{AssetStatus, Ingestor, Intent, Pipeline, SourceLocation, Spec};
+use pictor_core::{AssetStatus, Converger, Intent, Pipeline, SourceLocation, Spec};
 use std::sync::Arc;
 use time::Duration;
 
@@ -20,7 +20,7 @@ async fn every_kind_of_drift_is_found_and_repaired() {
     let out = dir.path().join("out");
     let assets = Arc::new(SqliteAssetStore::open(&dir.path().join("assets.db")).unwrap());
     let blobs = FsBlobStore::new(&out);
-    let ingestor = Ingestor::new(
+    let converger = Converger::new(
         Arc::new(Pipeline::new(Spec::from_toml(SMALL).unwrap()).unwrap()),
         FsOriginals,
         FsBlobStore::new(&out),
@@ -30,17 +30,17 @@ async fn every_kind_of_drift_is_found_and_repaired() {
 
     // In step: ingested as it arrived.
     let fine = place(&inbox, "ana/fine.jpg", "photos/coffee.jpg");
-    ingestor.ingest(&fine, Intent::Upload).await.unwrap();
+    converger.ingest(&fine, Intent::Upload).await.unwrap();
     // Its notification lost: no record.
     let unrecorded = place(&inbox, "ana/unrecorded.jpg", "photos/rocket.jpg");
     // Deleted without a notification: a live record of nothing.
     let gone = place(&inbox, "bo/gone.jpg", "photos/rocket.jpg");
-    ingestor.ingest(&gone, Intent::Upload).await.unwrap();
+    converger.ingest(&gone, Intent::Upload).await.unwrap();
     std::fs::remove_file(inbox.join("bo/gone.jpg")).unwrap();
     // A rendition lost (a failed write the record did not notice): READY but broken.
     let broken = place(&inbox, "bo/broken.jpg", "photos/astronaut.jpg");
-    let outcome = ingestor.ingest(&broken, Intent::Upload).await.unwrap();
-    let lost = outcome.asset().unwrap().variants[0].key.clone();
+    let outcome = converger.ingest(&broken, Intent::Upload).await.unwrap();
+    let lost = outcome.asset().unwrap().renditions[0].key.clone();
     blobs.delete(&lost).await.unwrap();
     // Left by a crash between a record write and the deletion of what it replaced.
     let orphan = "renditions/0123456789abcdef0123456789abcdef/sm-000000000000.jpg";
@@ -65,7 +65,7 @@ async fn every_kind_of_drift_is_found_and_repaired() {
         grace: Duration::ZERO,
         repair_for: None,
     };
-    let counted = Reconciler::new(&ingestor).run(&root, dry).await.unwrap();
+    let counted = Reconciler::new(&converger).run(&root, dry).await.unwrap();
     assert_eq!(
         counted,
         ReconcileReport {
@@ -83,7 +83,7 @@ async fn every_kind_of_drift_is_found_and_repaired() {
         grace: Duration::hours(1),
         repair_for: None,
     };
-    let counted = Reconciler::new(&ingestor).run(&root, young).await.unwrap();
+    let counted = Reconciler::new(&converger).run(&root, young).await.unwrap();
     assert_eq!((counted.orphans, counted.young_orphans), (0, 1));
 
     let options = ReconcileOptions {
@@ -91,7 +91,7 @@ async fn every_kind_of_drift_is_found_and_repaired() {
         grace: Duration::ZERO,
         repair_for: None,
     };
-    let repaired = Reconciler::new(&ingestor)
+    let repaired = Reconciler::new(&converger)
         .run(&root, options)
         .await
         .unwrap();
@@ -115,14 +115,14 @@ async fn every_kind_of_drift_is_found_and_repaired() {
     assert_eq!(creator.creator.as_deref(), Some("ana"));
     assert_eq!(status(gone.asset_id()).await, Some(AssetStatus::Deleted));
     let remade = assets.get(&broken.asset_id()).await.unwrap().unwrap();
-    for v in &remade.variants {
+    for v in &remade.renditions {
         assert!(blobs.head(&v.key).await.unwrap().is_some(), "{}", v.key);
     }
     assert_eq!(blobs.head(orphan).await.unwrap(), None);
     assert_eq!(status(fine.asset_id()).await, Some(AssetStatus::Ready));
 
     // Converged: the next pass finds nothing.
-    let again = Reconciler::new(&ingestor)
+    let again = Reconciler::new(&converger)
         .run(&root, options)
         .await
         .unwrap();
@@ -191,7 +191,7 @@ async fn a_backlog_beyond_the_pass_is_handed_off_and_the_orphans_still_go() {
         blobs.put(&key, vec![1], "image/jpeg").await.unwrap();
     }
     let handoff = Arc::new(Handoff::default());
-    let ingestor = Ingestor::new(
+    let converger = Converger::new(
         Arc::new(Pipeline::new(Spec::from_toml(SMALL).unwrap()).unwrap()),
         Backlog(100_000),
         FsBlobStore::new(&out),
@@ -203,7 +203,7 @@ async fn a_backlog_beyond_the_pass_is_handed_off_and_the_orphans_still_go() {
         repair_for: Some(std::time::Duration::ZERO),
     };
     let root = SourceLocation::s3("up", "uploads/");
-    let report = Reconciler::new(&ingestor)
+    let report = Reconciler::new(&converger)
         .with_handoff(Arc::clone(&handoff) as Arc<dyn pictor_core::ports::RepairHandoff>)
         .run(&root, options)
         .await
@@ -226,7 +226,7 @@ async fn a_backlog_beyond_the_pass_is_handed_off_and_the_orphans_still_go() {
     assert!(blobs.list("renditions/").await.unwrap().is_empty());
 
     // Without a handoff, what the pass has no time for waits for the next one.
-    let alone = Ingestor::new(
+    let alone = Converger::new(
         Arc::new(Pipeline::new(Spec::from_toml(SMALL).unwrap()).unwrap()),
         Backlog(1_000),
         FsBlobStore::new(&out),

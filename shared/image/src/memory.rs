@@ -45,11 +45,11 @@ pub fn reuse_freed_memory() {
 /// least [`HUGE_PAGES_FROM`] is marked `MADV_HUGEPAGE` over the huge pages it spans. Smaller
 /// ones, and platforms without the call, are the system allocator's alone.
 ///
-/// For a process that handles one picture and exits (`pictor process`, the side-by-side
-/// bench). A process that handles picture after picture (the functions, `pictor watch`)
-/// keeps its memory with [`reuse_freed_memory`] and faults it in once, on its first picture;
-/// the functions leave this out, as it would grow their package for that one picture. A
-/// binary opts in:
+/// It pays where the first picture is much of a process's work: the `pictor` CLI (often run
+/// on one photo or a few, and it also calls [`reuse_freed_memory`] for the pictures after
+/// the first) and the side-by-side bench. The functions handle picture after picture and
+/// keep their memory with [`reuse_freed_memory`] alone: the marking would grow their package
+/// for their first picture only. A binary opts in:
 ///
 /// ```
 /// #[global_allocator]

@@ -5,7 +5,7 @@
 //! same use case a notification would, so the repair follows exactly the rules of normal
 //! operation.
 
-use crate::app::ingest::{IngestError, Ingestor, Intent};
+use crate::app::ingest::{Converger, IngestError, Intent};
 use crate::domain::asset::{Asset, AssetId, AssetStatus};
 use crate::domain::layout;
 use crate::domain::source::{SourceLocation, Upload};
@@ -26,7 +26,7 @@ pub struct ReconcileOptions {
     /// ingest in flight writes its renditions before its record.
     pub grace: Duration,
     /// How long the pass may spend converging differences itself. What is left then is handed
-    /// off (see [`Ingestor::with_repair_handoff`]) or left to the next pass; orphans are still
+    /// off (see [`Converger::with_repair_handoff`]) or left to the next pass; orphans are still
     /// deleted and the counts still published. `None`: no limit (a run on one machine).
     pub repair_for: Option<std::time::Duration>,
 }
@@ -111,15 +111,15 @@ struct Difference {
 /// One reconcile pass at a time over the originals under a root, the records and the
 /// renditions, converging every difference through the ingest use case.
 pub struct Reconciler<'a, O, B, A> {
-    ingestor: &'a Ingestor<O, B, A>,
+    converger: &'a Converger<O, B, A>,
     handoff: Option<Arc<dyn RepairHandoff>>,
 }
 
 impl<'a, O: OriginalStore, B: BlobStore, A: AssetStore> Reconciler<'a, O, B, A> {
-    /// A reconciler that converges through `ingestor`, the same use case notifications run.
-    pub fn new(ingestor: &'a Ingestor<O, B, A>) -> Self {
+    /// A reconciler that converges through `converger`, the same use case notifications run.
+    pub fn new(converger: &'a Converger<O, B, A>) -> Self {
         Reconciler {
-            ingestor,
+            converger,
             handoff: None,
         }
     }
@@ -144,11 +144,11 @@ impl<'a, O: OriginalStore, B: BlobStore, A: AssetStore> Reconciler<'a, O, B, A> 
             dry_run: options.dry_run,
             ..ReconcileReport::default()
         };
-        let originals = self.ingestor.originals.list(root).await?;
+        let originals = self.converger.originals.list(root).await?;
         report.originals = originals.len() as u64;
-        let records = all_records(&self.ingestor.assets).await?;
+        let records = all_records(&self.converger.assets).await?;
         // Listed after the records, so a rendition written in between is young, not orphaned.
-        let renditions = self.ingestor.renditions.list(layout::RENDITIONS).await?;
+        let renditions = self.converger.renditions.list(layout::RENDITIONS).await?;
         let stored: HashSet<&str> = renditions.iter().map(|b| b.key.as_str()).collect();
 
         let mut differences = Vec::new();
@@ -167,7 +167,9 @@ impl<'a, O: OriginalStore, B: BlobStore, A: AssetStore> Reconciler<'a, O, B, A> 
                 }
                 Some(a)
                     if a.status == AssetStatus::Ready
-                        && a.variants.iter().any(|v| !stored.contains(v.key.as_str())) =>
+                        && a.renditions
+                            .iter()
+                            .any(|v| !stored.contains(v.key.as_str())) =>
                 {
                     Some((&mut report.broken, Intent::Repair))
                 }
@@ -175,7 +177,7 @@ impl<'a, O: OriginalStore, B: BlobStore, A: AssetStore> Reconciler<'a, O, B, A> 
             };
             if let Some((count, intent)) = intent {
                 *count += 1;
-                let placement = self.ingestor.presets().routes().place(&relative);
+                let placement = self.converger.presets().routes().place(&relative);
                 differences.push(Difference {
                     location: listed.location.clone(),
                     creator: placement.creator,
@@ -201,7 +203,7 @@ impl<'a, O: OriginalStore, B: BlobStore, A: AssetStore> Reconciler<'a, O, B, A> 
                     preset: Some(asset.preset.clone()),
                     intent: Intent::Upload,
                 });
-            } else if self.ingestor.announces() && crate::app::ingest::owes_event(asset) {
+            } else if self.converger.announces() && crate::app::ingest::owes_event(asset) {
                 // Converging a difference announces it anyway; these only need the event.
                 report.unannounced += 1;
                 unannounced.push(asset);
@@ -217,7 +219,7 @@ impl<'a, O: OriginalStore, B: BlobStore, A: AssetStore> Reconciler<'a, O, B, A> 
 
         let referenced: HashSet<&str> = records
             .values()
-            .flat_map(|a| a.variants.iter().map(|v| v.key.as_str()))
+            .flat_map(|a| a.renditions.iter().map(|v| v.key.as_str()))
             .collect();
         let cutoff = OffsetDateTime::now_utc() - options.grace;
         let mut orphans = Vec::new();
@@ -251,7 +253,7 @@ impl<'a, O: OriginalStore, B: BlobStore, A: AssetStore> Reconciler<'a, O, B, A> 
             let upload = Upload::new(difference.location)
                 .with_creator(difference.creator)
                 .with_preset(difference.preset);
-            match self.ingestor.ingest(&upload, difference.intent).await {
+            match self.converger.ingest(&upload, difference.intent).await {
                 Ok(_) => report.repaired += 1,
                 Err(e) => failed(&mut report, &upload.location.to_string(), &e),
             }
@@ -265,16 +267,16 @@ impl<'a, O: OriginalStore, B: BlobStore, A: AssetStore> Reconciler<'a, O, B, A> 
                 report.deferred += 1;
                 continue;
             }
-            match self.ingestor.announce(asset).await {
+            match self.converger.announce(asset).await {
                 Ok(_) => report.repaired += 1,
                 Err(e) => failed(&mut report, &asset.id.to_string(), &e),
             }
         }
         if !unpurged.is_empty() {
-            match &self.ingestor.purger {
+            match &self.converger.purger {
                 Some(cdn) => {
                     match crate::app::purge::purge_cdn(
-                        &self.ingestor.assets,
+                        &self.converger.assets,
                         cdn.as_ref(),
                         &unpurged,
                     )
@@ -291,7 +293,7 @@ impl<'a, O: OriginalStore, B: BlobStore, A: AssetStore> Reconciler<'a, O, B, A> 
         // However long the repairs took, the orphans go: many per request.
         let orphans: Vec<String> = orphans.into_iter().map(str::to_string).collect();
         for chunk in orphans.chunks(DELETE_CHUNK) {
-            match self.ingestor.renditions.delete_many(chunk).await {
+            match self.converger.renditions.delete_many(chunk).await {
                 Ok(()) => report.repaired += chunk.len() as u64,
                 Err(e) => {
                     tracing::warn!(error = %e, keys = chunk.len(), "reconcile: deleting orphans failed; the next pass tries again");

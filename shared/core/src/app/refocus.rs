@@ -5,7 +5,7 @@
 //! original again (a spec change, a repair) keeps it; a new picture at the same place starts
 //! from its own measured point.
 
-use crate::app::ingest::{IngestError, Ingestor, Outcome, ENGINE};
+use crate::app::ingest::{Converger, IngestError, Outcome, ENGINE};
 use crate::domain::asset::{Asset, AssetId, AssetStatus};
 use crate::domain::source::SourceLocation;
 use crate::ports::{
@@ -28,7 +28,7 @@ impl From<IngestError> for RefocusError {
 }
 
 #[async_trait]
-impl<O, B, A> Refocus for Ingestor<O, B, A>
+impl<O, B, A> Refocus for Converger<O, B, A>
 where
     O: OriginalStore,
     B: BlobStore,
@@ -69,7 +69,7 @@ where
             let recut =
                 run_blocking(move || pipeline.recut(&bytes, creator.as_deref(), point)).await?;
             let made = self.store_renditions(id, recut).await?;
-            for variant in &mut next.variants {
+            for variant in &mut next.renditions {
                 if let Some(new) = made
                     .iter()
                     .find(|m| m.name == variant.name && m.format == variant.format)
@@ -85,7 +85,7 @@ where
                 pipeline.process_focused(&bytes, creator.as_deref(), Some(point))
             })
             .await?;
-            next.variants = self.store_renditions(id, processed.renditions).await?;
+            next.renditions = self.store_renditions(id, processed.renditions).await?;
             next.image = Some(processed.info);
             next.timings = Some(processed.timings);
             next.spec_hash = spec_hash;

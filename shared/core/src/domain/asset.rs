@@ -139,7 +139,7 @@ pub struct StoredRendition {
     pub key: String,
 }
 
-/// The record of one source: READY with its variants, or FAILED with a reason.
+/// The record of one source: READY with its renditions, or FAILED with a reason.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Asset {
     pub id: AssetId,
@@ -157,8 +157,10 @@ pub struct Asset {
     pub source_bytes: Option<u64>,
     /// What decoding revealed; absent when the source could not be decoded.
     pub image: Option<SourceInfo>,
-    /// Its renditions (`variants` in the JSON every reader knows).
-    pub variants: Vec<StoredRendition>,
+    /// Its renditions: the files the spec's variants (the recipes) made. Stored and shown as
+    /// `variants`, the name every reader of the JSON already knows.
+    #[serde(rename = "variants")]
+    pub renditions: Vec<StoredRendition>,
     pub timings: Option<Timings>,
     /// The preset (named spec) the renditions are made with; `spec_hash` is its hash.
     #[serde(default = "default_preset")]
@@ -206,13 +208,13 @@ impl Asset {
         self.sha256 = None;
         self.source_bytes = None;
         self.image = None;
-        self.variants = Vec::new();
+        self.renditions = Vec::new();
         self.timings = None;
         self
     }
 
     pub fn bytes_out(&self) -> u64 {
-        self.variants.iter().map(|v| v.bytes).sum()
+        self.renditions.iter().map(|v| v.bytes).sum()
     }
 }
 

@@ -14,7 +14,7 @@ struct ErrorJson<'a> {
 }
 
 #[derive(Serialize)]
-struct VariantJson<'a> {
+struct RenditionJson<'a> {
     name: &'a str,
     width: u32,
     height: u32,
@@ -36,10 +36,10 @@ pub fn asset_json(asset: &Asset) -> Value {
 
 fn shape(asset: &Asset) -> Value {
     let image = asset.image.as_ref();
-    let variants: Vec<VariantJson> = asset
-        .variants
+    let variants: Vec<RenditionJson> = asset
+        .renditions
         .iter()
-        .map(|v| VariantJson {
+        .map(|v| RenditionJson {
             name: &v.name,
             width: v.width,
             height: v.height,

@@ -246,7 +246,7 @@ impl<S: AssetStore, U: RenditionUrls> Api<S, U> {
     async fn with_urls(&self, asset: &Asset) -> Result<Value, StoreError> {
         let mut body = asset_json(asset);
         if let Some(variants) = body["variants"].as_array_mut() {
-            for (json, variant) in variants.iter_mut().zip(&asset.variants) {
+            for (json, variant) in variants.iter_mut().zip(&asset.renditions) {
                 json["key"] = Value::String(variant.key.clone());
                 json["url"] = Value::String(self.urls.url(&variant.key).await?);
             }

@@ -23,7 +23,7 @@ pub(crate) async fn srcset(asset: &Asset, urls: &impl RenditionUrls) -> Result<V
         // picture, so variants are grouped by aspect ratio and the full frame's (the widest
         // variant's) group is used.
         let mut variants: Vec<_> = asset
-            .variants
+            .renditions
             .iter()
             .filter(|v| v.format == format)
             .collect();

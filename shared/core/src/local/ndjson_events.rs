@@ -31,7 +31,7 @@ impl NdjsonEvents {
 
 #[async_trait]
 impl EventSink for NdjsonEvents {
-    async fn publish(&self, event: &AssetEvent) -> Result<(), StoreError> {
+    async fn announce(&self, event: &AssetEvent) -> Result<(), StoreError> {
         let line = serde_json::json!({
             "source": crate::domain::events::EVENT_SOURCE,
             "detail-type": event.kind.as_str(),

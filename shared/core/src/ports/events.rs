@@ -7,13 +7,13 @@ use async_trait::async_trait;
 /// Where events go: an event bus, a local file.
 #[async_trait]
 pub trait EventSink: Send + Sync {
-    /// Publishes `event`; `Err` when it may not have been delivered.
-    async fn publish(&self, event: &AssetEvent) -> Result<(), StoreError>;
+    /// Announces `event` to whoever subscribes; `Err` when it may not have been delivered.
+    async fn announce(&self, event: &AssetEvent) -> Result<(), StoreError>;
 }
 
 #[async_trait]
 impl<T: EventSink + ?Sized> EventSink for std::sync::Arc<T> {
-    async fn publish(&self, event: &AssetEvent) -> Result<(), StoreError> {
-        (**self).publish(event).await
+    async fn announce(&self, event: &AssetEvent) -> Result<(), StoreError> {
+        (**self).announce(event).await
     }
 }

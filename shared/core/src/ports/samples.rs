@@ -29,7 +29,7 @@ impl SampleAsset {
             sha256: None,
             source_bytes: None,
             image: None,
-            variants: Vec::new(),
+            renditions: Vec::new(),
             timings: None,
             preset: crate::domain::presets::DEFAULT_PRESET.to_string(),
             spec_hash: SAMPLE_SPEC.to_string(),
@@ -154,7 +154,7 @@ pub fn report_sample() -> Vec<Asset> {
     let ready = |n: u32, written, source: u64, variants: Vec<StoredRendition>, t: Timings| {
         let mut a = record(n, AssetStatus::Ready, written);
         a.source_bytes = Some(source);
-        a.variants = variants;
+        a.renditions = variants;
         a.timings = Some(t);
         a
     };

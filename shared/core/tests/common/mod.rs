@@ -1,7 +1,6 @@
 //! Helpers shared by the core's tests.
 #![allow(dead_code)]
 
-
 pub fn fixture(rel: &str) -> Vec<u8> {
     pictor_core::ports::samples::testdata_bytes(&format!("images/{rel}"))
 }

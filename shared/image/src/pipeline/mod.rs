@@ -1,4 +1,8 @@
-//! The per-image pipeline: decode -> colour -> orient -> resize -> watermark -> encode.
+//! The per-image pipeline, in the order it runs: decode (to sRGB, in the stored orientation);
+//! the full frames, each resized from the cheapest larger frame already made, then turned
+//! upright and watermarked; the focal point, measured on the smallest full frame; the crops,
+//! cut the same way around it; the analysis (blurhash, colours); then every encode.
+//! Orienting after resizing turns a few small frames instead of the whole picture.
 //!
 //! Pure and synchronous: bytes in, encoded renditions and facts out. Storage lives elsewhere.
 
@@ -80,8 +84,10 @@ pub struct Timings {
     pub total_ms: f64,
 }
 
-/// The pipeline's stages as timed, in order, plus the whole: the one list the timings, the
-/// report and the metrics share.
+/// The pipeline's stages as timed, plus the whole: the one list the timings, the report and
+/// the metrics share. Listed in the order a reader meets them; the work interleaves (each
+/// frame is resized, oriented and watermarked before the next), so each stage's time is the
+/// sum of its laps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Stage {
     Decode,

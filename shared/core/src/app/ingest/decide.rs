@@ -1,14 +1,14 @@
 //! What counts as done already: a repeated or older notification, a record that reflects the
 //! original's current write, a failure that settles nothing.
 
-use super::Ingestor;
+use super::Converger;
 use crate::domain::asset::{Asset, AssetStatus, Revision};
 use crate::domain::source::Upload;
 use crate::ports::{AssetStore, BlobStore, OriginalStore};
 use pictor_image::pipeline::Pipeline;
 use std::cmp::Ordering;
 
-impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
+impl<O: OriginalStore, B: BlobStore, A: AssetStore> Converger<O, B, A> {
     /// Whether the stored record already reflects the write `revision` names or a later one,
     /// by the notifications' sequencers alone: the cheap check for a duplicate or out-of-order
     /// notification. Without sequencers nothing is concluded here.

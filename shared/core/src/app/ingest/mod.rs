@@ -1,6 +1,6 @@
 //! The use case every runner shares: "read an original, then turn it into renditions and a
 //! record, or record why not". The CLI, the watcher and the cloud functions each make one call
-//! to [`Ingestor::ingest`]; only the adapters behind the ports differ.
+//! to [`Converger::ingest`]; only the adapters behind the ports differ.
 //!
 //! This module holds the runner and the way through one upload; `outcome` what an ingest
 //! answers, `decide` what counts as done already, `record` how records and renditions are
@@ -36,9 +36,11 @@ pub const ENGINE: &str = concat!("pictor-core/", env!("CARGO_PKG_VERSION"));
 /// bytes (content hash and write tag).
 pub const RENDITION_CACHE_CONTROL: &str = "public, max-age=31536000, immutable";
 
-/// The ingest use case over its three ports: where originals are read, where renditions are
-/// written, where records are kept.
-pub struct Ingestor<O, B, A> {
+/// Converges assets to what their originals are now, over three ports: where originals are
+/// read, where renditions are written, where records are kept. Ingesting an upload is its
+/// one way in; the CLI, the watcher, every function, the reconciler and a focal point set by
+/// hand all go through it.
+pub struct Converger<O, B, A> {
     pub(crate) presets: Presets,
     // The reconciler (`reconcile.rs`) lists the same stores.
     pub(crate) originals: O,
@@ -54,10 +56,10 @@ pub struct Ingestor<O, B, A> {
     pub(crate) purger: Option<Arc<dyn crate::ports::CdnPurge>>,
 }
 
-impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
+impl<O: OriginalStore, B: BlobStore, A: AssetStore> Converger<O, B, A> {
     /// `presets`: every preset of the spec file, or one pipeline (`Arc<Pipeline>`) for all.
     pub fn new(presets: impl Into<Presets>, originals: O, renditions: B, assets: A) -> Self {
-        Ingestor {
+        Converger {
             presets: presets.into(),
             originals,
             renditions,
@@ -258,7 +260,7 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
                 .forget_content();
                 if self.cdn {
                     if let Some(previous) = &existing {
-                        let removed = previous.variants.iter().map(|v| v.key.clone());
+                        let removed = previous.renditions.iter().map(|v| v.key.clone());
                         tombstone.cdn_purge.extend(removed);
                     }
                 }

@@ -25,7 +25,7 @@ impl IngestError {
             }
             IngestError::Store(e) if e.is_transient() => "the storage service was unavailable",
             IngestError::Store(_) => "the storage service refused the request",
-            IngestError::Announce(_) => "the asset's event could not be published",
+            IngestError::Announce(_) => "the asset's event could not be announced",
         }
     }
 

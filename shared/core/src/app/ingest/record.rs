@@ -3,7 +3,7 @@
 //! and the event of the state written.
 
 use super::decide::{is_ready_from, owes_event, reflects};
-use super::{IngestError, Ingestor, Intent, Outcome, ENGINE};
+use super::{Converger, IngestError, Intent, Outcome, ENGINE};
 use crate::domain::asset::{Asset, AssetId, AssetStatus, Revision, StoredRendition};
 use crate::domain::events::AssetEvent;
 use crate::domain::layout;
@@ -34,7 +34,7 @@ fn write_tag() -> String {
     tag
 }
 
-impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
+impl<O: OriginalStore, B: BlobStore, A: AssetStore> Converger<O, B, A> {
     /// Publishes the event of the record's current state unless it is out already, then
     /// notes that on the record. A newer write meanwhile announces itself.
     pub async fn announce(&self, asset: &Asset) -> Result<bool, IngestError> {
@@ -44,7 +44,7 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
         if !owes_event(asset) {
             return Ok(false);
         }
-        sink.publish(&AssetEvent::of(asset))
+        sink.announce(&AssetEvent::of(asset))
             .await
             .map_err(IngestError::Announce)?;
         let mut noted = asset.clone();
@@ -68,7 +68,7 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
         let id = upload.asset_id();
         let existing = self.assets.get(&id).await?;
         if when == GiveUp::BeforeLastAttempt {
-            if let Some(asset) = existing.as_ref().filter(|a| !a.variants.is_empty()) {
+            if let Some(asset) = existing.as_ref().filter(|a| !a.renditions.is_empty()) {
                 return Ok(Outcome::Repeat(asset.clone()));
             }
         }
@@ -203,7 +203,7 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
                 asset.status = AssetStatus::Ready;
                 asset.image = Some(made.info);
                 asset.timings = Some(made.timings);
-                asset.variants = made.variants;
+                asset.renditions = made.variants;
             }
             Err(error) => {
                 asset.status = AssetStatus::Failed;
@@ -227,7 +227,7 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
             sha256: None,
             source_bytes: None,
             image: None,
-            variants: Vec::new(),
+            renditions: Vec::new(),
             timings: None,
             preset: self.presets.get(upload.preset.as_deref()).name.clone(),
             spec_hash: self.pipeline(upload).spec_hash().to_string(),
@@ -261,8 +261,8 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
                 let current = self.assets.get(&asset.id).await?;
                 // What this attempt uploaded and the winner does not reference must not stay
                 // behind (a crop around another focal point, a tombstoned asset's files).
-                let keep = current.as_ref().map_or(&[][..], |c| &c.variants[..]);
-                for made in &asset.variants {
+                let keep = current.as_ref().map_or(&[][..], |c| &c.renditions[..]);
+                for made in &asset.renditions {
                     if !keep.iter().any(|k| k.key == made.key) {
                         self.renditions.delete(&made.key).await?;
                     }
@@ -285,8 +285,8 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingestor<O, B, A> {
             Err(e) => return Err(e.into()),
         }
         if let Some(previous) = previous {
-            for old in &previous.variants {
-                if !asset.variants.iter().any(|v| v.key == old.key) {
+            for old in &previous.renditions {
+                if !asset.renditions.iter().any(|v| v.key == old.key) {
                     self.renditions.delete(&old.key).await?;
                 }
             }

@@ -315,7 +315,7 @@ impl ReportBuilder {
         self.bytes.bytes_in += source;
         self.bytes.bytes_out += asset.bytes_out();
         let mut largest: BTreeMap<&str, u64> = BTreeMap::new();
-        for v in &asset.variants {
+        for v in &asset.renditions {
             let format = self
                 .bytes
                 .per_format

@@ -1,4 +1,4 @@
-//! The one batch runner of `process` and `reprocess`: every item ingested in parallel (at most
+//! The one parallel runner of `process` and `reprocess`: every item ingested (at most
 //! `jobs` at once) with a progress bar, one bad item never stopping the rest, and a summary.
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -84,7 +84,7 @@ impl Summary {
 pub fn describe(label: &str, result: &Ingested) -> String {
     match result {
         Ok(Outcome::Written(a)) => match &a.error {
-            None => format!("ready {} {label} ({} variants)", a.id, a.variants.len()),
+            None => format!("ready {} {label} ({} variants)", a.id, a.renditions.len()),
             Some(e) => format!("failed {} {label}: {e}", a.id),
         },
         Ok(Outcome::SourceMissing(id)) => {
