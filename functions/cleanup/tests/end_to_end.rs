@@ -1,13 +1,11 @@
 //! Removals and the other orders events arrive in, against the local S3/SQS/DynamoDB server:
 //! whatever the order, the asset converges to what the (versioned) uploads bucket holds.
 
-use aws_sdk_s3::primitives::ByteStream;
-use pictor_aws::config::{self, AwsStores};
-use pictor_aws::testing::{fresh_resources, sdk_config};
-use pictor_aws::DynamoAssetStore;
+use pictor_aws::config::AwsStores;
+use pictor_aws::testing::LocalCloud;
 use pictor_core::ports::samples::SampleAsset;
 use pictor_core::ports::AssetStore;
-use pictor_core::{Asset, AssetId, AssetStatus, Pipeline, SourceLocation, Spec};
+use pictor_core::{Asset, AssetStatus, Pipeline, SourceLocation, Spec};
 use pictor_ingest::{AwsIngest, Config, Handled, Ingest};
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -81,88 +79,43 @@ fn handler_on(sdk: &aws_config::SdkConfig, config: Config) -> AwsIngest {
     Ingest::new(config, stores.originals, stores.renditions, stores.assets)
 }
 
+/// The local cloud and the ingest handler (as the cleanup binary runs it) over it.
 struct World {
-    s3: aws_sdk_s3::Client,
-    sqs: aws_sdk_sqs::Client,
-    r: pictor_aws::provision::Resources,
+    cloud: LocalCloud,
     handler: AwsIngest,
-    assets: DynamoAssetStore,
+}
+
+impl std::ops::Deref for World {
+    type Target = LocalCloud;
+    fn deref(&self) -> &LocalCloud {
+        &self.cloud
+    }
 }
 
 impl World {
     async fn new() -> World {
-        let sdk = sdk_config();
-        let r = fresh_resources(&sdk).await.unwrap();
-        World {
-            s3: config::s3_client(&sdk),
-            sqs: aws_sdk_sqs::Client::new(&sdk),
-            handler: handler_on(&sdk, config(&r)),
-            assets: DynamoAssetStore::new(config::dynamodb_client(&sdk), &r.table),
-            r,
-        }
+        let cloud = LocalCloud::fresh().await;
+        let handler = handler_on(&cloud.sdk, config(&cloud.resources));
+        World { cloud, handler }
     }
 
-    fn id(&self, key: &str) -> AssetId {
-        SourceLocation::s3(&self.r.uploads_bucket, key).asset_id()
-    }
-
+    /// Puts the fixture file `path` at `key`; its version id.
     async fn put(&self, key: &str, path: &str) -> String {
-        let put = self
-            .s3
-            .put_object()
-            .bucket(&self.r.uploads_bucket)
-            .key(key)
-            .body(ByteStream::from(std::fs::read(path).unwrap()))
-            .send()
-            .await
-            .unwrap();
-        put.version_id().unwrap().to_string()
+        self.upload(key, std::fs::read(path).unwrap()).await
     }
 
-    /// Deletes one version for good, or (`None`) adds a delete marker; returns the version
-    /// id the delete names (the marker's, for a marker).
     async fn delete(&self, key: &str, version: Option<&str>) -> String {
-        let out = self
-            .s3
-            .delete_object()
-            .bucket(&self.r.uploads_bucket)
-            .key(key)
-            .set_version_id(version.map(String::from))
-            .send()
-            .await
-            .unwrap();
-        out.version_id().unwrap_or_default().to_string()
+        self.delete_upload(key, version).await
     }
 
     async fn handle(&self, body: &str) -> Vec<Handled> {
         self.handler.handle_body(body).await.unwrap()
     }
 
-    async fn record(&self, key: &str) -> Asset {
-        self.assets.get(&self.id(key)).await.unwrap().unwrap()
-    }
-
-    async fn renditions(&self) -> Vec<String> {
-        let listed = self
-            .s3
-            .list_objects_v2()
-            .bucket(&self.r.output_bucket)
-            .send()
-            .await
-            .unwrap();
-        let mut keys: Vec<String> = listed
-            .contents()
-            .iter()
-            .filter_map(|o| o.key().map(String::from))
-            .collect();
-        keys.sort();
-        keys
-    }
-
     fn created(&self, key: &str, version: &str, seq: &str) -> String {
         notification(
             "ObjectCreated:Put",
-            &self.r.uploads_bucket,
+            &self.resources.uploads_bucket,
             key,
             Some(version),
             seq,
@@ -172,7 +125,7 @@ impl World {
     fn removed(&self, key: &str, version: &str, seq: &str) -> String {
         notification(
             "ObjectRemoved:Delete",
-            &self.r.uploads_bucket,
+            &self.resources.uploads_bucket,
             key,
             Some(version),
             seq,
@@ -191,23 +144,23 @@ async fn delete_removes_renditions_and_marks_the_record() {
     let w = World::new().await;
     let key = "uploads/ana/gone soon+.jpg";
     let version = w.put(key, PHOTO).await;
-    let created = receive_one(&w.sqs, &w.s3, &w.r.ingest_queue_url).await;
+    let created = receive_one(&w.sqs, &w.s3, &w.resources.ingest_queue_url).await;
     w.handler.handle(sqs_event(&[&created])).await.unwrap();
     let id = w.id(key);
-    let ready = w.record(key).await;
+    let ready = w.asset(key).await;
     assert_eq!(ready.status, AssetStatus::Ready);
-    assert_eq!(w.renditions().await.len(), 1);
+    assert_eq!(w.output_keys("").await.len(), 1);
 
     // Deleting the only version removes the object. (A plain delete would add a delete
     // marker, which S3 reports as ObjectRemoved:DeleteMarkerCreated; the local server sends
     // no notification for that.)
     w.delete(key, Some(&version)).await;
-    let removed = receive_one(&w.sqs, &w.s3, &w.r.cleanup_queue_url).await;
+    let removed = receive_one(&w.sqs, &w.s3, &w.resources.cleanup_queue_url).await;
     assert_eq!(w.handle(&removed).await, [Handled::Deleted(id.clone())]);
-    let deleted = w.record(key).await;
+    let deleted = w.asset(key).await;
     assert_eq!(deleted.status, AssetStatus::Deleted);
     assert!(deleted.renditions.is_empty());
-    assert!(w.renditions().await.is_empty());
+    assert!(w.output_keys("").await.is_empty());
     // Gone from the record too: nothing of the picture stays, and the CDN's copies are
     // owed a purge.
     assert_eq!(deleted.sha256, None);
@@ -220,7 +173,7 @@ async fn delete_removes_renditions_and_marks_the_record() {
     assert_eq!(response["batchItemFailures"], json!([]));
     // A late creation notification for the deleted write changes nothing either.
     w.handler.handle(sqs_event(&[&created])).await.unwrap();
-    assert_eq!(w.record(key).await.status, AssetStatus::Deleted);
+    assert_eq!(w.asset(key).await.status, AssetStatus::Deleted);
 }
 
 /// A delete handled before the upload's own notification: the tombstone is written although
@@ -237,7 +190,7 @@ async fn a_delete_before_the_record_leaves_a_tombstone_the_late_ingest_respects(
         w.handle(&w.removed(key, &version, "0B")).await,
         [Handled::Deleted(id.clone())]
     );
-    let tombstone = w.record(key).await;
+    let tombstone = w.asset(key).await;
     assert_eq!(tombstone.status, AssetStatus::Deleted);
     assert_eq!(tombstone.creator.as_deref(), Some("ana"));
 
@@ -245,10 +198,10 @@ async fn a_delete_before_the_record_leaves_a_tombstone_the_late_ingest_respects(
         w.handle(&w.created(key, &version, "0A")).await,
         [Handled::Duplicate]
     );
-    let replay = pictor_aws::events::replay_notification(&w.r.uploads_bucket, key);
+    let replay = pictor_aws::events::replay_notification(&w.resources.uploads_bucket, key);
     assert_eq!(w.handle(&replay).await, [Handled::AlreadyDeleted(id)]);
-    assert_eq!(w.record(key).await.status, AssetStatus::Deleted);
-    assert!(w.renditions().await.is_empty());
+    assert_eq!(w.asset(key).await.status, AssetStatus::Deleted);
+    assert!(w.output_keys("").await.is_empty());
 }
 
 /// Delete, then the same bytes uploaded again, and the notifications handled newest first:
@@ -259,7 +212,7 @@ async fn identical_bytes_after_a_delete_keep_the_asset() {
     let key = "uploads/ana/again.jpg";
     let first = w.put(key, PHOTO).await;
     w.handle(&w.created(key, &first, "0A")).await;
-    let ready = w.record(key).await;
+    let ready = w.asset(key).await;
     let marker = w.delete(key, None).await;
     let second = w.put(key, PHOTO).await;
 
@@ -268,7 +221,7 @@ async fn identical_bytes_after_a_delete_keep_the_asset() {
         w.handle(&w.created(key, &second, "0C")).await,
         [Handled::Unchanged(id.clone())]
     );
-    let noted = w.record(key).await;
+    let noted = w.asset(key).await;
     assert_eq!(noted.status, AssetStatus::Ready);
     assert_eq!(
         noted
@@ -281,15 +234,15 @@ async fn identical_bytes_after_a_delete_keep_the_asset() {
 
     let delete = notification(
         "ObjectRemoved:DeleteMarkerCreated",
-        &w.r.uploads_bucket,
+        &w.resources.uploads_bucket,
         key,
         Some(&marker),
         "0B",
     );
     w.handle(&delete).await;
-    let after = w.record(key).await;
+    let after = w.asset(key).await;
     assert_eq!(after.status, AssetStatus::Ready);
-    assert_eq!(w.renditions().await, variant_keys(&ready));
+    assert_eq!(w.output_keys("").await, variant_keys(&ready));
 }
 
 /// Versions: removing a noncurrent one changes nothing; removing the current one makes the
@@ -301,29 +254,29 @@ async fn versions_noncurrent_current_and_restore() {
     let v1 = w.put(key, PHOTO).await;
     let v2 = w.put(key, OTHER_PHOTO).await;
     w.handle(&w.created(key, &v2, "0B")).await;
-    let two = w.record(key).await;
+    let two = w.asset(key).await;
     assert_eq!(two.status, AssetStatus::Ready);
 
     // A noncurrent version removed for good (a lifecycle expiry, say): nothing changes.
     let v0 = w.put(key, PHOTO).await;
     let current = w.put(key, OTHER_PHOTO).await;
     w.handle(&w.created(key, &current, "0D")).await;
-    let before = w.record(key).await;
+    let before = w.asset(key).await;
     w.delete(key, Some(&v0)).await;
     assert_eq!(
         w.handle(&w.removed(key, &v0, "0E")).await,
         [Handled::Duplicate]
     );
-    let after = w.record(key).await;
+    let after = w.asset(key).await;
     assert_eq!(after.status, AssetStatus::Ready);
     assert_eq!(variant_keys(&after), variant_keys(&before));
-    assert_eq!(w.renditions().await, variant_keys(&before));
+    assert_eq!(w.output_keys("").await, variant_keys(&before));
 
     // The current version removed: with v0 gone, v2 is current again and becomes the asset
     // (the same bytes as the removed one, so only its revision is noted).
     w.delete(key, Some(&current)).await;
     w.handle(&w.removed(key, &current, "0F")).await;
-    let back = w.record(key).await;
+    let back = w.asset(key).await;
     assert_eq!(back.status, AssetStatus::Ready);
     assert_eq!(back.sha256, two.sha256);
     assert_eq!(
@@ -335,19 +288,19 @@ async fn versions_noncurrent_current_and_restore() {
     let marker = w.delete(key, None).await;
     let hidden = notification(
         "ObjectRemoved:DeleteMarkerCreated",
-        &w.r.uploads_bucket,
+        &w.resources.uploads_bucket,
         key,
         Some(&marker),
         "10",
     );
     assert_eq!(w.handle(&hidden).await, [Handled::Deleted(w.id(key))]);
-    assert!(w.renditions().await.is_empty());
+    assert!(w.output_keys("").await.is_empty());
     w.delete(key, Some(&marker)).await;
     w.handle(&w.removed(key, &marker, "11")).await;
-    let restored = w.record(key).await;
+    let restored = w.asset(key).await;
     assert_eq!(restored.status, AssetStatus::Ready);
     assert_eq!(restored.sha256, two.sha256);
-    assert_eq!(w.renditions().await, variant_keys(&restored));
+    assert_eq!(w.output_keys("").await, variant_keys(&restored));
     let _ = v1;
 }
 
@@ -362,7 +315,7 @@ async fn a_restore_on_its_last_delivery_ends_ready() {
     let marker = w.delete(key, None).await;
     let marked = notification(
         "ObjectRemoved:DeleteMarkerCreated",
-        &w.r.uploads_bucket,
+        &w.resources.uploads_bucket,
         key,
         Some(&marker),
         "0B",
@@ -374,9 +327,9 @@ async fn a_restore_on_its_last_delivery_ends_ready() {
     last["Records"][0]["attributes"]["ApproximateReceiveCount"] = "5".into();
     let response = w.handler.handle(last).await.unwrap();
     assert_eq!(response["batchItemFailures"], json!([]));
-    let record = w.record(key).await;
+    let record = w.asset(key).await;
     assert_eq!(record.status, AssetStatus::Ready, "{:?}", record.error);
-    assert_eq!(w.renditions().await, variant_keys(&record));
+    assert_eq!(w.output_keys("").await, variant_keys(&record));
 }
 
 /// A removal replayed from a queue (no sequencer) after the key was written again changes
@@ -387,18 +340,18 @@ async fn a_stale_replayed_delete_does_not_apply() {
     let key = "uploads/ana/summer trip/café + bar 100%.jpg";
     let version = w.put(key, PHOTO).await;
     w.handle(&w.created(key, &version, "0A")).await;
-    let ready = w.record(key).await;
+    let ready = w.asset(key).await;
     // As S3 sent it, less the sequencer a replay loses.
     let stale = json!({"Records": [{
         "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
         "eventTime": "2026-11-28T12:00:00.000Z", "eventName": "ObjectRemoved:Delete",
-        "s3": {"s3SchemaVersion": "1.0", "bucket": {"name": w.r.uploads_bucket}, "object": {
+        "s3": {"s3SchemaVersion": "1.0", "bucket": {"name": w.resources.uploads_bucket}, "object": {
             "key": pictor_aws::events::encode_key(key), "versionId": version
         }}
     }]})
     .to_string();
     assert_eq!(w.handle(&stale).await, [Handled::Duplicate]);
-    assert_eq!(w.record(key).await, ready);
+    assert_eq!(w.asset(key).await, ready);
 
     // The shipped fixture, an older removal by sequencer, against a record of a later upload.
     let delete = std::fs::read_to_string(concat!(
@@ -406,8 +359,8 @@ async fn a_stale_replayed_delete_does_not_apply() {
         "/../../testdata/events/s3-delete.json"
     ))
     .unwrap()
-    .replace("pictor-uploads", &w.r.uploads_bucket);
-    let newer = SampleAsset::at(&SourceLocation::s3(&w.r.uploads_bucket, key))
+    .replace("pictor-uploads", &w.resources.uploads_bucket);
+    let newer = SampleAsset::at(&SourceLocation::s3(&w.resources.uploads_bucket, key))
         .creator("ana")
         .revision(pictor_core::Revision {
             sequencer: Some("0055AED6DCD9028201".into()),
@@ -429,7 +382,7 @@ async fn folder_markers_are_ignored() {
     let w = World::new().await;
     let marker = notification(
         "ObjectCreated:Put",
-        &w.r.uploads_bucket,
+        &w.resources.uploads_bucket,
         "uploads/ana/holiday/",
         None,
         "0A",

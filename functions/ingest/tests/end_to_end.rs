@@ -5,10 +5,10 @@ use aws_sdk_s3::primitives::ByteStream;
 use pictor_aws::batch::sqs_event;
 use pictor_aws::config::AwsStores;
 use pictor_aws::provision::Resources;
-use pictor_aws::testing::{fresh_resources, sdk_config};
-use pictor_aws::{config, DynamoAssetStore};
+use pictor_aws::testing::LocalCloud;
+use pictor_aws::DynamoAssetStore;
 use pictor_core::ports::AssetStore;
-use pictor_core::{Asset, AssetId, AssetStatus, ErrorKind, Pipeline, Spec};
+use pictor_core::{AssetId, AssetStatus, ErrorKind, Pipeline, Spec};
 use pictor_ingest::{AwsIngest, Config, Handled, Ingest};
 use serde_json::Value;
 use std::sync::Arc;
@@ -25,23 +25,23 @@ width = 320
 format = "webp"
 "#;
 
+/// The local cloud and the ingest handler over it.
 struct Cloud {
-    sdk: aws_config::SdkConfig,
-    resources: Resources,
-    s3: aws_sdk_s3::Client,
+    cloud: LocalCloud,
     ingest: AwsIngest,
 }
 
-async fn cloud() -> Cloud {
-    let sdk = sdk_config();
-    let resources = fresh_resources(&sdk).await.unwrap();
-    let ingest = ingest_on(&sdk, config_for(&resources));
-    Cloud {
-        s3: config::s3_client(&sdk),
-        sdk,
-        resources,
-        ingest,
+impl std::ops::Deref for Cloud {
+    type Target = LocalCloud;
+    fn deref(&self) -> &LocalCloud {
+        &self.cloud
     }
+}
+
+async fn cloud() -> Cloud {
+    let cloud = LocalCloud::fresh().await;
+    let ingest = ingest_on(&cloud.sdk, config_for(&cloud.resources));
+    Cloud { cloud, ingest }
 }
 
 /// The handler on the AWS adapters, wired as `main` wires it.
@@ -67,23 +67,6 @@ fn fixture(path: &str) -> Vec<u8> {
 }
 
 impl Cloud {
-    async fn upload(&self, key: &str, bytes: Vec<u8>) {
-        self.upload_as(key, bytes, None).await;
-    }
-
-    /// Uploads with `x-amz-meta-creator` when `creator` is given.
-    async fn upload_as(&self, key: &str, bytes: Vec<u8>, creator: Option<&str>) {
-        self.s3
-            .put_object()
-            .bucket(&self.resources.uploads_bucket)
-            .key(key)
-            .set_metadata(creator.map(|c| [("creator".to_string(), c.to_string())].into()))
-            .body(ByteStream::from(bytes))
-            .send()
-            .await
-            .unwrap();
-    }
-
     /// Receives and deletes `n` S3 notifications (skipping test events) from `queue_url`, as
     /// one Lambda SQS event.
     async fn receive(&self, queue_url: &str, n: usize) -> Value {
@@ -97,33 +80,7 @@ impl Cloud {
     }
 
     fn assets(&self) -> DynamoAssetStore {
-        DynamoAssetStore::new(config::dynamodb_client(&self.sdk), &self.resources.table)
-    }
-
-    async fn asset(&self, key: &str) -> Asset {
-        let id = AssetId::for_source(&format!("s3://{}/{key}", self.resources.uploads_bucket));
-        self.assets()
-            .get(&id)
-            .await
-            .unwrap()
-            .unwrap_or_else(|| panic!("no record for {key}"))
-    }
-
-    async fn output_keys(&self) -> Vec<String> {
-        let out = self
-            .s3
-            .list_objects_v2()
-            .bucket(&self.resources.output_bucket)
-            .send()
-            .await
-            .unwrap();
-        let mut keys: Vec<String> = out
-            .contents()
-            .iter()
-            .filter_map(|o| o.key().map(String::from))
-            .collect();
-        keys.sort();
-        keys
+        self.cloud.assets.clone()
     }
 }
 
@@ -202,7 +159,7 @@ async fn batch_with_nasty_keys_and_a_poison_file() {
     assert_eq!(poison.status, AssetStatus::Failed);
     let error = poison.error.unwrap();
     assert_eq!(error.kind, ErrorKind::Unsupported, "{}", error.message);
-    assert_eq!(c.output_keys().await.len(), 8);
+    assert_eq!(c.output_keys("").await.len(), 8);
 
     // The same batch again (at-least-once delivery): recognised before any download, nothing
     // is redone or rewritten.
@@ -241,7 +198,7 @@ async fn concurrent_duplicate_delivery_makes_one_record_and_one_set() {
     assert_eq!(asset.status, AssetStatus::Ready);
     assert_eq!(asset.version, 1);
     let keys: Vec<String> = asset.renditions.iter().map(|v| v.key.clone()).collect();
-    assert_eq!(c.output_keys().await, sorted(keys));
+    assert_eq!(c.output_keys("").await, sorted(keys));
 }
 
 fn sorted(mut v: Vec<String>) -> Vec<String> {
@@ -265,7 +222,7 @@ async fn overwrite_replaces_renditions_and_older_events_are_ignored() {
     assert_eq!(new.version, old.version + 1);
     assert_ne!(new.sha256, old.sha256);
     let new_keys: Vec<String> = new.renditions.iter().map(|v| v.key.clone()).collect();
-    assert_eq!(c.output_keys().await, sorted(new_keys));
+    assert_eq!(c.output_keys("").await, sorted(new_keys));
 
     // The first upload's notification, delivered late, must not roll the asset back.
     c.ingest.handle(first).await.unwrap();
@@ -458,7 +415,7 @@ async fn direct_invocation_and_documented_event_shapes() {
     let batch: Value = serde_json::from_slice(&fixture("events/sqs-batch.json")).unwrap();
     let response = c.ingest.handle(batch).await.unwrap();
     assert!(failures(&response).is_empty());
-    assert_eq!(c.output_keys().await.len(), 2);
+    assert_eq!(c.output_keys("").await.len(), 2);
 }
 
 #[tokio::test]
@@ -638,7 +595,7 @@ async fn one_notification_twice_in_a_batch_makes_one_record_and_one_set() {
     assert_eq!(asset.status, AssetStatus::Ready);
     assert_eq!(asset.version, 1);
     let keys: Vec<String> = asset.renditions.iter().map(|v| v.key.clone()).collect();
-    assert_eq!(c.output_keys().await, sorted(keys));
+    assert_eq!(c.output_keys("").await, sorted(keys));
 }
 
 /// An upload and its removal in one batch, run at once: both find the object gone, both write
@@ -668,5 +625,5 @@ async fn an_upload_and_its_removal_in_one_batch_end_deleted_without_a_retry() {
     let asset = c.asset(key).await;
     assert_eq!(asset.status, AssetStatus::Deleted);
     assert_eq!(asset.version, 1);
-    assert!(c.output_keys().await.is_empty());
+    assert!(c.output_keys("").await.is_empty());
 }

@@ -3,8 +3,8 @@
 
 use base64::Engine;
 use lambda_http::{Body, Response};
-use pictor_aws::testing::{fresh_resources, post_form, sdk_config};
-use pictor_aws::{config, DynamoAssetStore, S3BlobStore, S3Originals};
+use pictor_aws::config;
+use pictor_aws::testing::{post_form, LocalCloud};
 use pictor_core::app::uploads::UploadRules;
 use pictor_core::domain::identity::AdminPolicy;
 use pictor_core::http::suite::{router_suite, Answer, ApiUnderTest, Who, SEED};
@@ -88,13 +88,14 @@ async fn object_exists(sdk: &aws_config::SdkConfig, bucket: &str, key: String) -
         .is_ok()
 }
 
+/// The local cloud seeded with [`SEED`], and the function over it, wired as `main` wires it
+/// (presigned URLs, or behind a CDN).
 struct Setup {
+    cloud: LocalCloud,
     query: Query,
     cdn: Query,
     config: Config,
     ids: Vec<AssetId>,
-    sdk: aws_config::SdkConfig,
-    uploads_bucket: String,
 }
 
 /// A fixture event as a creator signed in with a JWT sends it (`groups` in Cognito's
@@ -122,32 +123,24 @@ fn with_method(
 }
 
 async fn setup() -> Setup {
-    let sdk = sdk_config();
-    let r = fresh_resources(&sdk).await.unwrap();
+    let cloud = LocalCloud::fresh().await;
+    let stores = cloud.stores();
     let converger = Converger::new(
         Arc::new(Pipeline::new(Spec::default()).unwrap()),
-        S3Originals::new(config::s3_client(&sdk)),
-        S3BlobStore::new(config::s3_client(&sdk), &r.output_bucket),
-        DynamoAssetStore::new(config::dynamodb_client(&sdk), &r.table),
+        stores.originals,
+        stores.renditions,
+        stores.assets,
     );
     let mut ids = Vec::new();
     for (creator, name, file) in SEED {
-        let key = &format!("uploads/{creator}/{name}");
-        let file = &format!("images/{file}");
-        config::s3_client(&sdk)
-            .put_object()
-            .bucket(&r.uploads_bucket)
-            .key(key)
-            .body(read(file).into())
-            .send()
-            .await
-            .unwrap();
-        let upload = Upload::new(SourceLocation::s3(&r.uploads_bucket, key))
-            .with_creator(Some(creator.into()));
+        let key = format!("uploads/{creator}/{name}");
+        cloud.upload(&key, read(&format!("images/{file}"))).await;
+        let upload = Upload::new(cloud.location(&key)).with_creator(Some(creator.into()));
         let outcome = converger.ingest(&upload, Intent::Upload).await.unwrap();
         ids.push(outcome.asset_id().clone());
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
+    let (sdk, r) = (&cloud.sdk, &cloud.resources);
     let presets = Presets::from(Pipeline::new(Spec::default()).unwrap());
     let config = Config {
         output_bucket: r.output_bucket.clone(),
@@ -168,9 +161,9 @@ async fn setup() -> Setup {
         event_bus: None,
     };
     Setup {
-        query: query_on(&sdk, config.clone()).await,
+        query: query_on(sdk, config.clone()).await,
         cdn: query_on(
-            &sdk,
+            sdk,
             Config {
                 cdn_base_url: Some("https://img.example.test".into()),
                 ..config.clone()
@@ -179,8 +172,7 @@ async fn setup() -> Setup {
         .await,
         config,
         ids,
-        sdk,
-        uploads_bucket: r.uploads_bucket,
+        cloud,
     }
 }
 
@@ -358,7 +350,7 @@ async fn a_delete_removes_only_the_callers_original_from_the_bucket() {
             "",
         )
     };
-    let exists = |key: &'static str| object_exists(&s.sdk, &s.uploads_bucket, key.to_string());
+    let exists = |key: &'static str| s.cloud.upload_exists(key);
     assert_eq!(
         s.query
             .handle(delete(bos, "ana", "[creators]"))
@@ -424,7 +416,7 @@ async fn an_upload_form_lands_in_the_uploads_bucket_under_its_conditions() {
     );
     assert_eq!(
         form["id"].as_str().unwrap(),
-        SourceLocation::s3(&s.uploads_bucket, &key)
+        SourceLocation::s3(&s.cloud.resources.uploads_bucket, &key)
             .asset_id()
             .as_str(),
         "the asset id is known before the upload"
@@ -438,7 +430,7 @@ async fn an_upload_form_lands_in_the_uploads_bucket_under_its_conditions() {
     )
     .unwrap();
     let conditions = policy["conditions"].as_array().unwrap();
-    assert!(conditions.contains(&serde_json::json!({"bucket": s.uploads_bucket})));
+    assert!(conditions.contains(&serde_json::json!({"bucket": s.cloud.resources.uploads_bucket})));
     assert!(conditions.contains(&serde_json::json!({"key": key})));
     assert!(conditions.contains(&serde_json::json!([
         "starts-with",
@@ -461,9 +453,9 @@ async fn an_upload_form_lands_in_the_uploads_bucket_under_its_conditions() {
     let photo = read("images/photos/coffee.jpg");
     let (status, body) = post_form(form["url"].as_str().unwrap(), &fields, "image/jpeg", &photo);
     assert!((200..300).contains(&status), "{status}: {body}");
-    let stored = config::s3_client(&s.sdk)
+    let stored = config::s3_client(&s.cloud.sdk)
         .get_object()
-        .bucket(&s.uploads_bucket)
+        .bucket(&s.cloud.resources.uploads_bucket)
         .key(&key)
         .send()
         .await
@@ -514,8 +506,8 @@ async fn private_renditions_get_cloudfront_signed_urls() {
         &["rsa", "-in", "private.pem", "-pubout", "-out", "public.pem"],
     );
     let pem = std::fs::read_to_string(dir.path().join("private.pem")).unwrap();
-    let secrets = aws_sdk_secretsmanager::Client::new(&s.sdk);
-    let secret = format!("cdn-key-{}", s.uploads_bucket);
+    let secrets = aws_sdk_secretsmanager::Client::new(&s.cloud.sdk);
+    let secret = format!("cdn-key-{}", s.cloud.resources.uploads_bucket);
     secrets
         .create_secret()
         .name(&secret)
@@ -532,7 +524,7 @@ async fn private_renditions_get_cloudfront_signed_urls() {
         url_expiry: Duration::from_secs(3600),
         ..s.config.clone()
     };
-    let private = query_on(&s.sdk, config.clone()).await;
+    let private = query_on(&s.cloud.sdk, config.clone()).await;
     let before = time::OffsetDateTime::now_utc().unix_timestamp() as u64;
     let response = private
         .handle(event("apigw-get-asset.json", s.ids[1].as_str(), None))
@@ -596,7 +588,7 @@ async fn private_renditions_get_cloudfront_signed_urls() {
         }),
         ..config
     };
-    let error = Query::on_aws(&s.sdk, &missing).await.err().unwrap();
+    let error = Query::on_aws(&s.cloud.sdk, &missing).await.err().unwrap();
     assert!(error.to_string().contains("no-such-secret"), "{error}");
 }
 
@@ -643,7 +635,7 @@ async fn a_focal_point_recuts_only_the_cover_renditions_in_the_bucket() {
             .unwrap()
             .to_string()
     };
-    let exists = |key: String| object_exists(&s.sdk, &s.config.output_bucket, key);
+    let exists = |key: String| object_exists(&s.cloud.sdk, &s.config.output_bucket, key);
     for format in ["jpeg", "webp"] {
         // The thumbnail moved to the left edge: a new file, and the old one is gone.
         let (old, new) = (

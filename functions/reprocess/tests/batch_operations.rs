@@ -4,12 +4,10 @@
 
 use aws_sdk_s3::primitives::ByteStream;
 use pictor_aws::config::AwsStores;
-use pictor_aws::provision::Resources;
-use pictor_aws::testing::{fresh_resources, sdk_config, unique};
-use pictor_aws::{config, DynamoAssetStore, S3BlobStore, S3Originals};
-use pictor_core::ports::AssetStore;
+use pictor_aws::testing::{unique, LocalCloud};
+use pictor_aws::{config, S3BlobStore, S3Originals};
 use pictor_core::{
-    Asset, AssetId, AssetStatus, Converger, Intent, Outcome, Pipeline, SourceLocation, Spec, Upload,
+    Asset, AssetStatus, Converger, Intent, Outcome, Pipeline, SourceLocation, Spec, Upload,
 };
 use pictor_core::{Presets, SpecFile};
 use pictor_reprocess::plan::Planner;
@@ -43,30 +41,30 @@ fn batch_event(fixture_name: &str, bucket: &str, encoded_key: &str) -> Value {
     event
 }
 
+/// The local cloud, with records seeded as an earlier spec made them.
 struct Cloud {
-    sdk: aws_config::SdkConfig,
-    r: Resources,
-    s3: aws_sdk_s3::Client,
-    assets: DynamoAssetStore,
+    cloud: LocalCloud,
+}
+
+impl std::ops::Deref for Cloud {
+    type Target = LocalCloud;
+    fn deref(&self) -> &LocalCloud {
+        &self.cloud
+    }
 }
 
 impl Cloud {
     async fn new() -> Cloud {
-        let sdk = sdk_config();
-        let r = fresh_resources(&sdk).await.unwrap();
         Cloud {
-            s3: config::s3_client(&sdk),
-            assets: DynamoAssetStore::new(config::dynamodb_client(&sdk), &r.table),
-            sdk,
-            r,
+            cloud: LocalCloud::fresh().await,
         }
     }
 
     fn config(&self, queue: Option<String>) -> Config {
         Config {
             event_bus: None,
-            output_bucket: self.r.output_bucket.clone(),
-            table: self.r.table.clone(),
+            output_bucket: self.resources.output_bucket.clone(),
+            table: self.resources.table.clone(),
             upload_prefix: pictor_core::UploadPrefix::default(),
             presets: pipeline(NEW_SPEC).into(),
             ingest_queue_url: queue,
@@ -75,51 +73,19 @@ impl Cloud {
 
     /// Uploads `file` to `key` and records it as ingested under `spec`.
     async fn seed(&self, key: &str, file: &str, spec: &str) -> Asset {
-        let bytes = fixture(file);
-        self.s3
-            .put_object()
-            .bucket(&self.r.uploads_bucket)
-            .key(key)
-            .body(ByteStream::from(bytes.clone()))
-            .send()
-            .await
-            .unwrap();
+        self.upload(key, fixture(file)).await;
         let converger = Converger::new(
             pipeline(spec),
             S3Originals::new(self.s3.clone()),
-            S3BlobStore::new(self.s3.clone(), &self.r.output_bucket),
+            S3BlobStore::new(self.s3.clone(), &self.resources.output_bucket),
             self.assets.clone(),
         );
-        let upload = Upload::new(SourceLocation::s3(&self.r.uploads_bucket, key))
-            .with_creator(key.split('/').nth(1).map(str::to_string));
+        let upload =
+            Upload::new(self.location(key)).with_creator(key.split('/').nth(1).map(str::to_string));
         match converger.ingest(&upload, Intent::Upload).await.unwrap() {
             Outcome::Written(a) => a,
             other => panic!("{key} was already there: {other:?}"),
         }
-    }
-
-    fn identity(&self, key: &str) -> String {
-        format!("s3://{}/{key}", self.r.uploads_bucket)
-    }
-
-    async fn asset(&self, key: &str) -> Asset {
-        let id = AssetId::for_source(&self.identity(key));
-        self.assets.get(&id).await.unwrap().unwrap()
-    }
-
-    async fn output_keys(&self, prefix: &str) -> Vec<String> {
-        let out = self
-            .s3
-            .list_objects_v2()
-            .bucket(&self.r.output_bucket)
-            .prefix(prefix)
-            .send()
-            .await
-            .unwrap();
-        out.contents()
-            .iter()
-            .filter_map(|o| o.key().map(str::to_string))
-            .collect()
     }
 }
 
@@ -159,7 +125,7 @@ async fn a_spec_change_is_planned_and_batch_tasks_regenerate_exactly_the_stale_a
         .await;
     let old_trip = cloud.asset(TRIP).await;
     let reprocess = reprocess_on(&cloud.sdk, cloud.config(None));
-    let bucket = cloud.r.uploads_bucket.clone();
+    let bucket = cloud.resources.uploads_bucket.clone();
 
     // A dry run counts and writes nothing.
     let dry = reprocess
@@ -182,12 +148,12 @@ async fn a_spec_change_is_planned_and_batch_tasks_regenerate_exactly_the_stale_a
     let planned = reprocess.handle(plan(json!({}))).await.unwrap();
     assert_eq!(planned["selected"], 3);
     let manifest = &planned["manifest"];
-    assert_eq!(manifest["bucket"], cloud.r.output_bucket.as_str());
+    assert_eq!(manifest["bucket"], cloud.resources.output_bucket.as_str());
     assert!(!manifest["etag"].as_str().unwrap().is_empty());
     let csv = cloud
         .s3
         .get_object()
-        .bucket(&cloud.r.output_bucket)
+        .bucket(&cloud.resources.output_bucket)
         .key(manifest["key"].as_str().unwrap())
         .send()
         .await
@@ -275,7 +241,7 @@ async fn a_spec_change_is_planned_and_batch_tasks_regenerate_exactly_the_stale_a
 async fn tasks_that_cannot_succeed_fail_permanently_and_storage_trouble_temporarily() {
     let cloud = Cloud::new().await;
     let reprocess = reprocess_on(&cloud.sdk, cloud.config(None));
-    let bucket = cloud.r.uploads_bucket.clone();
+    let bucket = cloud.resources.uploads_bucket.clone();
 
     let gone = batch_event("s3-batch-v1.json", &bucket, "uploads/ana/gone.jpg");
     let (code, reason) = result_of(&reprocess, gone).await;
@@ -374,7 +340,7 @@ async fn a_queue_plan_sends_each_stale_original_to_ingest_once() {
         panic!("a notification with records expected")
     };
     assert_eq!(records.len(), 1);
-    assert_eq!(records[0].bucket, cloud.r.uploads_bucket);
+    assert_eq!(records[0].bucket, cloud.resources.uploads_bucket);
     assert_eq!(records[0].key, "uploads/ana/a+b.jpg");
     assert_eq!(records[0].kind, pictor_aws::events::EventKind::Created);
 }
@@ -408,7 +374,7 @@ async fn a_plan_and_its_tasks_select_and_remake_one_preset() {
     let converger = Converger::new(
         old,
         S3Originals::new(cloud.s3.clone()),
-        S3BlobStore::new(cloud.s3.clone(), &cloud.r.output_bucket),
+        S3BlobStore::new(cloud.s3.clone(), &cloud.resources.output_bucket),
         cloud.assets.clone(),
     );
     let avatar = "uploads/avatars/ana/me.jpg";
@@ -419,13 +385,13 @@ async fn a_plan_and_its_tasks_select_and_remake_one_preset() {
         cloud
             .s3
             .put_object()
-            .bucket(&cloud.r.uploads_bucket)
+            .bucket(&cloud.resources.uploads_bucket)
             .key(key)
             .body(ByteStream::from(fixture(file)))
             .send()
             .await
             .unwrap();
-        let upload = Upload::new(SourceLocation::s3(&cloud.r.uploads_bucket, key))
+        let upload = Upload::new(SourceLocation::s3(&cloud.resources.uploads_bucket, key))
             .placed(prefix.place(key).unwrap());
         converger.ingest(&upload, Intent::Upload).await.unwrap();
     }
@@ -452,7 +418,7 @@ async fn a_plan_and_its_tasks_select_and_remake_one_preset() {
         .unwrap()
         .ends_with("avatars/ana/me.jpg"));
 
-    let task = batch_event("s3-batch-v2.json", &cloud.r.uploads_bucket, avatar);
+    let task = batch_event("s3-batch-v2.json", &cloud.resources.uploads_bucket, avatar);
     let (code, reason) = result_of(&reprocess, task).await;
     assert_eq!(code, "Succeeded", "{reason}");
     let remade = cloud.asset(avatar).await;

@@ -63,7 +63,10 @@ pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{}-{n}-{nanos:x}", std::process::id())
 }
 
+pub mod local_cloud;
 pub mod runtime_api;
+
+pub use local_cloud::LocalCloud;
 
 /// A fresh, uniquely named set of the pipeline's resources (buckets, table, queues and the
 /// bucket notification for `uploads/`) on the local server.
