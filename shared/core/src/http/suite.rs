@@ -279,12 +279,12 @@ async fn focus(api: &dyn ApiUnderTest, ids: &[AssetId; 4]) {
     );
     for format in ["jpeg", "webp"] {
         assert_ne!(
-            key_of(&before, "thumb", format),
-            key_of(&set.body, "thumb", format)
+            rendition_key(&before, "thumb", format),
+            rendition_key(&set.body, "thumb", format)
         );
         assert_eq!(
-            key_of(&before, "md", format),
-            key_of(&set.body, "md", format)
+            rendition_key(&before, "md", format),
+            rendition_key(&set.body, "md", format)
         );
     }
     let after = get(api, ANA, &format!("/assets/{}", ids[0])).await.body;
@@ -301,7 +301,8 @@ async fn focus(api: &dyn ApiUnderTest, ids: &[AssetId; 4]) {
     assert_eq!(put(ANA, r#"{"x":0.5}"#).await.status, 400);
 }
 
-fn key_of(asset: &Value, name: &str, format: &str) -> String {
+/// The key of the `name` rendition in `format` of an asset as the API shows it.
+pub fn rendition_key(asset: &Value, name: &str, format: &str) -> String {
     asset["variants"]
         .as_array()
         .and_then(|vs| {
