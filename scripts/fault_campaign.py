@@ -8,12 +8,12 @@ Pieces, each a thread in this process:
 - FaultProxy: the functions' AWS endpoint. Forwards to the server, but fails a set fraction of
   requests per operation: 500 InternalError, 503 SlowDown, throttling, a stalled response
   that ends in a reset, or a reset straight away.
-- RuntimeApi: Lambda's Runtime API for one function binary (next / response / error).
-- Poller: Lambda's SQS event source: receives batches (short visibility timeout), invokes the
-  function, deletes what succeeded; failed and unanswered messages come back, and go to the
-  dead-letter queue after `MAX_RECEIVES`. Some messages are sent again later: duplicates,
-  out of order.
-- Supervisor: runs the binary, and restarts it when the kill storm SIGKILLs it.
+- Host: one Lambda execution environment, a process of `lambda_host` (shared/aws/examples):
+  the Rust Runtime API emulator the function's binary polls, a supervisor that restarts the
+  binary when the kill storm SIGKILLs it, and Lambda's SQS event source: batches received
+  under a short visibility timeout, handed to the function, deleted when they succeeded;
+  failed and unanswered messages come back, and go to the dead-letter queue after
+  `MAX_RECEIVES`. Some messages are sent again later: duplicates, out of order.
 """
 
 import argparse
@@ -23,16 +23,13 @@ import http.server
 import itertools
 import json
 import os
-import queue
 import random
-import socket
 import signal
 import subprocess
 import sys
 import threading
 import time
 import urllib.parse
-import uuid
 
 import boto3
 
@@ -169,210 +166,39 @@ def quiet_server(handler):
     return server
 
 
-def peer_closed(sock):
-    """Whether the other end of `sock` has gone (a killed process's pending request)."""
-    try:
-        sock.setblocking(False)
-        try:
-            return sock.recv(1, socket.MSG_PEEK) == b""
-        except BlockingIOError:
-            return False
-        finally:
-            sock.setblocking(True)
-    except OSError:
-        return True
+# --- Lambda: one execution environment per function instance -------------------------------
 
 
-# --- Lambda: the Runtime API, the SQS poller, the process supervisor ------------------------
+class Host:
+    """One execution environment: `lambda_host` (shared/aws/examples/lambda_host.rs) runs the
+    function's binary against the Rust Runtime API emulator, restarts it when it dies, and feeds
+    it from its queue as Lambda's event source mapping does, sending some notifications again.
+    SIGUSR1 kills the function; SIGTERM stops the host, which prints its counts. Its standard
+    input is a pipe from here: if this process dies, the host stops too."""
 
+    def __init__(self, name, n, host_bin, binary, queue_url, endpoint, env, logs, duplicates, seed):
+        self.label = f"{name}-{n}"
+        self.proc = subprocess.Popen(
+            [host_bin, "--binary", binary, "--queue-url", queue_url, "--sqs-endpoint", endpoint,
+             "--name", name, "--log", os.path.join(logs, f"{self.label}.log"),
+             "--visibility", str(VISIBILITY_SECONDS), "--timeout", str(FUNCTION_TIMEOUT_SECONDS),
+             "--duplicates", str(duplicates), "--seed", str(seed)],
+            env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=open(os.path.join(logs, f"{self.label}.host.log"), "ab"), text=True)
+        # Signals are handled once it says so.
+        if self.proc.stdout.readline().strip() != "ready":
+            raise SystemExit(f"campaign: {self.label}'s host did not start; see {logs}")
 
-class Invocation:
-    def __init__(self, event):
-        self.id = str(uuid.uuid4())
-        self.event = event
-        self.done = threading.Event()
-        self.result = None  # ("ok", body) | ("error", body) | ("died", None)
-
-
-class RuntimeApi:
-    def __init__(self):
-        self.pending = queue.Queue()
-        self.in_flight = {}
-        self.lock = threading.Lock()
-        api = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def reply(self, status, data=b"{}", headers=()):
-                self.send_response(status)
-                for k, v in headers:
-                    self.send_header(k, v)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def do_GET(self):
-                if not self.path.endswith("/invocation/next"):
-                    return self.reply(404)
-                # Long poll; a poll left behind by a killed process must not take work.
-                while True:
-                    try:
-                        inv = api.pending.get(timeout=0.5)
-                    except queue.Empty:
-                        if peer_closed(self.connection):
-                            return
-                        continue
-                    if peer_closed(self.connection):
-                        api.pending.put(inv)
-                        return
-                    break
-                with api.lock:
-                    api.in_flight[inv.id] = inv
-                deadline = int((time.time() + FUNCTION_TIMEOUT_SECONDS) * 1000)
-                self.reply(200, json.dumps(inv.event).encode(), [
-                    ("Lambda-Runtime-Aws-Request-Id", inv.id),
-                    ("Lambda-Runtime-Deadline-Ms", str(deadline)),
-                    ("Lambda-Runtime-Invoked-Function-Arn",
-                     "arn:aws:lambda:us-east-1:000000000000:function:campaign"),
-                    ("Content-Type", "application/json"),
-                ])
-
-            def do_POST(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                parts = self.path.split("/")
-                if "invocation" in parts and parts[-1] in ("response", "error"):
-                    with api.lock:
-                        inv = api.in_flight.pop(parts[-2], None)
-                    if inv:
-                        inv.result = ("ok" if parts[-1] == "response" else "error", body)
-                        inv.done.set()
-                self.reply(202)
-
-        self.server = quiet_server(Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.address = f"127.0.0.1:{self.server.server_address[1]}"
-
-    def invoke(self, event):
-        inv = Invocation(event)
-        self.pending.put(inv)
-        if not inv.done.wait(FUNCTION_TIMEOUT_SECONDS + 5):
-            with self.lock:
-                self.in_flight.pop(inv.id, None)
-            return ("timeout", None)
-        return inv.result
-
-    def process_died(self):
-        """The process was killed: what it was working on will never be answered."""
-        with self.lock:
-            lost = list(self.in_flight.values())
-            self.in_flight.clear()
-        for inv in lost:
-            inv.result = ("died", None)
-            inv.done.set()
-
-
-class Supervisor:
-    def __init__(self, name, binary, env, api):
-        self.name, self.binary, self.env, self.api = name, binary, env, api
-        self.proc = None
-        self.lock = threading.Lock()
-        self.stopping = False
-        self.start()
-        threading.Thread(target=self.watch, daemon=True).start()
-
-    def start(self):
-        with self.lock:
-            self.proc = subprocess.Popen([self.binary], env=self.env, stdout=subprocess.DEVNULL,
-                                         stderr=open(f"{self.env['CAMPAIGN_LOGS']}/{self.name}.log", "ab"))
-
-    def watch(self):
-        while not self.stopping:
-            proc = self.proc
-            proc.wait()
-            if self.stopping:
-                return
-            self.api.process_died()
-            COUNTS.add(f"restarts:{self.name.rsplit('-', 1)[0]}")
-            self.start()
-
-    def kill(self):
-        with self.lock:
-            if self.proc and self.proc.poll() is None:
-                self.proc.send_signal(signal.SIGKILL)
-                COUNTS.add("kills")
+    def kill_function(self):
+        self.proc.send_signal(signal.SIGUSR1)
 
     def stop(self):
-        self.stopping = True
-        with self.lock:
-            if self.proc and self.proc.poll() is None:
-                self.proc.kill()
-                self.proc.wait()
-
-
-class Poller:
-    def __init__(self, name, sqs, queue_url, api, duplicate_rate, rng):
-        self.name, self.sqs, self.queue_url, self.api = name, sqs, queue_url, api
-        self.duplicate_rate, self.rng = duplicate_rate, rng
-        self.busy = False
-        self.stopping = False
-        threading.Thread(target=self.run, daemon=True).start()
-
-    def run(self):
-        while not self.stopping:
-            try:
-                got = self.sqs.receive_message(
-                    QueueUrl=self.queue_url, MaxNumberOfMessages=5, WaitTimeSeconds=1,
-                    VisibilityTimeout=VISIBILITY_SECONDS,
-                    AttributeNames=["ApproximateReceiveCount"])
-            except Exception as e:  # the server is local; keep polling
-                log(self.name, "receive failed:", e)
-                time.sleep(0.5)
-                continue
-            messages = got.get("Messages", [])
-            if not messages:
-                continue
-            self.busy = True
-            try:
-                self.handle(messages)
-            finally:
-                self.busy = False
-
-    def handle(self, messages):
-        records = [{
-            "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
-            "attributes": {"ApproximateReceiveCount": m["Attributes"]["ApproximateReceiveCount"]},
-            "messageAttributes": {}, "eventSource": "aws:sqs", "awsRegion": REGION,
-            "eventSourceARN": "arn:aws:sqs:us-east-1:000000000000:campaign",
-        } for m in messages]
-        COUNTS.add(f"deliveries:{self.name}", len(records))
-        retries = sum(1 for m in messages if int(m["Attributes"]["ApproximateReceiveCount"]) > 1)
-        COUNTS.add("redeliveries", retries)
-        outcome, body = self.api.invoke({"Records": records})
-        if outcome != "ok":
-            COUNTS.add(f"invocations-{outcome}")
-            return  # every message comes back after the visibility timeout
-        failed = {f["itemIdentifier"] for f in json.loads(body).get("batchItemFailures", [])}
-        COUNTS.add("messages-retried", len(failed))
-        done = [m for m in messages if m["MessageId"] not in failed]
-        if done:
-            self.sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=[
-                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)])
-        for m in done:
-            if self.rng.random() < self.duplicate_rate:
-                # At-least-once delivery, and out of order: the same notification again later;
-                # a third of them replays that have lost their sequencer.
-                body = m["Body"]
-                if self.rng.random() < 1 / 3:
-                    body = without_sequencer(body)
-                    COUNTS.add("replays-without-sequencer")
-                COUNTS.add("duplicates-sent")
-                self.sqs.send_message(QueueUrl=self.queue_url, MessageBody=body,
-                                      DelaySeconds=self.rng.randint(0, 4))
+        self.proc.send_signal(signal.SIGTERM)
+        out, _ = self.proc.communicate(timeout=60)
+        if self.proc.returncode != 0:
+            raise SystemExit(f"campaign: {self.label}'s host ended with {self.proc.returncode}")
+        for name, n in json.loads(out).items():
+            COUNTS.add(name, n)
 
 
 # --- traffic --------------------------------------------------------------------------------
@@ -585,7 +411,9 @@ def unconverged(dynamodb, res, keys):
 # --- the run --------------------------------------------------------------------------------
 
 
-def wait_drained(sqs, urls, pollers, limit):
+def wait_drained(sqs, urls, limit):
+    """Until the queues are empty three seconds running. A host sends its duplicates before it
+    deletes what they repeat, so work in hand is always counted in a queue."""
     quiet, started = 0, time.time()
     while time.time() - started < limit:
         counts = 0
@@ -594,7 +422,7 @@ def wait_drained(sqs, urls, pollers, limit):
                 "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
                 "ApproximateNumberOfMessagesDelayed"])["Attributes"]
             counts += sum(int(v) for v in attrs.values())
-        quiet = quiet + 1 if counts == 0 and not any(p.busy for p in pollers) else 0
+        quiet = quiet + 1 if counts == 0 else 0
         if quiet >= 3:
             return time.time() - started
         time.sleep(1)
@@ -653,18 +481,16 @@ def main():
                AWS_LAMBDA_LOG_STREAM_NAME="campaign", AWS_LAMBDA_LOG_FORMAT="JSON",
                PICTOR_OUTPUT_BUCKET=res["output_bucket"], PICTOR_TABLE=res["table"],
                PICTOR_UPLOAD_PREFIX="uploads/", PICTOR_SPEC=SPEC, PICTOR_ENCODE_THREADS="1",
-               PICTOR_MAX_RECEIVES=str(MAX_RECEIVES), CAMPAIGN_LOGS=args.logs,
+               PICTOR_MAX_RECEIVES=str(MAX_RECEIVES),
                RUST_LOG="warn")
-    supervisors, pollers = [], []
+    hosts = []
     instances = [("ingest", "ingest_queue_url")] * args.concurrency + [("cleanup", "cleanup_queue_url")]
     for n, (name, queue_key) in enumerate(instances):
-        # One execution environment: a process, its Runtime API, its share of the queue.
-        api = RuntimeApi()
-        fenv = dict(env, AWS_LAMBDA_RUNTIME_API=api.address,
-                    AWS_LAMBDA_FUNCTION_NAME=f"pictor-{name}",
+        fenv = dict(env, AWS_LAMBDA_FUNCTION_NAME=f"pictor-{name}",
                     AWS_LAMBDA_LOG_GROUP_NAME=f"/aws/lambda/pictor-{name}")
-        supervisors.append(Supervisor(f"{name}-{n}", os.path.join(args.bin, f"pictor-{name}"), fenv, api))
-        pollers.append(Poller(name, sqs, res[queue_key], api, args.duplicates, random.Random(rng.random())))
+        hosts.append(Host(name, n, os.path.join(args.bin, "examples", "lambda_host"),
+                          os.path.join(args.bin, f"pictor-{name}"), res[queue_key], args.endpoint,
+                          fenv, args.logs, args.duplicates, rng.randrange(2**32)))
 
     storm_on = threading.Event()
     storm_on.set()
@@ -674,7 +500,7 @@ def main():
         while storm_on.is_set():
             time.sleep(srng.uniform(0.5, 1.5) * args.kill_every)
             if storm_on.is_set():
-                srng.choice(supervisors).kill()
+                srng.choice(hosts).kill_function()
 
     started = time.time()
     if args.kill_every > 0:
@@ -683,7 +509,7 @@ def main():
     log(f"traffic sent in {time.time() - started:.1f} s; draining")
     # Kills go on while the queues drain: recovery is what is under test.
     drain_limit = 600 + 2 * (args.uploads + args.overwrites)
-    wait_drained(sqs, [res["ingest_queue_url"], res["cleanup_queue_url"]], pollers, drain_limit)
+    wait_drained(sqs, [res["ingest_queue_url"], res["cleanup_queue_url"]], drain_limit)
     storm_on.clear()
     elapsed = time.time() - started
     log(f"drained in {elapsed:.1f} s; checking, then redriving the dead letters")
@@ -692,11 +518,9 @@ def main():
     dead = redrive(sqs, dynamodb, res)
     log(f"{dead['dead_letters']} dead letters redriven, faults off")
     fault_rate[0] = 0.0
-    wait_drained(sqs, [res["ingest_queue_url"], res["cleanup_queue_url"]], pollers, drain_limit)
-    for s in supervisors:
-        s.stop()
-    for q in pollers:
-        q.stopping = True
+    wait_drained(sqs, [res["ingest_queue_url"], res["cleanup_queue_url"]], drain_limit)
+    for host in hosts:
+        host.stop()
 
     before = check(s3, dynamodb, res, strict=True)
     stuck = unconverged(dynamodb, res, dead.pop("keys"))

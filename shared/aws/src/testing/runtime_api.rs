@@ -2,13 +2,17 @@
 //! (next invocation, response, error, init error) to run the real binary outside AWS, hand it
 //! events and time it: from process start to its first poll (cold start) and from an event's
 //! hand-over to its response.
+//!
+//! It also stands in for the execution environment a process runs in when that process dies:
+//! whoever supervises the process calls [`RuntimeApi::process_died`], the invocations it held
+//! end as [`Outcome::Died`], and a poll the dead process left open takes no more work.
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
@@ -27,12 +31,26 @@ pub struct Answer {
     pub latency: Duration,
 }
 
+/// How an invocation ended, as Lambda's caller sees it.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    Answered(Answer),
+    /// The process died holding it: no answer will come.
+    Died,
+    /// Neither within the wait.
+    TimedOut,
+}
+
 #[derive(Default)]
 struct State {
+    invoked: u64,
     queue: VecDeque<(String, String)>,
     first_poll: Option<Instant>,
     handed_out: Vec<(String, Instant)>,
     answers: Vec<Answer>,
+    died: HashSet<String>,
+    /// Counts the process's deaths: a poll opened before the last one is a dead process's.
+    incarnation: u64,
     init_error: Option<String>,
 }
 
@@ -41,17 +59,25 @@ struct State {
 pub struct RuntimeApi {
     state: Arc<Mutex<State>>,
     changed: Arc<Notify>,
+    /// What the function is told it has left for each invocation (Lambda's timeout).
+    timeout: Duration,
     /// `host:port` for `AWS_LAMBDA_RUNTIME_API`.
     pub address: String,
 }
 
 impl RuntimeApi {
-    /// Listens on an ephemeral port of 127.0.0.1.
+    /// Listens on an ephemeral port of 127.0.0.1; invocations have Lambda's longest timeout.
     pub async fn start() -> std::io::Result<RuntimeApi> {
+        RuntimeApi::start_with_timeout(Duration::from_secs(900)).await
+    }
+
+    /// As [`RuntimeApi::start`], telling the function it has `timeout` for each invocation.
+    pub async fn start_with_timeout(timeout: Duration) -> std::io::Result<RuntimeApi> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let api = RuntimeApi {
             state: Arc::default(),
             changed: Arc::default(),
+            timeout,
             address: listener.local_addr()?.to_string(),
         };
         let server = api.clone();
@@ -75,7 +101,8 @@ impl RuntimeApi {
     /// Queues an event; returns its request id.
     pub fn invoke(&self, event: &serde_json::Value) -> String {
         let mut state = self.lock();
-        let id = format!("req-{}", state.handed_out.len() + state.queue.len() + 1);
+        state.invoked += 1;
+        let id = format!("req-{}", state.invoked);
         state.queue.push_back((id.clone(), event.to_string()));
         drop(state);
         self.changed.notify_waiters();
@@ -91,6 +118,38 @@ impl RuntimeApi {
                 .cloned()
         })
         .await
+    }
+
+    /// Waits for `request_id` to end: answered, or lost with the process that held it.
+    pub async fn outcome(&self, request_id: &str, timeout: Duration) -> Outcome {
+        let ended = self
+            .wait_for(timeout, |s| {
+                if let Some(answer) = s.answers.iter().find(|a| a.request_id == request_id) {
+                    Some(Outcome::Answered(answer.clone()))
+                } else if s.died.contains(request_id) {
+                    Some(Outcome::Died)
+                } else {
+                    None
+                }
+            })
+            .await;
+        ended.unwrap_or(Outcome::TimedOut)
+    }
+
+    /// The process was killed: the invocations it was handed and did not answer never will be,
+    /// and the polls it left open must not take work meant for the next process.
+    pub fn process_died(&self) {
+        let mut state = self.lock();
+        state.incarnation += 1;
+        let unanswered: Vec<String> = state
+            .handed_out
+            .iter()
+            .map(|(id, _)| id.clone())
+            .filter(|id| !state.answers.iter().any(|a| a.request_id == *id))
+            .collect();
+        state.died.extend(unanswered);
+        drop(state);
+        self.changed.notify_waiters();
     }
 
     /// Waits for the function's first poll for work; returns when it happened.
@@ -169,20 +228,31 @@ impl RuntimeApi {
 
     /// Long-polls like Lambda: the request stays open until an event is queued.
     async fn next(&self) -> Response<Full<Bytes>> {
-        {
+        let incarnation = {
             let mut state = self.lock();
             state.first_poll.get_or_insert_with(Instant::now);
-        }
+            state.incarnation
+        };
         self.changed.notify_waiters();
         loop {
             let notified = self.changed.notified();
-            let popped = self.lock().queue.pop_front();
+            let popped = {
+                let mut state = self.lock();
+                if state.incarnation != incarnation {
+                    // The process that asked is dead; nobody reads this answer.
+                    return reply(StatusCode::GONE, "");
+                }
+                let popped = state.queue.pop_front();
+                if let Some((id, _)) = &popped {
+                    state.handed_out.push((id.clone(), Instant::now()));
+                }
+                popped
+            };
             if let Some((id, event)) = popped {
-                self.lock().handed_out.push((id.clone(), Instant::now()));
                 let deadline = std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
                     .map_or(0, |d| d.as_millis() as u64)
-                    + 900_000;
+                    + self.timeout.as_millis() as u64;
                 return Response::builder()
                     .status(StatusCode::OK)
                     .header("Lambda-Runtime-Aws-Request-Id", &id)
@@ -215,4 +285,60 @@ fn reply(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
     *response.status_mut() = status;
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+
+    /// Sends a raw `next` poll and returns the task that reads its whole answer.
+    async fn poll(api: &RuntimeApi) -> tokio::task::JoinHandle<String> {
+        let mut stream = TcpStream::connect(&api.address).await.unwrap();
+        let request = format!(
+            "GET {PREFIX}/invocation/next HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        );
+        stream.write_all(request.as_bytes()).await.unwrap();
+        tokio::spawn(async move {
+            let mut answer = String::new();
+            stream.read_to_string(&mut answer).await.unwrap();
+            answer
+        })
+    }
+
+    #[tokio::test]
+    async fn a_dead_processs_work_ends_as_died_and_its_open_poll_takes_no_more() {
+        let api = RuntimeApi::start_with_timeout(Duration::from_secs(20))
+            .await
+            .unwrap();
+        let first = poll(&api).await;
+        let held = api.invoke(&serde_json::json!({"n": 1}));
+        let handed = first.await.unwrap();
+        assert!(
+            handed.contains(&held) && handed.contains("{\"n\":1}"),
+            "{handed}"
+        );
+
+        // The process polls again, then dies with `held` unanswered.
+        let stale = poll(&api).await;
+        api.first_poll(Duration::from_secs(5)).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        api.process_died();
+        assert!(matches!(
+            api.outcome(&held, Duration::from_secs(1)).await,
+            Outcome::Died
+        ));
+
+        // The next event waits for the next process, not the dead one's poll.
+        let next = api.invoke(&serde_json::json!({"n": 2}));
+        let stale = stale.await.unwrap();
+        assert!(stale.starts_with("HTTP/1.1 410"), "{stale}");
+        let fresh = poll(&api).await.await.unwrap();
+        assert!(fresh.contains(&next), "{fresh}");
+        assert!(matches!(
+            api.outcome(&next, Duration::from_millis(100)).await,
+            Outcome::TimedOut
+        ));
+    }
 }
