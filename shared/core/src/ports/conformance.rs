@@ -184,7 +184,7 @@ pub async fn blob_store_suite<B: BlobStore>(store: &B) {
 const OLD_SPEC: &str = "fedcba9876543210";
 
 /// Sample `n`: every fourth is under an old spec.
-fn sample(n: u32, creator: &str, status: AssetStatus, created: OffsetDateTime) -> Asset {
+pub fn sample(n: u32, creator: &str, status: AssetStatus, created: OffsetDateTime) -> Asset {
     let spec = if n.is_multiple_of(4) {
         OLD_SPEC
     } else {
