@@ -546,3 +546,45 @@ fn what_changed_while_unwatched_is_converged_at_start() {
     );
     assert_eq!(assets.iter().filter(|a| a["status"] == "ready").count(), 1);
 }
+
+/// `--db`: a local run's records in PostgreSQL, read back by `assets` from the database alone;
+/// a database that is not PostgreSQL is refused before any work.
+#[tokio::test]
+async fn a_run_keeps_its_records_in_postgres_when_asked() {
+    let db = pictor_postgres::testing::fresh_database().await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let output = run(pictor()
+        .args(["process", "--creator", "ana", "--db", &db, "--out"])
+        .arg(&out)
+        .arg(testdata("photos/coffee.jpg"))
+        .arg(testdata("hostile/truncated.jpg")));
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(!out.join("pictor.db").exists());
+
+    let listed = run(pictor().args(["assets", "list", "--json", "--db", &db]));
+    assert!(
+        listed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
+    let mut statuses: Vec<String> = String::from_utf8(listed.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["status"].to_string())
+        .collect();
+    statuses.sort();
+    assert_eq!(statuses, ["\"failed\"", "\"ready\""]);
+
+    let refused = run(pictor()
+        .args(["process", "--db", "mysql://somewhere/pictor", "--out"])
+        .arg(&out)
+        .arg(testdata("photos/coffee.jpg")));
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("postgres://"));
+}

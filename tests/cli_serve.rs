@@ -147,9 +147,15 @@ impl ApiUnderTest for OverHttp {
     }
 }
 
-/// The seeded inbox processed as `pictor process` does, then served with tokens checked.
-fn seeded_server(dir: &Path, secret: &'static str) -> (Serving, OverHttp, [AssetId; 4]) {
+/// The seeded inbox processed as `pictor process` does, then served with tokens checked; the
+/// records in `db` when given, else in the output folder.
+fn seeded_server(
+    dir: &Path,
+    secret: &'static str,
+    db: Option<&str>,
+) -> (Serving, OverHttp, [AssetId; 4]) {
     let (out, inbox) = (dir.join("out"), dir.join("inbox"));
+    let db_args: Vec<&str> = db.map(|url| vec!["--db", url]).unwrap_or_default();
     let images = pictor_core::ports::samples::testdata("images");
     for (creator, name, file) in SEED {
         let original = inbox.join(creator).join(name);
@@ -158,6 +164,7 @@ fn seeded_server(dir: &Path, secret: &'static str) -> (Serving, OverHttp, [Asset
         let status = Command::new(env!("CARGO_BIN_EXE_pictor"))
             .args(["process", "--creator", creator, "--out"])
             .arg(&out)
+            .args(&db_args)
             .arg(&original)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -167,7 +174,7 @@ fn seeded_server(dir: &Path, secret: &'static str) -> (Serving, OverHttp, [Asset
         // Distinct creation times, so "newest first" is well defined.
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    let (serving, address) = serve(&[
+    let mut args = vec![
         "--out",
         out.to_str().unwrap(),
         "--inbox",
@@ -178,7 +185,9 @@ fn seeded_server(dir: &Path, secret: &'static str) -> (Serving, OverHttp, [Asset
         "https://id.example.test",
         "--admin-group",
         "admins",
-    ]);
+    ];
+    args.extend(&db_args);
+    let (serving, address) = serve(&args);
     let ids = SEED.map(|(creator, name, _)| {
         let location = SourceLocation::file(&inbox.join(creator).join(name));
         location.asset_id()
@@ -189,8 +198,19 @@ fn seeded_server(dir: &Path, secret: &'static str) -> (Serving, OverHttp, [Asset
 #[tokio::test]
 async fn the_router_suite_holds_over_http_from_serve() {
     let dir = tempfile::tempdir().unwrap();
-    let (_serving, api, ids) = seeded_server(dir.path(), "a-secret-for-the-suite");
+    let (_serving, api, ids) = seeded_server(dir.path(), "a-secret-for-the-suite", None);
     router_suite(&api, &ids).await;
+}
+
+/// The same with the records in PostgreSQL (`--db`): what `process` wrote there is what
+/// `serve` lists, pages, filters and deletes, and the embedded store is never made.
+#[tokio::test]
+async fn the_router_suite_holds_over_http_from_serve_on_postgres() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = pictor_postgres::testing::fresh_database().await;
+    let (_serving, api, ids) = seeded_server(dir.path(), "a-secret-for-the-suite", Some(&db));
+    router_suite(&api, &ids).await;
+    assert!(!dir.path().join("out/pictor.db").exists());
 }
 
 /// What the router suite cannot say: which tokens make no caller at all.
@@ -198,7 +218,7 @@ async fn the_router_suite_holds_over_http_from_serve() {
 fn a_token_that_is_forged_early_or_without_its_issuer_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let secret = "a-secret-for-tests";
-    let (_serving, api, _) = seeded_server(dir.path(), secret);
+    let (_serving, api, _) = seeded_server(dir.path(), secret, None);
     let address = api.address;
     let ana = token(secret, "ana", &["creators"]);
     let forged = token("another-secret", "ana", &["admins"]);

@@ -1,6 +1,6 @@
 //! `pictor assets list|get`: read the asset store.
 
-use super::{open_store, EXIT_FATAL, EXIT_OK};
+use super::{open_records, open_store, EXIT_FATAL, EXIT_OK};
 use anyhow::Context;
 use pictor_core::domain::asset_json::asset_json;
 use pictor_core::ports::{AssetQuery, AssetStore, MAX_PAGE};
@@ -8,22 +8,30 @@ use pictor_core::{Asset, AssetId, AssetStatus};
 use std::io::Write;
 use std::path::PathBuf;
 
-/// Where the records are: the embedded store of a local run, or a DynamoDB table.
+/// Where the records are: the embedded store of a local run, the PostgreSQL database of one
+/// (`--db`, alone or with `--out`, whose store it then replaces), or a DynamoDB table.
 #[derive(clap::Args)]
-#[group(required = true, multiple = false)]
+#[group(required = true, multiple = true)]
 pub struct StoreArgs {
     /// The output directory of `pictor process`/`watch` (its embedded store).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// A DynamoDB asset table; AWS settings come from the environment (AWS_REGION,
     /// AWS_PROFILE, AWS_ENDPOINT_URL for a local server, ...).
-    #[arg(long, value_name = "TABLE")]
+    #[arg(long, value_name = "TABLE", conflicts_with_all = ["out", "db"])]
     pub table: Option<String>,
+    /// The PostgreSQL database of `pictor process --db` (postgres://user@host:port/db).
+    #[arg(long, value_name = "URL")]
+    pub db: Option<String>,
 }
 
 impl StoreArgs {
     pub async fn open(&self) -> anyhow::Result<Box<dyn AssetStore>> {
         match (&self.out, &self.table) {
+            (out, _) if self.db.is_some() => {
+                let out = out.clone().unwrap_or_default();
+                Ok(Box::new(open_records(&out, self.db.as_deref()).await?))
+            }
             (Some(out), _) => Ok(Box::new(open_store(out)?)),
             (None, Some(table)) => {
                 let sdk = pictor_aws::config::load().await;
@@ -35,6 +43,9 @@ impl StoreArgs {
     }
 
     fn describe(&self) -> String {
+        if self.db.is_some() {
+            return "the PostgreSQL database".to_string();
+        }
         match (&self.out, &self.table) {
             (Some(out), _) => out.display().to_string(),
             (None, Some(table)) => format!("table {table}"),

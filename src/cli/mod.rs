@@ -19,6 +19,7 @@ mod watch;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use pictor_core::local::{FsBlobStore, FsOriginals, NdjsonEvents, SqliteAssetStore, EVENTS_FILE};
+use pictor_core::ports::AssetStore;
 use pictor_core::{Converger, Presets, SpecFile};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -72,7 +73,38 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
     }
 }
 
-pub type LocalIngestor = Converger<FsOriginals, FsBlobStore, Arc<SqliteAssetStore>>;
+/// The records of a local run: the embedded store, or the database `--db` names.
+pub type Records = Arc<dyn AssetStore>;
+
+pub type LocalIngestor = Converger<FsOriginals, FsBlobStore, Records>;
+
+/// Where a local run keeps its records.
+#[derive(clap::Args, Clone, Default)]
+pub struct RecordsArgs {
+    /// Keep the records in this PostgreSQL database (postgres://user[:password]@host:port/db)
+    /// instead of DIR/pictor.db, so several machines can share them; its tables are created or
+    /// brought up to date on start.
+    #[arg(long, value_name = "URL")]
+    pub db: Option<String>,
+}
+
+/// Opens the records: the embedded store in `out`, or the database at `db`.
+pub async fn open_records(out: &Path, db: Option<&str>) -> anyhow::Result<Records> {
+    match db {
+        None => Ok(Arc::new(open_store(out)?)),
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            // The URL may hold a password: errors name the server by what they say, not by it.
+            let store = pictor_postgres::PgAssetStore::connect(url)
+                .await
+                .context("cannot open the PostgreSQL asset store (--db)")?;
+            Ok(Arc::new(store))
+        }
+        Some(_) => anyhow::bail!(
+            "--db takes a postgres:// URL; without it the records are kept in {}",
+            out.join(STORE_FILE).display()
+        ),
+    }
+}
 
 /// The presets of the spec file at `path`, or the built-in spec as the one default preset.
 pub fn load_presets(path: Option<&Path>) -> anyhow::Result<Presets> {
@@ -83,15 +115,17 @@ pub fn load_presets(path: Option<&Path>) -> anyhow::Result<Presets> {
     Ok(Presets::build(file, 1)?)
 }
 
-/// Opens (creating) the embedded stores in `out`: renditions as files, records in SQLite.
-/// Returns the ingest use case over them, and the record store for queries beside it.
-pub fn open_local(
+/// Opens (creating) the stores of a local run in `out`: renditions as files, records in SQLite
+/// or in the database `db` names. Returns the ingest use case over them, and the record store
+/// for queries beside it.
+pub async fn open_local(
     out: &Path,
     presets: Presets,
-) -> anyhow::Result<(LocalIngestor, Arc<SqliteAssetStore>)> {
+    db: Option<&str>,
+) -> anyhow::Result<(LocalIngestor, Records)> {
     std::fs::create_dir_all(out)
         .with_context(|| format!("cannot create output directory {}", out.display()))?;
-    let assets = Arc::new(open_store(out)?);
+    let assets = open_records(out, db).await?;
     let renditions = FsBlobStore::new(out);
     let events = NdjsonEvents::new(&out.join(EVENTS_FILE));
     let converger = Converger::new(presets, FsOriginals, renditions, Arc::clone(&assets))
@@ -119,6 +153,8 @@ pub struct RunOptions {
     /// Creator recorded with every asset (and used by the `{creator}` text watermark).
     #[arg(long)]
     creator: Option<String>,
+    #[command(flatten)]
+    records: RecordsArgs,
     /// `process`: the spec file's preset every input is made with (default: `default`).
     /// `watch` picks it from the folder a file lands in.
     #[arg(long)]

@@ -38,7 +38,7 @@ pub async fn run(args: ProcessArgs) -> anyhow::Result<u8> {
             anyhow::bail!("the spec has no preset {name:?}");
         }
     }
-    let (converger, _) = open_local(&options.out, presets)?;
+    let (converger, _) = open_local(&options.out, presets, options.records.db.as_deref()).await?;
     let converger = Arc::new(converger);
     let files = inputs::collect(&args.inputs, &options.out);
     let placement = Placement {

@@ -16,6 +16,9 @@ pub struct ReconcileArgs {
     /// The folder whose files are the originals (with --out).
     #[arg(long, value_name = "DIR", requires = "out")]
     inbox: Option<PathBuf>,
+    /// With --out: the PostgreSQL database that holds the run's records (see `process --db`).
+    #[arg(long, value_name = "URL", requires = "out")]
+    db: Option<String>,
     /// The DynamoDB asset table (with --bucket and --output-bucket); AWS settings come from
     /// the environment (AWS_REGION, credentials, AWS_ENDPOINT_URL).
     #[arg(long, requires_all = ["bucket", "output_bucket"])]
@@ -56,7 +59,7 @@ pub async fn run(args: ReconcileArgs) -> anyhow::Result<u8> {
             let inbox = inbox
                 .canonicalize()
                 .with_context(|| format!("inbox {} is not an existing folder", inbox.display()))?;
-            let (converger, _) = open_local(out, presets)?;
+            let (converger, _) = open_local(out, presets, args.db.as_deref()).await?;
             let report = Reconciler::new(&converger)
                 .run(&SourceLocation::File(inbox), options)
                 .await?;

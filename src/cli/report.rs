@@ -1,7 +1,7 @@
 //! `pictor report`: the daily report (JSON and a self-contained HTML page) of an output
 //! directory, written to DIR/reports/.
 
-use super::{open_store, EXIT_OK};
+use super::{open_records, EXIT_OK};
 use anyhow::Context;
 use pictor_core::app::report::{self, CostModel, Window};
 use pictor_core::local::FsBlobStore;
@@ -12,6 +12,9 @@ pub struct ReportArgs {
     /// Output directory of `pictor process`/`watch`.
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
+    /// The PostgreSQL database that holds the run's records (see `process --db`).
+    #[arg(long, value_name = "URL")]
+    db: Option<String>,
     /// Report on this UTC day (YYYY-MM-DD) instead of the last 24 hours.
     #[arg(long, value_name = "DATE", value_parser = parse_date)]
     date: Option<time::Date>,
@@ -94,7 +97,7 @@ pub async fn run(args: ReportArgs) -> anyhow::Result<u8> {
         Some(day) => Window::day(day),
         None => Window::last_24_hours(time::OffsetDateTime::now_utc()),
     };
-    let store = open_store(&args.out)?;
+    let store = open_records(&args.out, args.db.as_deref()).await?;
     let mut built = report::build(&store, window, cost)
         .await
         .context("reading the asset store")?;

@@ -2,7 +2,7 @@
 //! release, re-reading each selected asset's original from where it was first read.
 
 use super::parallel::{run_all, Ingested};
-use super::{load_presets, open_local, LocalIngestor};
+use super::{load_presets, open_local, LocalIngestor, RecordsArgs};
 use super::{EXIT_OK, EXIT_SOME_FAILED};
 use pictor_core::app::reprocess::{Candidate, Selection};
 use pictor_core::{AssetStatus, Intent, Outcome, SourceLocation};
@@ -15,6 +15,8 @@ pub struct ReprocessArgs {
     /// Output directory of earlier `pictor process`/`watch` runs.
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
+    #[command(flatten)]
+    records: RecordsArgs,
     /// The current rendition spec (TOML); the built-in default when omitted.
     #[arg(long)]
     spec: Option<PathBuf>,
@@ -44,7 +46,7 @@ pub struct ReprocessArgs {
 pub async fn run(args: ReprocessArgs) -> anyhow::Result<u8> {
     let started = Instant::now();
     let presets = load_presets(args.spec.as_deref())?;
-    let (converger, assets) = open_local(&args.out, presets)?;
+    let (converger, assets) = open_local(&args.out, presets, args.records.db.as_deref()).await?;
     let converger = Arc::new(converger);
     let selection = Selection {
         status: args.status,

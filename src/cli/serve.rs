@@ -95,8 +95,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<u8> {
             (Some(out), _, _) => {
                 // One connection to the store for the API, for the recuts a focus change
                 // makes, as in `pictor process`, and for the renditions' check.
-                let (converger, store) = open_local(out, presets.clone())?;
-                live_records = Some(Arc::clone(&store) as Arc<dyn AssetStore>);
+                let (converger, store) =
+                    open_local(out, presets.clone(), args.store.db.as_deref()).await?;
+                live_records = Some(Arc::clone(&store));
                 (Box::new(store), Arc::new(converger))
             }
             (None, Some(bucket), Some(table)) => {

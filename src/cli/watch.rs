@@ -84,7 +84,8 @@ pub async fn run(args: WatchArgs) -> anyhow::Result<u8> {
         .with_context(|| format!("inbox {} is not an existing folder", args.inbox.display()))?;
     let presets = load_presets(options.spec.as_deref())?;
     let routes = presets.routes().clone();
-    let (converger, assets) = open_local(&options.out, presets)?;
+    let (converger, assets) =
+        open_local(&options.out, presets, options.records.db.as_deref()).await?;
     let converger = Arc::new(converger);
     let out = options.out.canonicalize()?;
 
