@@ -149,3 +149,172 @@ fn a_local_run_is_reconciled_with_its_inbox() {
     assert_eq!(again["gone"], 0);
     assert_eq!(again["records"], 1);
 }
+
+/// `--every`: a folder nothing watches converges pass by pass, one JSON report per line.
+#[test]
+fn passes_on_a_schedule_converge_what_no_event_announced() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let inbox = dir.path().join("inbox");
+    let out = dir.path().join("out");
+    std::fs::create_dir_all(inbox.join("ana")).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pictor"))
+        .args(["reconcile", "--every", "200ms", "--grace", "0s", "--out"])
+        .arg(&out)
+        .arg("--inbox")
+        .arg(&inbox)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut next_report = || -> Value {
+        let line = lines.next().expect("a report per pass").unwrap();
+        serde_json::from_str(&line).expect("one JSON report per line")
+    };
+    assert_eq!(next_report()["originals"], 0);
+    // Whole or not at all: a pass must not read it half-written.
+    std::fs::write(inbox.join("ana/.a.jpg.partial"), photo("coffee.jpg")).unwrap();
+    std::fs::rename(inbox.join("ana/.a.jpg.partial"), inbox.join("ana/a.jpg")).unwrap();
+    let mut repaired = Value::Null;
+    for _ in 0..50 {
+        let report = next_report();
+        if report["repaired"] == 1 {
+            repaired = report;
+            break;
+        }
+    }
+    assert_eq!(repaired["unrecorded"], 1, "no pass recorded the new file");
+    let converged = next_report();
+    assert_eq!(
+        (
+            converged["records"].as_u64(),
+            converged["repaired"].as_u64()
+        ),
+        (Some(1), Some(0))
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+/// Beyond AWS: uploads in a bucket of an S3-compatible server that sends no notifications,
+/// records in PostgreSQL. Scheduled passes make every upload READY (or FAILED with its
+/// reason) with its renditions in the output bucket, and a deleted upload DELETED.
+#[tokio::test]
+async fn scheduled_passes_converge_an_s3_compatible_bucket_into_postgres() {
+    use pictor_aws::testing::{s3_compatible_config, s3_compatible_endpoint, unique};
+    use std::io::{BufRead, BufReader};
+    let s3 = config::s3_client(&s3_compatible_config());
+    let (uploads, output) = (unique("uploads"), unique("renditions"));
+    for bucket in [&uploads, &output] {
+        s3.create_bucket().bucket(bucket).send().await.unwrap();
+    }
+    let db = pictor_postgres::testing::fresh_database().await;
+    for (key, bytes) in [
+        ("uploads/ana/one.jpg", photo("coffee.jpg")),
+        ("uploads/bo/two.jpg", photo("rocket.jpg")),
+        ("uploads/bo/bad.jpg", b"not a picture".to_vec()),
+    ] {
+        s3.put_object()
+            .bucket(&uploads)
+            .key(key)
+            .body(ByteStream::from(bytes))
+            .send()
+            .await
+            .unwrap();
+    }
+    // As its users run it: an endpoint and keys, no region.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pictor"))
+        .args([
+            "reconcile",
+            "--every",
+            "300ms",
+            "--grace",
+            "0s",
+            "--db",
+            &db,
+        ])
+        .args(["--bucket", &uploads, "--output-bucket", &output])
+        .env("AWS_ENDPOINT_URL", s3_compatible_endpoint())
+        .env_remove("AWS_REGION")
+        .env_remove("AWS_DEFAULT_REGION")
+        .env("AWS_ACCESS_KEY_ID", "any")
+        .env("AWS_SECRET_ACCESS_KEY", "any")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut next_report = || -> Value {
+        let line = lines.next().expect("a report per pass").unwrap();
+        serde_json::from_str(&line).expect("one JSON report per line")
+    };
+    let first = next_report();
+    assert_eq!(
+        (first["unrecorded"].as_u64(), first["repaired"].as_u64()),
+        (Some(3), Some(3)),
+        "{first}"
+    );
+
+    s3.delete_object()
+        .bucket(&uploads)
+        .key("uploads/bo/two.jpg")
+        .send()
+        .await
+        .unwrap();
+    let mut gone = Value::Null;
+    for _ in 0..20 {
+        let report = next_report();
+        if report["gone"] == 1 {
+            gone = report;
+            break;
+        }
+    }
+    assert_eq!(gone["repaired"], 1, "no pass saw the delete");
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let records = pictor_postgres::PgAssetStore::connect(&db).await.unwrap();
+    let record = |key: &str| SourceLocation::s3(&uploads, key).asset_id();
+    let one = records
+        .get(&record("uploads/ana/one.jpg"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (one.status, one.creator.as_deref()),
+        (AssetStatus::Ready, Some("ana"))
+    );
+    let bad = records
+        .get(&record("uploads/bo/bad.jpg"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(bad.status, AssetStatus::Failed);
+    assert!(bad.error.is_some());
+    let two = records
+        .get(&record("uploads/bo/two.jpg"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(two.status, AssetStatus::Deleted);
+
+    let mut stored = Vec::new();
+    let listed = s3
+        .list_objects_v2()
+        .bucket(&output)
+        .prefix("renditions/")
+        .send()
+        .await
+        .unwrap();
+    for object in listed.contents() {
+        stored.push(object.key().unwrap_or_default().to_string());
+    }
+    stored.sort();
+    let mut expected: Vec<String> = one.renditions.iter().map(|r| r.key.clone()).collect();
+    expected.sort();
+    assert_eq!(
+        stored, expected,
+        "exactly the READY asset's renditions remain"
+    );
+}

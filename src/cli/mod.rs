@@ -92,18 +92,20 @@ pub struct RecordsArgs {
 pub async fn open_records(out: &Path, db: Option<&str>) -> anyhow::Result<Records> {
     match db {
         None => Ok(Arc::new(open_store(out)?)),
-        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-            // The URL may hold a password: errors name the server by what they say, not by it.
-            let store = pictor_postgres::PgAssetStore::connect(url)
-                .await
-                .context("cannot open the PostgreSQL asset store (--db)")?;
-            Ok(Arc::new(store))
-        }
-        Some(_) => anyhow::bail!(
-            "--db takes a postgres:// URL; without it the records are kept in {}",
-            out.join(STORE_FILE).display()
-        ),
+        Some(url) => open_database(url).await,
     }
+}
+
+/// Opens the records in the database at `url` (`--db`).
+pub async fn open_database(url: &str) -> anyhow::Result<Records> {
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        anyhow::bail!("--db takes a postgres:// URL (postgres://user@host:port/database)");
+    }
+    // The URL may hold a password: errors name the server by what they say, not by it.
+    let store = pictor_postgres::PgAssetStore::connect(url)
+        .await
+        .context("cannot open the PostgreSQL asset store (--db)")?;
+    Ok(Arc::new(store))
 }
 
 /// The presets of the spec file at `path`, or the built-in spec as the one default preset.

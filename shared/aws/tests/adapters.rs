@@ -1,16 +1,10 @@
 //! The S3 and DynamoDB adapters pass the same port conformance suites as the local adapters,
 //! against the local S3/DynamoDB server through the real SDK.
 
-use async_trait::async_trait;
-use aws_sdk_s3::primitives::ByteStream;
-use pictor_aws::testing::{sdk_config, unique};
+use pictor_aws::testing::{sdk_config, unique, BucketOriginals};
 use pictor_aws::{config, table, DynamoAssetStore, S3BlobStore, S3Originals};
-use pictor_core::domain::display_name::{encode_name, NAME_METADATA};
-use pictor_core::ports::conformance::{
-    asset_store_suite, blob_store_suite, original_store_suite, OriginalsFixture,
-};
+use pictor_core::ports::conformance::{asset_store_suite, blob_store_suite, original_store_suite};
 use pictor_core::ports::{BlobStore, StoreError};
-use pictor_core::SourceLocation;
 
 #[tokio::test]
 async fn s3_blob_store_conforms() {
@@ -66,61 +60,12 @@ async fn unreachable_server_is_transient() {
     assert!(err.is_transient(), "{err:?}");
 }
 
-/// Originals as objects in a bucket, with the creator as `x-amz-meta-creator`.
-struct Bucket {
-    client: aws_sdk_s3::Client,
-    name: String,
-}
-
-#[async_trait]
-impl OriginalsFixture for Bucket {
-    async fn place(&self, name: &str, bytes: Vec<u8>, creator: Option<&str>) -> SourceLocation {
-        let key = format!("uploads/{name}");
-        let mut put = self
-            .client
-            .put_object()
-            .bucket(&self.name)
-            .key(&key)
-            .body(ByteStream::from(bytes));
-        if let Some(creator) = creator {
-            put = put.metadata("creator", creator);
-        }
-        put.send().await.unwrap();
-        SourceLocation::s3(&self.name, key)
-    }
-    async fn place_named(&self, name: &str, bytes: Vec<u8>, display: &str) -> SourceLocation {
-        let key = format!("uploads/{name}");
-        self.client
-            .put_object()
-            .bucket(&self.name)
-            .key(&key)
-            .metadata(NAME_METADATA, encode_name(display))
-            .body(ByteStream::from(bytes))
-            .send()
-            .await
-            .unwrap();
-        SourceLocation::s3(&self.name, key)
-    }
-    fn missing(&self, name: &str) -> SourceLocation {
-        SourceLocation::s3(&self.name, format!("uploads/{name}"))
-    }
-    fn foreign(&self) -> SourceLocation {
-        SourceLocation::file(std::path::Path::new("/tmp/a.jpg"))
-    }
-    fn root(&self) -> SourceLocation {
-        SourceLocation::s3(&self.name, "uploads/")
-    }
-    fn keeps_metadata(&self) -> bool {
-        true
-    }
-}
-
 #[tokio::test]
 async fn s3_originals_conform() {
     let client = config::s3_client(&sdk_config());
     let name = unique("originals");
     client.create_bucket().bucket(&name).send().await.unwrap();
-    let bucket = Bucket {
+    let bucket = BucketOriginals {
         client: client.clone(),
         name,
     };

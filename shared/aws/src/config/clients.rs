@@ -3,12 +3,16 @@
 use aws_config::SdkConfig;
 
 /// An S3 client; path-style addressing whenever the endpoint is overridden, because local
-/// servers on `127.0.0.1:PORT` cannot answer virtual-host-style requests.
+/// servers on `127.0.0.1:PORT` and most S3-compatible servers cannot answer
+/// virtual-host-style requests.
 pub fn s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {
-    let s3 = aws_sdk_s3::config::Builder::from(config)
-        .force_path_style(config.endpoint_url().is_some())
-        .build();
-    aws_sdk_s3::Client::from_conf(s3)
+    let mut s3 =
+        aws_sdk_s3::config::Builder::from(config).force_path_style(config.endpoint_url().is_some());
+    // S3-compatible servers have no regions, but SigV4 signs one: the one they all accept.
+    if config.endpoint_url().is_some() && config.region().is_none() {
+        s3 = s3.region(aws_config::Region::from_static("us-east-1"));
+    }
+    aws_sdk_s3::Client::from_conf(s3.build())
 }
 
 pub fn dynamodb_client(config: &SdkConfig) -> aws_sdk_dynamodb::Client {

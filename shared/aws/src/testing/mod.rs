@@ -11,21 +11,24 @@ use std::sync::OnceLock;
 pub fn endpoint() -> String {
     static ENDPOINT: OnceLock<String> = OnceLock::new();
     ENDPOINT
-        .get_or_init(|| {
-            let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/local-cloud");
-            let out = std::process::Command::new("bash")
-                .arg(script)
-                .arg("start")
-                .output()
-                .unwrap_or_else(|e| panic!("cannot run {script}: {e}"));
-            assert!(
-                out.status.success(),
-                "{script} start failed:\n{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            String::from_utf8_lossy(&out.stdout).trim().to_string()
-        })
+        .get_or_init(|| run_start_script("local-cloud"))
         .clone()
+}
+
+/// Runs `scripts/<name> start` and returns what it printed: the server's address.
+fn run_start_script(name: &str) -> String {
+    let script = format!("{}/../../scripts/{name}", env!("CARGO_MANIFEST_DIR"));
+    let out = std::process::Command::new("bash")
+        .arg(&script)
+        .arg("start")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {script}: {e}"));
+    assert!(
+        out.status.success(),
+        "{script} start failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 /// SDK configuration for the local server, with throwaway credentials.
@@ -41,16 +44,35 @@ pub fn unretried_sdk_config_at(endpoint: &str) -> SdkConfig {
 
 /// The functions' own HTTPS client, throwaway credentials, one region.
 fn configured_for(endpoint: &str, retry: RetryConfig) -> SdkConfig {
-    SdkConfig::builder()
+    configured_with(endpoint, retry, Some(Region::new("us-east-1")))
+}
+
+fn configured_with(endpoint: &str, retry: RetryConfig, region: Option<Region>) -> SdkConfig {
+    let mut builder = SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .http_client(crate::config::https_client(crate::config::Trust::Platform))
         .endpoint_url(endpoint)
-        .region(Region::new("us-east-1"))
         .credentials_provider(aws_sdk_s3::config::SharedCredentialsProvider::new(
             Credentials::for_tests(),
         ))
-        .retry_config(retry)
-        .build()
+        .retry_config(retry);
+    builder.set_region(region);
+    builder.build()
+}
+
+/// The endpoint of an S3-compatible server that is not AWS's (`scripts/local-s3compat`,
+/// SeaweedFS), starting it on first use.
+pub fn s3_compatible_endpoint() -> String {
+    static ENDPOINT: OnceLock<String> = OnceLock::new();
+    ENDPOINT
+        .get_or_init(|| run_start_script("local-s3compat"))
+        .clone()
+}
+
+/// SDK configuration for that server as its users configure it: an endpoint and keys, no
+/// region.
+pub fn s3_compatible_config() -> SdkConfig {
+    configured_with(&s3_compatible_endpoint(), RetryConfig::standard(), None)
 }
 
 /// A bucket/table/queue name no other test in any process uses.
@@ -63,9 +85,11 @@ pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{}-{n}-{nanos:x}", std::process::id())
 }
 
+mod bucket_originals;
 pub mod local_cloud;
 pub mod runtime_api;
 
+pub use bucket_originals::BucketOriginals;
 pub use local_cloud::LocalCloud;
 
 /// A fresh, uniquely named set of the pipeline's resources (buckets, table, queues and the
