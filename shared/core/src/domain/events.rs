@@ -52,6 +52,20 @@ pub struct AssetEvent {
 }
 
 impl AssetEvent {
+    /// The event as an EventBridge rule delivers it (`source`, `detail-type`, `time`,
+    /// `detail`): the shape every sink that writes JSON itself (a file, a NATS subject) uses.
+    pub fn envelope(&self, at: time::OffsetDateTime) -> Value {
+        let time = at
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        serde_json::json!({
+            "source": EVENT_SOURCE,
+            "detail-type": self.kind.as_str(),
+            "time": time,
+            "detail": self.detail,
+        })
+    }
+
     pub fn of(asset: &Asset) -> AssetEvent {
         if asset.status == AssetStatus::Deleted {
             let at = asset

@@ -9,7 +9,6 @@ use async_trait::async_trait;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use time::format_description::well_known::Rfc3339;
 
 /// The file events go to in an output directory.
 pub const EVENTS_FILE: &str = "events.ndjson";
@@ -32,13 +31,7 @@ impl NdjsonEvents {
 #[async_trait]
 impl EventSink for NdjsonEvents {
     async fn announce(&self, event: &AssetEvent) -> Result<(), StoreError> {
-        let line = serde_json::json!({
-            "source": crate::domain::events::EVENT_SOURCE,
-            "detail-type": event.kind.as_str(),
-            "time": time::OffsetDateTime::now_utc().format(&Rfc3339).unwrap_or_default(),
-            "detail": event.detail,
-        });
-        let mut text = line.to_string();
+        let mut text = event.envelope(time::OffsetDateTime::now_utc()).to_string();
         text.push('\n');
         let _guard = self
             .lock

@@ -1,0 +1,318 @@
+//! The broker side of the queue worker. Notifications are published to a JetStream stream and
+//! taken from one durable pull consumer that every worker shares, at most `in_flight` at a time
+//! per worker. A handled notification is acknowledged; a transient failure is handed back with
+//! a delay that doubles with each delivery; the last allowed delivery, if it fails too, is
+//! published to the dead-letter subject with its reason and then acknowledged, the same rule as
+//! the SQS queue's redrive policy on AWS. A worker that dies holding a notification leaves it to
+//! JetStream, which delivers it again after `ack_wait`.
+
+use async_nats::jetstream::consumer::{pull, AckPolicy, PullConsumer};
+use async_nats::jetstream::{self, stream, AckKind};
+use async_trait::async_trait;
+use futures::StreamExt;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// Where notifications come from and how they are retried.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The stream notifications are kept in, and the subject they are published to.
+    pub stream: String,
+    pub subject: String,
+    /// The durable consumer: workers that share its name share the work.
+    pub consumer: String,
+    /// Where a notification goes when its last delivery failed (a stream of its own keeps it
+    /// until an operator redrives it).
+    pub dead_letters: String,
+    /// Deliveries of one notification at most (the first included).
+    pub max_deliver: i64,
+    /// How long a delivery may stay unanswered before JetStream delivers it again.
+    pub ack_wait: Duration,
+    /// The wait before the second delivery after a transient failure; doubled for each one
+    /// after it, up to a minute.
+    pub retry_delay: Duration,
+    /// Notifications one worker handles at once.
+    pub in_flight: usize,
+    /// Asset events are published under this subject (`<events>.AssetReady`, ...), kept in
+    /// a stream of their own.
+    pub events: String,
+}
+
+impl Settings {
+    /// Names under `prefix`: stream `<PREFIX>_UPLOADS` on subject `<prefix>.uploads`, consumer
+    /// `<prefix>-ingest`, dead letters on `<prefix>.dead.uploads`, events under
+    /// `<prefix>.events`; four deliveries, as the CDK app's queues allow.
+    pub fn named(prefix: &str) -> Settings {
+        Settings {
+            stream: format!("{}_UPLOADS", prefix.to_uppercase().replace(['.', '-'], "_")),
+            subject: format!("{prefix}.uploads"),
+            consumer: format!("{prefix}-ingest"),
+            dead_letters: format!("{prefix}.dead.uploads"),
+            max_deliver: 4,
+            ack_wait: Duration::from_secs(900),
+            retry_delay: Duration::from_secs(5),
+            in_flight: 2,
+            events: format!("{prefix}.events"),
+        }
+    }
+
+    pub fn dead_letter_stream(&self) -> String {
+        format!("{}_DEAD", self.stream)
+    }
+
+    pub fn events_stream(&self) -> String {
+        format!("{}_EVENTS", self.stream)
+    }
+
+    /// The wait before delivery `next` (2 or later) of a notification.
+    fn backoff(&self, next: u64) -> Duration {
+        let doublings = next.saturating_sub(2).min(16) as u32;
+        self.retry_delay
+            .saturating_mul(2u32.saturating_pow(doublings))
+            .min(Duration::from_secs(60))
+    }
+}
+
+/// One delivery of a notification.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub body: String,
+    /// 1 for the first delivery.
+    pub number: u64,
+    /// No other delivery follows if this one fails.
+    pub is_last: bool,
+}
+
+/// What the worker hands notifications to.
+#[async_trait]
+pub trait DeliveryHandler: Send + Sync {
+    /// Called before the attempt of a last delivery, so a worker killed during it still leaves
+    /// a trace (the ingest handler records the upload as FAILED `transient` first).
+    async fn before_last(&self, _body: &str) {}
+    /// `Err(reason)` when the notification must be delivered again (or, on its last delivery,
+    /// go to the dead letters).
+    async fn handle(&self, delivery: &Delivery) -> Result<(), String>;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    #[error("cannot connect to NATS at {url}: {reason}")]
+    Connect { url: String, reason: String },
+    #[error("JetStream stream {name}: {reason}")]
+    Stream { name: String, reason: String },
+    #[error("JetStream consumer {name}: {reason}")]
+    Consumer { name: String, reason: String },
+}
+
+pub struct Worker {
+    jetstream: jetstream::Context,
+    settings: Settings,
+}
+
+/// The header that says why a dead letter died, and the one that says after how many tries.
+pub const REASON_HEADER: &str = "Pictor-Reason";
+pub const DELIVERIES_HEADER: &str = "Pictor-Deliveries";
+
+impl Worker {
+    pub async fn connect(url: &str, settings: Settings) -> Result<Worker, WorkerError> {
+        let client = async_nats::connect(url)
+            .await
+            .map_err(|e| WorkerError::Connect {
+                url: url.to_string(),
+                reason: e.to_string(),
+            })?;
+        Ok(Worker {
+            jetstream: jetstream::new(client),
+            settings,
+        })
+    }
+
+    pub fn jetstream(&self) -> &jetstream::Context {
+        &self.jetstream
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Creates the streams of the notifications, the dead letters and the asset events,
+    /// keeping any that exist.
+    pub async fn ensure_streams(&self) -> Result<(), WorkerError> {
+        let s = &self.settings;
+        let wanted = [
+            (s.stream.clone(), s.subject.clone()),
+            (s.dead_letter_stream(), s.dead_letters.clone()),
+            (s.events_stream(), format!("{}.>", s.events)),
+        ];
+        for (name, subject) in wanted {
+            self.jetstream
+                .get_or_create_stream(stream::Config {
+                    name: name.clone(),
+                    subjects: vec![subject],
+                    ..Default::default()
+                })
+                .await
+                .map_err(|e| WorkerError::Stream {
+                    name,
+                    reason: e.to_string(),
+                })?;
+        }
+        Ok(())
+    }
+
+    async fn consumer(&self) -> Result<PullConsumer, WorkerError> {
+        let s = &self.settings;
+        let failed = |e: &dyn std::fmt::Display| WorkerError::Consumer {
+            name: s.consumer.clone(),
+            reason: e.to_string(),
+        };
+        let stream = self
+            .jetstream
+            .get_stream(&s.stream)
+            .await
+            .map_err(|e| failed(&e))?;
+        stream
+            .get_or_create_consumer(
+                &s.consumer,
+                pull::Config {
+                    durable_name: Some(s.consumer.clone()),
+                    ack_policy: AckPolicy::Explicit,
+                    max_deliver: s.max_deliver,
+                    ack_wait: s.ack_wait,
+                    max_ack_pending: (s.in_flight * 2) as i64,
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(|e| failed(&e))
+    }
+
+    /// Takes notifications until `stop` says so. The connection is kept by the client through
+    /// a broker restart; if the consumer's message stream ends, it is opened again.
+    pub async fn run<H: DeliveryHandler>(
+        &self,
+        handler: &H,
+        mut stop: watch::Receiver<bool>,
+    ) -> Result<(), WorkerError> {
+        let in_flight = self.settings.in_flight.max(1);
+        while !*stop.borrow() {
+            let messages = match self.consumer().await {
+                Ok(consumer) => {
+                    consumer
+                        .stream()
+                        .max_messages_per_batch(in_flight)
+                        .messages()
+                        .await
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "no consumer yet; trying again");
+                    pause(&mut stop).await;
+                    continue;
+                }
+            };
+            let messages = match messages {
+                Ok(messages) => messages,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot pull notifications; trying again");
+                    pause(&mut stop).await;
+                    continue;
+                }
+            };
+            let mut until_stop = stop.clone();
+            messages
+                .take_until(async move {
+                    let _ = until_stop.wait_for(|stop| *stop).await;
+                })
+                .for_each_concurrent(in_flight, |message| async move {
+                    match message {
+                        Ok(message) => self.handle_one(handler, message).await,
+                        Err(e) => tracing::warn!(error = %e, "pulling notifications"),
+                    }
+                })
+                .await;
+        }
+        Ok(())
+    }
+
+    async fn handle_one<H: DeliveryHandler>(&self, handler: &H, message: jetstream::Message) {
+        let number = match message.info() {
+            Ok(info) => info.delivered.max(1) as u64,
+            Err(e) => {
+                tracing::warn!(error = %e, "a message without JetStream metadata, dropped");
+                return;
+            }
+        };
+        let is_last = self.settings.max_deliver > 0 && number >= self.settings.max_deliver as u64;
+        let body = String::from_utf8_lossy(&message.payload).into_owned();
+        if is_last {
+            handler.before_last(&body).await;
+        }
+        let delivery = Delivery {
+            body,
+            number,
+            is_last,
+        };
+        let answered = match handler.handle(&delivery).await {
+            Ok(()) => message.ack().await,
+            Err(reason) if is_last => {
+                match self.dead_letter(&delivery, &reason).await {
+                    Ok(()) => {
+                        tracing::error!(%reason, deliveries = number, "dead-lettered");
+                        message.ack().await
+                    }
+                    // Not acknowledged: JetStream delivers it no more, but the handler has
+                    // recorded the failure, and the reconciler sees the upload.
+                    Err(e) => {
+                        tracing::error!(%reason, error = %e, "the dead letter was not kept");
+                        return;
+                    }
+                }
+            }
+            Err(reason) => {
+                tracing::warn!(%reason, delivery = number, "handed back for a later delivery");
+                let wait = self.settings.backoff(number + 1);
+                message.ack_with(AckKind::Nak(Some(wait))).await
+            }
+        };
+        if let Err(e) = answered {
+            // The delivery comes back after `ack_wait`: handled again, which the handler
+            // recognises as a repeat.
+            tracing::warn!(error = %e, "could not answer a delivery");
+        }
+    }
+
+    async fn dead_letter(&self, delivery: &Delivery, reason: &str) -> Result<(), String> {
+        let mut headers = async_nats::HeaderMap::new();
+        // Header values are one line.
+        headers.insert(REASON_HEADER, reason.replace(['\r', '\n'], " ").as_str());
+        headers.insert(DELIVERIES_HEADER, delivery.number.to_string().as_str());
+        let ack = self
+            .jetstream
+            .publish_with_headers(
+                self.settings.dead_letters.clone(),
+                headers,
+                delivery.body.clone().into(),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        ack.await.map_err(|e| e.to_string())?;
+        Ok(())
+    }
+}
+
+async fn pause(stop: &mut watch::Receiver<bool>) {
+    let _ = tokio::time::timeout(Duration::from_secs(1), stop.wait_for(|stop| *stop)).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_wait_doubles_from_the_second_delivery_up_to_a_minute() {
+        let s = Settings::named("t");
+        let waits: Vec<u64> = (2..=7).map(|n| s.backoff(n).as_secs()).collect();
+        assert_eq!(waits, [5, 10, 20, 40, 60, 60]);
+        assert_eq!(s.stream, "T_UPLOADS");
+    }
+}
