@@ -129,7 +129,7 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Ingest<O, B, A> {
     /// Before any work on the batch: a notification on its last allowed delivery is recorded
     /// as FAILED `transient`, so a process killed on this or an earlier message of the batch
     /// (out of memory, the timeout) leaves a record; the attempt overwrites it when it ends.
-    async fn record_last_attempt(&self, body: &str) {
+    pub async fn record_last_attempt(&self, body: &str) {
         let Ok(Notification::Records(records)) = events::parse(body) else {
             return;
         };

@@ -112,9 +112,11 @@ pub fn parse(text: &str) -> Result<Notification, EventError> {
     records
         .into_iter()
         .map(|r| {
-            let kind = if r.event_name.starts_with("ObjectCreated:") {
+            // MinIO (and servers following it) name events `s3:ObjectCreated:Put`.
+            let name = r.event_name.strip_prefix("s3:").unwrap_or(&r.event_name);
+            let kind = if name.starts_with("ObjectCreated:") {
                 EventKind::Created
-            } else if r.event_name.starts_with("ObjectRemoved:") {
+            } else if name.starts_with("ObjectRemoved:") {
                 EventKind::Removed
             } else if r.event_name == REPAIR_EVENT {
                 EventKind::Repair
@@ -262,6 +264,17 @@ impl TryFrom<UnderPrefix<'_>> for Upload {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn minio_names_its_events_with_an_s3_prefix() {
+        let body = r#"{"EventName":"s3:ObjectCreated:Put","Key":"up/uploads/ana/a.jpg","Records":[{"eventVersion":"2.0","eventSource":"minio:s3","awsRegion":"","eventName":"s3:ObjectCreated:Put","s3":{"s3SchemaVersion":"1.0","bucket":{"name":"up"},"object":{"key":"uploads%2Fana%2Fa.jpg","size":3,"eTag":"abc","sequencer":"17A1B2C3D4E5F607"}}},{"eventName":"s3:ObjectRemoved:Delete","s3":{"bucket":{"name":"up"},"object":{"key":"uploads/ana/b.jpg"}}}]}"#;
+        let Notification::Records(records) = parse(body).unwrap() else {
+            panic!("records expected")
+        };
+        assert_eq!(records[0].kind, EventKind::Created);
+        assert_eq!(records[0].key, "uploads/ana/a.jpg");
+        assert_eq!(records[1].kind, EventKind::Removed);
+    }
 
     #[test]
     fn uploads_come_from_events_under_the_prefix() {
