@@ -6,6 +6,7 @@
 //! allowed delivery fails leaves a FAILED `transient` record before its dead letter.
 
 use async_trait::async_trait;
+use aws_config::SdkConfig;
 use pictor_aws::batch::Retry;
 use pictor_ingest::Ingest;
 use pictor_nats::{Delivery, DeliveryHandler, NatsEvents, Settings};
@@ -148,12 +149,16 @@ pub struct Worker {
 
 impl Worker {
     /// Connects to PostgreSQL (migrating its schema), to NATS (creating the streams), and to
-    /// the S3-compatible server the standard AWS variables name.
+    /// the S3-compatible server the standard AWS variables name (`AWS_ENDPOINT_URL`, keys).
     pub async fn start(config: Config) -> Result<Worker, StartError> {
+        Worker::start_with(config, pictor_aws::config::load().await).await
+    }
+
+    /// [`Worker::start`] with the S3 settings given rather than read from the environment.
+    pub async fn start_with(config: Config, sdk: SdkConfig) -> Result<Worker, StartError> {
         let records = PgAssetStore::connect(&config.db).await?;
         let broker = pictor_nats::Worker::connect(&config.nats_url, config.broker).await?;
         broker.ensure_streams().await?;
-        let sdk = pictor_aws::config::load().await;
         let originals = pictor_aws::S3Originals::new(pictor_aws::config::s3_client(&sdk));
         let renditions = pictor_aws::config::rendition_store(&sdk, &config.ingest.output_bucket);
         let events = NatsEvents::new(broker.jetstream().clone(), broker.settings().events.clone());
@@ -190,4 +195,35 @@ pub async fn stop_signal() {
         }
     }
     let _ = tokio::signal::ctrl_c().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_errors() {
+        let base = [
+            ("PICTOR_DB", "postgres://p@h/d"),
+            ("PICTOR_OUTPUT_BUCKET", "out"),
+        ];
+        let c = Config::from_pairs(base).unwrap();
+        assert_eq!(c.nats_url, "nats://127.0.0.1:4222");
+        assert_eq!(
+            (c.broker.subject.as_str(), c.broker.in_flight),
+            ("pictor.uploads", 2)
+        );
+        assert_eq!((c.broker.max_deliver, c.ingest.max_receives), (4, Some(4)));
+        let three = [base[0], base[1], ("PICTOR_MAX_DELIVERIES", "3")];
+        let c = Config::from_pairs(three).unwrap();
+        assert_eq!((c.broker.max_deliver, c.ingest.max_receives), (3, Some(3)));
+        let zero = [base[0], base[1], ("PICTOR_IN_FLIGHT", "0")];
+        let e = Config::from_pairs(zero).err().map(|e| e.to_string());
+        assert_eq!(
+            e.as_deref(),
+            Some("PICTOR_IN_FLIGHT must be a whole number of at least 1, not \"0\"")
+        );
+        let missing = Config::from_pairs([base[1]]).err().map(|e| e.to_string());
+        assert_eq!(missing.as_deref(), Some("PICTOR_DB must be set"));
+    }
 }
