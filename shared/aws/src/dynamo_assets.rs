@@ -4,7 +4,8 @@ use crate::errors::store_error;
 use crate::table::{self, created_key};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
-use pictor_core::ports::{cursor, AssetPage, AssetQuery, AssetStore, Expected, StoreError};
+use pictor_core::ports::cursor::{self, created_ms};
+use pictor_core::ports::{AssetPage, AssetQuery, AssetStore, Expected, StoreError};
 use pictor_core::{Asset, AssetId, AssetStatus};
 use std::collections::HashMap;
 
@@ -18,10 +19,6 @@ pub struct DynamoAssetStore {
 
 fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
-}
-
-fn created_ms(asset: &Asset) -> i64 {
-    (asset.created_at.unix_timestamp_nanos() / 1_000_000) as i64
 }
 
 fn to_item(asset: &Asset) -> Result<Item, StoreError> {
@@ -235,16 +232,7 @@ impl AssetStore for DynamoAssetStore {
         }
         items.sort_by(|a, b| sort_key(b).cmp(sort_key(a)));
         items.truncate(size + 1);
-        let mut assets = items.iter().map(from_item).collect::<Result<Vec<_>, _>>()?;
-        let next_cursor = if assets.len() > size {
-            assets.truncate(size);
-            assets.last().map(|a| cursor::encode(created_ms(a), &a.id))
-        } else {
-            None
-        };
-        Ok(AssetPage {
-            items: assets,
-            next_cursor,
-        })
+        let assets = items.iter().map(from_item).collect::<Result<Vec<_>, _>>()?;
+        Ok(cursor::page(assets, size))
     }
 }

@@ -7,21 +7,8 @@ use std::sync::OnceLock;
 /// The local server's URL, starting it if it is not running.
 pub fn server_url() -> String {
     static URL: OnceLock<String> = OnceLock::new();
-    URL.get_or_init(|| {
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/local-nats");
-        let out = std::process::Command::new("bash")
-            .arg(script)
-            .arg("start")
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run {script}: {e}"));
-        assert!(
-            out.status.success(),
-            "{script} start failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    })
-    .clone()
+    URL.get_or_init(|| pictor_core::ports::samples::start_local_server("local-nats"))
+        .clone()
 }
 
 /// A subject prefix (and so stream and consumer names) of this test alone.

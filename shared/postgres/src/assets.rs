@@ -7,7 +7,8 @@ use crate::schema;
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use pictor_core::domain::asset::{Asset, AssetId};
-use pictor_core::ports::{cursor, AssetPage, AssetQuery, AssetStore, Expected, StoreError};
+use pictor_core::ports::cursor::{self, created_ms, parse_record};
+use pictor_core::ports::{AssetPage, AssetQuery, AssetStore, Expected, StoreError};
 use std::time::Duration;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::NoTls;
@@ -109,15 +110,6 @@ fn db_error(e: tokio_postgres::Error) -> StoreError {
     }
 }
 
-fn created_ms(asset: &Asset) -> i64 {
-    (asset.created_at.unix_timestamp_nanos() / 1_000_000) as i64
-}
-
-fn parse_record(json: &str) -> Result<Asset, StoreError> {
-    serde_json::from_str(json)
-        .map_err(|e| StoreError::Other(format!("stored record unreadable: {e}")))
-}
-
 #[async_trait]
 impl AssetStore for PgAssetStore {
     async fn get(&self, id: &AssetId) -> Result<Option<Asset>, StoreError> {
@@ -198,16 +190,10 @@ impl AssetStore for PgAssetStore {
             )
             .await
             .map_err(db_error)?;
-        let mut items = rows
+        let items = rows
             .iter()
             .map(|r| parse_record(r.get(0)))
             .collect::<Result<Vec<_>, _>>()?;
-        let next_cursor = if items.len() > size {
-            items.truncate(size);
-            items.last().map(|a| cursor::encode(created_ms(a), &a.id))
-        } else {
-            None
-        };
-        Ok(AssetPage { items, next_cursor })
+        Ok(cursor::page(items, size))
     }
 }

@@ -8,21 +8,8 @@ use tokio_postgres::NoTls;
 /// The URL of the local server's `postgres` database, starting the server if it is not running.
 pub fn server_url() -> String {
     static URL: OnceLock<String> = OnceLock::new();
-    URL.get_or_init(|| {
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/local-postgres");
-        let out = std::process::Command::new("bash")
-            .arg(script)
-            .arg("start")
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run {script}: {e}"));
-        assert!(
-            out.status.success(),
-            "{script} start failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    })
-    .clone()
+    URL.get_or_init(|| pictor_core::ports::samples::start_local_server("local-postgres"))
+        .clone()
 }
 
 /// A new, empty database on the local server; returns its URL.

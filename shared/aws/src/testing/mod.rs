@@ -11,24 +11,8 @@ use std::sync::OnceLock;
 pub fn endpoint() -> String {
     static ENDPOINT: OnceLock<String> = OnceLock::new();
     ENDPOINT
-        .get_or_init(|| run_start_script("local-cloud"))
+        .get_or_init(|| pictor_core::ports::samples::start_local_server("local-cloud"))
         .clone()
-}
-
-/// Runs `scripts/<name> start` and returns what it printed: the server's address.
-fn run_start_script(name: &str) -> String {
-    let script = format!("{}/../../scripts/{name}", env!("CARGO_MANIFEST_DIR"));
-    let out = std::process::Command::new("bash")
-        .arg(&script)
-        .arg("start")
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {script}: {e}"));
-    assert!(
-        out.status.success(),
-        "{script} start failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 /// SDK configuration for the local server, with throwaway credentials.
@@ -65,7 +49,7 @@ fn configured_with(endpoint: &str, retry: RetryConfig, region: Option<Region>) -
 pub fn s3_compatible_endpoint() -> String {
     static ENDPOINT: OnceLock<String> = OnceLock::new();
     ENDPOINT
-        .get_or_init(|| run_start_script("local-s3compat"))
+        .get_or_init(|| pictor_core::ports::samples::start_local_server("local-s3compat"))
         .clone()
 }
 

@@ -2,7 +2,8 @@
 //! for the conditional write and for listing by status and by creator.
 
 use crate::domain::asset::{Asset, AssetId};
-use crate::ports::{cursor, AssetPage, AssetQuery, AssetStore, Expected, StoreError};
+use crate::ports::cursor::{self, created_ms, parse_record};
+use crate::ports::{AssetPage, AssetQuery, AssetStore, Expected, StoreError};
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use std::path::Path;
@@ -67,10 +68,6 @@ fn use_write_ahead_log(conn: &Connection) -> Result<(), StoreError> {
     }
 }
 
-fn created_ms(asset: &Asset) -> i64 {
-    (asset.created_at.unix_timestamp_nanos() / 1_000_000) as i64
-}
-
 impl SqliteAssetStore {
     /// Opens (creating if needed) the store at `path`.
     pub fn open(path: &Path) -> Result<SqliteAssetStore, StoreError> {
@@ -111,11 +108,6 @@ impl SqliteAssetStore {
             .lock()
             .map_err(|_| StoreError::Other("sqlite connection poisoned".into()))
     }
-}
-
-fn parse_record(json: &str) -> Result<Asset, StoreError> {
-    serde_json::from_str(json)
-        .map_err(|e| StoreError::Other(format!("stored record unreadable: {e}")))
 }
 
 #[async_trait]
@@ -211,12 +203,6 @@ impl AssetStore for SqliteAssetStore {
         for row in rows {
             items.push(parse_record(&row.map_err(db_error)?)?);
         }
-        let next_cursor = if items.len() > size {
-            items.truncate(size);
-            items.last().map(|a| cursor::encode(created_ms(a), &a.id))
-        } else {
-            None
-        };
-        Ok(AssetPage { items, next_cursor })
+        Ok(cursor::page(items, size))
     }
 }

@@ -278,3 +278,24 @@ pub fn testdata_bytes(rel: &str) -> Vec<u8> {
     let path = testdata(rel);
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
+
+/// Runs `scripts/<name> start`, which installs and starts one of the servers the tests use
+/// (`local-cloud`, `local-postgres`, `local-nats`, `local-s3compat`) unless it is running,
+/// and returns what it printed: the server's address.
+pub fn start_local_server(name: &str) -> String {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../scripts")
+        .join(name);
+    let out = std::process::Command::new("bash")
+        .arg(&script)
+        .arg("start")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
+    assert!(
+        out.status.success(),
+        "{} start failed:\n{}",
+        script.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}

@@ -245,11 +245,35 @@ pub fn validate_key(key: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Cursor encoding shared by adapters that page by (created_at, id).
+/// Cursor encoding shared by adapters that page by (created_at, id), and what such adapters
+/// keep beside a record.
 pub mod cursor {
-    use super::StoreError;
-    use crate::domain::asset::AssetId;
+    use super::{AssetPage, StoreError};
+    use crate::domain::asset::{Asset, AssetId};
     use base64::Engine;
+
+    /// The creation time adapters order and page by, in whole milliseconds.
+    pub fn created_ms(asset: &Asset) -> i64 {
+        (asset.created_at.unix_timestamp_nanos() / 1_000_000) as i64
+    }
+
+    /// A record as an adapter that keeps it as JSON text reads it back.
+    pub fn parse_record(json: &str) -> Result<Asset, StoreError> {
+        serde_json::from_str(json)
+            .map_err(|e| StoreError::Other(format!("stored record unreadable: {e}")))
+    }
+
+    /// A page of at most `size` from `items`, fetched as `size + 1` newest first: the extra
+    /// one only says that more follow, and the cursor points after the page's last.
+    pub fn page(mut items: Vec<Asset>, size: usize) -> AssetPage {
+        let next_cursor = if items.len() > size {
+            items.truncate(size);
+            items.last().map(|a| encode(created_ms(a), &a.id))
+        } else {
+            None
+        };
+        AssetPage { items, next_cursor }
+    }
 
     const ENGINE: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
