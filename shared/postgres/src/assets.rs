@@ -161,11 +161,7 @@ impl AssetStore for PgAssetStore {
     }
 
     async fn list(&self, query: &AssetQuery) -> Result<AssetPage, StoreError> {
-        let after = query.cursor.as_deref().map(cursor::decode).transpose()?;
-        let (after_ms, after_id) = match &after {
-            Some((ms, id)) => (Some(*ms), Some(id.as_str().to_string())),
-            None => (None, None),
-        };
+        let (after_ms, after_id) = cursor::resume_after(query.cursor.as_deref())?;
         let size = query.page_size();
         let fetch = (size + 1) as i64;
         let status = query.status.map(|s| s.as_str());

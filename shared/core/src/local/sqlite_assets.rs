@@ -168,11 +168,7 @@ impl AssetStore for SqliteAssetStore {
     }
 
     async fn list(&self, query: &AssetQuery) -> Result<AssetPage, StoreError> {
-        let after = query.cursor.as_deref().map(cursor::decode).transpose()?;
-        let (after_ms, after_id) = match &after {
-            Some((ms, id)) => (Some(*ms), Some(id.as_str().to_string())),
-            None => (None, None),
-        };
+        let (after_ms, after_id) = cursor::resume_after(query.cursor.as_deref())?;
         let size = query.page_size();
         let conn = self.lock()?;
         let mut stmt = conn

@@ -252,6 +252,15 @@ pub mod cursor {
     use crate::domain::asset::{Asset, AssetId};
     use base64::Engine;
 
+    /// Where a listing resumes: the creation time and id of the previous page's last asset,
+    /// as SQL parameters (both `None` for the first page).
+    pub fn resume_after(cursor: Option<&str>) -> Result<(Option<i64>, Option<String>), StoreError> {
+        Ok(match cursor.map(decode).transpose()? {
+            Some((ms, id)) => (Some(ms), Some(id.as_str().to_string())),
+            None => (None, None),
+        })
+    }
+
     /// The creation time adapters order and page by, in whole milliseconds.
     pub fn created_ms(asset: &Asset) -> i64 {
         (asset.created_at.unix_timestamp_nanos() / 1_000_000) as i64
