@@ -16,13 +16,14 @@ use std::sync::Arc;
 use tokio::sync::watch;
 
 /// Every variable the worker reads.
-pub const ENV_VARS: [&str; 10] = [
+pub const ENV_VARS: [&str; 11] = [
     "PICTOR_NATS_URL",
     "PICTOR_NATS_PREFIX",
     "PICTOR_DB",
     "PICTOR_OUTPUT_BUCKET",
     "PICTOR_IN_FLIGHT",
     "PICTOR_MAX_DELIVERIES",
+    "PICTOR_ACK_WAIT_SECONDS",
     "PICTOR_UPLOAD_PREFIX",
     "PICTOR_SPEC",
     "PICTOR_SPEC_FILE",
@@ -37,6 +38,7 @@ struct Vars {
     output_bucket: String,
     in_flight: Option<String>,
     max_deliveries: Option<String>,
+    ack_wait_seconds: Option<String>,
     #[serde(flatten)]
     pipeline: pictor_aws::config::PipelineVars,
 }
@@ -87,6 +89,8 @@ impl Config {
         broker.in_flight = count("PICTOR_IN_FLIGHT", vars.in_flight, 2)?;
         let deliveries = count("PICTOR_MAX_DELIVERIES", vars.max_deliveries, 4)?;
         broker.max_deliver = deliveries as i64;
+        let ack_wait = count("PICTOR_ACK_WAIT_SECONDS", vars.ack_wait_seconds, 60)?;
+        broker.ack_wait = std::time::Duration::from_secs(ack_wait as u64);
         Ok(Config {
             nats_url: vars
                 .nats_url
@@ -214,6 +218,7 @@ mod tests {
             ("pictor.uploads", 2)
         );
         assert_eq!((c.broker.max_deliver, c.ingest.max_receives), (4, Some(4)));
+        assert_eq!(c.broker.ack_wait.as_secs(), 60);
         let three = [base[0], base[1], ("PICTOR_MAX_DELIVERIES", "3")];
         let c = Config::from_pairs(three).unwrap();
         assert_eq!((c.broker.max_deliver, c.ingest.max_receives), (3, Some(3)));

@@ -26,7 +26,9 @@ pub struct Settings {
     pub dead_letters: String,
     /// Deliveries of one notification at most (the first included).
     pub max_deliver: i64,
-    /// How long a delivery may stay unanswered before JetStream delivers it again.
+    /// How long a worker may stay silent about a delivery before JetStream delivers it again.
+    /// A worker at work on one says so every third of it, so this bounds how long a dead
+    /// worker's notifications wait, not how long a picture may take.
     pub ack_wait: Duration,
     /// The wait before the second delivery after a transient failure; doubled for each one
     /// after it, up to a minute.
@@ -49,7 +51,7 @@ impl Settings {
             consumer: format!("{prefix}-ingest"),
             dead_letters: format!("{prefix}.dead.uploads"),
             max_deliver: 4,
-            ack_wait: Duration::from_secs(900),
+            ack_wait: Duration::from_secs(60),
             retry_delay: Duration::from_secs(5),
             in_flight: 2,
             events: format!("{prefix}.events"),
@@ -179,7 +181,6 @@ impl Worker {
                     ack_policy: AckPolicy::Explicit,
                     max_deliver: s.max_deliver,
                     ack_wait: s.ack_wait,
-                    max_ack_pending: (s.in_flight * 2) as i64,
                     ..Default::default()
                 },
             )
@@ -252,7 +253,7 @@ impl Worker {
             number,
             is_last,
         };
-        let answered = match handler.handle(&delivery).await {
+        let answered = match self.keeping(&message, handler.handle(&delivery)).await {
             Ok(()) => message.ack().await,
             Err(reason) if is_last => {
                 match self.dead_letter(&delivery, &reason).await {
@@ -278,6 +279,28 @@ impl Worker {
             // The delivery comes back after `ack_wait`: handled again, which the handler
             // recognises as a repeat.
             tracing::warn!(error = %e, "could not answer a delivery");
+        }
+    }
+
+    /// Runs `work`, telling JetStream every third of `ack_wait` that the delivery is still in
+    /// hand, so a long picture is not delivered to a second worker meanwhile.
+    async fn keeping<T>(
+        &self,
+        message: &jetstream::Message,
+        work: impl std::future::Future<Output = T>,
+    ) -> T {
+        let every = (self.settings.ack_wait / 3).max(Duration::from_millis(100));
+        let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        tokio::pin!(work);
+        loop {
+            tokio::select! {
+                done = &mut work => return done,
+                _ = ticks.tick() => {
+                    if let Err(e) = message.ack_with(AckKind::Progress).await {
+                        tracing::warn!(error = %e, "could not say a delivery is in hand");
+                    }
+                }
+            }
         }
     }
 

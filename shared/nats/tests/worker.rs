@@ -32,6 +32,9 @@ impl DeliveryHandler for Scripted {
             .lock()
             .unwrap()
             .push((d.body.clone(), d.number, d.is_last));
+        if d.body == "long" {
+            tokio::time::sleep(Duration::from_millis(2500)).await;
+        }
         if d.body.starts_with("slow") {
             tokio::time::sleep(Duration::from_millis(300)).await;
         }
@@ -212,4 +215,20 @@ async fn what_a_dead_worker_held_is_delivered_again_after_the_ack_wait() {
     assert_eq!(handler.deliveries_of("hang"), [(1, false)]);
     run_until(&worker, &handler, |h| h.deliveries_of("hang").len() == 2).await;
     assert_eq!(handler.deliveries_of("hang"), [(1, false), (2, false)]);
+}
+
+#[tokio::test]
+async fn a_delivery_in_hand_longer_than_the_ack_wait_is_not_delivered_again() {
+    let worker = worker_waiting("long", 2, Duration::from_secs(1)).await;
+    publish(&worker, &["long", "after"]).await;
+    let handler = Scripted::default();
+    run_until(&worker, &handler, |h| {
+        h.deliveries_of("after").len() == 1 && h.running.load(Ordering::SeqCst) == 0
+    })
+    .await;
+    // Give a second delivery the time it would need to show.
+    let (_stop, stopped) = watch::channel(false);
+    let more = tokio::time::timeout(Duration::from_secs(2), worker.run(&handler, stopped)).await;
+    assert!(more.is_err(), "the worker should run until stopped");
+    assert_eq!(handler.deliveries_of("long"), [(1, false)]);
 }
