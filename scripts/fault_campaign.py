@@ -232,14 +232,12 @@ def without_sequencer(body):
     return json.dumps(event)
 
 
-def traffic(args, s3, sqs, res, photos, rng):
+def traffic(args, s3, bucket, notify, photos, rng):
     """Uploads, overwrites (new and identical bytes), deletes of every kind, restores, each
     followed by the notification S3 sends for it (the local server's own lack the sequencer and
     the version id, and it sends none for delete markers, so its notifications are turned off).
     Versions are tracked from the answers (the local server's ListObjectVersions holds on to
-    memory with every call)."""
-    bucket = res["uploads_bucket"]
-    created, removed = res["ingest_queue_url"], res["cleanup_queue_url"]
+    memory with every call). `notify(kind, body)` sends one: kind is "created" or "removed"."""
     keys = [f"uploads/creator{n % 7}/photo-{n}.jpg" for n in range(args.uploads)]
     current = {}
     versions = {}  # key -> version ids of real writes still in the bucket, oldest first
@@ -248,15 +246,14 @@ def traffic(args, s3, sqs, res, photos, rng):
         out = s3.put_object(Bucket=bucket, Key=key, Body=data)
         versions.setdefault(key, []).append(out["VersionId"])
         current[key] = data
-        sqs.send_message(QueueUrl=created, MessageBody=notification(
+        notify("created", notification(
             "ObjectCreated:Put", bucket, key, out["VersionId"], len(data), out["ETag"]))
         COUNTS.add("traffic:puts")
 
     def remove_version(key, version):
         s3.delete_object(Bucket=bucket, Key=key, VersionId=version)
         versions[key].remove(version)
-        sqs.send_message(QueueUrl=removed, MessageBody=notification(
-            "ObjectRemoved:Delete", bucket, key, version))
+        notify("removed", notification("ObjectRemoved:Delete", bucket, key, version))
 
     for key in keys:
         put(key, rng.choice(photos))
@@ -287,14 +284,13 @@ def traffic(args, s3, sqs, res, photos, rng):
         else:
             out = s3.delete_object(Bucket=bucket, Key=key)
             markers.append((key, out["VersionId"]))
-            sqs.send_message(QueueUrl=removed, MessageBody=notification(
+            notify("removed", notification(
                 "ObjectRemoved:DeleteMarkerCreated", bucket, key, out["VersionId"]))
         COUNTS.add(f"traffic:delete-{kind}")
     # Restores: the delete marker removed, the object is back.
     for key, marker in markers[: max(1, len(markers) // 4)]:
         s3.delete_object(Bucket=bucket, Key=key, VersionId=marker)
-        sqs.send_message(QueueUrl=removed, MessageBody=notification(
-            "ObjectRemoved:Delete", bucket, key, marker))
+        notify("removed", notification("ObjectRemoved:Delete", bucket, key, marker))
         COUNTS.add("traffic:restores")
 
 
@@ -327,12 +323,11 @@ def list_keys(s3, bucket, prefix):
     return keys
 
 
-def check(s3, dynamodb, res, strict):
-    """The bucket against the records and the renditions. `strict`: every present key's record
-    describes its current bytes; otherwise a FAILED `transient` record (the upload could not
-    be read, its message is in a dead-letter queue) also counts as a record with a reason."""
-    bucket, out = res["uploads_bucket"], res["output_bucket"]
-    records = all_records(dynamodb, res["table"])
+def check(s3, records, bucket, out, strict):
+    """The bucket against the records (by asset id) and the renditions. `strict`: every present
+    key's record describes its current bytes; otherwise a FAILED `transient` record (the upload
+    could not be read, its message is in a dead-letter queue) also counts as a record with a
+    reason."""
     present = {}
     for key in list_keys(s3, bucket, "uploads/"):
         data = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
@@ -370,12 +365,28 @@ def check(s3, dynamodb, res, strict):
     }
 
 
+def dead_letter_figures(bodies, records, bucket):
+    """Every dead letter must have a record of its upload."""
+    without_record, failed, keys = [], 0, set()
+    for body in bodies:
+        for rec in json.loads(body).get("Records", []):
+            key = urllib.parse.unquote_plus(rec["s3"]["object"]["key"])
+            keys.add(key)
+            r = records.get(asset_id(bucket, key))
+            if r is None:
+                without_record.append(key)
+            elif r["status"] == "failed":
+                failed += 1
+    return {"dead_letters": len(bodies), "with_failed_record": failed,
+            "without_record": len(without_record), "examples": without_record[:5],
+            "keys": sorted(keys)}
+
+
 def redrive(sqs, dynamodb, res):
-    """Every dead letter must have a record of its upload; then each goes back to its queue,
-    as an operator redrives after fixing the cause."""
-    bucket = res["uploads_bucket"]
+    """The dead letters' figures; then each goes back to its queue, as an operator redrives
+    after fixing the cause."""
     records = all_records(dynamodb, res["table"])
-    found, without_record, failed, keys = 0, [], 0, set()
+    bodies = []
     for dlq, source in res["dead_letters"]:
         while True:
             got = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10, WaitTimeSeconds=1)
@@ -383,29 +394,38 @@ def redrive(sqs, dynamodb, res):
             if not msgs:
                 break
             for m in msgs:
-                found += 1
-                for rec in json.loads(m["Body"]).get("Records", []):
-                    key = urllib.parse.unquote_plus(rec["s3"]["object"]["key"])
-                    keys.add(key)
-                    r = records.get(asset_id(bucket, key))
-                    if r is None:
-                        without_record.append(key)
-                    elif r["status"] == "failed":
-                        failed += 1
+                bodies.append(m["Body"])
                 sqs.send_message(QueueUrl=source, MessageBody=m["Body"])
                 sqs.delete_message(QueueUrl=dlq, ReceiptHandle=m["ReceiptHandle"])
-    return {"dead_letters": found, "with_failed_record": failed,
-            "without_record": len(without_record), "examples": without_record[:5],
-            "keys": sorted(keys)}
+    return dead_letter_figures(bodies, records, res["uploads_bucket"])
 
 
-def unconverged(dynamodb, res, keys):
+def unconverged(records, bucket, keys):
     """Redriven uploads whose record still says FAILED `transient`: a redrive must converge."""
-    records = all_records(dynamodb, res["table"])
     stuck = [k for k in keys
-             if (r := records.get(asset_id(res["uploads_bucket"], k))) is not None
+             if (r := records.get(asset_id(bucket, k))) is not None
              and r["status"] == "failed" and (r.get("error") or {}).get("kind") == "transient"]
     return stuck
+
+
+def verdict(under_faults, dead, stuck, after_redrive, after_reconcile):
+    """Exits with what broke, if anything did."""
+    bad = {f"under faults: {k}": under_faults[k]
+           for k in ("lost", "wrong", "gone_but_not_deleted", "missing_renditions")
+           if under_faults[k]}
+    if dead["without_record"]:
+        bad["dead letters without a record"] = dead["without_record"]
+    if stuck:
+        bad["dead letters not converged by their redrive"] = stuck[:5]
+    bad.update({f"after redrive: {k}": after_redrive[k]
+                for k in ("lost", "wrong", "gone_but_not_deleted", "missing_renditions")
+                if after_redrive[k]})
+    bad.update({f"after reconcile: {k}": after_reconcile[k]
+                for k in ("lost", "wrong", "gone_but_not_deleted", "orphan_renditions",
+                          "missing_renditions") if after_reconcile[k]})
+    if bad:
+        raise SystemExit(f"campaign: invariants broken: {bad}")
+    log("every invariant holds")
 
 
 # --- the run --------------------------------------------------------------------------------
@@ -505,7 +525,12 @@ def main():
     started = time.time()
     if args.kill_every > 0:
         threading.Thread(target=storm, daemon=True).start()
-    traffic(args, s3, sqs, res, photos, rng)
+    queues = {"created": res["ingest_queue_url"], "removed": res["cleanup_queue_url"]}
+
+    def notify(kind, body):
+        sqs.send_message(QueueUrl=queues[kind], MessageBody=body)
+
+    traffic(args, s3, res["uploads_bucket"], notify, photos, rng)
     log(f"traffic sent in {time.time() - started:.1f} s; draining")
     # Kills go on while the queues drain: recovery is what is under test.
     drain_limit = 600 + 2 * (args.uploads + args.overwrites)
@@ -514,7 +539,11 @@ def main():
     elapsed = time.time() - started
     log(f"drained in {elapsed:.1f} s; checking, then redriving the dead letters")
 
-    under_faults = check(s3, dynamodb, res, strict=False)
+    def state(strict):
+        records = all_records(dynamodb, res["table"])
+        return check(s3, records, res["uploads_bucket"], res["output_bucket"], strict)
+
+    under_faults = state(strict=False)
     dead = redrive(sqs, dynamodb, res)
     log(f"{dead['dead_letters']} dead letters redriven, faults off")
     fault_rate[0] = 0.0
@@ -522,8 +551,8 @@ def main():
     for host in hosts:
         host.stop()
 
-    before = check(s3, dynamodb, res, strict=True)
-    stuck = unconverged(dynamodb, res, dead.pop("keys"))
+    before = state(strict=True)
+    stuck = unconverged(all_records(dynamodb, res["table"]), res["uploads_bucket"], dead.pop("keys"))
     dead["still_failed_transient_after_redrive"] = len(stuck)
     reconcile = subprocess.run(
         [os.path.join(args.bin, "pictor"), "reconcile", "--table", res["table"], "--bucket",
@@ -532,7 +561,7 @@ def main():
     if reconcile.returncode != 0:
         raise SystemExit(f"campaign: reconcile failed: {reconcile.stderr}")
     reconciled = json.loads(reconcile.stdout)
-    after = check(s3, dynamodb, res, strict=True)
+    after = state(strict=True)
     figures = {
         "scale": {k: getattr(args, k) for k in ("uploads", "overwrites", "deletes", "faults",
                                                   "kill_every", "duplicates", "concurrency",
@@ -550,22 +579,7 @@ def main():
     if args.report:
         with open(args.report, "w") as f:
             json.dump(figures, f, indent=2)
-    bad = {f"under faults: {k}": under_faults[k]
-           for k in ("lost", "wrong", "gone_but_not_deleted", "missing_renditions")
-           if under_faults[k]}
-    if dead["without_record"]:
-        bad["dead letters without a record"] = dead["without_record"]
-    if stuck:
-        bad["dead letters not converged by their redrive"] = stuck[:5]
-    bad.update({f"after redrive: {k}": before[k]
-                for k in ("lost", "wrong", "gone_but_not_deleted", "missing_renditions")
-                if before[k]})
-    bad.update({f"after reconcile: {k}": after[k]
-                for k in ("lost", "wrong", "gone_but_not_deleted", "orphan_renditions",
-                          "missing_renditions") if after[k]})
-    if bad:
-        raise SystemExit(f"campaign: invariants broken: {bad}")
-    log("every invariant holds")
+    verdict(under_faults, dead, stuck, before, after)
 
 
 if __name__ == "__main__":
