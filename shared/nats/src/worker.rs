@@ -9,9 +9,15 @@
 use async_nats::jetstream::consumer::{pull, AckPolicy, PullConsumer};
 use async_nats::jetstream::{self, stream, AckKind};
 use async_trait::async_trait;
+use futures::stream::FuturesUnordered;
 use futures::StreamExt;
 use std::time::Duration;
 use tokio::sync::watch;
+use tokio::time::Instant;
+
+/// How long one pull waits for a notification; also how long a stopping worker may wait for
+/// the pull it has out.
+const PULL_WAIT: Duration = Duration::from_secs(2);
 
 /// Where notifications come from and how they are retried.
 #[derive(Debug, Clone)]
@@ -188,51 +194,90 @@ impl Worker {
             .map_err(|e| failed(&e))
     }
 
-    /// Takes notifications until `stop` says so. The connection is kept by the client through
-    /// a broker restart; if the consumer's message stream ends, it is opened again.
+    /// Takes notifications until `stop` says so, then finishes what it holds. A notification
+    /// is pulled only when a slot is free, so a worker never holds more than `in_flight`: one
+    /// waiting in a buffer would see its acknowledgement wait run out and go to another
+    /// worker. The connection is kept by the client through a broker restart; a pull that
+    /// fails is tried again a second later, the consumer looked up anew.
     pub async fn run<H: DeliveryHandler>(
         &self,
         handler: &H,
         mut stop: watch::Receiver<bool>,
     ) -> Result<(), WorkerError> {
         let in_flight = self.settings.in_flight.max(1);
-        while !*stop.borrow() {
-            let messages = match self.consumer().await {
-                Ok(consumer) => {
-                    consumer
-                        .stream()
-                        .max_messages_per_batch(in_flight)
-                        .messages()
-                        .await
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "no consumer yet; trying again");
-                    pause(&mut stop).await;
-                    continue;
-                }
-            };
-            let messages = match messages {
-                Ok(messages) => messages,
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot pull notifications; trying again");
-                    pause(&mut stop).await;
-                    continue;
+        let mut handling = FuturesUnordered::new();
+        let mut consumer: Option<PullConsumer> = None;
+        let mut pulling = None;
+        let mut retry_at: Option<Instant> = None;
+        loop {
+            let stopping = *stop.borrow();
+            let may_pull = retry_at.is_none_or(|at| Instant::now() >= at);
+            if !stopping && pulling.is_none() && may_pull && handling.len() < in_flight {
+                retry_at = None;
+                pulling = Some(Box::pin(self.pull_one(consumer.take())));
+            }
+            if stopping && pulling.is_none() && handling.is_empty() {
+                return Ok(());
+            }
+            let retry = async {
+                match retry_at {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
                 }
             };
-            let mut until_stop = stop.clone();
-            messages
-                .take_until(async move {
-                    let _ = until_stop.wait_for(|stop| *stop).await;
-                })
-                .for_each_concurrent(in_flight, |message| async move {
-                    match message {
-                        Ok(message) => self.handle_one(handler, message).await,
-                        Err(e) => tracing::warn!(error = %e, "pulling notifications"),
+            tokio::select! {
+                Some(()) = handling.next(), if !handling.is_empty() => {}
+                (kept, pulled) = async { pulling.as_mut().expect("guarded").await },
+                    if pulling.is_some() =>
+                {
+                    pulling = None;
+                    consumer = kept;
+                    match pulled {
+                        Ok(Some(message)) => handling.push(self.handle_one(handler, message)),
+                        Ok(None) => {}
+                        Err(e) => {
+                            tracing::warn!(error = %e, "cannot pull notifications; trying again");
+                            retry_at = Some(Instant::now() + Duration::from_secs(1));
+                        }
                     }
-                })
-                .await;
+                }
+                () = retry => {}
+                _ = stop.changed(), if !stopping => {}
+            }
         }
-        Ok(())
+    }
+
+    /// One notification, or none if none came within a few seconds. Hands back the consumer
+    /// for the next pull, unless it failed.
+    async fn pull_one(
+        &self,
+        cached: Option<PullConsumer>,
+    ) -> (
+        Option<PullConsumer>,
+        Result<Option<jetstream::Message>, String>,
+    ) {
+        let consumer = match cached {
+            Some(consumer) => consumer,
+            None => match self.consumer().await {
+                Ok(consumer) => consumer,
+                Err(e) => return (None, Err(e.to_string())),
+            },
+        };
+        let pulled = consumer
+            .batch()
+            .max_messages(1)
+            .expires(PULL_WAIT)
+            .messages()
+            .await;
+        let mut batch = match pulled {
+            Ok(batch) => batch,
+            Err(e) => return (None, Err(e.to_string())),
+        };
+        match batch.next().await {
+            Some(Ok(message)) => (Some(consumer), Ok(Some(message))),
+            Some(Err(e)) => (None, Err(e.to_string())),
+            None => (Some(consumer), Ok(None)),
+        }
     }
 
     async fn handle_one<H: DeliveryHandler>(&self, handler: &H, message: jetstream::Message) {
@@ -321,10 +366,6 @@ impl Worker {
         ack.await.map_err(|e| e.to_string())?;
         Ok(())
     }
-}
-
-async fn pause(stop: &mut watch::Receiver<bool>) {
-    let _ = tokio::time::timeout(Duration::from_secs(1), stop.wait_for(|stop| *stop)).await;
 }
 
 #[cfg(test)]
