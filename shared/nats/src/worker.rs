@@ -19,6 +19,16 @@ use tokio::time::Instant;
 /// the pull it has out.
 const PULL_WAIT: Duration = Duration::from_secs(2);
 
+/// The pause before the next pull after a delivery failed, doubled while they keep failing.
+const FIRST_HOLD_BACK: Duration = Duration::from_millis(500);
+const MAX_HOLD_BACK: Duration = Duration::from_secs(30);
+
+/// How a delivery went, for the pace of the next pulls.
+enum Went {
+    Answered,
+    HandedBack,
+}
+
 /// Where notifications come from and how they are retried.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -209,6 +219,7 @@ impl Worker {
         let mut consumer: Option<PullConsumer> = None;
         let mut pulling = None;
         let mut retry_at: Option<Instant> = None;
+        let mut holding_back = Duration::ZERO;
         loop {
             let stopping = *stop.borrow();
             let may_pull = retry_at.is_none_or(|at| Instant::now() >= at);
@@ -226,7 +237,18 @@ impl Worker {
                 }
             };
             tokio::select! {
-                Some(()) = handling.next(), if !handling.is_empty() => {}
+                Some(went) = handling.next(), if !handling.is_empty() => {
+                    // While deliveries fail (a store down), pull less and less often rather
+                    // than spend every waiting notification's deliveries on the outage.
+                    holding_back = match went {
+                        Went::Answered => Duration::ZERO,
+                        Went::HandedBack => (holding_back * 2)
+                            .clamp(FIRST_HOLD_BACK, MAX_HOLD_BACK),
+                    };
+                    if !holding_back.is_zero() {
+                        retry_at = Some(Instant::now() + holding_back);
+                    }
+                }
                 (kept, pulled) = async { pulling.as_mut().expect("guarded").await },
                     if pulling.is_some() =>
                 {
@@ -280,12 +302,16 @@ impl Worker {
         }
     }
 
-    async fn handle_one<H: DeliveryHandler>(&self, handler: &H, message: jetstream::Message) {
+    async fn handle_one<H: DeliveryHandler>(
+        &self,
+        handler: &H,
+        message: jetstream::Message,
+    ) -> Went {
         let number = match message.info() {
             Ok(info) => info.delivered.max(1) as u64,
             Err(e) => {
                 tracing::warn!(error = %e, "a message without JetStream metadata, dropped");
-                return;
+                return Went::Answered;
             }
         };
         let is_last = self.settings.max_deliver > 0 && number >= self.settings.max_deliver as u64;
@@ -310,14 +336,17 @@ impl Worker {
                     // recorded the failure, and the reconciler sees the upload.
                     Err(e) => {
                         tracing::error!(%reason, error = %e, "the dead letter was not kept");
-                        return;
+                        return Went::HandedBack;
                     }
                 }
             }
             Err(reason) => {
                 tracing::warn!(%reason, delivery = number, "handed back for a later delivery");
                 let wait = self.settings.backoff(number + 1);
-                message.ack_with(AckKind::Nak(Some(wait))).await
+                if let Err(e) = message.ack_with(AckKind::Nak(Some(wait))).await {
+                    tracing::warn!(error = %e, "could not hand a delivery back");
+                }
+                return Went::HandedBack;
             }
         };
         if let Err(e) = answered {
@@ -325,6 +354,7 @@ impl Worker {
             // recognises as a repeat.
             tracing::warn!(error = %e, "could not answer a delivery");
         }
+        Went::Answered
     }
 
     /// Runs `work`, telling JetStream every third of `ack_wait` that the delivery is still in

@@ -46,6 +46,7 @@ impl DeliveryHandler for Scripted {
         match d.body.as_str() {
             "flaky" if d.number == 1 => Err("the store was busy".into()),
             "doomed" => Err("the store is down\nfor good".into()),
+            b if b.starts_with("down") => Err("the database is restarting".into()),
             _ => Ok(()),
         }
     }
@@ -234,4 +235,24 @@ async fn a_delivery_in_hand_longer_than_the_ack_wait_is_not_delivered_again() {
     assert!(more.is_err(), "the worker should run until stopped");
     assert_eq!(handler.deliveries_of("long"), [(1, false)]);
     assert_eq!(handler.deliveries_of("after"), [(1, false)]);
+}
+
+#[tokio::test]
+async fn while_deliveries_fail_the_worker_pulls_less_and_less_often() {
+    let worker = worker("outage", 1).await;
+    let bodies: Vec<String> = (0..10).map(|n| format!("down-{n}")).collect();
+    let refs: Vec<&str> = bodies.iter().map(String::as_str).collect();
+    publish(&worker, &refs).await;
+    let handler = Scripted::default();
+    let (_stop, stopped) = watch::channel(false);
+    let ran =
+        tokio::time::timeout(Duration::from_millis(2500), worker.run(&handler, stopped)).await;
+    assert!(ran.is_err(), "the worker should run until stopped");
+    // Pauses of 0.5, 1 and 2 s after the first three failures: four deliveries, where a
+    // worker pulling at once would have spent all ten notifications' deliveries.
+    let calls = handler.calls.lock().unwrap().len();
+    assert!(
+        (3..=5).contains(&calls),
+        "{calls} deliveries during the outage"
+    );
 }
