@@ -556,3 +556,93 @@ fn an_app_uploads_through_a_form_on_one_machine_and_deletes_what_it_owns() {
         "the original and its name are gone: {left:?}"
     );
 }
+
+/// Beyond AWS: the records in PostgreSQL, originals and renditions on an S3-compatible server.
+/// The API lists what the reconciler made of an upload, its URLs are presigned for that
+/// server and open there, a focal point is cut again into the output bucket, and a delete
+/// removes the original from the uploads bucket.
+#[tokio::test]
+async fn serve_on_postgres_and_an_s3_compatible_store() {
+    use aws_sdk_s3::primitives::ByteStream;
+    use pictor_aws::testing::{s3_compatible_config, s3_compatible_endpoint, unique};
+    let s3 = pictor_aws::config::s3_client(&s3_compatible_config());
+    let (uploads, output) = (unique("uploads"), unique("renditions"));
+    for bucket in [&uploads, &output] {
+        s3.create_bucket().bucket(bucket).send().await.unwrap();
+    }
+    let photo = pictor_core::ports::samples::testdata_bytes("images/photos/coffee.jpg");
+    s3.put_object()
+        .bucket(&uploads)
+        .key("uploads/ana/one.jpg")
+        .body(ByteStream::from(photo))
+        .send()
+        .await
+        .unwrap();
+    let db = pictor_postgres::testing::fresh_database().await;
+    let endpoint = s3_compatible_endpoint();
+    let with_store = |command: &mut Command| {
+        command
+            .env("AWS_ENDPOINT_URL", &endpoint)
+            .env_remove("AWS_REGION")
+            .env("AWS_ACCESS_KEY_ID", "any")
+            .env("AWS_SECRET_ACCESS_KEY", "any");
+    };
+    let mut reconcile = Command::new(env!("CARGO_BIN_EXE_pictor"));
+    reconcile.args(["reconcile", "--grace", "0s", "--db", &db]);
+    reconcile.args(["--bucket", &uploads, "--output-bucket", &output]);
+    with_store(&mut reconcile);
+    assert!(reconcile.stdout(Stdio::null()).status().unwrap().success());
+
+    let mut serve = Command::new(env!("CARGO_BIN_EXE_pictor"));
+    serve.args(["serve", "--listen", "127.0.0.1:0", "--db", &db]);
+    serve.args(["--bucket", &output, "--uploads-bucket", &uploads]);
+    serve.args(["--as-creator", "ana"]);
+    with_store(&mut serve);
+    let mut child = serve.stdout(Stdio::piped()).spawn().unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let _serving = Serving(child);
+    let address = line
+        .trim()
+        .trim_start_matches("listening on http://")
+        .to_string();
+
+    let (status, _, body) = get(&address, "/assets");
+    assert_eq!(status, 200);
+    let page = json(&body);
+    let asset = &page["items"][0];
+    assert_eq!(asset["status"], "ready", "{page}");
+    let id = asset["id"].as_str().unwrap().to_string();
+    let variant = &asset["variants"][0];
+    let url = variant["url"].as_str().unwrap();
+    let (host, path) = url
+        .strip_prefix("http://")
+        .and_then(|rest| rest.split_once('/'))
+        .unwrap_or_else(|| panic!("{url} is not a URL on the store"));
+    assert_eq!(format!("http://{host}"), endpoint);
+    let (status, _, bytes) = get(host, &format!("/{path}"));
+    assert_eq!(status, 200, "{url}");
+    assert_eq!(bytes.len() as u64, variant["bytes"].as_u64().unwrap());
+    assert!(image::load_from_memory(&bytes).is_ok());
+
+    let (status, _, body) = send_body(
+        &address,
+        "PUT",
+        &format!("/assets/{id}/focus"),
+        None,
+        r#"{"x":0.25,"y":0.75}"#,
+    );
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(json(&body)["focus"]["origin"], "manual");
+
+    let (status, _, body) = send(&address, "DELETE", &format!("/assets/{id}"), None);
+    assert!(status < 300, "{status} {}", String::from_utf8_lossy(&body));
+    let left = s3.list_objects_v2().bucket(&uploads).send().await.unwrap();
+    assert_eq!(
+        left.key_count(),
+        Some(0),
+        "the original is still in its bucket"
+    );
+}

@@ -1,7 +1,8 @@
 //! `pictor serve`: the query API over HTTP on this machine, for development. It serves the
 //! same router as the query function. On the embedded store of a local run the renditions are
 //! served from the same address, so every URL the API returns opens in a browser; on a
-//! DynamoDB table the URLs are presigned for `--bucket`, and `--uploads-bucket` takes uploads
+//! DynamoDB table or a PostgreSQL database (`--db` without `--out`) the URLs are presigned for
+//! `--bucket` (S3, or any S3-compatible server), and `--uploads-bucket` takes uploads
 //! from apps (`POST /uploads`, `DELETE /assets/{id}`). `--jwt-*` checks bearer tokens and
 //! applies the per-creator rules (see `serve_auth`). `PUT /assets/{id}/focus` re-cuts an
 //! asset's `cover` renditions in this process, with `--spec`. The creators' page is at `/`.
@@ -12,7 +13,7 @@ use super::serve_origin::{only_this_server, AllowedHosts};
 use super::serve_page;
 use super::serve_renditions::{cache_headers, only_live};
 use super::serve_uploads::{receive, LocalUploads, FORM_PATH};
-use super::{load_presets, open_local, EXIT_OK};
+use super::{load_presets, open_database, open_local, EXIT_OK};
 use anyhow::Context;
 use pictor_core::app::uploads::UploadRules;
 use pictor_core::domain::layout;
@@ -33,7 +34,8 @@ pub struct ServeArgs {
     /// Address to listen on (port 0 picks a free one; the address is printed).
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
-    /// With --table: the output bucket, for presigned URLs of its renditions.
+    /// With --table or --db: the output bucket, for presigned URLs of its renditions (on any
+    /// S3-compatible server with AWS_ENDPOINT_URL).
     #[arg(long, value_name = "BUCKET", requires = "table")]
     bucket: Option<String>,
     /// With --out: the inbox `pictor watch` watches; apps' `POST /uploads` forms are posted
@@ -45,7 +47,7 @@ pub struct ServeArgs {
         conflicts_with = "uploads_bucket"
     )]
     inbox: Option<std::path::PathBuf>,
-    /// With --table: the uploads bucket apps upload to through `POST /uploads` forms.
+    /// With --bucket: the uploads bucket apps upload to through `POST /uploads` forms.
     #[arg(long, value_name = "BUCKET", requires = "table")]
     uploads_bucket: Option<String>,
     /// With --uploads-bucket: the key prefix uploads go under (default `uploads/`).
@@ -64,6 +66,9 @@ pub struct ServeArgs {
     #[arg(long, value_name = "NAME")]
     allowed_host: Vec<String>,
 }
+
+const NEEDS_STORE: &str =
+    "give --out DIR, or --table TABLE or --db URL with --bucket (the output bucket)";
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<u8> {
     let listener = tokio::net::TcpListener::bind(args.listen)
@@ -85,7 +90,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<u8> {
             );
             (Box::new(urls), None)
         }
-        (None, None) => anyhow::bail!("--table needs --bucket (the output bucket)"),
+        (None, None) => anyhow::bail!(NEEDS_STORE),
     };
     let presets = load_presets(args.spec.as_deref())?;
     // With --out, the store also decides which rendition files are still served.
@@ -100,18 +105,33 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<u8> {
                 live_records = Some(Arc::clone(&store));
                 (Box::new(store), Arc::new(converger))
             }
-            (None, Some(bucket), Some(table)) => {
+            (None, Some(bucket), table) => {
+                // Originals and renditions on S3 or any S3-compatible server
+                // (AWS_ENDPOINT_URL); the records in DynamoDB or PostgreSQL.
                 let sdk = pictor_aws::config::load().await;
-                let stores = pictor_aws::config::AwsStores::new(&sdk, bucket, table);
-                let refocus = Converger::new(
-                    presets.clone(),
-                    stores.originals,
-                    stores.renditions,
-                    stores.assets,
-                );
-                (args.store.open().await?, Arc::new(refocus))
+                let originals = pictor_aws::S3Originals::new(pictor_aws::config::s3_client(&sdk));
+                let renditions = pictor_aws::config::rendition_store(&sdk, bucket);
+                match (table, &args.store.db) {
+                    (Some(table), _) => {
+                        let records = pictor_aws::config::asset_store(&sdk, table);
+                        let refocus =
+                            Converger::new(presets.clone(), originals, renditions, records);
+                        (args.store.open().await?, Arc::new(refocus))
+                    }
+                    (None, Some(db)) => {
+                        let records = open_database(db).await?;
+                        let refocus = Converger::new(
+                            presets.clone(),
+                            originals,
+                            renditions,
+                            Arc::clone(&records),
+                        );
+                        (Box::new(records), Arc::new(refocus))
+                    }
+                    (None, None) => anyhow::bail!(NEEDS_STORE),
+                }
             }
-            _ => anyhow::bail!("--table needs --bucket (the output bucket)"),
+            _ => anyhow::bail!(NEEDS_STORE),
         };
     let mut api = Api::new(assets, urls).with_refocus(refocus);
     if let Some(bucket) = &args.uploads_bucket {

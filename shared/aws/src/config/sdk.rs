@@ -11,10 +11,23 @@ pub async fn load() -> SdkConfig {
         Some(pem) => Trust::Bundle(pem),
         None => Trust::Platform,
     };
-    aws_config::defaults(BehaviorVersion::latest())
-        .http_client(https_client(trust))
-        .load()
-        .await
+    let mut loader =
+        aws_config::defaults(BehaviorVersion::latest()).http_client(https_client(trust));
+    if region_less_endpoint() {
+        // An S3-compatible server away from AWS: asking the instance metadata service for a
+        // region would only wait for it to time out and log that it did.
+        loader = loader.region(aws_config::Region::from_static("us-east-1"));
+    }
+    loader.load().await
+}
+
+/// An endpoint of one's own, and nothing that names a region.
+fn region_less_endpoint() -> bool {
+    let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+    set("AWS_ENDPOINT_URL")
+        && !set("AWS_REGION")
+        && !set("AWS_DEFAULT_REGION")
+        && !set("AWS_PROFILE")
 }
 
 /// The roots every AWS service endpoint chains to (see the file's header).
