@@ -234,6 +234,7 @@ def main():
     ap.add_argument("--report-only", action="store_true", help="rewrite RESULTS.md from the last run's data")
     ap.add_argument("--lambda-only", action="store_true", help="measure only the function's size and cold start")
     ap.add_argument("--skip-lambda", action="store_true", help="keep the last measurement of the function's size and cold start")
+    ap.add_argument("--throughput-only", action="store_true", help="measure only the throughput of the ingest function and of the queue worker, taking turns; keep every other figure")
     ap.add_argument("--formats", default=",".join(FORMATS), help="measure only these formats, keeping the last run's rows of the others")
     args = ap.parse_args()
     saved = PEERS / "results.json"
@@ -242,6 +243,11 @@ def main():
     nasm = "present" if nasm_present() else "installed by scripts/build-tools"
     if args.lambda_only:
         measure_lambda(Path(args.corpus), args.runs)
+        args.report_only = True
+    if args.throughput_only:
+        result = json.loads(LAMBDA_SAVED.read_text()) if LAMBDA_SAVED.exists() else {}
+        result.update(measure_throughputs(Path(args.corpus), args.runs))
+        LAMBDA_SAVED.write_text(json.dumps(result, indent=1))
         args.report_only = True
     if args.report_only:
         data = json.loads(saved.read_text())
@@ -346,12 +352,10 @@ def measure_lambda(corpus, runs):
     binary = ROOT / "target" / "lambda-release" / "pictor-ingest"
     # Built apart from the binary: the examples' test helpers are not in the function.
     sh("cargo", "build", "--quiet", "--profile", "lambda-release", "-p", "pictor-ingest",
-       "--example", "cold_start", "--example", "throughput", "--example", "billed", cwd=ROOT)
+       "--example", "cold_start", "--example", "billed", cwd=ROOT)
     install_sharp_function()
     result = run_json([example("cold_start"), binary, corpus / LAMBDA_IMAGE, runs])
-    job = json.loads((HERE / "job.json").read_text())
-    result["throughput"] = run_json([*PIN, example("throughput"), binary, 5, runs,
-                                     *(corpus / image for image in job["images"])])
+    result.update(measure_throughputs(corpus, runs))
     watermark = corpus / job["watermark"]["file"]
     cost = [corpus / COST_IMAGE, f"WATERMARK_FILE={watermark}"]
     result["billed"] = billed_in_turns(runs, cost, {
@@ -364,6 +368,42 @@ def measure_lambda(corpus, runs):
     result["runs"] = runs
     result["date"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     LAMBDA_SAVED.write_text(json.dumps(result, indent=1))
+
+
+def measure_throughputs(corpus, runs):
+    """The ingest function's throughput against the bare pipeline (the local Runtime API and
+    the local cloud), and the queue worker's (NATS, PostgreSQL and SeaweedFS on this machine),
+    one run of each in turn, so the two targets are compared under the same load."""
+    sh("cargo", "build", "--quiet", "--profile", "lambda-release", "-p", "pictor-ingest", "--bin", "pictor-ingest", cwd=ROOT)
+    sh("cargo", "build", "--quiet", "--profile", "lambda-release", "-p", "pictor-ingest", "--example", "throughput", cwd=ROOT)
+    # Each built apart from its examples, whose test helpers are not in the binary.
+    sh("cargo", "build", "--quiet", "--profile", "lambda-release", "-p", "pictor-worker", "--bin", "pictor-worker", cwd=ROOT)
+    sh("cargo", "build", "--quiet", "--profile", "lambda-release", "-p", "pictor-worker", "--example", "worker_throughput", cwd=ROOT)
+    # The servers start before the pinned runs, outside their CPU.
+    for server in ("local-cloud", "local-s3compat", "local-nats", "local-postgres"):
+        sh(str(ROOT / "scripts" / server), "start", cwd=ROOT)
+    images = [corpus / image for image in json.loads((HERE / "job.json").read_text())["images"]]
+    release = ROOT / "target" / "lambda-release"
+    contenders = {
+        "throughput": [example("throughput"), release / "pictor-ingest"],
+        "worker_throughput": [example("worker_throughput"), release / "pictor-worker"],
+    }
+    merged = {}
+    for _ in range(runs):
+        for name, (harness, binary) in contenders.items():
+            one = run_json([*PIN, harness, binary, 5, 1, *images])
+            if name not in merged:
+                merged[name] = one
+                continue
+            for key in one:
+                if key.endswith("_ms") and not key.startswith("median") or key == "throughput_ratio":
+                    merged[name][key] += one[key]
+    for m in merged.values():
+        for key in list(m):
+            if key.startswith("median_"):
+                m[key] = statistics.median(m[key.removeprefix("median_")])
+    merged["throughput_date"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    return merged
 
 
 def billed_in_turns(runs, cost, contenders):
@@ -460,7 +500,7 @@ def lambda_lines():
         f"| second event (warm process), end to end | {r['median_warm_event_ms']:.0f} ms |",
         "",
     ]
-    return lines + throughput_lines(r) + cost_lines(r)
+    return lines + throughput_lines(r) + worker_throughput_lines(r) + cost_lines(r)
 
 
 def throughput_lines(r):
@@ -485,6 +525,32 @@ def throughput_lines(r):
         f"| bare pipeline, {t['uploads_per_run']} images (median of {len(t['pipeline_ms'])}) | {t['median_pipeline_ms']:.0f} ms |",
         f"| function, each batch from hand-over to answer, summed | {t['median_function_ms']:.0f} ms |",
         f"| **throughput, function ÷ bare pipeline** (median of per-run ratios {', '.join(f'{x:.2f}' for x in t['throughput_ratio'])}) | **{t['median_throughput_ratio']:.2f}** |",
+        "",
+    ]
+
+
+def worker_throughput_lines(r):
+    t, f = r.get("worker_throughput"), r.get("throughput")
+    if not t or not f:
+        return []
+    return [
+        "## The queue worker: throughput against the bare pipeline, beside the function's",
+        "",
+        f"`functions/worker/examples/worker_throughput.rs`, measured {r.get('throughput_date', 'with the function')}, run by run in turn with the function's harness above",
+        "and pinned the same way, on the same images: each run uploads them to the local SeaweedFS server, makes a",
+        "fresh PostgreSQL database and fresh NATS subjects, and starts a fresh `pictor-worker` (one encode",
+        "thread, two notifications in hand, as the Kubernetes manifests run it). Batch by batch, the bare",
+        "pipeline and the worker take turns: the worker's time runs from the first of a batch's notifications",
+        "published to JetStream to the last of its `AssetReady` events received. The three servers run on",
+        "the other CPU. Same build (`lambda-release`) as the function.",
+        "",
+        "| measure | value |",
+        "|---|---:|",
+        f"| bare pipeline, {t['uploads_per_run']} images (median of {len(t['pipeline_ms'])}) | {t['median_pipeline_ms']:.0f} ms |",
+        f"| worker, each batch from the first notification to the last event, summed | {t['median_worker_ms']:.0f} ms |",
+        f"| **throughput, worker ÷ bare pipeline** (median of per-run ratios {', '.join(f'{x:.2f}' for x in t['throughput_ratio'])}) | **{t['median_throughput_ratio']:.2f}** |",
+        f"| the function's, in the same session | {f['median_throughput_ratio']:.2f} |",
+        f"| **worker ÷ function** | **{t['median_throughput_ratio'] / f['median_throughput_ratio']:.2f}** |",
         "",
     ]
 
