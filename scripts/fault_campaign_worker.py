@@ -252,8 +252,9 @@ def main():
             flush()
 
     started = time.time()
+    storm_thread = threading.Thread(target=storm, daemon=True)
     if args.kill_every > 0:
-        threading.Thread(target=storm, daemon=True).start()
+        storm_thread.start()
     traffic(args, s3, uploads, notify, photos, rng)
     flush()
     rng.shuffle(repeats)
@@ -264,6 +265,9 @@ def main():
     drain_limit = 600 + 2 * (args.uploads + args.overwrites)
     wait_drained(broker, stream, consumer, drain_limit)
     storm_on.clear()
+    if storm_thread.is_alive():
+        # A restart it began finishes before the checks read the database.
+        storm_thread.join()
     elapsed = time.time() - started
     log(f"drained in {elapsed:.1f} s; checking, then redriving the dead letters")
 
@@ -275,8 +279,6 @@ def main():
     for body in dead_bodies:
         broker.publish(subject, body)
     log(f"{dead['dead_letters']} dead letters redriven, faults off")
-    # A restart the storm began may still be under way.
-    time.sleep(2)
     wait_drained(broker, stream, consumer, drain_limit)
     workers.stop()
 
