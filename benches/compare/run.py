@@ -245,7 +245,9 @@ def main():
         measure_lambda(Path(args.corpus), args.runs)
         args.report_only = True
     if args.throughput_only:
-        result = json.loads(LAMBDA_SAVED.read_text()) if LAMBDA_SAVED.exists() else {}
+        if not LAMBDA_SAVED.exists():
+            sys.exit(f"--throughput-only updates the function's figures in {LAMBDA_SAVED}: make them first (--lambda-only)")
+        result = json.loads(LAMBDA_SAVED.read_text())
         result.update(measure_throughputs(Path(args.corpus), args.runs))
         LAMBDA_SAVED.write_text(json.dumps(result, indent=1))
         args.report_only = True
@@ -536,8 +538,8 @@ def worker_throughput_lines(r):
     return [
         "## The queue worker: throughput against the bare pipeline, beside the function's",
         "",
-        f"`functions/worker/examples/worker_throughput.rs`, measured {r.get('throughput_date', 'with the function')}, run by run in turn with the function's harness above",
-        "and pinned the same way, on the same images: each run uploads them to the local SeaweedFS server, makes a",
+        f"`functions/worker/examples/worker_throughput.rs`, measured {r.get('throughput_date', 'with the function')}, run by run in turn with the function's harness",
+        "(`throughput.rs`, above), pinned the same way, on the same images: each run uploads them to the local SeaweedFS server, makes a",
         "fresh PostgreSQL database and fresh NATS subjects, and starts a fresh `pictor-worker` (one encode",
         "thread, two notifications in hand, as the Kubernetes manifests run it). Batch by batch, the bare",
         "pipeline and the worker take turns: the worker's time runs from the first of a batch's notifications",
@@ -549,7 +551,7 @@ def worker_throughput_lines(r):
         f"| bare pipeline, {t['uploads_per_run']} images (median of {len(t['pipeline_ms'])}) | {t['median_pipeline_ms']:.0f} ms |",
         f"| worker, each batch from the first notification to the last event, summed | {t['median_worker_ms']:.0f} ms |",
         f"| **throughput, worker ÷ bare pipeline** (median of per-run ratios {', '.join(f'{x:.2f}' for x in t['throughput_ratio'])}) | **{t['median_throughput_ratio']:.2f}** |",
-        f"| the function's, in the same session | {f['median_throughput_ratio']:.2f} |",
+        f"| the function's (`throughput.rs`) in the same session, function ÷ bare pipeline (per run {', '.join(f'{x:.2f}' for x in f['throughput_ratio'])}) | {f['median_throughput_ratio']:.2f} |",
         f"| **worker ÷ function** | **{t['median_throughput_ratio'] / f['median_throughput_ratio']:.2f}** |",
         "",
     ]
