@@ -428,6 +428,33 @@ def verdict(under_faults, dead, stuck, after_redrive, after_reconcile):
     log("every invariant holds")
 
 
+def conclude(args, figures, started, state, records, bucket, under_faults, dead, reconcile, env):
+    """Once the redriven dead letters have drained: the checks after the redrive, one
+    reconcile pass (`reconcile`, run with `env`), the checks after it; then the figures,
+    printed (and written to --report), and the verdict. `state(strict)` checks the bucket
+    against the records, `records()` reads them."""
+    before = state(strict=True)
+    stuck = unconverged(records(), bucket, dead.pop("keys"))
+    dead["still_failed_transient_after_redrive"] = len(stuck)
+    ran = subprocess.run(reconcile, env=env, capture_output=True, text=True)
+    if ran.returncode != 0:
+        raise SystemExit(f"campaign: reconcile failed: {ran.stderr}")
+    after = state(strict=True)
+    figures.update({
+        "seconds_in_all": round(time.time() - started, 1),
+        "under_faults": under_faults,
+        "dead_letters": dead,
+        "after_redrive": before,
+        "reconcile": json.loads(ran.stdout),
+        "after_reconcile": after,
+    })
+    print(json.dumps(figures, indent=2))
+    if args.report:
+        with open(args.report, "w") as f:
+            json.dump(figures, f, indent=2)
+    verdict(under_faults, dead, stuck, before, after)
+
+
 # --- the run --------------------------------------------------------------------------------
 
 
@@ -551,35 +578,19 @@ def main():
     for host in hosts:
         host.stop()
 
-    before = state(strict=True)
-    stuck = unconverged(all_records(dynamodb, res["table"]), res["uploads_bucket"], dead.pop("keys"))
-    dead["still_failed_transient_after_redrive"] = len(stuck)
-    reconcile = subprocess.run(
-        [os.path.join(args.bin, "pictor"), "reconcile", "--table", res["table"], "--bucket",
-         res["uploads_bucket"], "--output-bucket", res["output_bucket"], "--grace", "0s"],
-        env=dict(env, AWS_ENDPOINT_URL=args.endpoint), capture_output=True, text=True)
-    if reconcile.returncode != 0:
-        raise SystemExit(f"campaign: reconcile failed: {reconcile.stderr}")
-    reconciled = json.loads(reconcile.stdout)
-    after = state(strict=True)
     figures = {
         "scale": {k: getattr(args, k) for k in ("uploads", "overwrites", "deletes", "faults",
                                                   "kill_every", "duplicates", "concurrency",
                                                   "seed")},
         "seconds_under_faults": round(elapsed, 1),
-        "seconds_in_all": round(time.time() - started, 1),
         "counts": COUNTS.snapshot(),
-        "under_faults": under_faults,
-        "dead_letters": dead,
-        "after_redrive": before,
-        "reconcile": reconciled,
-        "after_reconcile": after,
     }
-    print(json.dumps(figures, indent=2))
-    if args.report:
-        with open(args.report, "w") as f:
-            json.dump(figures, f, indent=2)
-    verdict(under_faults, dead, stuck, before, after)
+    reconcile = [os.path.join(args.bin, "pictor"), "reconcile", "--table", res["table"],
+                 "--bucket", res["uploads_bucket"], "--output-bucket", res["output_bucket"],
+                 "--grace", "0s"]
+    conclude(args, figures, started, state, lambda: all_records(dynamodb, res["table"]),
+             res["uploads_bucket"], under_faults, dead,
+             reconcile, dict(env, AWS_ENDPOINT_URL=args.endpoint))
 
 
 if __name__ == "__main__":

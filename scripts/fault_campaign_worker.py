@@ -24,8 +24,8 @@ import boto3
 import nats
 import psycopg
 
-from fault_campaign import (COUNTS, asset_id, check, dead_letter_figures, log, make_proxy,
-                            traffic, unconverged, verdict, without_sequencer)
+from fault_campaign import (COUNTS, check, conclude, dead_letter_figures, log, make_proxy,
+                            traffic, without_sequencer)
 
 MAX_DELIVERIES = 4
 ACK_WAIT_SECONDS = 3
@@ -282,38 +282,22 @@ def main():
     wait_drained(broker, stream, consumer, drain_limit)
     workers.stop()
 
-    before = check(s3, all_records(db), uploads, output, strict=True)
-    stuck = unconverged(all_records(db), uploads, dead.pop("keys"))
-    dead["still_failed_transient_after_redrive"] = len(stuck)
-    reconcile = subprocess.run(
-        [os.path.join(args.bin, "pictor"), "reconcile", "--db", db, "--bucket", uploads,
-         "--output-bucket", output, "--grace", "0s"],
-        env=dict(env, AWS_ENDPOINT_URL=args.s3), capture_output=True, text=True)
-    if reconcile.returncode != 0:
-        raise SystemExit(f"campaign: reconcile failed: {reconcile.stderr}")
-    reconciled = json.loads(reconcile.stdout)
-    after = check(s3, all_records(db), uploads, output, strict=True)
     figures = {
         "target": "pictor-worker: NATS JetStream, PostgreSQL, SeaweedFS",
         "scale": {k: getattr(args, k) for k in ("uploads", "overwrites", "deletes", "faults",
                                                   "kill_every", "restart_share", "duplicates",
                                                   "concurrency", "seed")},
         "seconds_under_faults": round(elapsed, 1),
-        "seconds_in_all": round(time.time() - started, 1),
         "counts": COUNTS.snapshot(),
         "handed_back_by_workers": workers.logged("handed back for a later delivery"),
         "dead_lettered_by_workers": workers.logged("dead-lettered"),
-        "under_faults": under_faults,
-        "dead_letters": dead,
-        "after_redrive": before,
-        "reconcile": reconciled,
-        "after_reconcile": after,
     }
-    print(json.dumps(figures, indent=2))
-    if args.report:
-        with open(args.report, "w") as f:
-            json.dump(figures, f, indent=2)
-    verdict(under_faults, dead, stuck, before, after)
+    reconcile = [os.path.join(args.bin, "pictor"), "reconcile", "--db", db, "--bucket", uploads,
+                 "--output-bucket", output, "--grace", "0s"]
+    conclude(args, figures, started,
+             lambda strict: check(s3, all_records(db), uploads, output, strict),
+             lambda: all_records(db), uploads, under_faults, dead,
+             reconcile, dict(env, AWS_ENDPOINT_URL=args.s3))
 
 
 if __name__ == "__main__":

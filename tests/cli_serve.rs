@@ -78,12 +78,17 @@ fn json(body: &[u8]) -> Value {
 
 /// Starts `pictor serve` with `args`; returns the guard and the address it listens on.
 fn serve(args: &[&str]) -> (Serving, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_pictor"))
+    serve_with(args, |_| {})
+}
+
+/// [`serve`], with the command changed by `set` first (its environment, say).
+fn serve_with(args: &[&str], set: impl FnOnce(&mut Command)) -> (Serving, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_pictor"));
+    command
         .args(["serve", "--listen", "127.0.0.1:0"])
-        .args(args)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .args(args);
+    set(&mut command);
+    let mut child = command.stdout(Stdio::piped()).spawn().unwrap();
     let mut line = String::new();
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut line)
@@ -593,21 +598,16 @@ async fn serve_on_postgres_and_an_s3_compatible_store() {
     with_store(&mut reconcile);
     assert!(reconcile.stdout(Stdio::null()).status().unwrap().success());
 
-    let mut serve = Command::new(env!("CARGO_BIN_EXE_pictor"));
-    serve.args(["serve", "--listen", "127.0.0.1:0", "--db", &db]);
-    serve.args(["--bucket", &output, "--uploads-bucket", &uploads]);
-    serve.args(["--as-creator", "ana"]);
-    with_store(&mut serve);
-    let mut child = serve.stdout(Stdio::piped()).spawn().unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let _serving = Serving(child);
-    let address = line
-        .trim()
-        .trim_start_matches("listening on http://")
-        .to_string();
+    let args = [
+        "--db",
+        &db,
+        "--bucket",
+        &output,
+        "--uploads-bucket",
+        &uploads,
+    ];
+    let args = [&args[..], &["--as-creator", "ana"]].concat();
+    let (_serving, address) = serve_with(&args, with_store);
 
     let (status, _, body) = get(&address, "/assets");
     assert_eq!(status, 200);

@@ -358,6 +358,7 @@ def measure_lambda(corpus, runs):
     install_sharp_function()
     result = run_json([example("cold_start"), binary, corpus / LAMBDA_IMAGE, runs])
     result.update(measure_throughputs(corpus, runs))
+    job = json.loads((HERE / "job.json").read_text())
     watermark = corpus / job["watermark"]["file"]
     cost = [corpus / COST_IMAGE, f"WATERMARK_FILE={watermark}"]
     result["billed"] = billed_in_turns(runs, cost, {

@@ -17,11 +17,10 @@
 
 mod harness;
 
-use harness::{feed, median, ms, start_function, upload_all};
+use harness::{bare_pipeline, feed, median, ms, start_function, upload_all};
 use pictor_aws::config;
 use pictor_aws::testing::runtime_api::RuntimeApi;
 use pictor_aws::testing::{fresh_resources, sdk_config};
-use pictor_core::Pipeline;
 use serde_json::json;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -115,24 +114,4 @@ async fn main() -> Result<(), Error> {
         })
     );
     Ok(())
-}
-
-/// The bare pipeline on `inputs`, one after another, as the function runs it: off the async
-/// runtime's threads.
-async fn bare_pipeline(
-    pipeline: &Arc<Pipeline>,
-    inputs: Vec<(String, Vec<u8>)>,
-) -> Result<Duration, Error> {
-    let pipeline = Arc::clone(pipeline);
-    let took = tokio::task::spawn_blocking(move || -> Result<Duration, String> {
-        let started = Instant::now();
-        for (name, bytes) in &inputs {
-            pipeline
-                .process(bytes, Some("bench"))
-                .map_err(|e| format!("{name}: {e}"))?;
-        }
-        Ok(started.elapsed())
-    })
-    .await??;
-    Ok(took)
 }

@@ -21,19 +21,18 @@
 //! process inherits the pinning, and the three servers stay outside it. Prints one JSON object
 //! with every run and the medians.
 
+// The function's measuring examples' helpers: the same bare pipeline and notification.
+#[path = "../../ingest/examples/harness/mod.rs"]
+mod harness;
+
 use futures::StreamExt;
+use harness::{bare_pipeline, median, ms, notification, Error, BATCH_SIZE};
 use pictor_aws::config;
 use pictor_aws::testing::{s3_compatible_config, s3_compatible_endpoint, unique};
-use pictor_core::Pipeline;
 use serde_json::json;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-type Error = Box<dyn std::error::Error + Send + Sync>;
-
-/// Notifications handed over at once, as the function's harness hands it an SQS batch.
-const BATCH_SIZE: usize = 5;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -192,47 +191,4 @@ async fn wait_for_stream(
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     Err("the worker made no stream in a minute".into())
-}
-
-/// What S3 sends for one uploaded key, with a sequencer that grows with every one made here.
-fn notification(bucket: &str, key: &str, size: usize) -> String {
-    static SEQUENCER: std::sync::atomic::AtomicU64 =
-        std::sync::atomic::AtomicU64::new(0x0055_AED6_DCD9_0281);
-    let sequencer = SEQUENCER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    json!({"Records": [{
-        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
-        "eventTime": "2026-01-01T00:00:00.000Z", "eventName": "ObjectCreated:Put",
-        "s3": {"bucket": {"name": bucket, "arn": format!("arn:aws:s3:::{bucket}")},
-               "object": {"key": key, "size": size, "sequencer": format!("{sequencer:018X}")}}
-    }]})
-    .to_string()
-}
-
-/// The bare pipeline on `inputs`, one after another, as the worker runs it: off the async
-/// runtime's threads.
-async fn bare_pipeline(
-    pipeline: &Arc<Pipeline>,
-    inputs: Vec<(String, Vec<u8>)>,
-) -> Result<Duration, Error> {
-    let pipeline = Arc::clone(pipeline);
-    let took = tokio::task::spawn_blocking(move || -> Result<Duration, String> {
-        let started = Instant::now();
-        for (name, bytes) in &inputs {
-            pipeline
-                .process(bytes, Some("bench"))
-                .map_err(|e| format!("{name}: {e}"))?;
-        }
-        Ok(started.elapsed())
-    })
-    .await??;
-    Ok(took)
-}
-
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
-}
-
-fn ms(d: Duration) -> f64 {
-    (d.as_secs_f64() * 1e5).round() / 100.0
 }

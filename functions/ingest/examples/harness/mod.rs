@@ -1,5 +1,7 @@
 //! What the measuring examples share: the ingest binary started as Lambda starts it, against
-//! a local Runtime API and the local S3/SQS/DynamoDB server, and the notification S3 sends.
+//! a local Runtime API and the local S3/SQS/DynamoDB server, the notification S3 sends, and
+//! the bare pipeline they are measured against. The queue worker's throughput example
+//! (`functions/worker/examples/worker_throughput.rs`) includes this module too.
 // Each example uses a part of it.
 #![allow(dead_code)]
 
@@ -135,4 +137,24 @@ pub async fn feed(api: &RuntimeApi, started: Instant, bodies: &[String]) -> Resu
         invocations,
         init: polled.saturating_duration_since(started),
     })
+}
+
+/// The bare pipeline on `inputs`, one after another, as the function and the worker run it:
+/// off the async runtime's threads.
+pub async fn bare_pipeline(
+    pipeline: &std::sync::Arc<pictor_core::Pipeline>,
+    inputs: Vec<(String, Vec<u8>)>,
+) -> Result<Duration, Error> {
+    let pipeline = std::sync::Arc::clone(pipeline);
+    let took = tokio::task::spawn_blocking(move || -> Result<Duration, String> {
+        let started = Instant::now();
+        for (name, bytes) in &inputs {
+            pipeline
+                .process(bytes, Some("bench"))
+                .map_err(|e| format!("{name}: {e}"))?;
+        }
+        Ok(started.elapsed())
+    })
+    .await??;
+    Ok(took)
 }
