@@ -458,22 +458,45 @@ def conclude(args, figures, started, state, records, bucket, under_faults, dead,
 # --- the run --------------------------------------------------------------------------------
 
 
+def wait_quiet(waiting, limit, what):
+    """Until `waiting()` says 0 three seconds running (None: it cannot say just now)."""
+    quiet, started = 0, time.time()
+    while time.time() - started < limit:
+        quiet = quiet + 1 if waiting() == 0 else 0
+        if quiet >= 3:
+            return time.time() - started
+        time.sleep(1)
+    raise SystemExit(f"campaign: {what} not drained after {limit} s")
+
+
 def wait_drained(sqs, urls, limit):
     """Until the queues are empty three seconds running. A host sends its duplicates before it
     deletes what they repeat, so work in hand is always counted in a queue."""
-    quiet, started = 0, time.time()
-    while time.time() - started < limit:
+    def waiting():
         counts = 0
         for url in urls:
             attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
                 "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
                 "ApproximateNumberOfMessagesDelayed"])["Attributes"]
             counts += sum(int(v) for v in attrs.values())
-        quiet = quiet + 1 if counts == 0 else 0
-        if quiet >= 3:
-            return time.time() - started
-        time.sleep(1)
-    raise SystemExit(f"campaign: queues not drained after {limit} s")
+        return counts
+
+    return wait_quiet(waiting, limit, "queues")
+
+
+def add_campaign_arguments(p, concurrency_help):
+    """What every target's campaign takes: the photos, the scale, the faults, the seed."""
+    p.add_argument("--photos", nargs="+", required=True)
+    p.add_argument("--uploads", type=int, default=30)
+    p.add_argument("--overwrites", type=int, default=10)
+    p.add_argument("--deletes", type=int, default=8)
+    p.add_argument("--faults", type=float, default=0.1)
+    p.add_argument("--kill-every", type=float, default=3.0, help="seconds between kills (mean)")
+    p.add_argument("--duplicates", type=float, default=0.1)
+    p.add_argument("--concurrency", type=int, default=2, help=concurrency_help)
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--logs", required=True)
+    p.add_argument("--report", help="write the figures as JSON here")
 
 
 def main():
@@ -483,17 +506,7 @@ def main():
     p.add_argument("--names", required=True, nargs=4,
                    metavar=("UPLOADS", "OUTPUT", "TABLE", "QUEUE"),
                    help="the resources `provision` made")
-    p.add_argument("--photos", nargs="+", required=True)
-    p.add_argument("--uploads", type=int, default=30)
-    p.add_argument("--overwrites", type=int, default=10)
-    p.add_argument("--deletes", type=int, default=8)
-    p.add_argument("--faults", type=float, default=0.1)
-    p.add_argument("--kill-every", type=float, default=3.0, help="seconds between kills (mean)")
-    p.add_argument("--duplicates", type=float, default=0.1)
-    p.add_argument("--concurrency", type=int, default=2, help="ingest processes at once")
-    p.add_argument("--seed", type=int, default=7)
-    p.add_argument("--logs", required=True)
-    p.add_argument("--report", help="write the figures as JSON here")
+    add_campaign_arguments(p, "ingest processes at once")
     args = p.parse_args()
     rng = random.Random(args.seed)
     upstream = int(urllib.parse.urlsplit(args.endpoint).port)

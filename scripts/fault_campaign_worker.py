@@ -24,8 +24,8 @@ import boto3
 import nats
 import psycopg
 
-from fault_campaign import (COUNTS, check, conclude, dead_letter_figures, log, make_proxy,
-                            traffic, without_sequencer)
+from fault_campaign import (COUNTS, add_campaign_arguments, check, conclude, dead_letter_figures, log, make_proxy,
+                            traffic, wait_quiet, without_sequencer)
 
 MAX_DELIVERIES = 4
 ACK_WAIT_SECONDS = 3
@@ -152,14 +152,7 @@ def fresh_database(server_url, name):
 
 def wait_drained(broker, stream, consumer, limit):
     """Until nothing is waiting or in hand three seconds running."""
-    quiet, started = 0, time.time()
-    while time.time() - started < limit:
-        waiting = broker.waiting(stream, consumer)
-        quiet = quiet + 1 if waiting == 0 else 0
-        if quiet >= 3:
-            return time.time() - started
-        time.sleep(1)
-    raise SystemExit(f"campaign: notifications not drained after {limit} s")
+    return wait_quiet(lambda: broker.waiting(stream, consumer), limit, "notifications")
 
 
 def main():
@@ -169,19 +162,9 @@ def main():
     p.add_argument("--postgres", required=True, help="the PostgreSQL server's URL")
     p.add_argument("--bin", required=True, help="folder with pictor-worker and pictor")
     p.add_argument("--run", required=True, help="a name for this run's buckets, database, subjects")
-    p.add_argument("--photos", nargs="+", required=True)
-    p.add_argument("--uploads", type=int, default=30)
-    p.add_argument("--overwrites", type=int, default=10)
-    p.add_argument("--deletes", type=int, default=8)
-    p.add_argument("--faults", type=float, default=0.1)
-    p.add_argument("--kill-every", type=float, default=3.0, help="seconds between kills (mean)")
     p.add_argument("--restart-share", type=float, default=0.2,
                    help="the share of kills that restart the broker or the database instead")
-    p.add_argument("--duplicates", type=float, default=0.1)
-    p.add_argument("--concurrency", type=int, default=2, help="worker processes at once")
-    p.add_argument("--seed", type=int, default=7)
-    p.add_argument("--logs", required=True)
-    p.add_argument("--report", help="write the figures as JSON here")
+    add_campaign_arguments(p, "worker processes at once")
     args = p.parse_args()
     rng = random.Random(args.seed)
     here = os.path.dirname(os.path.abspath(__file__))

@@ -17,11 +17,12 @@
 
 mod harness;
 
-use harness::{bare_pipeline, feed, median, ms, start_function, upload_all};
+use harness::{
+    bare_pipeline, feed, ms, read_images, start_function, throughput_report, upload_all,
+};
 use pictor_aws::config;
 use pictor_aws::testing::runtime_api::RuntimeApi;
 use pictor_aws::testing::{fresh_resources, sdk_config};
-use serde_json::json;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -38,15 +39,7 @@ async fn main() -> Result<(), Error> {
     }
     let copies: usize = copies.parse()?;
     let runs: usize = runs.parse()?;
-    let originals: Vec<(String, Vec<u8>)> = images
-        .iter()
-        .map(|path| {
-            let name = std::path::Path::new(path)
-                .file_name()
-                .map_or("image".into(), |n| n.to_string_lossy().into_owned());
-            Ok((name, std::fs::read(path)?))
-        })
-        .collect::<Result<_, std::io::Error>>()?;
+    let originals = read_images(images)?;
     let uploads = copies * originals.len();
     // The function does this at start; the bare pipeline gets the same allocator settings.
     pictor_image::memory::reuse_freed_memory();
@@ -94,24 +87,7 @@ async fn main() -> Result<(), Error> {
         pipeline_ms.push(ms(bare));
         function_ms.push(ms(function));
     }
-    let ratios: Vec<f64> = pipeline_ms
-        .iter()
-        .zip(&function_ms)
-        .map(|(p, f)| (p / f * 1000.0).round() / 1000.0)
-        .collect();
-    println!(
-        "{}",
-        json!({
-            "images": originals.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
-            "uploads_per_run": uploads,
-            "batch_size": harness::BATCH_SIZE,
-            "pipeline_ms": pipeline_ms,
-            "function_ms": function_ms,
-            "throughput_ratio": ratios,
-            "median_pipeline_ms": median(pipeline_ms.clone()),
-            "median_function_ms": median(function_ms.clone()),
-            "median_throughput_ratio": median(ratios.clone()),
-        })
-    );
+    let report = throughput_report(&originals, uploads, pipeline_ms, "function", function_ms);
+    println!("{report}");
     Ok(())
 }

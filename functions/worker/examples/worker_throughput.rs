@@ -26,10 +26,9 @@
 mod harness;
 
 use futures::StreamExt;
-use harness::{bare_pipeline, median, ms, notification, Error, BATCH_SIZE};
+use harness::{bare_pipeline, ms, notification, read_images, throughput_report, Error, BATCH_SIZE};
 use pictor_aws::config;
 use pictor_aws::testing::{s3_compatible_config, s3_compatible_endpoint, unique};
-use serde_json::json;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -46,15 +45,7 @@ async fn main() -> Result<(), Error> {
     }
     let copies: usize = copies.parse()?;
     let runs: usize = runs.parse()?;
-    let originals: Vec<(String, Vec<u8>)> = images
-        .iter()
-        .map(|path| {
-            let name = std::path::Path::new(path)
-                .file_name()
-                .map_or("image".into(), |n| n.to_string_lossy().into_owned());
-            Ok((name, std::fs::read(path)?))
-        })
-        .collect::<Result<_, std::io::Error>>()?;
+    let originals = read_images(images)?;
     // The worker does this at start; the bare pipeline gets the same allocator settings.
     pictor_image::memory::reuse_freed_memory();
     let presets = config::presets(None, None, Some("1".into()))?;
@@ -120,25 +111,14 @@ async fn main() -> Result<(), Error> {
         pipeline_ms.push(ms(bare));
         worker_ms.push(ms(worker));
     }
-    let ratios: Vec<f64> = pipeline_ms
-        .iter()
-        .zip(&worker_ms)
-        .map(|(p, w)| (p / w * 1000.0).round() / 1000.0)
-        .collect();
-    println!(
-        "{}",
-        json!({
-            "images": originals.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
-            "uploads_per_run": copies * originals.len(),
-            "batch_size": BATCH_SIZE,
-            "pipeline_ms": pipeline_ms,
-            "worker_ms": worker_ms,
-            "throughput_ratio": ratios,
-            "median_pipeline_ms": median(pipeline_ms.clone()),
-            "median_worker_ms": median(worker_ms.clone()),
-            "median_throughput_ratio": median(ratios.clone()),
-        })
+    let report = throughput_report(
+        &originals,
+        copies * originals.len(),
+        pipeline_ms,
+        "worker",
+        worker_ms,
     );
+    println!("{report}");
     Ok(())
 }
 

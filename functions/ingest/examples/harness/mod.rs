@@ -158,3 +158,44 @@ pub async fn bare_pipeline(
     .await??;
     Ok(took)
 }
+
+/// The figures of a throughput run as one JSON object: every run's times, the bare pipeline's
+/// and `name`'s (`function`, `worker`), their ratios, and the medians.
+pub fn throughput_report(
+    images: &[(String, Vec<u8>)],
+    uploads_per_run: usize,
+    pipeline_ms: Vec<f64>,
+    name: &str,
+    measured_ms: Vec<f64>,
+) -> serde_json::Value {
+    let ratios: Vec<f64> = pipeline_ms
+        .iter()
+        .zip(&measured_ms)
+        .map(|(p, m)| (p / m * 1000.0).round() / 1000.0)
+        .collect();
+    let mut report = json!({
+        "images": images.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+        "uploads_per_run": uploads_per_run,
+        "batch_size": BATCH_SIZE,
+        "median_pipeline_ms": median(pipeline_ms.clone()),
+        "pipeline_ms": pipeline_ms,
+        "median_throughput_ratio": median(ratios.clone()),
+        "throughput_ratio": ratios,
+    });
+    report[format!("median_{name}_ms")] = json!(median(measured_ms.clone()));
+    report[format!("{name}_ms")] = json!(measured_ms);
+    report
+}
+
+/// Each image file's name and bytes.
+pub fn read_images(paths: &[String]) -> std::io::Result<Vec<(String, Vec<u8>)>> {
+    paths
+        .iter()
+        .map(|path| {
+            let name = std::path::Path::new(path)
+                .file_name()
+                .map_or("image".into(), |n| n.to_string_lossy().into_owned());
+            Ok((name, std::fs::read(path)?))
+        })
+        .collect()
+}
