@@ -249,8 +249,12 @@ impl Worker {
                         retry_at = Some(Instant::now() + holding_back);
                     }
                 }
-                (kept, pulled) = async { pulling.as_mut().expect("guarded").await },
-                    if pulling.is_some() =>
+                (kept, pulled) = async {
+                    match pulling.as_mut() {
+                        Some(pull) => pull.await,
+                        None => std::future::pending().await,
+                    }
+                }, if pulling.is_some() =>
                 {
                     pulling = None;
                     consumer = kept;
