@@ -211,17 +211,25 @@ async fn uploads_on_an_s3_compatible_server_become_records_renditions_and_events
 }
 
 #[tokio::test]
-async fn a_store_that_stays_down_ends_in_a_failed_record_and_a_dead_letter() {
+async fn a_store_that_stays_down_ends_in_a_failed_record_and_a_dead_letter_its_redrive_repairs() {
     let t = target().await;
+    let s3 = pictor_aws::config::s3_client(&s3_compatible_config());
+    s3.put_object()
+        .bucket(&t.uploads)
+        .key("uploads/ana/x.jpg")
+        .body(ByteStream::from(photo("coffee.jpg")))
+        .send()
+        .await
+        .unwrap();
     // Nothing listens there: every read of the original fails, as in an outage.
-    let worker = worker(&t, unretried_sdk_config_at("http://127.0.0.1:9")).await;
+    let down = worker(&t, unretried_sdk_config_at("http://127.0.0.1:9")).await;
     publish(
-        &worker,
+        &down,
         notification("ObjectCreated:Put", &t.uploads, "uploads/ana/x.jpg", 1),
     )
     .await;
-    let settings = worker.broker().settings().clone();
-    let mut dead = worker
+    let settings = down.broker().settings().clone();
+    let mut dead = down
         .broker()
         .jetstream()
         .get_stream(settings.dead_letter_stream())
@@ -238,7 +246,7 @@ async fn a_store_that_stays_down_ends_in_a_failed_record_and_a_dead_letter() {
         }
         let _ = stop.send(true);
     };
-    let (ran, ()) = tokio::join!(worker.run(stopped), watch);
+    let (ran, ()) = tokio::join!(down.run(stopped), watch);
     ran.unwrap();
     assert_eq!(dead.info().await.unwrap().state.messages, 1);
     let letter = dead
@@ -260,4 +268,29 @@ async fn a_store_that_stays_down_ends_in_a_failed_record_and_a_dead_letter() {
         record.error.map(|e| e.kind),
         Some(pictor_core::ErrorKind::Transient)
     );
+
+    // The store is back; the operator publishes the dead letter again, as it was (the same
+    // sequencer): the upload converges to READY.
+    let healthy = worker(&t, s3_compatible_config()).await;
+    publish(
+        &healthy,
+        String::from_utf8_lossy(&letter.payload).into_owned(),
+    )
+    .await;
+    let (stop, stopped) = watch::channel(false);
+    let watch = async {
+        for _ in 0..100 {
+            let now = records.get(&id).await.unwrap().map(|r| r.status);
+            if now == Some(AssetStatus::Ready) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let _ = stop.send(true);
+    };
+    let (ran, ()) = tokio::join!(healthy.run(stopped), watch);
+    ran.unwrap();
+    let record = records.get(&id).await.unwrap().expect("the record");
+    assert_eq!(record.status, AssetStatus::Ready, "{:?}", record.error);
+    assert_eq!(record.renditions.len(), 8);
 }
