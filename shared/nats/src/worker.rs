@@ -220,6 +220,7 @@ impl Worker {
         let mut pulling = None;
         let mut retry_at: Option<Instant> = None;
         let mut holding_back = Duration::ZERO;
+        let mut unstoppable = false;
         loop {
             let stopping = *stop.borrow();
             let may_pull = retry_at.is_none_or(|at| Instant::now() >= at);
@@ -268,7 +269,11 @@ impl Worker {
                     }
                 }
                 () = retry => {}
-                _ = stop.changed(), if !stopping => {}
+                changed = stop.changed(), if !stopping && !unstoppable => {
+                    // The sender is gone: no stop can come any more, so stop listening for
+                    // one rather than wake on its closed channel again and again.
+                    unstoppable = changed.is_err();
+                }
             }
         }
     }
