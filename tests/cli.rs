@@ -588,3 +588,39 @@ async fn a_run_keeps_its_records_in_postgres_when_asked() {
     assert_eq!(refused.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("postgres://"));
 }
+
+#[test]
+fn a_perceptual_target_is_kept_on_the_record_with_each_renditions_quality() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("pictor.toml");
+    std::fs::write(
+        &spec,
+        "[[variants]]\nname = \"lg\"\nwidth = 480\nformat = \"webp\"\nquality = { ssimulacra2 = 75 }\n\
+         [[variants]]\nname = \"md\"\nwidth = 240\nformat = \"jpeg\"\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let output = run(pictor()
+        .arg("process")
+        .arg("--spec")
+        .arg(&spec)
+        .arg("--out")
+        .arg(&out)
+        .arg(testdata("photos/coffee.jpg")));
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let asset = &list_json(&out, &[])[0];
+    let variants = asset["variants"].as_array().unwrap();
+    let lg = variants.iter().find(|v| v["name"] == "lg").unwrap();
+    assert!(lg["ssimulacra2"].as_f64().unwrap() >= 75.0, "{lg}");
+    assert!(lg["quality"].as_u64().is_some(), "{lg}");
+    let md = variants.iter().find(|v| v["name"] == "md").unwrap();
+    assert!(
+        md.get("ssimulacra2").is_none() && md.get("quality").is_none(),
+        "{md}"
+    );
+}

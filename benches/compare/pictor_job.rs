@@ -83,7 +83,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 height: None,
                 fit: Fit::Inside,
                 format,
-                quality,
+                quality: quality.into(),
                 progressive: false,
                 speed,
                 focus: None,

@@ -25,7 +25,8 @@ export interface Branding {
   readonly specPath: string;
   /**
    * The Cargo features the functions that run the pipeline are built with: `avif` when any
-   * preset has an AVIF variant (the AV1 encoder is left out of the package otherwise).
+   * preset has an AVIF variant (the AV1 encoder is left out of the package otherwise), and
+   * `perceptual-quality` when any variant's quality is a SSIMULACRA2 target (so is the metric).
    */
   readonly cargoFeatures: readonly string[];
 }
@@ -53,6 +54,12 @@ function namesAvif(spec: Table): boolean {
   });
 }
 
+/** Whether a spec table's own variants ask for a perceptual target: `quality = { ssimulacra2 = 80 }`. */
+function targetsQuality(spec: Table): boolean {
+  const variants = Array.isArray(spec.variants) ? spec.variants : [];
+  return variants.some((v) => table(table(v)?.quality)?.ssimulacra2 !== undefined);
+}
+
 /** Reads the spec at `specFile` and lists what must ship with it; refuses what cannot. */
 export function brandingOf(specFile: string): Branding {
   const text = fs.readFileSync(specFile, 'utf8');
@@ -64,11 +71,13 @@ export function brandingOf(specFile: string): Branding {
   }
   const named = [logoOf(spec)];
   let avif = namesAvif(spec);
+  let targets = targetsQuality(spec);
   for (const preset of Object.values(table(spec.presets) ?? {})) {
     const t = table(preset);
     if (t) {
       named.push(logoOf(t));
       avif ||= namesAvif(t);
+      targets ||= targetsQuality(t);
     }
   }
   const base = path.dirname(specFile);
@@ -89,7 +98,7 @@ export function brandingOf(specFile: string): Branding {
   return {
     files,
     specPath: `${TASK_ROOT}/${SPEC_BUNDLE_DIR}/${path.basename(specFile)}`,
-    cargoFeatures: avif ? ['avif'] : [],
+    cargoFeatures: [...(avif ? ['avif'] : []), ...(targets ? ['perceptual-quality'] : [])],
   };
 }
 

@@ -79,3 +79,21 @@ test('functions that run the pipeline are built with the AV1 encoder only when a
   }
   assert.deepEqual(functions.report.cargoFlags, [], 'the report runs no pipeline');
 });
+
+test('functions that run the pipeline carry the SSIMULACRA2 metric only when a variant targets a score', () => {
+  const spec = brandingFolder();
+  fs.appendFileSync(
+    spec,
+    ['', '[[presets.web.variants]]', 'name = "w1024"', 'width = 1024', 'format = "webp"', 'quality = 80'].join('\n'),
+  );
+  assert.deepEqual(brandingOf(spec).cargoFeatures, [], 'a fixed quality needs no metric');
+  fs.appendFileSync(
+    spec,
+    ['', '[[presets.web.variants]]', 'name = "w512"', 'width = 512', 'format = "avif"', 'quality = { ssimulacra2 = 80 }'].join('\n'),
+  );
+  assert.deepEqual(brandingOf(spec).cargoFeatures, ['avif', 'perceptual-quality']);
+  const { functions } = synth({ specFile: spec }).stack;
+  for (const name of ['ingest', 'cleanup', 'query', 'reprocess', 'reconcile'] as const) {
+    assert.deepEqual(functions[name].cargoFlags, ['--features', 'avif,perceptual-quality'], name);
+  }
+});

@@ -414,7 +414,7 @@ async fn a_focal_point_set_by_hand_recuts_the_crops_and_outlives_a_reprocess() {
 
     // A spec change makes everything again; the point set by hand stays.
     let mut spec = Spec::default();
-    spec.variants.iter_mut().for_each(|v| v.quality = 70);
+    spec.variants.iter_mut().for_each(|v| v.quality = 70.into());
     let outcome = converger(spec)
         .ingest(
             &place(&dir.path().join("inbox"), "ana/a.jpg", "photos/coffee.jpg")

@@ -110,9 +110,10 @@ pub struct Variant {
     #[serde(default = "default_fit")]
     pub fit: Fit,
     pub format: OutputFormat,
-    /// 1-100; ignored for PNG.
+    /// A fixed encoder quality (1-100), or a perceptual target (`{ ssimulacra2 = 80 }`) that
+    /// each rendition meets at the lowest quality that reaches it. Ignored for PNG.
     #[serde(default = "default_quality")]
-    pub quality: u8,
+    pub quality: Quality,
     /// JPEG only: progressive scans (a coarse whole picture first, then detail). Left out of
     /// the spec's hash when off, so specs written before it existed keep their hash.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -148,8 +149,109 @@ fn default_fit() -> Fit {
     Fit::Inside
 }
 
-fn default_quality() -> u8 {
-    82
+fn default_quality() -> Quality {
+    Quality::Fixed(82)
+}
+
+/// How hard a lossy variant is compressed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Quality {
+    /// The encoder's quality setting, 1-100, the same for every picture: `quality = 80`.
+    Fixed(u8),
+    /// The lowest encoder quality at which the rendition scores at least this SSIMULACRA2
+    /// against the resized, watermarked picture (100 = identical; about 90 is visually
+    /// lossless at 1:1, 70 is a medium-quality web image): `quality = { ssimulacra2 = 80 }`.
+    /// Each picture gets the quality it needs, found by a bounded search.
+    Ssimulacra2(f32),
+}
+
+/// The range of SSIMULACRA2 targets a spec may ask for: below 30 a picture is visibly
+/// damaged, above 95 no lossy encoder setting reliably gets there.
+pub const SSIMULACRA2_TARGETS: std::ops::RangeInclusive<f32> = 30.0..=95.0;
+
+impl Quality {
+    /// The fixed quality, when it is one.
+    pub fn fixed(self) -> Option<u8> {
+        match self {
+            Quality::Fixed(q) => Some(q),
+            Quality::Ssimulacra2(_) => None,
+        }
+    }
+
+    /// The SSIMULACRA2 target, when it is one.
+    pub fn target(self) -> Option<f32> {
+        match self {
+            Quality::Fixed(_) => None,
+            Quality::Ssimulacra2(t) => Some(t),
+        }
+    }
+}
+
+impl From<u8> for Quality {
+    fn from(q: u8) -> Quality {
+        Quality::Fixed(q)
+    }
+}
+
+/// A fixed quality is written as the bare number, as before targets existed, so the specs
+/// that use one keep their hash.
+impl Serialize for Quality {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        match *self {
+            Quality::Fixed(q) => s.serialize_u8(q),
+            Quality::Ssimulacra2(t) => {
+                let mut map = s.serialize_map(Some(1))?;
+                map.serialize_entry("ssimulacra2", &t)?;
+                map.end()
+            }
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Quality {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Quality;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a quality from 1 to 100, or a target such as { ssimulacra2 = 80 }")
+            }
+            fn visit_i64<E: serde::de::Error>(self, q: i64) -> Result<Quality, E> {
+                u8::try_from(q)
+                    .map(Quality::Fixed)
+                    .map_err(|_| E::custom(format!("quality must be 1-100, got {q}")))
+            }
+            fn visit_u64<E: serde::de::Error>(self, q: u64) -> Result<Quality, E> {
+                u8::try_from(q)
+                    .map(Quality::Fixed)
+                    .map_err(|_| E::custom(format!("quality must be 1-100, got {q}")))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Quality, A::Error> {
+                let mut target = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "ssimulacra2" if target.is_none() => {
+                            target = Some(map.next_value::<f32>()?)
+                        }
+                        "ssimulacra2" => {
+                            return Err(serde::de::Error::duplicate_field("ssimulacra2"))
+                        }
+                        other => {
+                            return Err(serde::de::Error::unknown_field(other, &["ssimulacra2"]))
+                        }
+                    }
+                }
+                target
+                    .map(Quality::Ssimulacra2)
+                    .ok_or_else(|| serde::de::Error::missing_field("ssimulacra2"))
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
 }
 
 /// Where on the image a watermark sits.
@@ -365,6 +467,7 @@ impl Default for Spec {
         };
         let mut variants = Vec::new();
         for (format, quality) in [(OutputFormat::Jpeg, 82), (OutputFormat::Webp, 80)] {
+            let quality = Quality::Fixed(quality);
             variants.push(variant("xl", 2048, None, Fit::Inside, format, quality));
             variants.push(variant("lg", 1024, None, Fit::Inside, format, quality));
             variants.push(variant("md", 512, None, Fit::Inside, format, quality));
@@ -469,11 +572,29 @@ impl Spec {
                     )));
                 }
             }
-            if !(1..=100).contains(&v.quality) {
-                return Err(invalid(format!(
-                    "variant {:?}: quality must be 1-100, got {}",
-                    v.name, v.quality
-                )));
+            match v.quality {
+                Quality::Fixed(q) if !(1..=100).contains(&q) => {
+                    return Err(invalid(format!(
+                        "variant {:?}: quality must be 1-100, got {q}",
+                        v.name
+                    )));
+                }
+                Quality::Ssimulacra2(t) if !SSIMULACRA2_TARGETS.contains(&t) => {
+                    return Err(invalid(format!(
+                        "variant {:?}: a SSIMULACRA2 target must be {}-{}, got {t}",
+                        v.name,
+                        SSIMULACRA2_TARGETS.start(),
+                        SSIMULACRA2_TARGETS.end()
+                    )));
+                }
+                Quality::Ssimulacra2(_) if v.format == OutputFormat::Png => {
+                    return Err(invalid(format!(
+                        "variant {:?}: PNG is lossless; a SSIMULACRA2 target is for JPEG, WebP \
+                         and AVIF",
+                        v.name
+                    )));
+                }
+                _ => {}
             }
         }
         let unit = |what: &str, x: f32, allow_zero: bool| {
@@ -652,7 +773,7 @@ mod tests {
         let mut b = Spec::default();
         b.limits.max_pixels = 10;
         assert_eq!(spec_hash(&a, b"logo"), spec_hash(&b, b"logo"));
-        b.variants[0].quality = 90;
+        b.variants[0].quality = Quality::Fixed(90);
         assert_ne!(spec_hash(&a, b"logo"), spec_hash(&b, b"logo"));
         assert_ne!(spec_hash(&a, b"logo"), spec_hash(&a, b"other logo"));
         assert_eq!(spec_hash(&a, b"").len(), 16);

@@ -777,7 +777,7 @@ fn simd_resize_matches_a_float_lanczos3_reference() {
         height: None,
         fit: Fit::Inside,
         format: OutputFormat::Png,
-        quality: 1,
+        quality: 1.into(),
         progressive: false,
         speed: None,
         focus: None,
@@ -1104,5 +1104,72 @@ fn cover_crops_keep_the_face_where_a_centred_crop_cuts_it() {
             cropped_somewhere,
             "{file}: no variant where the centre cuts the face"
         );
+    }
+}
+
+/// A SSIMULACRA2 target: every rendition reaches it (its recorded score is its own, measured
+/// again here), a simple picture gets a lower quality than a detailed one, and a fixed quality
+/// records neither field.
+#[test]
+fn a_perceptual_target_is_met_by_every_rendition_at_a_quality_of_its_own() {
+    let toml = "[[variants]]\nname='lg'\nwidth=400\nformat='jpeg'\nquality={ ssimulacra2 = 78 }\n\
+                [[variants]]\nname='lg'\nwidth=400\nformat='webp'\nquality={ ssimulacra2 = 78 }\n\
+                [[variants]]\nname='sm'\nwidth=160\nformat='jpeg'\nquality=80\n";
+    let mut qualities = Vec::new();
+    for photo in ["photos/coffee.jpg", "photos/rocket.jpg"] {
+        let out = process(&fixture(photo), spec(toml), Some("Ada"));
+        for r in &out.renditions[..2] {
+            let score = r
+                .ssimulacra2
+                .expect("a targeted rendition records its score");
+            assert!(score >= 78.0, "{photo} {}: {score}", r.file_name());
+            let quality = r.quality.expect("and its quality");
+            assert!((10..=100).contains(&quality));
+            qualities.push((photo, r.format, quality));
+        }
+        let fixed = &out.renditions[2];
+        assert_eq!((fixed.quality, fixed.ssimulacra2), (None, None));
+    }
+    // rocket.jpg (fine detail against a sky) needs more than coffee.jpg in both formats.
+    for format in [OutputFormat::Jpeg, OutputFormat::Webp] {
+        let of = |photo| {
+            qualities
+                .iter()
+                .find(|(p, f, _)| *p == photo && *f == format)
+                .map(|(_, _, q)| *q)
+                .unwrap()
+        };
+        assert_ne!(of("photos/coffee.jpg"), of("photos/rocket.jpg"), "{format}");
+    }
+}
+
+#[test]
+fn a_target_is_written_as_a_table_and_checked() {
+    let ok = Spec::from_toml(
+        "[[variants]]\nname='a'\nwidth=10\nformat='avif'\nquality={ ssimulacra2 = 82.5 }",
+    )
+    .unwrap();
+    assert_eq!(
+        ok.variants[0].quality,
+        pictor_image::spec::Quality::Ssimulacra2(82.5)
+    );
+    for (toml, expected) in [
+        ("quality={ ssimulacra2 = 99 }", "30-95"),
+        (
+            "quality={ ssimulacra2 = 80 }\nformat='png'",
+            "PNG is lossless",
+        ),
+        ("quality={ butteraugli = 1 }", "unknown field `butteraugli`"),
+        ("quality=300", "1-100"),
+        ("quality='high'", "a quality from 1 to 100, or a target"),
+    ] {
+        let format = if toml.contains("format") {
+            ""
+        } else {
+            "format='jpeg'\n"
+        };
+        let text = format!("[[variants]]\nname='a'\nwidth=10\n{format}{toml}");
+        let err = Spec::from_toml(&text).unwrap_err().to_string();
+        assert!(err.contains(expected), "{toml}: {err}");
     }
 }

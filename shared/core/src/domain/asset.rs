@@ -137,6 +137,13 @@ pub struct StoredRendition {
     pub bytes: u64,
     /// Key in the renditions blob store.
     pub key: String,
+    /// With a SSIMULACRA2 target: the encoder quality the rendition was written at.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quality: Option<u8>,
+    /// With a SSIMULACRA2 target: the rendition's score against the picture it was encoded
+    /// from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssimulacra2: Option<f64>,
 }
 
 /// The record of one source: READY with its renditions, or FAILED with a reason.

@@ -22,6 +22,11 @@ struct RenditionJson<'a> {
     bytes: u64,
     /// The rendition's key: relative to the output directory, or in the output bucket.
     path: &'a str,
+    /// With a SSIMULACRA2 target: the quality the search settled on, and the score reached.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    quality: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ssimulacra2: Option<f64>,
 }
 
 /// The asset as JSON, in the documented shape. A DELETED asset shows only what identifies
@@ -46,6 +51,8 @@ fn shape(asset: &Asset) -> Value {
             format: v.format.as_str(),
             bytes: v.bytes,
             path: &v.key,
+            quality: v.quality,
+            ssimulacra2: v.ssimulacra2,
         })
         .collect();
     serde_json::json!({

@@ -136,6 +136,9 @@ pub fn report_sample() -> Vec<Asset> {
         height: 100,
         bytes,
         key: format!("renditions/x/{name}.{}", format.extension()),
+        // WebP ones as a SSIMULACRA2 target writes them, so every store keeps those fields.
+        quality: (format == OutputFormat::Webp).then_some(71),
+        ssimulacra2: (format == OutputFormat::Webp).then_some(80.37),
     };
     let timings = |decode: f64, total: f64| Timings {
         decode_ms: decode,

@@ -34,7 +34,8 @@ impl Encoding {
     pub fn of(variant: &Variant) -> Encoding {
         Encoding {
             format: variant.format,
-            quality: variant.quality,
+            // A target's search sets the quality of each trial.
+            quality: variant.quality.fixed().unwrap_or(0),
             progressive: variant.progressive,
             speed: variant.avif_speed(),
         }

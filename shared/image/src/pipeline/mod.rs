@@ -18,6 +18,8 @@ mod decode_heif;
 pub mod encode;
 pub mod orient;
 pub mod resize;
+#[cfg(feature = "perceptual-quality")]
+pub mod target;
 pub mod watermark;
 mod webp_icc;
 mod webp_lossy;
@@ -63,6 +65,11 @@ pub struct Rendition {
     pub width: u32,
     pub height: u32,
     pub data: Vec<u8>,
+    /// With a perceptual target: the encoder quality the search settled on.
+    pub quality: Option<u8>,
+    /// With a perceptual target: the rendition's SSIMULACRA2 score against the picture it
+    /// was encoded from.
+    pub ssimulacra2: Option<f64>,
 }
 
 impl Rendition {
@@ -184,27 +191,44 @@ pub struct Pipeline {
 /// Whether this build encodes AVIF (pictor-core's `avif-encode` feature).
 pub const ENCODES_AVIF: bool = cfg!(feature = "avif-encode");
 
-/// Refuses a spec that asks for an output this build cannot encode, when it is loaded rather
-/// than on every upload.
-fn check_encoders(spec: &Spec, encodes_avif: bool) -> Result<(), SpecError> {
-    match spec
+/// Whether this build meets SSIMULACRA2 targets (the `perceptual-quality` feature).
+pub const TARGETS_QUALITY: bool = cfg!(feature = "perceptual-quality");
+
+/// Refuses a spec that asks for what this build cannot do, when it is loaded rather than on
+/// every upload.
+fn check_encoders(spec: &Spec, encodes_avif: bool, targets_quality: bool) -> Result<(), SpecError> {
+    if let Some(v) = spec
         .variants
         .iter()
         .find(|v| v.format == OutputFormat::Avif)
+        .filter(|_| !encodes_avif)
     {
-        Some(v) if !encodes_avif => Err(SpecError::Invalid(format!(
+        return Err(SpecError::Invalid(format!(
             "variant {:?} is AVIF, and this build has no AVIF encoder: build the function with \
              its `avif` feature (the CDK app does when its spec names AVIF)",
             v.name
-        ))),
-        _ => Ok(()),
+        )));
     }
+    if let Some(v) = spec
+        .variants
+        .iter()
+        .find(|v| v.quality.target().is_some())
+        .filter(|_| !targets_quality)
+    {
+        return Err(SpecError::Invalid(format!(
+            "variant {:?} asks for a SSIMULACRA2 target, and this build cannot measure one: \
+             build the function with its `perceptual-quality` feature (the CDK app does when \
+             its spec asks for a target)",
+            v.name
+        )));
+    }
+    Ok(())
 }
 
 impl Pipeline {
     pub fn new(spec: Spec) -> Result<Pipeline, SpecError> {
         spec.validate()?;
-        check_encoders(&spec, ENCODES_AVIF)?;
+        check_encoders(&spec, ENCODES_AVIF, TARGETS_QUALITY)?;
         let (watermarker, logo_identity) = Watermarker::new(&spec)?;
         let spec_hash = spec_hash(&spec, &logo_identity);
         Ok(Pipeline {
@@ -466,14 +490,18 @@ impl Pipeline {
         wanted: &[(&Variant, resize::Geometry)],
         profile: Option<&[u8]>,
     ) -> Result<Vec<Rendition>, ProcessError> {
-        let mut jobs: Vec<(usize, encode::Encoding)> = Vec::new();
+        let mut jobs: Vec<(usize, encode::Encoding, Option<TargetKey>)> = Vec::new();
         let mut job_of = Vec::with_capacity(wanted.len());
         for (variant, geometry) in wanted {
             let shape = shaped
                 .iter()
                 .position(|(g, _)| g == geometry)
                 .ok_or_else(|| ProcessError::internal("a variant was not resized"))?;
-            let job = (shape, encode::Encoding::of(variant));
+            let job = (
+                shape,
+                encode::Encoding::of(variant),
+                variant.quality.target().map(f32::to_bits),
+            );
             job_of.push(match jobs.iter().position(|j| *j == job) {
                 Some(i) => i,
                 None => {
@@ -490,16 +518,22 @@ impl Pipeline {
                 let c = pixels(i);
                 u64::from(c.width) * u64::from(c.height)
             },
-            |i| self.encode_one(pixels(i), jobs[i].1, profile),
+            |i| {
+                let (_, encoding, target) = jobs[i];
+                self.encode_one(pixels(i), encoding, target.map(f32::from_bits), profile)
+            },
         );
         let mut renditions = Vec::with_capacity(wanted.len());
         for ((variant, geometry), job) in wanted.iter().zip(job_of) {
+            let encoded = encoded[job].clone()?;
             renditions.push(Rendition {
                 name: variant.name.clone(),
                 format: variant.format,
                 width: geometry.width,
                 height: geometry.height,
-                data: encoded[job].clone()?,
+                data: encoded.data,
+                quality: encoded.quality,
+                ssimulacra2: encoded.ssimulacra2,
             });
         }
         Ok(renditions)
@@ -509,15 +543,50 @@ impl Pipeline {
         &self,
         pixels: &Canvas,
         encoding: encode::Encoding,
+        target: Option<f32>,
         profile: Option<&[u8]>,
-    ) -> Result<Vec<u8>, ProcessError> {
-        if encoding.format == OutputFormat::Jpeg && pixels.has_alpha {
-            let flat = pixels.flattened(self.spec.background.0);
-            encode::encode_on(&flat, encoding, 1, profile)
+    ) -> Result<Encoded, ProcessError> {
+        let flat;
+        let (pixels, threads) = if encoding.format == OutputFormat::Jpeg && pixels.has_alpha {
+            flat = pixels.flattened(self.spec.background.0);
+            (&flat, 1)
         } else {
-            encode::encode_on(pixels, encoding, self.threads, profile)
+            (pixels, self.threads)
+        };
+        match target {
+            None => Ok(Encoded {
+                data: encode::encode_on(pixels, encoding, threads, profile)?,
+                quality: None,
+                ssimulacra2: None,
+            }),
+            #[cfg(feature = "perceptual-quality")]
+            Some(target) => {
+                let got = target::encode_to_target(pixels, encoding, target, threads, profile)?;
+                Ok(Encoded {
+                    data: got.data,
+                    quality: Some(got.quality),
+                    ssimulacra2: Some(got.score),
+                })
+            }
+            // `Pipeline::new` refuses such a spec.
+            #[cfg(not(feature = "perceptual-quality"))]
+            Some(_) => Err(ProcessError::internal(
+                "this build cannot meet a SSIMULACRA2 target",
+            )),
         }
     }
+}
+
+/// A SSIMULACRA2 target as a job key (its bits: two variants share an encode only when they
+/// ask for the same target).
+type TargetKey = u32;
+
+/// One encode's output, with what a targeted search settled on.
+#[derive(Clone)]
+struct Encoded {
+    data: Vec<u8>,
+    quality: Option<u8>,
+    ssimulacra2: Option<f64>,
 }
 
 /// One distinct geometry, resized, upright and watermarked.
@@ -645,14 +714,28 @@ mod tests {
 
     #[test]
     fn a_build_without_the_avif_encoder_refuses_an_avif_spec_by_its_variant() {
-        match check_encoders(&with_avif(), false) {
+        match check_encoders(&with_avif(), false, true) {
             Err(SpecError::Invalid(why)) => {
                 assert!(why.contains("\"lg\""), "{why}");
                 assert!(why.contains("`avif` feature"), "{why}");
             }
             other => panic!("expected a refusal, got {other:?}"),
         }
-        assert!(check_encoders(&with_avif(), true).is_ok());
-        assert!(check_encoders(&Spec::default(), false).is_ok());
+        assert!(check_encoders(&with_avif(), true, false).is_ok());
+        assert!(check_encoders(&Spec::default(), false, false).is_ok());
+    }
+
+    #[test]
+    fn a_build_without_the_metric_refuses_a_target_by_its_variant() {
+        let mut spec = Spec::default();
+        spec.variants[2].quality = crate::spec::Quality::Ssimulacra2(80.0);
+        match check_encoders(&spec, true, false) {
+            Err(SpecError::Invalid(why)) => {
+                assert!(why.contains("\"md\""), "{why}");
+                assert!(why.contains("`perceptual-quality` feature"), "{why}");
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        assert!(check_encoders(&spec, true, true).is_ok());
     }
 }

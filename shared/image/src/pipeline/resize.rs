@@ -200,7 +200,7 @@ mod tests {
             height,
             fit,
             format: OutputFormat::Jpeg,
-            quality: 80,
+            quality: 80.into(),
             progressive: false,
             speed: None,
             focus: None,

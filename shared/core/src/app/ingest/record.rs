@@ -167,6 +167,7 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Converger<O, B, A> {
         let puts = renditions.into_iter().map(|r| async move {
             let key = rendition_key(id, &r, write);
             let bytes = r.data.len() as u64;
+            let (quality, ssimulacra2) = (r.quality, r.ssimulacra2);
             self.renditions
                 .put(&key, r.data, r.format.content_type())
                 .await?;
@@ -177,6 +178,8 @@ impl<O: OriginalStore, B: BlobStore, A: AssetStore> Converger<O, B, A> {
                 height: r.height,
                 bytes,
                 key,
+                quality,
+                ssimulacra2,
             })
         });
         futures::future::try_join_all(puts).await
