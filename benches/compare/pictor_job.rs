@@ -7,7 +7,7 @@
 //! their WebP files with alpha as Pictor writes them and with libwebp's default alpha
 //! pre-filter instead (nothing else changed), for the results' check of that setting.
 
-use pictor_image::spec::{Anchor, Color, Fit, OutputFormat, Variant};
+use pictor_image::spec::{self, Anchor, Color, Fit, OutputFormat, Variant};
 use pictor_image::{Pipeline, Spec};
 use serde::Deserialize;
 use std::path::PathBuf;
@@ -73,6 +73,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "png" | "webp-alpha-check" => (OutputFormat::Png, 100, None),
         other => return Err(format!("unknown format {other}").into()),
     };
+    // PICTOR_QUALITY overrides the job's quality: `80`, or a target such as `ssimulacra2=78`
+    // (the quality comparison, `quality.py`).
+    let quality = match std::env::var("PICTOR_QUALITY") {
+        Ok(q) => match q.strip_prefix("ssimulacra2=") {
+            Some(target) => spec::Quality::Ssimulacra2(target.parse()?),
+            None => spec::Quality::Fixed(q.parse()?),
+        },
+        Err(_) => spec::Quality::Fixed(quality),
+    };
     let mut spec = Spec {
         variants: job
             .widths
@@ -83,7 +92,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 height: None,
                 fit: Fit::Inside,
                 format,
-                quality: quality.into(),
+                quality,
                 progressive: false,
                 speed,
                 focus: None,

@@ -687,6 +687,8 @@ def write_results(rows, runs, peer_versions, measured, nasm=None):
             if (fmt, mode) == ("webp", "single"):
                 lines += alpha_check_lines([r for r in rows if (r["format"], r["mode"]) == (fmt, mode)])
     lines += lambda_lines()
+    import quality  # the same folder; it imports this module, so only once both are loaded
+    lines += quality.saved_lines()
     (ROOT / "benches" / "RESULTS.md").write_text("\n".join(lines))
     chart(rows, ROOT / "benches" / "results.svg")
 

@@ -1,7 +1,7 @@
 //! Conformance suites for the storage ports. Every adapter's tests call these against a fresh,
 //! empty store, so all backends honour one contract. They panic (assert) on a violation.
 
-use crate::domain::asset::{Asset, AssetStatus};
+use crate::domain::asset::{Asset, AssetStatus, StoredRendition};
 use crate::domain::source::SourceLocation;
 use crate::ports::samples::{SampleAsset, SAMPLE_SPEC};
 use crate::ports::{
@@ -203,7 +203,19 @@ pub fn sample(n: u32, creator: &str, status: AssetStatus, created: OffsetDateTim
 pub async fn asset_store_suite<A: AssetStore>(store: &A) {
     // Whole milliseconds: stores need not keep finer timestamps.
     let base = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
-    let first = sample(1, "ana", AssetStatus::Ready, base);
+    let mut first = sample(1, "ana", AssetStatus::Ready, base);
+    // One rendition made to a SSIMULACRA2 target (its quality and score kept), one fixed.
+    let rendition = |name: &str, target: Option<(u8, f64)>| StoredRendition {
+        name: name.to_string(),
+        format: pictor_image::spec::OutputFormat::Webp,
+        width: 640,
+        height: 480,
+        bytes: 41_234,
+        key: format!("renditions/1/{name}.webp"),
+        quality: target.map(|t| t.0),
+        ssimulacra2: target.map(|t| t.1),
+    };
+    first.renditions = vec![rendition("lg", Some((67, 80.43))), rendition("md", None)];
     assert_eq!(store.get(&first.id).await.unwrap(), None);
     store.put(&first, Expected::Absent).await.unwrap();
     assert_eq!(store.get(&first.id).await.unwrap().as_ref(), Some(&first));
