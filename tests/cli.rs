@@ -18,6 +18,15 @@ fn run(cmd: &mut Command) -> Output {
     cmd.output().expect("pictor runs")
 }
 
+fn assert_succeeded(output: &Output) {
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 fn list_json(out: &Path, extra: &[&str]) -> Vec<Value> {
     let output = run(pictor()
         .args(["assets", "list", "--json", "--out"])
@@ -172,12 +181,7 @@ fn good_inputs_exit_0_and_filters_work() {
         .args(["process", "--creator", "bo", "--out"])
         .arg(&out)
         .arg(testdata("photos/coffee.jpg")));
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_succeeded(&output);
     let output = run(pictor()
         .args(["process", "--out"])
         .arg(&out)
@@ -607,12 +611,7 @@ fn a_perceptual_target_is_kept_on_the_record_with_each_renditions_quality() {
         .arg("--out")
         .arg(&out)
         .arg(testdata("photos/coffee.jpg")));
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_succeeded(&output);
     let asset = &list_json(&out, &[])[0];
     let variants = asset["variants"].as_array().unwrap();
     let lg = variants.iter().find(|v| v["name"] == "lg").unwrap();
