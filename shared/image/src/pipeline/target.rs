@@ -123,7 +123,8 @@ pub fn encode_to_target(
                 f64::from(highest)
             }
             (None, Some(f)) => f64::from(f.quality) + ((target - f.score) / slope).ceil() + 2.0,
-            (None, None) => unreachable!("a trial was just made"),
+            // Not after a trial; stops rather than guesses.
+            (None, None) => break,
         };
         let candidate = clamp(candidate);
         if trials.iter().any(|t| t.quality == candidate) {
