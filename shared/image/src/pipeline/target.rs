@@ -231,28 +231,16 @@ fn score(
         .map_err(|e| ProcessError::internal(format!("SSIMULACRA2: {e}")))
 }
 
-/// `decoded` with the original's channels: an encode of pixels with alpha can come back
-/// without it (every pixel opaque), and one without alpha can come back with it.
+/// `decoded` with the original's channels: an encode of pixels with alpha comes back without
+/// it when every pixel is opaque, and one without alpha has nothing to lay on a background.
 fn with_channels_of(decoded: Canvas, original: &Canvas) -> Canvas {
     match (original.has_alpha, decoded.has_alpha) {
         (true, false) => Canvas {
             has_alpha: true,
-            data: decoded
-                .data
-                .chunks_exact(3)
-                .flat_map(|p| [p[0], p[1], p[2], 255])
-                .collect(),
+            data: super::analyze::rgba_bytes(&decoded),
             ..decoded
         },
-        (false, true) => Canvas {
-            has_alpha: false,
-            data: decoded
-                .data
-                .chunks_exact(4)
-                .flat_map(|p| [p[0], p[1], p[2]])
-                .collect(),
-            ..decoded
-        },
+        (false, true) => decoded.into_flattened([255, 255, 255]),
         _ => decoded,
     }
 }
